@@ -1,0 +1,1 @@
+//! tern-netsim: a sans-IO network emulator for tests (being written).

@@ -1,0 +1,85 @@
+//! The one table of conformance suites. A new suite is one line in `all()`.
+//!
+//! Suite-specific tests (interop with a real peer, corpus runs) are `#[ignore]`d integration tests
+//! in the crate that owns the behaviour, so plain `cargo test` never needs a peer; their suite runs
+//! them with `--ignored`, inside a loopback-only network namespace when `netns` is set.
+
+/// Something a suite needs installed; `setup` installs the union for the selected suites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// A Debian package.
+    Apt(&'static str),
+    /// A PyPI package in the venv under `target/interop/venv`, with the module name to import.
+    Pip { package: &'static str, import: &'static str },
+    /// An npm package (with version) under `target/interop/node`.
+    Npm { package: &'static str, dir: &'static str },
+    /// `cargo fuzz` on the stable toolchain.
+    CargoFuzz,
+}
+
+/// How a suite runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// `cargo test` with these arguments; counts come from libtest's `test result:` lines.
+    CargoTest { args: &'static [&'static str] },
+    /// The `#[ignore]`d tests of one integration-test target, run with `--ignored`.
+    Ignored { package: &'static str, test: &'static str, netns: bool },
+    /// Every cargo-fuzz target for `--fuzz-seconds`.
+    FuzzSmoke,
+}
+
+/// One row of the conformance table.
+#[derive(Clone, Copy, Debug)]
+pub struct Suite {
+    pub name: &'static str,
+    /// The independent implementation this suite runs against ("tern" when there is none).
+    pub peer: &'static str,
+    /// A command printing the peer's version (first line is kept); empty for none.
+    pub peer_version: &'static [&'static str],
+    pub kind: Kind,
+    pub needs: &'static [Need],
+    pub timeout_minutes: u64,
+}
+
+/// Debian packages every build of the workspace needs (media crates link system libraries).
+const BUILD: &[Need] = &[
+    Need::Apt("pkg-config"),
+    Need::Apt("libopus-dev"),
+    Need::Apt("libvpx-dev"),
+    Need::Apt("libasound2-dev"),
+    Need::Apt("libclang-dev"),
+    Need::Apt("iproute2"),
+];
+
+/// No peer version to print: the suite checks Tern against itself.
+const OURS: &[&str] = &[];
+
+/// Every suite, in the order `test-all` runs them.
+pub fn all() -> Vec<Suite> {
+    vec![
+        Suite {
+            name: "workspace-unit",
+            peer: "tern",
+            peer_version: OURS,
+            kind: Kind::CargoTest { args: &["--workspace", "--all-features", "--exclude", "tern-netsim"] },
+            needs: BUILD,
+            timeout_minutes: 45,
+        },
+        Suite {
+            name: "netsim",
+            peer: "tern",
+            peer_version: OURS,
+            kind: Kind::CargoTest { args: &["-p", "tern-netsim"] },
+            needs: BUILD,
+            timeout_minutes: 15,
+        },
+        Suite {
+            name: "fuzz-smoke",
+            peer: "libFuzzer",
+            peer_version: &["cargo", "fuzz", "--version"],
+            kind: Kind::FuzzSmoke,
+            needs: &[Need::CargoFuzz],
+            timeout_minutes: 30,
+        },
+    ]
+}

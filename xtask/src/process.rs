@@ -36,7 +36,7 @@ impl Drop for GroupGuard {
 /// Whether `unshare -n` works here (root, and the sandbox allows new network namespaces).
 pub fn netns_available() -> bool {
     Command::new("unshare")
-        .args(["-n", "sh", "-c", "ip link set lo up"])
+        .args(["-n", "sh", "-c", "ip link set lo up && ip link add tern0 type veth peer name tern1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -44,9 +44,21 @@ pub fn netns_available() -> bool {
         .unwrap_or(false)
 }
 
-/// Wraps `argv` so it runs in a fresh network namespace that has only loopback.
+/// Sets up the namespace: loopback, plus a veth pair whose both ends stay inside it, with an
+/// address from the RFC 2544 benchmarking range and a default route. Chromium 156 gathers no host
+/// candidate at all without a default route, and never one on loopback (even with
+/// `--allow-loopback-in-peer-connection`), so it gets 198.18.0.1; our peers bind 127.0.0.1 and
+/// both are local addresses of this namespace. Nothing can leave it: it has no other link.
+const NAMESPACE_SETUP: &str = "ip link set lo up \
+ && ip link add tern0 type veth peer name tern1 \
+ && ip addr add 198.18.0.1/24 dev tern0 \
+ && ip link set tern0 up && ip link set tern1 up \
+ && ip route add default via 198.18.0.2 dev tern0 \
+ && exec \"$@\"";
+
+/// Wraps `argv` so it runs in a fresh network namespace of its own (see `NAMESPACE_SETUP`).
 pub fn in_loopback_namespace(argv: &[String]) -> Vec<String> {
-    let mut wrapped: Vec<String> = ["unshare", "-n", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh"]
+    let mut wrapped: Vec<String> = ["unshare", "-n", "sh", "-c", NAMESPACE_SETUP, "sh"]
         .iter()
         .map(|s| s.to_string())
         .collect();

@@ -1,0 +1,508 @@
+//! Cryptographic building blocks: cipher suites, the TLS 1.2 PRF, record AEADs, ECDHE.
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
+use chacha20poly1305::ChaCha20Poly1305;
+use hmac::{Hmac, Mac};
+use rand_core::CryptoRngCore;
+use sha2::{Digest, Sha256, Sha384};
+
+use crate::error::DtlsError;
+
+/// The cipher suites this crate implements (all ECDHE_ECDSA with an AEAD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CipherSuite {
+    /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (0xC02B, RFC 5289).
+    EcdheEcdsaAes128GcmSha256,
+    /// TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (0xC02C, RFC 5289).
+    EcdheEcdsaAes256GcmSha384,
+    /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (0xCCA9, RFC 7905).
+    EcdheEcdsaChacha20Poly1305Sha256,
+}
+
+/// The PRF hash of a suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrfHash {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+}
+
+impl CipherSuite {
+    /// Every suite, in our default preference order.
+    pub const ALL: [CipherSuite; 3] = [
+        CipherSuite::EcdheEcdsaAes128GcmSha256,
+        CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+        CipherSuite::EcdheEcdsaAes256GcmSha384,
+    ];
+
+    /// IANA id.
+    pub fn id(self) -> u16 {
+        match self {
+            CipherSuite::EcdheEcdsaAes128GcmSha256 => 0xc02b,
+            CipherSuite::EcdheEcdsaAes256GcmSha384 => 0xc02c,
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 0xcca9,
+        }
+    }
+
+    /// From the IANA id.
+    pub fn from_id(id: u16) -> Option<Self> {
+        CipherSuite::ALL.into_iter().find(|s| s.id() == id)
+    }
+
+    /// PRF / transcript hash.
+    pub fn prf_hash(self) -> PrfHash {
+        match self {
+            CipherSuite::EcdheEcdsaAes256GcmSha384 => PrfHash::Sha384,
+            _ => PrfHash::Sha256,
+        }
+    }
+
+    /// Encryption key length.
+    pub fn key_len(self) -> usize {
+        match self {
+            CipherSuite::EcdheEcdsaAes128GcmSha256 => 16,
+            _ => 32,
+        }
+    }
+
+    /// Fixed IV length from the key block (RFC 5288 §3: 4; RFC 7905 §2: 12).
+    pub fn fixed_iv_len(self) -> usize {
+        match self {
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 12,
+            _ => 4,
+        }
+    }
+
+    /// Bytes a protected record adds to its plaintext (explicit nonce + tag).
+    pub fn record_overhead(self) -> usize {
+        match self {
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 16,
+            _ => 8 + 16,
+        }
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+type HmacSha384 = Hmac<Sha384>;
+
+/// P_hash of RFC 5246 §5 for one HMAC type.
+macro_rules! p_hash {
+    ($mac:ty, $secret:expr, $label:expr, $seed:expr, $out:expr) => {{
+        let keyed = <$mac as Mac>::new_from_slice($secret).map_err(|_| DtlsError::Crypto)?;
+        // A(1) = HMAC(secret, label + seed)
+        let mut a = {
+            let mut m = keyed.clone();
+            m.update($label);
+            m.update($seed);
+            m.finalize().into_bytes()
+        };
+        let mut filled = 0usize;
+        while filled < $out.len() {
+            let mut m = keyed.clone();
+            m.update(&a);
+            m.update($label);
+            m.update($seed);
+            let block = m.finalize().into_bytes();
+            for (dst, src) in $out.iter_mut().skip(filled).zip(block.iter()) {
+                *dst = *src;
+            }
+            filled = filled.saturating_add(block.len());
+            let mut m = keyed.clone();
+            m.update(&a);
+            a = m.finalize().into_bytes();
+        }
+        Ok(())
+    }};
+}
+
+/// The TLS 1.2 PRF (RFC 5246 §5): `PRF(secret, label, seed)` filling `out`.
+pub fn prf(
+    hash: PrfHash,
+    secret: &[u8],
+    label: &[u8],
+    seed: &[u8],
+    out: &mut [u8],
+) -> Result<(), DtlsError> {
+    match hash {
+        PrfHash::Sha256 => p_hash!(HmacSha256, secret, label, seed, out),
+        PrfHash::Sha384 => p_hash!(HmacSha384, secret, label, seed, out),
+    }
+}
+
+/// Hash of the handshake transcript with the suite's PRF hash.
+pub fn transcript_hash(hash: PrfHash, data: &[u8]) -> Vec<u8> {
+    match hash {
+        PrfHash::Sha256 => Sha256::digest(data).to_vec(),
+        PrfHash::Sha384 => Sha384::digest(data).to_vec(),
+    }
+}
+
+/// AEAD state for one direction of one epoch.
+#[derive(Clone)]
+pub enum RecordCipher {
+    /// AES-128-GCM with its 4-byte salt.
+    Aes128Gcm(Box<Aes128Gcm>, [u8; 4]),
+    /// AES-256-GCM with its 4-byte salt.
+    Aes256Gcm(Box<Aes256Gcm>, [u8; 4]),
+    /// ChaCha20-Poly1305 with its 12-byte IV.
+    ChaCha20Poly1305(Box<ChaCha20Poly1305>, [u8; 12]),
+}
+
+impl std::fmt::Debug for RecordCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            RecordCipher::Aes128Gcm(..) => "Aes128Gcm",
+            RecordCipher::Aes256Gcm(..) => "Aes256Gcm",
+            RecordCipher::ChaCha20Poly1305(..) => "ChaCha20Poly1305",
+        };
+        f.debug_tuple("RecordCipher").field(&name).finish()
+    }
+}
+
+/// AEAD tag length of every suite here.
+pub const TAG_LEN: usize = 16;
+
+/// The 13-byte additional data (RFC 5246 §6.2.3.3 with the DTLS epoch||seq, RFC 6347 §4.1.2.1).
+pub fn additional_data(
+    epoch_seq: [u8; 8],
+    content_type: u8,
+    version: u16,
+    plaintext_len: usize,
+) -> [u8; 13] {
+    let mut ad = [0u8; 13];
+    let len = u16::try_from(plaintext_len)
+        .unwrap_or(u16::MAX)
+        .to_be_bytes();
+    let ver = version.to_be_bytes();
+    for (i, b) in epoch_seq
+        .iter()
+        .chain([content_type].iter())
+        .chain(ver.iter())
+        .chain(len.iter())
+        .enumerate()
+    {
+        if let Some(slot) = ad.get_mut(i) {
+            *slot = *b;
+        }
+    }
+    ad
+}
+
+impl RecordCipher {
+    /// Build from key and fixed IV.
+    pub fn new(suite: CipherSuite, key: &[u8], iv: &[u8]) -> Result<Self, DtlsError> {
+        Ok(match suite {
+            CipherSuite::EcdheEcdsaAes128GcmSha256 => RecordCipher::Aes128Gcm(
+                Box::new(Aes128Gcm::new_from_slice(key).map_err(|_| DtlsError::Crypto)?),
+                iv.try_into().map_err(|_| DtlsError::Crypto)?,
+            ),
+            CipherSuite::EcdheEcdsaAes256GcmSha384 => RecordCipher::Aes256Gcm(
+                Box::new(Aes256Gcm::new_from_slice(key).map_err(|_| DtlsError::Crypto)?),
+                iv.try_into().map_err(|_| DtlsError::Crypto)?,
+            ),
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => RecordCipher::ChaCha20Poly1305(
+                Box::new(ChaCha20Poly1305::new_from_slice(key).map_err(|_| DtlsError::Crypto)?),
+                iv.try_into().map_err(|_| DtlsError::Crypto)?,
+            ),
+        })
+    }
+
+    /// Bytes added to a plaintext.
+    pub fn overhead(&self) -> usize {
+        match self {
+            RecordCipher::ChaCha20Poly1305(..) => TAG_LEN,
+            _ => 8 + TAG_LEN,
+        }
+    }
+
+    fn chacha_nonce(iv: &[u8; 12], epoch_seq: [u8; 8]) -> [u8; 12] {
+        // RFC 7905 §2: the 64-bit sequence number, left-padded, XORed with the IV.
+        let mut n = *iv;
+        for (dst, src) in n.iter_mut().skip(4).zip(epoch_seq.iter()) {
+            *dst ^= *src;
+        }
+        n
+    }
+
+    fn gcm_nonce(salt: &[u8; 4], explicit: &[u8]) -> [u8; 12] {
+        let mut n = [0u8; 12];
+        for (dst, src) in n.iter_mut().zip(salt.iter().chain(explicit.iter())) {
+            *dst = *src;
+        }
+        n
+    }
+
+    /// Encrypt `plaintext` and append the record body (explicit nonce, ciphertext, tag) to `out`.
+    pub fn seal(
+        &self,
+        epoch_seq: [u8; 8],
+        content_type: u8,
+        version: u16,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), DtlsError> {
+        let ad = additional_data(epoch_seq, content_type, version, plaintext.len());
+        let start = out.len();
+        match self {
+            RecordCipher::ChaCha20Poly1305(c, iv) => {
+                out.extend_from_slice(plaintext);
+                let buf = out.get_mut(start..).ok_or(DtlsError::Crypto)?;
+                let tag = c
+                    .encrypt_in_place_detached(&Self::chacha_nonce(iv, epoch_seq).into(), &ad, buf)
+                    .map_err(|_| DtlsError::Crypto)?;
+                out.extend_from_slice(&tag);
+            }
+            RecordCipher::Aes128Gcm(c, salt) => {
+                // RFC 5288 §3 / RFC 6347 §4.1.2.1: the explicit nonce is epoch||seq, unique per key.
+                out.extend_from_slice(&epoch_seq);
+                out.extend_from_slice(plaintext);
+                let buf = out
+                    .get_mut(start.saturating_add(8)..)
+                    .ok_or(DtlsError::Crypto)?;
+                let tag = c
+                    .encrypt_in_place_detached(&Self::gcm_nonce(salt, &epoch_seq).into(), &ad, buf)
+                    .map_err(|_| DtlsError::Crypto)?;
+                out.extend_from_slice(&tag);
+            }
+            RecordCipher::Aes256Gcm(c, salt) => {
+                out.extend_from_slice(&epoch_seq);
+                out.extend_from_slice(plaintext);
+                let buf = out
+                    .get_mut(start.saturating_add(8)..)
+                    .ok_or(DtlsError::Crypto)?;
+                let tag = c
+                    .encrypt_in_place_detached(&Self::gcm_nonce(salt, &epoch_seq).into(), &ad, buf)
+                    .map_err(|_| DtlsError::Crypto)?;
+                out.extend_from_slice(&tag);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decrypt a record body into `out` (cleared first). Fails with `BadRecordMac`.
+    pub fn open(
+        &self,
+        epoch_seq: [u8; 8],
+        content_type: u8,
+        version: u16,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), DtlsError> {
+        out.clear();
+        let explicit_len = match self {
+            RecordCipher::ChaCha20Poly1305(..) => 0,
+            _ => 8,
+        };
+        let min = explicit_len + TAG_LEN;
+        if body.len() < min {
+            return Err(DtlsError::BadRecordMac);
+        }
+        let ct_len = body.len() - min;
+        let (explicit, rest) = body.split_at(explicit_len);
+        let (ct, tag) = rest.split_at(ct_len);
+        let ad = additional_data(epoch_seq, content_type, version, ct_len);
+        out.extend_from_slice(ct);
+        let tag = aes_gcm::Tag::from_slice(tag);
+        let r = match self {
+            RecordCipher::ChaCha20Poly1305(c, iv) => c.decrypt_in_place_detached(
+                &Self::chacha_nonce(iv, epoch_seq).into(),
+                &ad,
+                out,
+                tag,
+            ),
+            RecordCipher::Aes128Gcm(c, salt) => {
+                c.decrypt_in_place_detached(&Self::gcm_nonce(salt, explicit).into(), &ad, out, tag)
+            }
+            RecordCipher::Aes256Gcm(c, salt) => {
+                c.decrypt_in_place_detached(&Self::gcm_nonce(salt, explicit).into(), &ad, out, tag)
+            }
+        };
+        r.map_err(|_| {
+            out.clear();
+            DtlsError::BadRecordMac
+        })
+    }
+}
+
+/// Named groups for ECDHE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NamedGroup {
+    /// x25519 (29).
+    X25519,
+    /// secp256r1 (23).
+    Secp256r1,
+}
+
+impl NamedGroup {
+    /// IANA id.
+    pub fn id(self) -> u16 {
+        match self {
+            NamedGroup::X25519 => 29,
+            NamedGroup::Secp256r1 => 23,
+        }
+    }
+
+    /// From the IANA id.
+    pub fn from_id(id: u16) -> Option<Self> {
+        match id {
+            29 => Some(NamedGroup::X25519),
+            23 => Some(NamedGroup::Secp256r1),
+            _ => None,
+        }
+    }
+}
+
+/// An ephemeral ECDHE key pair.
+pub enum EphemeralKey {
+    /// x25519.
+    X25519(Box<x25519_dalek::StaticSecret>),
+    /// P-256.
+    P256(Box<p256::ecdh::EphemeralSecret>),
+}
+
+impl std::fmt::Debug for EphemeralKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EphemeralKey(..)")
+    }
+}
+
+impl EphemeralKey {
+    /// A fresh key for `group`.
+    pub fn generate(group: NamedGroup, rng: &mut impl CryptoRngCore) -> Self {
+        match group {
+            NamedGroup::X25519 => {
+                let mut seed = [0u8; 32];
+                rng.fill_bytes(&mut seed);
+                EphemeralKey::X25519(Box::new(x25519_dalek::StaticSecret::from(seed)))
+            }
+            NamedGroup::Secp256r1 => {
+                EphemeralKey::P256(Box::new(p256::ecdh::EphemeralSecret::random(rng)))
+            }
+        }
+    }
+
+    /// The public key as sent on the wire (x25519: 32 bytes; P-256: uncompressed point).
+    pub fn public_bytes(&self) -> Vec<u8> {
+        match self {
+            EphemeralKey::X25519(s) => x25519_dalek::PublicKey::from(s.as_ref())
+                .as_bytes()
+                .to_vec(),
+            EphemeralKey::P256(s) => {
+                use p256::elliptic_curve::sec1::ToEncodedPoint;
+                s.public_key().to_encoded_point(false).as_bytes().to_vec()
+            }
+        }
+    }
+
+    /// The ECDHE shared secret (the premaster secret, RFC 8422 §5.10).
+    pub fn agree(&self, peer: &[u8]) -> Result<Vec<u8>, DtlsError> {
+        match self {
+            EphemeralKey::X25519(s) => {
+                let pk: [u8; 32] = peer.try_into().map_err(|_| DtlsError::BadKeyShare)?;
+                let shared = s.diffie_hellman(&x25519_dalek::PublicKey::from(pk));
+                // RFC 8422 §5.11: an all-zero x25519 result MUST be rejected.
+                if !shared.was_contributory() {
+                    return Err(DtlsError::BadKeyShare);
+                }
+                Ok(shared.as_bytes().to_vec())
+            }
+            EphemeralKey::P256(s) => {
+                // RFC 8422 §5.1.2: only the uncompressed point format is used.
+                if peer.len() != 65 || peer.first() != Some(&4) {
+                    return Err(DtlsError::BadKeyShare);
+                }
+                let pk =
+                    p256::PublicKey::from_sec1_bytes(peer).map_err(|_| DtlsError::BadKeyShare)?;
+                Ok(s.diffie_hellman(&pk).raw_secret_bytes().to_vec())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // TLS 1.2 PRF SHA-256 test vector (published by the IETF TLS WG mailing list, widely reused).
+    #[test]
+    fn prf_sha256_vector() {
+        let secret = hex::decode("9bbe436ba940f017b17652849a71db35").unwrap();
+        let seed = hex::decode("a0ba9f936cda311827a6f796ffd5198c").unwrap();
+        let mut out = [0u8; 100];
+        prf(PrfHash::Sha256, &secret, b"test label", &seed, &mut out).unwrap();
+        assert_eq!(
+            hex::encode(out),
+            "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66"
+        );
+    }
+
+    #[test]
+    fn prf_sha384_vector() {
+        let secret = hex::decode("b80b733d6ceefcdc71566ea48e5567df").unwrap();
+        let seed = hex::decode("cd665cf6a8447dd6ff8b27555edb7465").unwrap();
+        let mut out = [0u8; 148];
+        prf(PrfHash::Sha384, &secret, b"test label", &seed, &mut out).unwrap();
+        assert_eq!(
+            hex::encode(&out[..32]),
+            "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd"
+        );
+    }
+
+    #[test]
+    fn seal_open_round_trip_all_suites() {
+        for suite in CipherSuite::ALL {
+            let key = vec![7u8; suite.key_len()];
+            let iv = vec![9u8; suite.fixed_iv_len()];
+            let c = RecordCipher::new(suite, &key, &iv).unwrap();
+            let es = crate::wire::record::epoch_seq(1, 42);
+            let mut body = Vec::new();
+            c.seal(es, 23, 0xfefd, b"hello", &mut body).unwrap();
+            assert_eq!(body.len(), 5 + suite.record_overhead());
+            let mut out = Vec::new();
+            c.open(es, 23, 0xfefd, &body, &mut out).unwrap();
+            assert_eq!(out, b"hello");
+            // wrong sequence number in the AD fails
+            assert_eq!(
+                c.open(
+                    crate::wire::record::epoch_seq(1, 43),
+                    23,
+                    0xfefd,
+                    &body,
+                    &mut out
+                ),
+                Err(DtlsError::BadRecordMac)
+            );
+            let n = body.len();
+            body[n - 1] ^= 1;
+            assert_eq!(
+                c.open(es, 23, 0xfefd, &body, &mut out),
+                Err(DtlsError::BadRecordMac)
+            );
+            assert_eq!(
+                c.open(es, 23, 0xfefd, &[0; 3], &mut out),
+                Err(DtlsError::BadRecordMac)
+            );
+        }
+    }
+
+    #[test]
+    fn ecdhe_agrees() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::from_seed([1; 32]);
+        for g in [NamedGroup::X25519, NamedGroup::Secp256r1] {
+            let a = EphemeralKey::generate(g, &mut rng);
+            let b = EphemeralKey::generate(g, &mut rng);
+            assert_eq!(
+                a.agree(&b.public_bytes()).unwrap(),
+                b.agree(&a.public_bytes()).unwrap()
+            );
+            assert_eq!(a.agree(&[]), Err(DtlsError::BadKeyShare));
+        }
+        let a = EphemeralKey::generate(NamedGroup::X25519, &mut rng);
+        assert_eq!(a.agree(&[0; 32]), Err(DtlsError::BadKeyShare));
+    }
+}

@@ -1,0 +1,225 @@
+//! DTLS-SRTP / DTLS-SCTP attributes: `a=fingerprint` (RFC 8122), `a=setup` and
+//! `a=connection` (RFC 4145), `a=tls-id` (RFC 8842).
+
+use std::fmt;
+
+use super::{Fields, token};
+use crate::attribute::AttributeValue;
+use crate::error::AttributeError;
+
+/// The longest fingerprint accepted, in bytes (SHA-512 is 64).
+const MAX_FINGERPRINT_LEN: usize = 64;
+
+/// A certificate fingerprint: `a=fingerprint:sha-256 AB:CD:...` (RFC 8122 §5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fingerprint {
+    /// The hash function as written (`sha-256`); compare with `eq_ignore_ascii_case`.
+    pub hash_function: String,
+    /// The digest bytes.
+    pub value: Vec<u8>,
+}
+
+impl Fingerprint {
+    /// The digest length the hash function produces, for the RFC 8122 §5 registry names.
+    pub fn expected_len(hash_function: &str) -> Option<usize> {
+        let h = hash_function.to_ascii_lowercase();
+        Some(match h.as_str() {
+            "md2" | "md5" => 16,
+            "sha-1" => 20,
+            "sha-224" => 28,
+            "sha-256" => 32,
+            "sha-384" => 48,
+            "sha-512" => 64,
+            _ => return None,
+        })
+    }
+
+    /// Whether this fingerprint uses `hash_function` (case-insensitive) and equals `digest`.
+    pub fn matches(&self, hash_function: &str, digest: &[u8]) -> bool {
+        self.hash_function.eq_ignore_ascii_case(hash_function) && self.value == digest
+    }
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `AB:CD:..` (RFC 8122 §5: fingerprint = 2UHEX *(":" 2UHEX); lower case accepted).
+fn decode_hex(s: &str, out: &mut Vec<u8>) -> Result<(), AttributeError> {
+    for pair in s.split(':') {
+        let &[hi, lo] = pair.as_bytes() else {
+            return Err(AttributeError::BadFingerprintHex);
+        };
+        match (hex_val(hi), hex_val(lo)) {
+            (Some(h), Some(l)) => out.push(h << 4 | l),
+            _ => return Err(AttributeError::BadFingerprintHex),
+        }
+        if out.len() > MAX_FINGERPRINT_LEN {
+            return Err(AttributeError::FingerprintLength {
+                hash: "any",
+                len: out.len(),
+                expected: MAX_FINGERPRINT_LEN,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn static_hash_name(len: usize) -> &'static str {
+    match len {
+        16 => "md5",
+        20 => "sha-1",
+        28 => "sha-224",
+        32 => "sha-256",
+        48 => "sha-384",
+        _ => "sha-512",
+    }
+}
+
+impl AttributeValue for Fingerprint {
+    const NAME: &'static str = "fingerprint";
+
+    fn parse_value(value: &str) -> Result<Self, AttributeError> {
+        let mut f = Fields::new(value);
+        let hash = f.need("hash-func")?;
+        token(hash, "hash-func")?;
+        let hex = f.need("fingerprint")?;
+        f.end()?;
+        let mut bytes = Vec::with_capacity(hex.len().div_ceil(3));
+        decode_hex(hex, &mut bytes)?;
+        if let Some(expected) = Self::expected_len(hash)
+            && bytes.len() != expected
+        {
+            return Err(AttributeError::FingerprintLength {
+                hash: static_hash_name(expected),
+                len: bytes.len(),
+                expected,
+            });
+        }
+        Ok(Self {
+            hash_function: hash.to_owned(),
+            value: bytes,
+        })
+    }
+}
+
+/// Upper-case hex pairs joined by `:` (RFC 8122 §5 `UHEX`).
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(self.hash_function.len() + 1 + self.value.len() * 3);
+        s.push_str(&self.hash_function);
+        s.push(' ');
+        for (i, b) in self.value.iter().enumerate() {
+            if i > 0 {
+                s.push(':');
+            }
+            s.push(upper_hex(b >> 4));
+            s.push(upper_hex(b & 0xf));
+        }
+        f.write_str(&s)
+    }
+}
+
+fn upper_hex(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble), 16)
+        .unwrap_or('0')
+        .to_ascii_uppercase()
+}
+
+pub(crate) fn check_fingerprint(v: &str) -> Result<(), AttributeError> {
+    Fingerprint::parse_value(v).map(|_| ())
+}
+
+/// The DTLS role offered or chosen: `a=setup:` (RFC 4145 §4, RFC 8842 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Setup {
+    /// `actpass`: the offerer lets the answerer choose.
+    ActPass,
+    /// `active`: this side is the DTLS client.
+    Active,
+    /// `passive`: this side is the DTLS server.
+    Passive,
+    /// `holdconn`: no connection for now.
+    HoldConn,
+}
+
+impl Setup {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ActPass => "actpass",
+            Self::Active => "active",
+            Self::Passive => "passive",
+            Self::HoldConn => "holdconn",
+        }
+    }
+}
+
+impl AttributeValue for Setup {
+    const NAME: &'static str = "setup";
+
+    fn parse_value(value: &str) -> Result<Self, AttributeError> {
+        // RFC 4145 §4: role = "active" / "passive" / "actpass" / "holdconn"
+        Ok(match value.trim() {
+            "actpass" => Self::ActPass,
+            "active" => Self::Active,
+            "passive" => Self::Passive,
+            "holdconn" => Self::HoldConn,
+            _ => return Err(AttributeError::BadValue("setup")),
+        })
+    }
+}
+
+impl fmt::Display for Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `a=connection:new|existing` (RFC 4145 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionMode {
+    /// `new`
+    New,
+    /// `existing`
+    Existing,
+}
+
+impl AttributeValue for ConnectionMode {
+    const NAME: &'static str = "connection";
+
+    fn parse_value(value: &str) -> Result<Self, AttributeError> {
+        match value.trim() {
+            "new" => Ok(Self::New),
+            "existing" => Ok(Self::Existing),
+            _ => Err(AttributeError::BadValue("connection")),
+        }
+    }
+}
+
+impl fmt::Display for ConnectionMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::New => "new",
+            Self::Existing => "existing",
+        })
+    }
+}
+
+/// RFC 8842 §4: tls-id-value = 20*255(tls-id-char), tls-id-char = ALPHA / DIGIT / "+" / "/" /
+/// "-" / "_".
+pub(crate) fn check_tls_id(v: &str) -> Result<(), AttributeError> {
+    let ok = (20..=255).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AttributeError::BadValue("tls-id"))
+    }
+}

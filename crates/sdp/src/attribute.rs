@@ -1,0 +1,195 @@
+//! `a=` lines: the verbatim [`Attribute`] and the [`AttributeValue`] trait its typed forms
+//! implement.
+//!
+//! An attribute is stored as the exact text after `a=`, so unknown and malformed attributes
+//! survive a round trip byte for byte. Typed accessors parse on demand; the parser checks every
+//! known attribute once so that a malformed one is reported (warning or error) with its line.
+
+use std::fmt;
+
+use crate::attr;
+use crate::error::AttributeError;
+
+/// One `a=` line: `name` (a flag such as `rtcp-mux`) or `name:value`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Attribute {
+    /// Everything after `a=`, verbatim.
+    text: String,
+    /// Byte index of the first `:`, if any. Names are RFC 8866 tokens, which cannot hold `:`.
+    colon: Option<usize>,
+}
+
+impl Attribute {
+    /// Builds `a=name:value` (or the flag `a=name` when `value` is `None`), checking that `name`
+    /// is an RFC 8866 token and that neither part holds CR, LF or NUL, which would let the
+    /// caller inject lines into the description.
+    pub fn new(name: &str, value: Option<&str>) -> Result<Self, AttributeError> {
+        if !is_token(name) {
+            return Err(AttributeError::BadValue("name"));
+        }
+        if let Some(v) = value
+            && !is_line_safe(v)
+        {
+            return Err(AttributeError::BadValue("value"));
+        }
+        Ok(Self::new_unchecked(name, value))
+    }
+
+    /// Builds a flag attribute `a=name` (see [`Attribute::new`]).
+    pub fn flag(name: &str) -> Result<Self, AttributeError> {
+        Self::new(name, None)
+    }
+
+    /// Builds the attribute for a typed value (`a=candidate:...` from a [`crate::Candidate`]).
+    /// Fails when a text field of the value holds CR, LF or NUL.
+    pub fn from_value<T: AttributeValue>(value: &T) -> Result<Self, AttributeError> {
+        let mut text = String::with_capacity(T::NAME.len() + 48);
+        text.push_str(T::NAME);
+        text.push(':');
+        let start = text.len();
+        // Writing into a String cannot fail.
+        let _ = fmt::write(&mut text, format_args!("{value}"));
+        if !text.get(start..).is_some_and(is_line_safe) {
+            return Err(AttributeError::BadValue("value"));
+        }
+        Ok(Self {
+            colon: Some(T::NAME.len()),
+            text,
+        })
+    }
+
+    /// Inner constructor for names and values known to be well-formed.
+    pub(crate) fn new_unchecked(name: &str, value: Option<&str>) -> Self {
+        match value {
+            None => Self {
+                text: name.to_owned(),
+                colon: None,
+            },
+            Some(v) => {
+                let mut text = String::with_capacity(name.len() + 1 + v.len());
+                text.push_str(name);
+                text.push(':');
+                text.push_str(v);
+                Self {
+                    text,
+                    colon: Some(name.len()),
+                }
+            }
+        }
+    }
+
+    /// Wraps the verbatim text after `a=` (as the parser does). Never fails: the name is
+    /// everything up to the first `:`.
+    pub fn from_line(text: &str) -> Self {
+        Self {
+            colon: text.find(':'),
+            text: text.to_owned(),
+        }
+    }
+
+    /// The attribute name (`candidate`, `rtcp-mux`).
+    pub fn name(&self) -> &str {
+        match self.colon {
+            Some(i) => self.text.get(..i).unwrap_or_default(),
+            None => &self.text,
+        }
+    }
+
+    /// The value after the first `:`, or `None` for a flag attribute.
+    pub fn value(&self) -> Option<&str> {
+        self.colon.and_then(|i| self.text.get(i + 1..))
+    }
+
+    /// The whole text after `a=`, verbatim.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the attribute is called `name`.
+    pub fn is(&self, name: &str) -> bool {
+        self.name() == name
+    }
+
+    /// Parses the value into `T` if this attribute is `T::NAME`; `None` for another name.
+    pub fn parse_as<T: AttributeValue>(&self) -> Option<Result<T, AttributeError>> {
+        if !self.is(T::NAME) {
+            return None;
+        }
+        Some(match self.value() {
+            Some(v) => T::parse_value(v),
+            None => Err(AttributeError::MissingValue),
+        })
+    }
+
+    /// Checks a known attribute against its grammar; unknown attributes always pass.
+    pub fn check(&self) -> Result<(), AttributeError> {
+        attr::check(self.name(), self.value())
+    }
+}
+
+impl fmt::Debug for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a={}", self.text)
+    }
+}
+
+impl fmt::Display for Attribute {
+    /// The text after `a=`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A typed attribute value: `Candidate` for `a=candidate:`, `Fingerprint` for
+/// `a=fingerprint:`, … `Display` writes the value (the text after `name:`).
+pub trait AttributeValue: Sized + fmt::Display {
+    /// The attribute name.
+    const NAME: &'static str;
+    /// Parses the text after `name:`.
+    fn parse_value(value: &str) -> Result<Self, AttributeError>;
+}
+
+/// RFC 8866 §9 `token`.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_char)
+}
+
+/// RFC 8866 §9 `token-char`.
+pub(crate) fn is_token_char(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x27 | 0x2A..=0x2B | 0x2D..=0x2E | 0x30..=0x39 | 0x41..=0x5A | 0x5E..=0x7E)
+}
+
+/// No CR, LF or NUL (RFC 8866 §9 `byte-string` / `text`).
+pub(crate) fn is_line_safe(s: &str) -> bool {
+    !s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// The first attribute called `name`.
+pub(crate) fn find<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
+    attrs.iter().find(|a| a.is(name))
+}
+
+/// Whether a flag (or any attribute) called `name` is present.
+pub(crate) fn has(attrs: &[Attribute], name: &str) -> bool {
+    attrs.iter().any(|a| a.is(name))
+}
+
+/// The value of the first attribute called `name`.
+pub(crate) fn value_of<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a str> {
+    find(attrs, name).and_then(Attribute::value)
+}
+
+/// The first well-formed `T`.
+pub(crate) fn first_typed<T: AttributeValue>(attrs: &[Attribute]) -> Option<T> {
+    attrs
+        .iter()
+        .find_map(|a| a.parse_as::<T>().and_then(Result::ok))
+}
+
+/// Every well-formed `T`, in order; malformed ones (already reported by the parser) are
+/// skipped.
+pub(crate) fn all_typed<T: AttributeValue>(attrs: &[Attribute]) -> impl Iterator<Item = T> + '_ {
+    attrs
+        .iter()
+        .filter_map(|a| a.parse_as::<T>().and_then(Result::ok))
+}

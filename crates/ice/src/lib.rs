@@ -1,0 +1,90 @@
+//! # tern-ice: Interactive Connectivity Establishment for Tern (sans-IO)
+//!
+//! A full ICE agent ([RFC 8445]) with ICE-lite mode, trickle ([RFC 8838]) and consent
+//! freshness ([RFC 7675]), for one component (rtcp-mux). It owns no socket: the driver tells it
+//! which local addresses it has ([`IceAgent::add_local_host_candidate`]), feeds it datagrams and
+//! sends what it returns.
+//!
+//! ## Implemented
+//! - RFC 8445 §5.1: host candidates from application addresses, server-reflexive candidates
+//!   from configured STUN servers, priorities (§5.1.2) and foundations (§5.1.1.3).
+//! - §6.1.2: checklist with pair priorities (§6.1.2.3), frozen/waiting states per foundation
+//!   (§6.1.2.6), pair limit with pruning (§6.1.2.5, 100 by default); §6.1.4.2 paced checks
+//!   (Ta = 50 ms) with a triggered-check queue; retransmissions with doubling RTO.
+//! - §7.2 / §7.3: connectivity checks with short-term credentials both ways (USERNAME
+//!   "remote:local", MESSAGE-INTEGRITY, FINGERPRINT), responses with XOR-MAPPED-ADDRESS,
+//!   peer-reflexive candidates from authenticated checks, role conflicts with 487 (§7.3.1.1),
+//!   symmetric-address check of responses (§7.2.5.2.1).
+//! - §8.1.1 regular nomination as controlling; accepting USE-CANDIDATE (regular or aggressive)
+//!   as controlled; ICE-lite (§2.5) answering only.
+//! - RFC 7675: consent checks every 4–6 s on the selected pair, `Disconnected` after
+//!   `disconnected_timeout`, consent lost (selected pair dropped, `Failed`) after 30 s.
+//! - RFC 8838: candidates before or after the remote credentials, end-of-candidates.
+//! - ICE restart (§9) keeping the old selected pair until a new one is selected.
+//!
+//! Not implemented: relayed candidates (TURN), TCP candidates (RFC 6544: parsed, not paired),
+//! more than one component, mDNS resolution (`.local` candidates are rejected with
+//! [`IceError::UnresolvedMdnsCandidate`]; resolve them in the driver and pass an IP).
+//!
+//! ## Run loop
+//! 1. Create the agent with [`IceAgent::new`]; add each local socket with
+//!    [`IceAgent::add_local_host_candidate`] and call [`IceAgent::end_of_local_candidates`].
+//! 2. Signal [`IceEvent::LocalCandidate`]s and the local credentials; pass the peer's with
+//!    [`IceAgent::set_remote_credentials`] and [`IceAgent::add_remote_candidate`].
+//! 3. For each datagram where [`IceAgent::accepts`] is true, call
+//!    [`IceAgent::handle_receive`]; when the timer fires, call [`IceAgent::handle_timeout`].
+//! 4. After every input drain [`IceAgent::poll_transmit`] (send each from `source` to
+//!    `destination`), then [`IceAgent::poll_event`], then arm a timer at
+//!    [`IceAgent::poll_timeout`].
+//! 5. Send media on [`IceAgent::selected_pair`]; accept DTLS/SRTP only from 5-tuples for which
+//!    [`IceAgent::is_validated_remote`] holds.
+//!
+//! ## Example
+//! ```
+//! use std::time::{Duration, Instant};
+//! use tern_ice::{IceAgent, IceConfig, IceCredentials, IceConnectionState};
+//!
+//! let now = Instant::now();
+//! let (ca, cb) = (IceCredentials::random(), IceCredentials::random());
+//! let mut a = IceAgent::new(IceConfig::with_credentials(true, ca.clone(), 1, 1), now);
+//! let mut b = IceAgent::new(IceConfig::with_credentials(false, cb.clone(), 2, 2), now);
+//! let (addr_a, addr_b) = ("127.0.0.1:5000".parse().unwrap(), "127.0.0.1:6000".parse().unwrap());
+//! let cand_a = a.add_local_host_candidate(addr_a);
+//! let cand_b = b.add_local_host_candidate(addr_b);
+//! a.set_remote_credentials(cb.ufrag, cb.pwd);
+//! b.set_remote_credentials(ca.ufrag, ca.pwd);
+//! a.add_remote_candidate(now, cand_b).unwrap();
+//! b.add_remote_candidate(now, cand_a).unwrap();
+//!
+//! fn shuttle(from: &mut IceAgent, to: &mut IceAgent, t: Instant) {
+//!     while let Some(tx) = from.poll_transmit() {
+//!         to.handle_receive(t, tx.destination, tx.source, &tx.data).unwrap();
+//!     }
+//! }
+//! let mut t = now;
+//! for _ in 0..100 {
+//!     shuttle(&mut a, &mut b, t);
+//!     shuttle(&mut b, &mut a, t);
+//!     t += Duration::from_millis(10);
+//!     a.handle_timeout(t);
+//!     b.handle_timeout(t);
+//! }
+//! assert_eq!(a.selected_pair(), Some((addr_a, addr_b)));
+//! assert_eq!(b.connection_state(), IceConnectionState::Connected);
+//! ```
+//!
+//! [RFC 8445]: https://www.rfc-editor.org/rfc/rfc8445
+//! [RFC 8838]: https://www.rfc-editor.org/rfc/rfc8838
+//! [RFC 7675]: https://www.rfc-editor.org/rfc/rfc7675
+
+pub mod agent;
+pub mod candidate;
+pub mod config;
+pub mod error;
+
+pub use agent::{
+    IceAgent, IceConnectionState, IceEvent, PairInfo, PairState, Transmit, pair_priority,
+};
+pub use candidate::{Candidate, CandidateKind, TcpType, TransportProtocol, candidate_priority};
+pub use config::{IceConfig, IceCredentials};
+pub use error::IceError;

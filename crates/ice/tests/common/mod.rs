@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use tern_ice::{IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent, Transmit};
 
+/// Decides whether a datagram is delivered: `(now, sent_by_a, datagram)`.
+pub type Filter = Box<dyn FnMut(Instant, bool, &Transmit) -> bool>;
+
 pub struct Side {
     pub agent: IceAgent,
     pub addr: SocketAddr,
@@ -28,7 +31,7 @@ pub struct Harness {
     pub start: Instant,
     pub latency: Duration,
     /// Returns false to drop the datagram; `true` argument = sent by a.
-    pub filter: Box<dyn FnMut(Instant, bool, &Transmit) -> bool>,
+    pub filter: Filter,
     in_flight: Vec<(Instant, bool, Transmit)>,
     pub errors: Vec<(bool, tern_ice::IceError)>,
 }

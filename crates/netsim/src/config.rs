@@ -228,7 +228,8 @@ pub struct NatConfig {
     /// Filtering behaviour (RFC 4787 §5).
     pub filtering: FilteringBehavior,
     /// Idle time after which a mapping (and each filter permission) expires. Outbound packets
-    /// refresh it (RFC 4787 §4.3 REQ-6); inbound ones too if `inbound_refresh`. Default 300 s.
+    /// refresh it (RFC 4787 §4.3 REQ-6); inbound ones too if `inbound_refresh`. Default 300 s,
+    /// the §4.3 recommendation; REQ-5's two-minute floor is not enforced so tests can shorten it.
     pub mapping_timeout: Duration,
     /// Whether admitted inbound packets refresh the mapping timer (default false).
     pub inbound_refresh: bool,

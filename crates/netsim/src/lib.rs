@@ -40,7 +40,9 @@
 //!    `delivery.host`, then drain that machine's output back into step 2.
 //! 5. Advance `now` to the earliest of [`Network::poll_timeout`] and your machines'
 //!    `poll_timeout`, and go to 3. [`Network::stats`] counts what was sent, delivered,
-//!    duplicated and dropped (by [`DropReason`]).
+//!    duplicated and dropped (by [`DropReason`]); with [`Network::set_tracing`] on,
+//!    [`Network::poll_trace`] tells each datagram's story (sent, translated, dropped where and
+//!    why, delivered).
 //!
 //! [`LossyPipe`] has the same verbs with an [`End`] instead of a host.
 //!
@@ -95,6 +97,7 @@ mod nat;
 mod network;
 mod pipe;
 mod stats;
+mod trace;
 
 pub use config::{
     Bandwidth, FilteringBehavior, LinkConfig, Loss, MAX_UDP_PAYLOAD, MappingBehavior, NatConfig,
@@ -106,3 +109,4 @@ pub use nat::{MappingInfo, MappingScope};
 pub use network::{Datagram, Delivery, HostId, MAX_BACKLOG, MAX_HOPS, NatId, Network, Node};
 pub use pipe::{End, LossyPipe};
 pub use stats::{DropReason, Stats};
+pub use trace::{MAX_TRACE_EVENTS, TraceEvent};

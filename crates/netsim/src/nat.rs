@@ -255,7 +255,8 @@ impl Nat {
         }
     }
 
-    /// RFC 4787 §4.2.1: picks the external port of a new mapping.
+    /// RFC 4787 §4.2.1: picks the external port of a new mapping. REQ-3: never "port
+    /// overloading" — a port already held by a live mapping is never handed out again.
     fn allocate<R: Rng + ?Sized>(
         &mut self,
         now: Instant,
@@ -275,7 +276,8 @@ impl Nat {
         }
         match self.config.port_allocation {
             PortAllocation::Preserve => {
-                // RFC 4787 §4.2.1 REQ-3 ("port preservation"): keep the internal port if free.
+                // RFC 4787 §4.2.1: "port preservation" keeps the internal port when free; on
+                // a collision REQ-3 forbids port overloading, so another port is picked.
                 if (min..=max).contains(&internal_port) && self.claim_if_free(now, internal_port) {
                     return Some(internal_port);
                 }

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::link::{Link, Transmission, bump};
 use crate::nat::{MappingInfo, Nat};
 use crate::stats::{DropReason, Stats};
+use crate::trace::{MAX_TRACE_EVENTS, TraceEvent};
 
 /// Most datagrams in flight plus waiting in the receive queue; beyond that new copies are
 /// dropped as [`DropReason::Backlog`].
@@ -119,6 +120,7 @@ pub struct Network {
     next_seq: u64,
     received: VecDeque<Delivery>,
     stats: Stats,
+    trace: Option<VecDeque<TraceEvent>>,
 }
 
 impl Network {
@@ -137,6 +139,7 @@ impl Network {
             next_seq: 0,
             received: VecDeque::new(),
             stats: Stats::default(),
+            trace: None,
         }
     }
 
@@ -230,6 +233,13 @@ impl Network {
             state.realm
         };
         bump(&mut self.stats.sent);
+        self.record(|| TraceEvent::Sent {
+            at: now,
+            host,
+            source: datagram.source,
+            destination: datagram.destination,
+            len: datagram.payload.len(),
+        });
         self.forward(now, Node::Host(host), realm, 0, datagram);
         Ok(())
     }
@@ -271,6 +281,22 @@ impl Network {
     #[must_use]
     pub fn link_stats(&self, from: impl Into<Node>, to: impl Into<Node>) -> Option<&Stats> {
         self.links.get(&(from.into(), to.into())).map(Link::stats)
+    }
+
+    /// Turns the event trace on (recording starts now) or off (the recorded events are
+    /// discarded). Off by default.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.trace = if on {
+            Some(self.trace.take().unwrap_or_default())
+        } else {
+            None
+        };
+    }
+
+    /// The oldest recorded [`TraceEvent`] not yet polled (at most [`MAX_TRACE_EVENTS`] are
+    /// kept).
+    pub fn poll_trace(&mut self) -> Option<TraceEvent> {
+        self.trace.as_mut().and_then(VecDeque::pop_front)
     }
 
     /// Datagrams in flight (not yet arrived).
@@ -413,24 +439,41 @@ impl Network {
         }
     }
 
-    fn drop_datagram(&mut self, reason: DropReason) {
+    fn record(&mut self, event: impl FnOnce() -> TraceEvent) {
+        if let Some(trace) = &mut self.trace {
+            if trace.len() >= MAX_TRACE_EVENTS {
+                trace.pop_front();
+            }
+            trace.push_back(event());
+        }
+    }
+
+    fn drop_datagram(&mut self, at: Instant, node: Node, reason: DropReason, datagram: &Datagram) {
         self.stats.record_drop(reason);
+        self.record(|| TraceEvent::Dropped {
+            at,
+            node,
+            reason,
+            source: datagram.source,
+            destination: datagram.destination,
+            len: datagram.payload.len(),
+        });
     }
 
     /// Sends `datagram` from `from` over one link within `realm`.
     fn forward(&mut self, now: Instant, from: Node, realm: Realm, hops: u8, datagram: Datagram) {
         if hops >= MAX_HOPS {
-            return self.drop_datagram(DropReason::HopLimit);
+            return self.drop_datagram(now, from, DropReason::HopLimit, &datagram);
         }
         let Some(to) = self.route(realm, from, datagram.destination.ip()) else {
-            return self.drop_datagram(DropReason::NoRoute);
+            return self.drop_datagram(now, from, DropReason::NoRoute, &datagram);
         };
         let link = self
             .links
             .entry((from, to))
             .or_insert_with(|| Link::new(self.default_link.clone(), self.start));
         match link.transmit(now, datagram.payload.len(), &mut self.rng) {
-            Transmission::Dropped(reason) => self.drop_datagram(reason),
+            Transmission::Dropped(reason) => self.drop_datagram(now, from, reason, &datagram),
             Transmission::Delivered { at, duplicate } => {
                 let hops = hops.saturating_add(1);
                 if let Some(copy_at) = duplicate {
@@ -460,7 +503,7 @@ impl Network {
 
     fn schedule(&mut self, at: Instant, event: InFlight) {
         if self.in_flight.len().saturating_add(self.received.len()) >= MAX_BACKLOG {
-            return self.drop_datagram(DropReason::Backlog);
+            return self.drop_datagram(at, event.to, DropReason::Backlog, &event.datagram);
         }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
@@ -478,19 +521,26 @@ impl Network {
         match to {
             Node::Host(host) => {
                 bump(&mut self.stats.delivered);
+                self.record(|| TraceEvent::Delivered {
+                    at,
+                    host,
+                    source: datagram.source,
+                    destination: datagram.destination,
+                    len: datagram.payload.len(),
+                });
                 self.received.push_back(Delivery { host, at, datagram });
             }
             Node::Nat(id) => {
                 let inner = Realm::Private(id);
                 let Some(state) = self.nats.get_mut(id.0) else {
-                    return self.drop_datagram(DropReason::NoRoute);
+                    return self.drop_datagram(at, to, DropReason::NoRoute, &datagram);
                 };
                 let outer = state.outer;
                 let public_ip = state.nat.public_ip();
                 let result = if via == inner {
                     if datagram.destination.ip() == public_ip {
-                        // RFC 4787 §6: hairpinning loops the packet back inside, and REQ-9
-                        // requires the external (mapped) source address on the hairpinned packet.
+                        // RFC 4787 §6: hairpinning loops the packet back inside; REQ-9a: the
+                        // hairpinned packet carries the sender's external address and port.
                         if state.nat.config().hairpinning {
                             state
                                 .nat
@@ -522,6 +572,12 @@ impl Network {
                 };
                 match result {
                     Ok((realm, source, destination)) => {
+                        self.record(|| TraceEvent::Translated {
+                            at,
+                            nat: id,
+                            before: (datagram.source, datagram.destination),
+                            after: (source, destination),
+                        });
                         let translated = Datagram {
                             source,
                             destination,
@@ -529,7 +585,7 @@ impl Network {
                         };
                         self.forward(at, Node::Nat(id), realm, hops, translated);
                     }
-                    Err(reason) => self.drop_datagram(reason),
+                    Err(reason) => self.drop_datagram(at, to, reason, &datagram),
                 }
             }
         }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tern_netsim::{
     Datagram, DropReason, Error, FilteringBehavior, HostId, LinkConfig, MappingBehavior,
-    MappingScope, NatConfig, NatId, Network, PortAllocation,
+    MappingScope, NatConfig, NatId, Network, PortAllocation, TraceEvent,
 };
 
 #[allow(clippy::disallowed_methods)] // the one real clock read: the virtual time base
@@ -536,7 +536,7 @@ fn hairpinning_on_loops_back_with_the_external_source() {
     let d = net.poll_receive().expect("hairpinned");
     assert_eq!(d.host, b);
     assert_eq!(d.datagram.destination, sa("10.0.0.3:6000"));
-    // RFC 4787 REQ-9: the source is a's external address, not its private one.
+    // RFC 4787 §6 REQ-9a: the source is a's external address, not its private one.
     assert_eq!(d.datagram.source, sa("203.0.113.1:5000"));
     // b answers the external address and it loops back to a.
     net.send(
@@ -837,4 +837,57 @@ fn topology_errors_are_typed_and_change_nothing() {
         lab.net.nat_public_ip(other),
         Some("203.0.113.9".parse().unwrap())
     );
+}
+
+#[test]
+fn trace_tells_each_datagrams_story() {
+    let mut lab = Lab::new(NatConfig::port_restricted_cone(NAT_IP.parse().unwrap()));
+    lab.net.set_tracing(true);
+    let external = lab.out(5000, "198.51.100.1:3478");
+    assert!(!lab.inbound("198.51.100.2:3478", external));
+    let events: Vec<TraceEvent> = std::iter::from_fn(|| lab.net.poll_trace()).collect();
+    let now = lab.now;
+    assert_eq!(
+        events,
+        vec![
+            TraceEvent::Sent {
+                at: now,
+                host: lab.a,
+                source: sa("10.0.0.2:5000"),
+                destination: sa("198.51.100.1:3478"),
+                len: 5,
+            },
+            TraceEvent::Translated {
+                at: now,
+                nat: lab.nat,
+                before: (sa("10.0.0.2:5000"), sa("198.51.100.1:3478")),
+                after: (external, sa("198.51.100.1:3478")),
+            },
+            TraceEvent::Delivered {
+                at: now,
+                host: lab.s1,
+                source: external,
+                destination: sa("198.51.100.1:3478"),
+                len: 5,
+            },
+            TraceEvent::Sent {
+                at: now,
+                host: lab.s2,
+                source: sa("198.51.100.2:3478"),
+                destination: external,
+                len: 5,
+            },
+            TraceEvent::Dropped {
+                at: now,
+                node: lab.nat.into(),
+                reason: DropReason::NatFiltered,
+                source: sa("198.51.100.2:3478"),
+                destination: external,
+                len: 5,
+            },
+        ]
+    );
+    lab.net.set_tracing(false);
+    lab.out(5000, "198.51.100.1:3478");
+    assert_eq!(lab.net.poll_trace(), None);
 }

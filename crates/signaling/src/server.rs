@@ -174,7 +174,9 @@ impl Server {
         format!("ws://{}/", self.local_addr)
     }
 
-    /// Current numbers of rooms, peers and connections.
+    /// Current numbers of rooms, peers and connections: a snapshot for
+    /// monitoring (the connection count is read just after the room counts, so
+    /// a connection closing in between may show in one and not yet the other).
     ///
     /// # Errors
     /// [`SignalingError::Closed`] once the server has stopped.

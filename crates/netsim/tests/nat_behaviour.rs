@@ -383,6 +383,38 @@ fn inbound_refresh_only_when_configured() {
 }
 
 #[test]
+fn filter_permissions_expire_per_remote_endpoint() {
+    let mut config = NatConfig::port_restricted_cone(NAT_IP.parse().unwrap());
+    config.mapping_timeout = Duration::from_secs(30);
+    let mut lab = Lab::new(config);
+    let external = lab.out(5000, "198.51.100.1:3478"); // t = 0: opens S1
+    lab.advance(Duration::from_secs(20));
+    assert_eq!(lab.out(5000, "198.51.100.2:3478"), external); // t = 20: opens S2, refreshes
+    lab.advance(Duration::from_secs(15)); // t = 35: mapping alive, S1's permission is 35 s old
+    assert!(!lab.inbound("198.51.100.1:3478", external));
+    assert!(lab.inbound("198.51.100.2:3478", external));
+    assert_eq!(lab.net.stats().dropped(DropReason::NatFiltered), 1);
+}
+
+#[test]
+fn a_refused_inbound_packet_changes_nothing() {
+    let mut config = NatConfig::port_restricted_cone(NAT_IP.parse().unwrap());
+    config.mapping_timeout = Duration::from_secs(30);
+    config.inbound_refresh = true;
+    let mut lab = Lab::new(config);
+    let external = lab.out(5000, "198.51.100.1:3478");
+    let before = lab.net.nat_mappings(lab.nat, lab.now);
+    lab.advance(Duration::from_secs(20));
+    // Filtered: must neither refresh the mapping nor open a permission.
+    assert!(!lab.inbound("198.51.100.2:3478", external));
+    assert!(!lab.inbound("198.51.100.2:3478", external));
+    assert_eq!(lab.net.nat_mappings(lab.nat, lab.now), before);
+    lab.advance(Duration::from_secs(11)); // 31 s after the only outbound packet
+    assert!(!lab.inbound("198.51.100.1:3478", external));
+    assert_eq!(lab.net.stats().dropped(DropReason::NatNoMapping), 1);
+}
+
+#[test]
 fn a_new_mapping_after_expiry_can_get_a_different_port() {
     let mut config = NatConfig::full_cone(NAT_IP.parse().unwrap());
     config.mapping_timeout = Duration::from_secs(10);

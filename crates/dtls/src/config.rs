@@ -73,6 +73,17 @@ impl SrtpProtectionProfile {
     }
 }
 
+/// Deliberate protocol violations, for negative tests of a peer (BAD_INPUT row 21).
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Client: send Certificate but no CertificateVerify.
+    OmitCertificateVerify,
+    /// Client: sign CertificateVerify with this other key.
+    SignCertificateVerifyWith(Certificate),
+}
+
 /// Configuration of one [`DtlsEndpoint`](crate::DtlsEndpoint).
 #[derive(Debug, Clone)]
 pub struct DtlsConfig {
@@ -111,6 +122,9 @@ pub struct DtlsConfig {
     pub max_buffered_bytes: usize,
     /// How long a HelloVerifyRequest cookie stays valid (between one and two of these).
     pub cookie_lifetime: Duration,
+    /// Test-only misbehaviour; always `None` outside tests.
+    #[doc(hidden)]
+    pub fault: Option<Fault>,
 }
 
 impl DtlsConfig {
@@ -140,6 +154,7 @@ impl DtlsConfig {
             max_buffered_messages: 16,
             max_buffered_bytes: 64 * 1024,
             cookie_lifetime: Duration::from_secs(60),
+            fault: None,
         }
     }
 

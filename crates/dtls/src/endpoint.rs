@@ -11,7 +11,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::certificate::{self, Fingerprint};
-use crate::config::{DtlsConfig, DtlsRole, SrtpProtectionProfile};
+use crate::config::{DtlsConfig, DtlsRole, Fault, SrtpProtectionProfile};
 use crate::crypto::{self, CipherSuite, EphemeralKey, NamedGroup, RecordCipher};
 use crate::error::DtlsError;
 use crate::reassembly::{HandshakeMessage, Inserted, PartialMessage, Reassembler};
@@ -479,6 +479,20 @@ impl DtlsEndpoint {
         if let Some(s) = self.write_seq.get_mut(usize::from(self.write_epoch)) {
             *s = seq;
         }
+    }
+
+    /// Send an arbitrary handshake message in the current write epoch with the next
+    /// message_seq (tests: renegotiation attempts and out-of-state messages).
+    #[doc(hidden)]
+    pub fn send_handshake_message_for_test(
+        &mut self,
+        msg_type: u8,
+        body: &[u8],
+    ) -> Result<(), DtlsError> {
+        let seq = self.take_send_seq();
+        let mut msg = Vec::with_capacity(HANDSHAKE_HEADER_LEN + body.len());
+        hs::emit_message(&mut msg, msg_type, seq, body);
+        self.queue_record(ContentType::Handshake, &msg)
     }
 
     // ------------------------------------------------------------------ records ----------
@@ -1028,9 +1042,14 @@ impl DtlsEndpoint {
         .emit(&mut cke);
         items.push(self.transcript_item(msg_type::CLIENT_KEY_EXCHANGE, cke));
         self.derive_master_secret(&pms)?;
-        if self.session.cert_requested {
+        let signer = match &self.config.fault {
+            Some(Fault::OmitCertificateVerify) => None,
+            Some(Fault::SignCertificateVerifyWith(other)) => Some(other),
+            None => Some(&self.config.certificate),
+        };
+        if let (true, Some(signer)) = (self.session.cert_requested, signer) {
             // RFC 5246 §7.4.8: sign every handshake message so far.
-            let sig = self.config.certificate.sign(&self.session.transcript)?;
+            let sig = signer.sign(&self.session.transcript)?;
             let mut cv = Vec::with_capacity(80);
             CertificateVerify {
                 signature_scheme: ECDSA_P256_SHA256,

@@ -80,7 +80,7 @@ mod replay;
 pub mod wire;
 
 pub use certificate::{Certificate, Fingerprint, HashAlgorithm};
-pub use config::{DtlsConfig, DtlsRole, SrtpProtectionProfile};
+pub use config::{DtlsConfig, DtlsRole, Fault, SrtpProtectionProfile};
 pub use crypto::{CipherSuite, NamedGroup};
 pub use endpoint::{DtlsEndpoint, DtlsEvent, DtlsState};
 pub use error::DtlsError;

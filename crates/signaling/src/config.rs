@@ -72,7 +72,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// Messages queued from the room hub to one connection (default 256). A
     /// client that does not read fast enough to keep under it is disconnected
-    /// rather than slowing down everyone else.
+    /// rather than slowing down everyone else. Keep it above `message_burst`,
+    /// so that the replies to a client's own burst always fit.
     pub outbound_queue: usize,
     /// Time to complete the WebSocket handshake (default 10 s).
     pub handshake_timeout: Duration,

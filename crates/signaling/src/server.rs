@@ -66,9 +66,15 @@ enum HubCommand {
         conn: ConnectionId,
         msg: ClientMessage,
     },
-    Detach {
+    /// A reply the connection task made itself (malformed input, limits),
+    /// routed through the hub so that it keeps its place among the replies.
+    Echo {
         conn: ConnectionId,
+        msg: ServerMessage,
     },
+    /// The connection is gone; its outbox is dropped, which ends the
+    /// connection task's final drain.
+    Detach { conn: ConnectionId },
     Stats {
         reply: oneshot::Sender<(usize, usize)>,
     },
@@ -289,6 +295,7 @@ async fn run_hub(mut commands: mpsc::Receiver<HubCommand>, mut hub: RoomHub) {
                 outboxes.remove(&conn);
                 hub.disconnect(conn);
             }
+            HubCommand::Echo { conn, msg } => push(&mut hub, &mut outboxes, conn, msg),
             HubCommand::Stats { reply } => {
                 let stats = hub.stats();
                 let _ = reply.send((stats.rooms, stats.peers));
@@ -309,16 +316,26 @@ async fn run_hub(mut commands: mpsc::Receiver<HubCommand>, mut hub: RoomHub) {
 /// the same loop).
 fn deliver(hub: &mut RoomHub, outboxes: &mut HashMap<ConnectionId, mpsc::Sender<ServerMessage>>) {
     while let Some((conn, msg)) = hub.poll_output() {
-        let Some(outbox) = outboxes.get(&conn) else {
-            continue;
-        };
-        match outbox.try_send(msg) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
-                // Dropping the outbox tells the connection task to close.
-                outboxes.remove(&conn);
-                hub.disconnect(conn);
-            }
+        push(hub, outboxes, conn, msg);
+    }
+}
+
+/// Queues `msg` for `conn`, or disconnects `conn` if its queue is full.
+fn push(
+    hub: &mut RoomHub,
+    outboxes: &mut HashMap<ConnectionId, mpsc::Sender<ServerMessage>>,
+    conn: ConnectionId,
+    msg: ServerMessage,
+) {
+    let Some(outbox) = outboxes.get(&conn) else {
+        return;
+    };
+    match outbox.try_send(msg) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
+            // Dropping the outbox tells the connection task to close.
+            outboxes.remove(&conn);
+            hub.disconnect(conn);
         }
     }
 }
@@ -358,12 +375,14 @@ async fn run_connection(
         limits,
         ws,
         hub,
+        inbox,
     };
-    let close = connection.run(inbox).await;
-    // Leave the room before the (possibly slow) close handshake, so the others
-    // learn about it at once.
+    let close = connection.run().await;
+    // Leave the room first, so the others learn about it at once; then write
+    // the replies still queued (the final error, if any) and the close frame.
     let _ = connection.hub.send(HubCommand::Detach { conn }).await;
     if let Some(frame) = close {
+        connection.drain().await;
         connection.close(frame).await;
     }
 }
@@ -374,6 +393,8 @@ struct Connection {
     limits: Limits,
     ws: WebSocketStream<TcpStream>,
     hub: mpsc::Sender<HubCommand>,
+    /// This connection's messages from the hub.
+    inbox: mpsc::Receiver<ServerMessage>,
     rate: RateLimiter,
     last_heard: Instant,
 }
@@ -389,22 +410,74 @@ fn close_frame(code: CloseCode, reason: &'static str) -> Ending {
 }
 
 impl Connection {
-    async fn run(&mut self, mut inbox: mpsc::Receiver<ServerMessage>) -> Ending {
+    async fn run(&mut self) -> Ending {
         let period = self.limits.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let step = tokio::select! {
+                // Replies first: a client that sends faster than it reads is
+                // slowed down by its own socket instead of piling up output.
+                biased;
+                out = self.inbox.recv() => self.on_outbound(out).await,
                 frame = self.ws.next() => self.on_frame(frame).await,
-                out = inbox.recv() => match out {
-                    Some(msg) => self.send(&msg).await,
-                    // The hub dropped us: shutdown, or we could not keep up.
-                    None => Err(close_frame(CloseCode::Away, "server closing the connection")),
-                },
                 _ = ping.tick() => self.on_ping_tick().await,
             };
             if let Err(ending) = step {
                 return ending;
+            }
+        }
+    }
+
+    async fn on_outbound(&mut self, out: Option<ServerMessage>) -> Result<(), Ending> {
+        match out {
+            Some(msg) => self.send(&msg).await,
+            // The hub dropped our outbox: shutdown, or we fell too far behind.
+            None => Err(close_frame(
+                CloseCode::Away,
+                "server closing the connection",
+            )),
+        }
+    }
+
+    /// Sends a reply made here in order with the hub's replies.
+    async fn reply(&mut self, msg: ServerMessage) -> Result<(), Ending> {
+        let conn = self.conn;
+        self.forward(HubCommand::Echo { conn, msg }).await
+    }
+
+    /// Writes what the hub still queued for us, until it drops our outbox
+    /// after `Detach` (bounded by the write timeout).
+    async fn drain(&mut self) {
+        let limit = self.limits.write_timeout;
+        let drain = async {
+            while let Some(msg) = self.inbox.recv().await {
+                if self.send(&msg).await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limit, drain).await;
+    }
+
+    /// Hands a message to the hub, writing our own outbound messages while
+    /// the hub queue is full so that waiting never overflows our outbox.
+    async fn forward(&mut self, command: HubCommand) -> Result<(), Ending> {
+        // A handle of our own, so the permit does not borrow `self`.
+        let hub = self.hub.clone();
+        loop {
+            tokio::select! {
+                biased;
+                permit = hub.reserve() => {
+                    return match permit {
+                        Ok(permit) => {
+                            permit.send(command);
+                            Ok(())
+                        }
+                        Err(_) => Err(None),
+                    };
+                }
+                out = self.inbox.recv() => self.on_outbound(out).await?,
             }
         }
     }
@@ -414,7 +487,7 @@ impl Connection {
             Some(Ok(msg)) => msg,
             Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
                 let text = format!("message of {size} bytes exceeds the limit of {max_size}");
-                self.send(&ServerMessage::error(ErrorCode::TooLarge, text))
+                self.reply(ServerMessage::error(ErrorCode::TooLarge, text))
                     .await?;
                 return Err(close_frame(CloseCode::Size, "message too large"));
             }
@@ -434,13 +507,13 @@ impl Connection {
                         self.limits.messages_per_second
                     );
                     return self
-                        .send(&ServerMessage::error(ErrorCode::RateLimited, text))
+                        .reply(ServerMessage::error(ErrorCode::RateLimited, text))
                         .await;
                 }
                 Verdict::Reject => return Ok(()),
                 Verdict::Disconnect => {
                     let text = "sustained message rate over the limit; closing";
-                    self.send(&ServerMessage::error(ErrorCode::RateLimited, text))
+                    self.reply(ServerMessage::error(ErrorCode::RateLimited, text))
                         .await?;
                     return Err(close_frame(CloseCode::Policy, "rate limit exceeded"));
                 }
@@ -453,18 +526,18 @@ impl Connection {
                         conn: self.conn,
                         msg,
                     };
-                    self.hub.send(command).await.map_err(|_| None)
+                    self.forward(command).await
                 }
                 Err(e) => {
                     let mut text = format!("not a valid message: {e}");
                     truncate_on_char_boundary(&mut text, MAX_ERROR_TEXT);
-                    self.send(&ServerMessage::error(ErrorCode::Malformed, text))
+                    self.reply(ServerMessage::error(ErrorCode::Malformed, text))
                         .await
                 }
             },
             WsMessage::Binary(_) => {
                 let text = "binary frames are not part of the protocol; send JSON text";
-                self.send(&ServerMessage::error(ErrorCode::Malformed, text))
+                self.reply(ServerMessage::error(ErrorCode::Malformed, text))
                     .await
             }
             // Pings are answered by tungstenite on the next read or write;

@@ -20,7 +20,7 @@ async fn three_clients_see_each_other_join_and_leave() {
     assert!(a_peers.is_empty());
 
     let (mut b, b_id, b_peers) = joined(&server, "r1").await;
-    assert_eq!(b_peers, [a_id.clone()]);
+    assert_eq!(b_peers, std::slice::from_ref(&a_id));
     assert_eq!(
         recv(&mut a).await,
         ServerMessage::NewPeer { id: b_id.clone() }

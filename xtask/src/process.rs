@@ -138,10 +138,16 @@ pub fn run(argv: &[String], envs: &[(String, String)], timeout: Duration) -> Res
     })
 }
 
-/// Runs a short command and returns its first output line (for peer versions).
+/// Runs a short command (with the suites' environment, so `$TERN_PYTHON` resolves) and returns
+/// its first output line (for peer versions).
 pub fn first_line(argv: &[&str]) -> Option<String> {
     let (program, args) = argv.split_first()?;
-    let out = Command::new(program).args(args).stdin(Stdio::null()).output().ok()?;
+    let out = Command::new(program)
+        .args(args)
+        .envs(crate::setup::suite_env())
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
     let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
     String::from_utf8_lossy(&text).lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string)
 }

@@ -62,6 +62,7 @@
 
 mod config;
 mod error;
+mod hmac_sha1;
 mod kdf;
 mod profile;
 mod replay;

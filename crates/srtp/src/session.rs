@@ -1,6 +1,7 @@
 //! [`SrtpSession`]: one set of master keys, per-SSRC state for RTP and RTCP.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::config::SrtpConfig;
 use crate::error::SrtpError;
@@ -10,6 +11,28 @@ use crate::transform::{
     CmTransform, GCM_TAG_LEN, GcmTransform, RTCP_LABELS, RTP_LABELS, Transform,
 };
 use crate::wire::{self, RTCP_HEADER_LEN, RTP_HEADER_LEN, SRTCP_E_BIT, SRTCP_INDEX_LEN, be32};
+
+/// Hashes an SSRC with one multiplication. The maps are bounded by `max_ssrcs` and only
+/// grow on authenticated packets, so a flooding attacker gains nothing from collisions;
+/// SipHash would cost a noticeable share of a small packet's budget.
+#[derive(Default)]
+struct SsrcHasher(u64);
+
+impl Hasher for SsrcHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (u64::from(v) ^ self.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type SsrcMap<V> = HashMap<u32, V, BuildHasherDefault<SsrcHasher>>;
 
 /// Largest SRTP packet index: 48 bits (RFC 3711 §3.3.1).
 const MAX_RTP_INDEX: i64 = (1 << 48) - 1;
@@ -53,10 +76,10 @@ pub struct SrtpSession {
     config: SrtpConfig,
     rtp: Transform,
     rtcp: Transform,
-    tx_rtp: HashMap<u32, RtpSender>,
-    rx_rtp: HashMap<u32, ReplayWindow>,
-    tx_rtcp: HashMap<u32, u32>,
-    rx_rtcp: HashMap<u32, ReplayWindow>,
+    tx_rtp: SsrcMap<RtpSender>,
+    rx_rtp: SsrcMap<ReplayWindow>,
+    tx_rtcp: SsrcMap<u32>,
+    rx_rtcp: SsrcMap<ReplayWindow>,
     /// Reused copy of a GCM ciphertext when a second ROC guess may be needed.
     scratch: Vec<u8>,
 }
@@ -135,10 +158,10 @@ impl SrtpSession {
             config,
             rtp,
             rtcp,
-            tx_rtp: HashMap::new(),
-            rx_rtp: HashMap::new(),
-            tx_rtcp: HashMap::new(),
-            rx_rtcp: HashMap::new(),
+            tx_rtp: SsrcMap::default(),
+            rx_rtp: SsrcMap::default(),
+            tx_rtcp: SsrcMap::default(),
+            rx_rtcp: SsrcMap::default(),
             scratch: Vec::new(),
         })
     }
@@ -171,7 +194,7 @@ impl SrtpSession {
         self.rx_rtcp.remove(&ssrc);
     }
 
-    fn room_for_new<V>(map: &HashMap<u32, V>, ssrc: u32, max: usize) -> Result<(), SrtpError> {
+    fn room_for_new<V>(map: &SsrcMap<V>, ssrc: u32, max: usize) -> Result<(), SrtpError> {
         if map.len() >= max && !map.contains_key(&ssrc) {
             return Err(SrtpError::TooManySsrcs { max });
         }
@@ -199,7 +222,7 @@ impl SrtpSession {
     /// Protect the RTP packet in `buf[..len]` in place; `buf` must have room for the
     /// tag ([`ProtectionProfile::rtp_overhead`]). Returns the protected length.
     pub fn protect_rtp_in_place(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
-        let acc = self.seal_rtp(buf, len)?;
+        let acc = self.seal_rtp(buf, len, true)?;
         self.commit_tx_rtp(acc);
         Ok(acc.new_len)
     }
@@ -236,7 +259,9 @@ impl SrtpSession {
         Ok(index)
     }
 
-    fn seal_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<Accepted, SrtpError> {
+    /// Encrypt (and, with `tag`, authenticate) without changing state. With `tag == false`
+    /// (CM batches only) the caller computes the tag afterwards.
+    fn seal_rtp(&mut self, buf: &mut [u8], len: usize, tag: bool) -> Result<Accepted, SrtpError> {
         let overhead = self.profile.rtp_overhead();
         let new_len = len + overhead;
         if buf.len() < new_len {
@@ -255,10 +280,12 @@ impl SrtpSession {
                 let iv = cm.iv(hdr.ssrc, index);
                 cm.apply_keystream(&iv, payload);
                 let _ = header;
-                let tag = cm.full_tag(pkt, &roc_bytes(index));
-                let (dst, src) = (rest.get_mut(..overhead), tag.get(..overhead));
-                if let (Some(d), Some(s)) = (dst, src) {
-                    d.copy_from_slice(s);
+                if tag {
+                    let tag = cm.full_tag(pkt, &roc_bytes(index));
+                    let (dst, src) = (rest.get_mut(..overhead), tag.get(..overhead));
+                    if let (Some(d), Some(s)) = (dst, src) {
+                        d.copy_from_slice(s);
+                    }
                 }
             }
             Transform::Gcm(gcm) => {
@@ -655,7 +682,9 @@ impl SrtpSession {
 
     /// Protect many RTP packets in one call, as a pacer or an SFU fan-out has them.
     /// `results[i]` receives the outcome of `packets[i]`; returns how many succeeded.
-    /// Each packet behaves exactly as with [`protect_rtp`](Self::protect_rtp).
+    /// Each packet gets exactly the bytes and state changes of
+    /// [`protect_rtp`](Self::protect_rtp) in order; with the AES-CM profiles the HMACs of
+    /// consecutive packets are computed two at a time, interleaved.
     pub fn protect_rtp_batch<P: AsMut<Vec<u8>>>(
         &mut self,
         packets: &mut [P],
@@ -667,15 +696,84 @@ impl SrtpSession {
                 results: results.len(),
             });
         }
+        if !matches!(self.rtp, Transform::Cm(_)) {
+            let mut ok = 0;
+            for (p, r) in packets.iter_mut().zip(results.iter_mut()) {
+                *r = self.protect_rtp(p.as_mut());
+                ok += usize::from(r.is_ok());
+            }
+            return Ok(ok);
+        }
+        let overhead = self.profile.rtp_overhead();
         let mut ok = 0;
-        for (p, r) in packets.iter_mut().zip(results.iter_mut()) {
-            *r = self.protect_rtp(p.as_mut());
-            ok += usize::from(r.is_ok());
+        // A packet encrypted and committed, waiting for a partner to share its HMAC with.
+        let mut pending: Option<(usize, u64)> = None;
+        for i in 0..packets.len() {
+            let Some(p) = packets.get_mut(i) else { break };
+            let p = p.as_mut();
+            let len = p.len();
+            p.resize(len + overhead, 0);
+            let r = self.seal_rtp(p, len, false);
+            let r = match r {
+                Ok(acc) => {
+                    // Nothing can fail after encryption: commit now so later packets of the
+                    // same SSRC see this one, exactly as sequential calls would.
+                    self.commit_tx_rtp(acc);
+                    match pending.take() {
+                        Some((j, j_index)) => self.tag_pair(packets, (j, j_index), (i, acc.index)),
+                        None => pending = Some((i, acc.index)),
+                    }
+                    ok += 1;
+                    Ok(())
+                }
+                Err(e) => {
+                    p.truncate(len);
+                    Err(e)
+                }
+            };
+            if let Some(slot) = results.get_mut(i) {
+                *slot = r;
+            }
+        }
+        if let (Some((j, j_index)), Transform::Cm(cm)) = (pending, &self.rtp)
+            && let Some(p) = packets.get_mut(j)
+        {
+            let p = p.as_mut();
+            let len = p.len() - overhead;
+            let tag = cm.full_tag(p.get(..len).unwrap_or_default(), &roc_bytes(j_index));
+            if let (Some(d), Some(s)) = (p.get_mut(len..), tag.get(..overhead)) {
+                d.copy_from_slice(s);
+            }
         }
         Ok(ok)
     }
 
+    /// Write the CM tags of packets `a.0 < b.0`, computing both HMACs interleaved.
+    fn tag_pair<P: AsMut<Vec<u8>>>(&self, packets: &mut [P], a: (usize, u64), b: (usize, u64)) {
+        let Transform::Cm(cm) = &self.rtp else { return };
+        let overhead = cm.tag_len;
+        let (left, right) = packets.split_at_mut(b.0);
+        let (Some(pa), Some(pb)) = (left.get_mut(a.0), right.first_mut()) else {
+            return;
+        };
+        let (pa, pb) = (pa.as_mut(), pb.as_mut());
+        let (la, lb) = (pa.len() - overhead, pb.len() - overhead);
+        let (ra, rb) = (roc_bytes(a.1), roc_bytes(b.1));
+        let [ta, tb] = cm.full_tag2(
+            (pa.get(..la).unwrap_or_default(), &ra),
+            (pb.get(..lb).unwrap_or_default(), &rb),
+        );
+        if let (Some(d), Some(s)) = (pa.get_mut(la..), ta.get(..overhead)) {
+            d.copy_from_slice(s);
+        }
+        if let (Some(d), Some(s)) = (pb.get_mut(lb..), tb.get(..overhead)) {
+            d.copy_from_slice(s);
+        }
+    }
+
     /// Unprotect many SRTP packets in one call; see [`protect_rtp_batch`](Self::protect_rtp_batch).
+    /// Each packet gets exactly the outcome of [`unprotect_rtp`](Self::unprotect_rtp) in order;
+    /// with the AES-CM profiles two packets' tags are verified at once.
     pub fn unprotect_rtp_batch<P: AsMut<Vec<u8>>>(
         &mut self,
         packets: &mut [P],
@@ -687,12 +785,101 @@ impl SrtpSession {
                 results: results.len(),
             });
         }
+        let cm_profile = matches!(self.rtp, Transform::Cm(_));
         let mut ok = 0;
-        for (p, r) in packets.iter_mut().zip(results.iter_mut()) {
-            *r = self.unprotect_rtp(p.as_mut());
-            ok += usize::from(r.is_ok());
+        let mut i = 0;
+        while i < packets.len() {
+            if cm_profile && i + 1 < packets.len() {
+                let (left, right) = packets.split_at_mut(i + 1);
+                if let (Some(a), Some(b)) = (left.last_mut(), right.first_mut()) {
+                    let [ra, rb] = self.unprotect_pair_cm(a.as_mut(), b.as_mut());
+                    ok += usize::from(ra.is_ok()) + usize::from(rb.is_ok());
+                    if let Some(slot) = results.get_mut(i) {
+                        *slot = ra;
+                    }
+                    if let Some(slot) = results.get_mut(i + 1) {
+                        *slot = rb;
+                    }
+                }
+                i += 2;
+                continue;
+            }
+            if let (Some(p), Some(slot)) = (packets.get_mut(i), results.get_mut(i)) {
+                *slot = self.unprotect_rtp(p.as_mut());
+                ok += usize::from(slot.is_ok());
+            }
+            i += 1;
         }
         Ok(ok)
+    }
+
+    /// The primary RFC 3711 index guess for an SRTP packet, if it passes the replay check.
+    fn rx_precheck(&self, buf: &[u8]) -> Option<(wire::RtpHeader, u64, usize)> {
+        let overhead = self.profile.rtp_overhead();
+        let auth_len = buf.len().checked_sub(overhead)?;
+        let hdr = wire::parse_rtp(buf.get(..auth_len)?).ok()?;
+        let [primary, _] = self.rx_rtp_candidates(hdr.ssrc, hdr.seq);
+        let index = self.rx_rtp_check(hdr.ssrc, primary).ok()?;
+        Some((hdr, index, auth_len))
+    }
+
+    /// Two consecutive packets: verify both tags at once with their primary index guesses,
+    /// then finish them in order; anything unusual goes through the one-packet path.
+    fn unprotect_pair_cm(
+        &mut self,
+        a: &mut Vec<u8>,
+        b: &mut Vec<u8>,
+    ) -> [Result<(), SrtpError>; 2] {
+        let (Some(pa), Some(pb)) = (self.rx_precheck(a), self.rx_precheck(b)) else {
+            return [self.unprotect_rtp(a), self.unprotect_rtp(b)];
+        };
+        let Transform::Cm(cm) = &self.rtp else {
+            return [self.unprotect_rtp(a), self.unprotect_rtp(b)];
+        };
+        let (roc_a, roc_b) = (roc_bytes(pa.1), roc_bytes(pb.1));
+        let [ta, tb] = cm.full_tag2(
+            (a.get(..pa.2).unwrap_or_default(), &roc_a),
+            (b.get(..pb.2).unwrap_or_default(), &roc_b),
+        );
+        let ok_a = cm.tag_matches(&ta, a.get(pa.2..).unwrap_or_default());
+        let ok_b = cm.tag_matches(&tb, b.get(pb.2..).unwrap_or_default());
+        let ra = if ok_a {
+            self.finish_rx_cm(a, pa)
+        } else {
+            self.unprotect_rtp(a)
+        };
+        // `a` may have moved the state: the early verdict on `b` holds only if its index guess
+        // and replay check are still the same.
+        let rb = match self.rx_precheck(b) {
+            Some(again) if ok_b && again.1 == pb.1 => self.finish_rx_cm(b, pb),
+            _ => self.unprotect_rtp(b),
+        };
+        [ra, rb]
+    }
+
+    /// Decrypt and commit a CM packet whose tag verified with `index`.
+    fn finish_rx_cm(
+        &mut self,
+        packet: &mut Vec<u8>,
+        (hdr, index, auth_len): (wire::RtpHeader, u64, usize),
+    ) -> Result<(), SrtpError> {
+        if !self.rx_rtp.contains_key(&hdr.ssrc) {
+            Self::room_for_new(&self.rx_rtp, hdr.ssrc, self.config.max_ssrcs)?;
+        }
+        if let Transform::Cm(cm) = &self.rtp {
+            let payload = packet.get_mut(hdr.len..auth_len).unwrap_or_default();
+            cm.apply_keystream(&cm.iv(hdr.ssrc, index), payload);
+        }
+        if hdr.padding {
+            wire::check_padding(packet.get(hdr.len..auth_len).unwrap_or_default())?;
+        }
+        self.commit_rx_rtp(Accepted {
+            ssrc: hdr.ssrc,
+            index,
+            new_len: auth_len,
+        });
+        packet.truncate(auth_len);
+        Ok(())
     }
 
     /// A session with transforms built from session keys (for RFC vectors that skip the KDF).
@@ -708,10 +895,10 @@ impl SrtpSession {
             config,
             rtp,
             rtcp,
-            tx_rtp: HashMap::new(),
-            rx_rtp: HashMap::new(),
-            tx_rtcp: HashMap::new(),
-            rx_rtcp: HashMap::new(),
+            tx_rtp: SsrcMap::default(),
+            rx_rtp: SsrcMap::default(),
+            tx_rtcp: SsrcMap::default(),
+            rx_rtcp: SsrcMap::default(),
             scratch: Vec::new(),
         }
     }

@@ -6,12 +6,11 @@
 
 use aes::cipher::{InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper};
 use aes_gcm::AeadInPlace;
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
 use crate::config::GcmBackend;
 use crate::error::SrtpError;
+use crate::hmac_sha1::HmacSha1;
 use crate::kdf::{self, Label};
 
 /// HMAC-SHA1 output length.
@@ -43,7 +42,7 @@ pub(crate) const RTCP_LABELS: Labels = Labels {
 pub(crate) struct CmTransform {
     cipher: aes::Aes128,
     salt: [u8; 14],
-    mac: Hmac<Sha1>,
+    mac: HmacSha1,
     pub(crate) tag_len: usize,
 }
 
@@ -61,10 +60,9 @@ impl CmTransform {
         kdf::derive(master_key, master_salt, labels.enc, &mut key)?;
         kdf::derive(master_key, master_salt, labels.salt, &mut salt)?;
         kdf::derive(master_key, master_salt, labels.auth, &mut auth)?;
-        let mac =
-            <Hmac<Sha1> as Mac>::new_from_slice(&auth).map_err(|_| SrtpError::InvalidConfig {
-                what: "HMAC key rejected",
-            })?;
+        let mac = HmacSha1::new(&auth).ok_or(SrtpError::InvalidConfig {
+            what: "HMAC key rejected",
+        })?;
         Ok(CmTransform {
             cipher: aes::Aes128::new(&key.into()),
             salt,
@@ -84,7 +82,7 @@ impl CmTransform {
         CmTransform {
             cipher: aes::Aes128::new(&key.into()),
             salt,
-            mac: <Hmac<Sha1> as Mac>::new_from_slice(auth).unwrap(),
+            mac: HmacSha1::new(auth).unwrap(),
             tag_len,
         }
     }
@@ -102,8 +100,9 @@ impl CmTransform {
     }
 
     pub(crate) fn apply_keystream(&self, iv: &[u8; 16], data: &mut [u8]) {
-        let core = ctr::CtrCore::<aes::Aes128, ctr::flavors::Ctr128BE>::inner_iv_init(
-            self.cipher.clone(),
+        // Borrow the expanded key schedule instead of cloning it per packet.
+        let core = ctr::CtrCore::<&aes::Aes128, ctr::flavors::Ctr128BE>::inner_iv_init(
+            &self.cipher,
             iv.into(),
         );
         let mut c = StreamCipherCoreWrapper::from_core(core);
@@ -112,10 +111,19 @@ impl CmTransform {
 
     /// HMAC-SHA1 over `data` followed by `suffix` (the ROC for SRTP, nothing for SRTCP).
     pub(crate) fn full_tag(&self, data: &[u8], suffix: &[u8]) -> [u8; SHA1_LEN] {
-        let mut m = self.mac.clone();
-        m.update(data);
-        m.update(suffix);
-        m.finalize().into_bytes().into()
+        self.mac.mac(data, suffix)
+    }
+
+    /// Two tags at once, their hashes interleaved (see `hmac_sha1`).
+    pub(crate) fn full_tag2(&self, a: (&[u8], &[u8]), b: (&[u8], &[u8])) -> [[u8; SHA1_LEN]; 2] {
+        self.mac.mac2(a, b)
+    }
+
+    /// Whether `full` (an untruncated tag) matches the received truncated `tag`, in constant time.
+    pub(crate) fn tag_matches(&self, full: &[u8; SHA1_LEN], tag: &[u8]) -> bool {
+        full.get(..self.tag_len)
+            .map(|t| bool::from(t.ct_eq(tag)))
+            .unwrap_or(false)
     }
 
     /// Constant-time comparison of the truncated tag.

@@ -248,3 +248,53 @@ proptest! {
         prop_assert_eq!(rx.rx_rtp_roc(0), None);
     }
 }
+
+/// The batch unprotect gives exactly the per-packet results of sequential calls, with
+/// duplicates, reordering, forgeries, two SSRCs and a wrap inside the batch.
+#[test]
+fn batch_unprotect_matches_sequential_calls() {
+    for profile in PROFILES {
+        let (mut tx, mut rx_batch) = pair(profile, SrtpConfig::default());
+        let (_, mut rx_single) = pair(profile, SrtpConfig::default());
+        let mut wire = Vec::new();
+        for s in 0..40u16 {
+            wire.push(protect(&mut tx, 1, 65_520u16.wrapping_add(s)));
+            wire.push(protect(&mut tx, 2, 100 + s));
+        }
+        // Duplicates next to each other and apart, a forgery, a truncated packet, a reorder.
+        let mut batch = vec![
+            wire[0].clone(),
+            wire[0].clone(),
+            wire[3].clone(),
+            wire[1].clone(),
+        ];
+        let mut forged = wire[5].clone();
+        forged[15] ^= 1;
+        batch.push(forged);
+        batch.push(wire[5][..10].to_vec());
+        batch.extend(wire[6..60].iter().cloned());
+        batch.push(wire[7].clone());
+        batch.extend(wire[60..].iter().rev().cloned());
+        batch.push(wire[2].clone());
+        let mut singles = Vec::new();
+        let mut single_bytes = Vec::new();
+        for p in &batch {
+            let mut p = p.clone();
+            singles.push(rx_single.unprotect_rtp(&mut p));
+            single_bytes.push(p);
+        }
+        let mut results = vec![Ok(()); batch.len()];
+        let ok = rx_batch
+            .unprotect_rtp_batch(&mut batch, &mut results)
+            .unwrap();
+        assert_eq!(results, singles, "{profile:?}");
+        assert_eq!(ok, singles.iter().filter(|r| r.is_ok()).count());
+        for (i, r) in results.iter().enumerate() {
+            if r.is_ok() {
+                assert_eq!(batch[i], single_bytes[i]);
+            }
+        }
+        assert_eq!(rx_batch.rx_rtp_roc(1), Some(1));
+        assert_eq!(rx_batch.rx_rtp_roc(1), rx_single.rx_rtp_roc(1));
+    }
+}

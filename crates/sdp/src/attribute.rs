@@ -10,11 +10,65 @@ use std::fmt;
 use crate::attr;
 use crate::error::AttributeError;
 
+/// Bytes stored inline (without a heap allocation) by an [`Attribute`]: enough for most
+/// `rtpmap`, `rtcp-fb`, `fmtp`, `mid`, `setup`, `ice-*` lines.
+const INLINE: usize = 38;
+
+/// A short string stored inline, or a boxed one. Canonical: text of at most `INLINE` bytes is
+/// always inline (with zeroed tail), so derived equality and hashing compare the text.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Text {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl Text {
+    fn new(s: &str) -> Self {
+        let bytes = s.as_bytes();
+        match (u8::try_from(bytes.len()), [0u8; INLINE]) {
+            (Ok(len), mut buf) if bytes.len() <= INLINE => match buf.get_mut(..bytes.len()) {
+                Some(dst) => {
+                    dst.copy_from_slice(bytes);
+                    Self::Inline { len, buf }
+                }
+                None => Self::Heap(s.into()),
+            },
+            _ => Self::Heap(s.into()),
+        }
+    }
+
+    fn from_string(s: String) -> Self {
+        if s.len() <= INLINE {
+            Self::new(&s)
+        } else {
+            Self::Heap(s.into_boxed_str())
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // The bytes were copied from a `&str` whole, so they are UTF-8.
+            Self::Inline { len, buf } => buf
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            Self::Heap(s) => s,
+        }
+    }
+}
+
 /// One `a=` line: `name` (a flag such as `rtcp-mux`) or `name:value`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Attribute {
     /// Everything after `a=`, verbatim.
-    text: String,
+    text: Text,
     /// Byte index of the first `:`, if any. Names are RFC 8866 tokens, which cannot hold `:`.
     colon: Option<usize>,
 }
@@ -54,7 +108,7 @@ impl Attribute {
         }
         Ok(Self {
             colon: Some(T::NAME.len()),
-            text,
+            text: Text::from_string(text),
         })
     }
 
@@ -62,7 +116,7 @@ impl Attribute {
     pub(crate) fn new_unchecked(name: &str, value: Option<&str>) -> Self {
         match value {
             None => Self {
-                text: name.to_owned(),
+                text: Text::new(name),
                 colon: None,
             },
             Some(v) => {
@@ -71,7 +125,7 @@ impl Attribute {
                 text.push(':');
                 text.push_str(v);
                 Self {
-                    text,
+                    text: Text::from_string(text),
                     colon: Some(name.len()),
                 }
             }
@@ -83,31 +137,42 @@ impl Attribute {
     pub fn from_line(text: &str) -> Self {
         Self {
             colon: text.find(':'),
-            text: text.to_owned(),
+            text: Text::new(text),
         }
     }
 
     /// The attribute name (`candidate`, `rtcp-mux`).
     pub fn name(&self) -> &str {
+        let text = self.text.as_str();
         match self.colon {
-            Some(i) => self.text.get(..i).unwrap_or_default(),
-            None => &self.text,
+            Some(i) => text.get(..i).unwrap_or_default(),
+            None => text,
         }
     }
 
     /// The value after the first `:`, or `None` for a flag attribute.
     pub fn value(&self) -> Option<&str> {
-        self.colon.and_then(|i| self.text.get(i + 1..))
+        self.colon.and_then(|i| self.text.as_str().get(i + 1..))
     }
 
     /// The whole text after `a=`, verbatim.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.text.as_str()
     }
 
     /// Whether the attribute is called `name`.
     pub fn is(&self, name: &str) -> bool {
-        self.name() == name
+        let text = self.text.as_bytes();
+        let own = match self.colon {
+            Some(i) => text.get(..i).unwrap_or_default(),
+            None => text,
+        };
+        own == name.as_bytes()
+    }
+
+    /// The whole text after `a=` as bytes (no UTF-8 re-check; for the serializer).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.text.as_bytes()
     }
 
     /// Parses the value into `T` if this attribute is `T::NAME`; `None` for another name.
@@ -129,14 +194,14 @@ impl Attribute {
 
 impl fmt::Debug for Attribute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a={}", self.text)
+        write!(f, "a={}", self.as_str())
     }
 }
 
 impl fmt::Display for Attribute {
     /// The text after `a=`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 

@@ -77,6 +77,18 @@ impl Origin {
         }
     }
 
+    /// Empty fields, without allocating; replaced before anyone sees it.
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            username: String::new(),
+            session_id: 0,
+            session_version: 0,
+            network_type: String::new(),
+            address_type: String::new(),
+            unicast_address: String::new(),
+        }
+    }
+
     pub(crate) fn parse(v: &str) -> Result<Self, LineFault> {
         let mut w = Words::new(v);
         let username = w.need("username")?;

@@ -47,6 +47,9 @@ fn media_rank(kind: u8) -> u8 {
 struct Parser<'o> {
     options: &'o ParseOptions,
     warnings: Vec<Warning>,
+    /// Whether typed attributes are checked: always in strict mode, and in lenient mode
+    /// only when the caller receives the warnings (checking cannot change the model).
+    check_attributes: bool,
 }
 
 impl Parser<'_> {
@@ -85,6 +88,9 @@ impl Parser<'_> {
 
     fn attribute(&mut self, line: usize, value: &str, text: &str) -> Result<Attribute, ParseError> {
         let a = Attribute::from_line(value);
+        if !self.check_attributes {
+            return Ok(a);
+        }
         if let Err(error) = attr::check(a.name(), a.value()) {
             if self.strict() {
                 return Err(ParseError::InvalidAttribute {
@@ -161,9 +167,13 @@ fn media_line(v: &str) -> Result<MediaDescription, LineFault> {
 }
 
 /// Parses a whole description.
+///
+/// `want_warnings: false` (from [`SessionDescription::parse`], which drops them) lets lenient
+/// mode skip the typed-attribute checks, whose only effect there would be warnings.
 pub(crate) fn parse(
     text: &str,
     options: &ParseOptions,
+    want_warnings: bool,
 ) -> Result<(SessionDescription, Vec<Warning>), ParseError> {
     if text.len() > options.max_input_len {
         return Err(ParseError::InputTooLarge {
@@ -174,15 +184,28 @@ pub(crate) fn parse(
     let mut p = Parser {
         options,
         warnings: Vec::new(),
+        check_attributes: want_warnings || options.mode == ParseMode::Strict,
     };
     // The final line terminator does not start another line.
     let body = text.strip_suffix('\n').unwrap_or(text);
 
     let mut origin: Option<Origin> = None;
     let mut session_name: Option<String> = None;
-    let mut s = SessionDescription::new(Origin::new(0, 0));
-    s.session_name.clear();
-    s.timings.clear();
+    let mut s = SessionDescription {
+        origin: Origin::placeholder(),
+        session_name: String::new(),
+        information: None,
+        uri: None,
+        emails: Vec::new(),
+        phones: Vec::new(),
+        connection: None,
+        bandwidths: Vec::new(),
+        timings: Vec::new(),
+        time_zones: Vec::new(),
+        encryption_key: None,
+        attributes: Vec::new(),
+        media: Vec::new(),
+    };
     let mut saw_version = false;
     let mut rank = 0u8;
     let mut current: Option<MediaDescription> = None;

@@ -72,7 +72,7 @@ impl SessionDescription {
 
     /// Parses leniently with default bounds, dropping the warnings.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        parse::parse(text, &ParseOptions::default()).map(|(s, _)| s)
+        parse::parse(text, &ParseOptions::default(), false).map(|(s, _)| s)
     }
 
     /// Parses with explicit options; returns the warnings lenient mode collected.
@@ -80,12 +80,12 @@ impl SessionDescription {
         text: &str,
         options: &ParseOptions,
     ) -> Result<(Self, Vec<Warning>), ParseError> {
-        parse::parse(text, options)
+        parse::parse(text, options, true)
     }
 
     /// Parses strictly with default bounds.
     pub fn parse_strict(text: &str) -> Result<Self, ParseError> {
-        parse::parse(text, &ParseOptions::strict()).map(|(s, _)| s)
+        parse::parse(text, &ParseOptions::strict(), false).map(|(s, _)| s)
     }
 
     /// Parses bytes from the wire: checks the size bound, then UTF-8 (naming the line of the
@@ -106,7 +106,7 @@ impl SessionDescription {
             });
         }
         match std::str::from_utf8(bytes) {
-            Ok(text) => parse::parse(text, options),
+            Ok(text) => parse::parse(text, options, true),
             Err(e) => {
                 let offset = e.valid_up_to();
                 let line = bytes
@@ -174,67 +174,85 @@ impl SessionDescription {
         self.uses_legacy_sdes() || self.media.iter().any(MediaDescription::uses_legacy_sdes)
     }
 
-    /// Writes the description into `out` (CRLF line endings, RFC 8866 §5 order).
-    pub fn write_to<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
-        // RFC 8866 §5: v, o, s, i, u, e, p, c, b, (t, r), z, k, a, then the m sections.
-        out.write_str("v=0\r\no=")?;
-        write!(out, "{}", self.origin)?;
-        line(out, "\r\ns=", &self.session_name)?;
-        if let Some(i) = &self.information {
-            line(out, "\r\ni=", i)?;
-        }
-        if let Some(u) = &self.uri {
-            line(out, "\r\nu=", u)?;
-        }
-        for e in &self.emails {
-            line(out, "\r\ne=", e)?;
-        }
-        for p in &self.phones {
-            line(out, "\r\np=", p)?;
-        }
-        if let Some(c) = &self.connection {
-            write!(out, "\r\nc={c}")?;
-        }
-        for b in &self.bandwidths {
-            write!(out, "\r\nb={b}")?;
-        }
-        for t in &self.timings {
-            write!(out, "\r\nt={} {}", t.start, t.stop)?;
-            for r in &t.repeats {
-                write!(out, "\r\nr={r}")?;
-            }
-        }
-        if !self.time_zones.is_empty() {
-            out.write_str("\r\nz=")?;
-            for (i, z) in self.time_zones.iter().enumerate() {
-                if i > 0 {
-                    out.write_char(' ')?;
-                }
-                write!(out, "{} {}", z.time, z.offset)?;
-            }
-        }
-        if let Some(k) = &self.encryption_key {
-            line(out, "\r\nk=", k)?;
-        }
-        for a in &self.attributes {
-            line(out, "\r\na=", a.as_str())?;
-        }
-        for m in &self.media {
-            write_media(out, m)?;
-        }
-        out.write_str("\r\n")
+    /// Appends the description to `out` (CRLF line endings, RFC 8866 §5 order).
+    pub fn write_to(&self, out: &mut String) {
+        let mut bytes = std::mem::take(out).into_bytes();
+        self.emit(&mut bytes);
+        // Every byte comes from a `&str` or an ASCII literal, so this cannot fail; if it
+        // ever did, the lossy copy keeps us panic-free.
+        *out = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     }
 
-    /// The description as text; the same as `to_string()` but sized up front.
+    /// The description as text; the same as `to_string()`.
     pub fn to_sdp_string(&self) -> String {
         let mut s = String::with_capacity(self.estimated_len());
-        // Writing into a String cannot fail.
-        let _ = self.write_to(&mut s);
+        self.write_to(&mut s);
         s
     }
 
+    /// Writes the lines as bytes: no per-line UTF-8 re-validation and no formatter calls on
+    /// the attribute path, which is most of the text.
+    fn emit(&self, out: &mut Vec<u8>) {
+        // RFC 8866 §5: v, o, s, i, u, e, p, c, b, (t, r), z, k, a, then the m sections.
+        out.extend_from_slice(b"v=0\r\no=");
+        display(out, &self.origin);
+        line(out, b"\r\ns=", self.session_name.as_bytes());
+        if let Some(i) = &self.information {
+            line(out, b"\r\ni=", i.as_bytes());
+        }
+        if let Some(u) = &self.uri {
+            line(out, b"\r\nu=", u.as_bytes());
+        }
+        for e in &self.emails {
+            line(out, b"\r\ne=", e.as_bytes());
+        }
+        for p in &self.phones {
+            line(out, b"\r\np=", p.as_bytes());
+        }
+        if let Some(c) = &self.connection {
+            out.extend_from_slice(b"\r\nc=");
+            display(out, c);
+        }
+        for b in &self.bandwidths {
+            out.extend_from_slice(b"\r\nb=");
+            display(out, b);
+        }
+        for t in &self.timings {
+            out.extend_from_slice(b"\r\nt=");
+            decimal(out, t.start);
+            out.push(b' ');
+            decimal(out, t.stop);
+            for r in &t.repeats {
+                out.extend_from_slice(b"\r\nr=");
+                display(out, r);
+            }
+        }
+        if !self.time_zones.is_empty() {
+            out.extend_from_slice(b"\r\nz=");
+            for (i, z) in self.time_zones.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                decimal(out, z.time);
+                out.push(b' ');
+                display(out, &z.offset);
+            }
+        }
+        if let Some(k) = &self.encryption_key {
+            line(out, b"\r\nk=", k.as_bytes());
+        }
+        for a in &self.attributes {
+            line(out, b"\r\na=", a.as_bytes());
+        }
+        for m in &self.media {
+            emit_media(out, m);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
     fn estimated_len(&self) -> usize {
-        let attrs = |a: &[Attribute]| a.iter().map(|a| a.as_str().len() + 4).sum::<usize>();
+        let attrs = |a: &[Attribute]| a.iter().map(|a| a.as_bytes().len() + 4).sum::<usize>();
         128 + attrs(&self.attributes)
             + self
                 .media
@@ -246,45 +264,79 @@ impl SessionDescription {
 
 attribute_accessors!(SessionDescription);
 
-fn line<W: fmt::Write>(out: &mut W, prefix: &str, value: &str) -> fmt::Result {
-    out.write_str(prefix)?;
-    out.write_str(value)
+fn line(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
+    out.extend_from_slice(prefix);
+    out.extend_from_slice(value);
 }
 
-fn write_media<W: fmt::Write>(out: &mut W, m: &MediaDescription) -> fmt::Result {
-    line(out, "\r\nm=", m.kind.as_str())?;
-    write!(out, " {}", m.port)?;
-    if let Some(n) = m.port_count {
-        write!(out, "/{n}")?;
+/// Appends `n` in decimal.
+fn decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            // n % 10 < 10, so the digit fits a u8.
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
     }
-    out.write_char(' ')?;
-    out.write_str(&m.protocol)?;
+    out.extend_from_slice(buf.get(i..).unwrap_or_default());
+}
+
+/// Appends a value through its `Display` (for the few typed lines).
+fn display<T: fmt::Display>(out: &mut Vec<u8>, value: &T) {
+    struct Bytes<'a>(&'a mut Vec<u8>);
+    impl fmt::Write for Bytes<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    // Writing into a Vec cannot fail.
+    let _ = fmt::write(&mut Bytes(out), format_args!("{value}"));
+}
+
+fn emit_media(out: &mut Vec<u8>, m: &MediaDescription) {
+    line(out, b"\r\nm=", m.kind.as_str().as_bytes());
+    out.push(b' ');
+    decimal(out, u64::from(m.port));
+    if let Some(n) = m.port_count {
+        out.push(b'/');
+        decimal(out, u64::from(n));
+    }
+    out.push(b' ');
+    out.extend_from_slice(m.protocol.as_bytes());
     for f in &m.formats {
-        out.write_char(' ')?;
-        out.write_str(f)?;
+        out.push(b' ');
+        out.extend_from_slice(f.as_bytes());
     }
     if let Some(i) = &m.information {
-        line(out, "\r\ni=", i)?;
+        line(out, b"\r\ni=", i.as_bytes());
     }
     for c in &m.connections {
-        write!(out, "\r\nc={c}")?;
+        out.extend_from_slice(b"\r\nc=");
+        display(out, c);
     }
     for b in &m.bandwidths {
-        write!(out, "\r\nb={b}")?;
+        out.extend_from_slice(b"\r\nb=");
+        display(out, b);
     }
     if let Some(k) = &m.encryption_key {
-        line(out, "\r\nk=", k)?;
+        line(out, b"\r\nk=", k.as_bytes());
     }
     for a in &m.attributes {
-        line(out, "\r\na=", a.as_str())?;
+        line(out, b"\r\na=", a.as_bytes());
     }
-    Ok(())
 }
 
 impl fmt::Display for SessionDescription {
     /// The SDP text, CRLF line endings.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_to(f)
+        f.write_str(&self.to_sdp_string())
     }
 }
 

@@ -113,13 +113,14 @@ impl<'a> Fields<'a> {
 
     /// The next field, or `None` at the end.
     pub(crate) fn next_opt(&mut self) -> Option<&'a str> {
-        let s = self.rest.trim_start_matches([' ', '\t']);
+        let s = skip_blanks(self.rest);
         if s.is_empty() {
             self.rest = s;
             return None;
         }
-        let end = s.find([' ', '\t']).unwrap_or(s.len());
-        let (field, rest) = s.split_at(end);
+        let end = s.bytes().position(is_blank).unwrap_or(s.len());
+        // `end` indexes an ASCII byte (or the end), so it is a char boundary.
+        let (field, rest) = s.split_at_checked(end).unwrap_or((s, ""));
         self.rest = rest;
         Some(field)
     }
@@ -131,7 +132,7 @@ impl<'a> Fields<'a> {
 
     /// Everything left, without leading whitespace (may be empty).
     pub(crate) fn rest(&self) -> &'a str {
-        self.rest.trim_start_matches([' ', '\t'])
+        skip_blanks(self.rest)
     }
 
     /// `TrailingFields` unless nothing is left.
@@ -141,6 +142,17 @@ impl<'a> Fields<'a> {
             Some(_) => Err(AttributeError::TrailingFields),
         }
     }
+}
+
+/// SP or HTAB.
+pub(crate) fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// `s` without leading SP/HTAB.
+pub(crate) fn skip_blanks(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| is_blank(b)).count();
+    s.get(n..).unwrap_or_default()
 }
 
 /// `Err(BadValue(field))` unless `s` is an RFC 8866 token.

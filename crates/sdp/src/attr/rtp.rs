@@ -131,8 +131,8 @@ fn fmtp_params(params: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
 
 fn fmtp_fields(v: &str) -> Result<(&str, &str), AttributeError> {
     let v = v.trim_start();
-    let (format, params) = match v.find([' ', '\t']) {
-        Some(i) => v.split_at(i),
+    let (format, params) = match v.bytes().position(super::is_blank) {
+        Some(i) => v.split_at_checked(i).unwrap_or((v, "")),
         None => return Err(AttributeError::MissingField("format-specific-params")),
     };
     token(format, "format")?;

@@ -532,8 +532,15 @@ impl IceAgent {
                 consider(c);
             }
             if let Some(last) = p.last_success {
-                consider(after(last, self.config.disconnected_timeout));
-                consider(after(last, self.config.consent_timeout));
+                // Only deadlines still ahead: a passed one has already changed the state.
+                for deadline in [
+                    after(last, self.config.disconnected_timeout),
+                    after(last, self.config.consent_timeout),
+                ] {
+                    if deadline > self.now {
+                        consider(deadline);
+                    }
+                }
             }
         }
         t
@@ -645,17 +652,25 @@ impl IceAgent {
         };
         let their_controlling = msg.get::<IceControlling>().ok().flatten();
         let their_controlled = msg.get::<IceControlled>().ok().flatten();
-        // RFC 8445 §7.3.1.1: repair role conflicts.
+        // RFC 8445 §7.3.1.1: repair role conflicts. The agent with the larger tie-breaker
+        // keeps (or takes) the controlling role. Equal tie-breakers (RFC: "larger than or
+        // equal") would make both sides act alike and oscillate; we break the tie by the
+        // ufrags, which both sides see the same way, so exactly one side wins.
+        let wins = |t: u64| {
+            let ours = self.config.tie_breaker;
+            ours > t || (ours == t && self.config.local_ufrag.as_str() >= theirs)
+        };
         if self.controlling {
             if let Some(IceControlling(t)) = their_controlling {
-                if self.config.tie_breaker >= t {
+                if wins(t) {
                     self.send_error(local, remote, tid, ErrorCode::ROLE_CONFLICT, None, true);
                     return Ok(());
                 }
                 self.set_role(false);
             }
         } else if let Some(IceControlled(t)) = their_controlled {
-            if self.config.ice_lite || self.config.tie_breaker < t {
+            // A lite agent is always controlled (RFC 8445 §6.1.1).
+            if self.config.ice_lite || !wins(t) {
                 self.send_error(local, remote, tid, ErrorCode::ROLE_CONFLICT, None, true);
                 return Ok(());
             }
@@ -1114,6 +1129,7 @@ impl IceAgent {
             return;
         }
         if self.pairs.iter().any(|p| p.nominated || p.nominating) {
+            self.nominate_deadline = None;
             return;
         }
         let Some(best) = self

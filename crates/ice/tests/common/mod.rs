@@ -34,6 +34,9 @@ pub struct Harness {
     pub filter: Filter,
     in_flight: Vec<(Instant, bool, Transmit)>,
     pub errors: Vec<(bool, tern_ice::IceError)>,
+    /// Delivered datagrams: (time, delivered to a, datagram).
+    pub delivered: Vec<(Instant, bool, Transmit)>,
+    stalled: u32,
 }
 
 pub fn creds(seed: u8) -> IceCredentials {
@@ -88,6 +91,8 @@ impl Harness {
             filter: Box::new(|_, _, _| true),
             in_flight: vec![],
             errors: vec![],
+            delivered: vec![],
+            stalled: 0,
         }
     }
 
@@ -145,6 +150,16 @@ impl Harness {
         for (at, _, _) in &self.in_flight {
             next = next.min(*at);
         }
+        if next <= self.now {
+            self.stalled += 1;
+            assert!(
+                self.stalled < 10_000,
+                "no progress: poll_timeout stays at {:?}",
+                self.now - self.start
+            );
+        } else {
+            self.stalled = 0;
+        }
         self.now = next;
         let due: Vec<_> = {
             let now = self.now;
@@ -158,10 +173,11 @@ impl Harness {
             if t.destination != to.addr {
                 continue;
             }
-            if let Err(e) = to
+            let result = to
                 .agent
-                .handle_receive(self.now, t.destination, t.source, &t.data)
-            {
+                .handle_receive(self.now, t.destination, t.source, &t.data);
+            self.delivered.push((self.now, !from_a, t));
+            if let Err(e) = result {
                 self.errors.push((!from_a, e));
             }
         }
@@ -195,4 +211,74 @@ impl Harness {
     pub fn elapsed(&self) -> Duration {
         self.now - self.start
     }
+}
+
+/// A hand-made Binding request, as a peer (or an attacker) would send it.
+pub struct Check<'a> {
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub priority: Option<u32>,
+    pub controlling: Option<u64>,
+    pub controlled: Option<u64>,
+    pub use_candidate: bool,
+    pub tid: [u8; 12],
+}
+
+impl Default for Check<'_> {
+    fn default() -> Self {
+        Check {
+            username: None,
+            password: None,
+            priority: Some(0x6e00_01ff),
+            controlling: Some(1),
+            controlled: None,
+            use_candidate: false,
+            tid: [0x42; 12],
+        }
+    }
+}
+
+impl Check<'_> {
+    pub fn encode(&self) -> Vec<u8> {
+        use tern_stun::attributes::{
+            IceControlled, IceControlling, Priority, UseCandidate, Username,
+        };
+        use tern_stun::{IntegrityKey, MessageEncoder, MessageType, TransactionId};
+        let mut buf = Vec::new();
+        let mut e = MessageEncoder::new(
+            &mut buf,
+            MessageType::BINDING_REQUEST,
+            TransactionId(self.tid),
+        );
+        if let Some(u) = self.username {
+            e.add(&Username(u)).unwrap();
+        }
+        if let Some(p) = self.priority {
+            e.add(&Priority(p)).unwrap();
+        }
+        if let Some(t) = self.controlling {
+            e.add(&IceControlling(t)).unwrap();
+        }
+        if let Some(t) = self.controlled {
+            e.add(&IceControlled(t)).unwrap();
+        }
+        if self.use_candidate {
+            e.add(&UseCandidate).unwrap();
+        }
+        if let Some(p) = self.password {
+            e.add_message_integrity(&IntegrityKey::short_term(p))
+                .unwrap();
+        }
+        e.add_fingerprint().unwrap();
+        buf
+    }
+}
+
+/// The ERROR-CODE of a response, if it is an error response.
+pub fn error_code(data: &[u8]) -> Option<u16> {
+    let m = tern_stun::Message::decode(data).ok()?;
+    m.get::<tern_stun::attributes::ErrorCode>()
+        .ok()
+        .flatten()
+        .map(|e| e.code)
 }

@@ -65,6 +65,7 @@ mod lines;
 mod media;
 mod parse;
 mod session;
+mod webrtc;
 
 pub use attr::dtls::{ConnectionMode, Fingerprint, Setup};
 pub use attr::group::{Group, Msid, MsidSemantic};
@@ -85,3 +86,4 @@ pub use lines::{
 };
 pub use media::{MediaDescription, MediaKind};
 pub use session::SessionDescription;
+pub use webrtc::{DescriptionKind, WebRtcError};

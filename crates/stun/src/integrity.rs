@@ -78,8 +78,8 @@ impl IntegrityKey {
         IntegrityKey::from_key(&long_term_key(username, realm, password, algorithm))
     }
 
-    /// HMAC-SHA1 over the concatenation of `parts`.
-    pub(crate) fn hmac_sha1(&self, parts: &[&[u8]]) -> [u8; 20] {
+    /// HMAC-SHA1 over the concatenation of `parts`, from the cached keyed state.
+    pub fn hmac_sha1(&self, parts: &[&[u8]]) -> [u8; 20] {
         let mut mac = self.sha1.clone();
         for p in parts {
             mac.update(p);
@@ -87,8 +87,8 @@ impl IntegrityKey {
         mac.finalize().into_bytes().into()
     }
 
-    /// HMAC-SHA256 over the concatenation of `parts`.
-    pub(crate) fn hmac_sha256(&self, parts: &[&[u8]]) -> [u8; 32] {
+    /// HMAC-SHA256 over the concatenation of `parts`, from the cached keyed state.
+    pub fn hmac_sha256(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = self.sha256.clone();
         for p in parts {
             mac.update(p);

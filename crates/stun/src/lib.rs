@@ -17,6 +17,22 @@
 //!   algorithms), constant-time integrity checks, with the keyed HMAC state cached per
 //!   credential ([`IntegrityKey`]).
 //! - RFC 7983 §7 demultiplexing: [`is_stun`].
+//! - RFC 8489 §9.2.4/§9.2.5 long-term credential client ([`LongTermCredentials`]) and server
+//!   ([`LongTermAuthenticator`]): 401/438 challenges, stateless expiring nonces with the nonce
+//!   cookie and security feature bits, PASSWORD-ALGORITHMS bid-down protection, USERHASH.
+//! - RFC 8489 §6.2 client transactions ([`ClientTransaction`], [`StunClient`]): RTO 500 ms
+//!   doubling, Rc = 7, Rm = 16 over UDP; Ti = 39.5 s over reliable transports.
+//! - RFC 8489 §6.3 a stateless binding server ([`BindingServer`]) with 420 for unknown
+//!   comprehension-required attributes.
+//!
+//! ## Run loop (client transactions, binding server)
+//! 1. Encode a request, hand it to [`StunClient::send_request`].
+//! 2. Drain [`StunClient::poll_transmit`] and send each datagram.
+//! 3. Feed received datagrams to [`StunClient::handle_receive`] and timer expiries to
+//!    [`StunClient::handle_timeout`]; arm a timer at [`StunClient::poll_timeout`].
+//! 4. Read finished transactions (response or timeout) from [`StunClient::poll_event`].
+//! 5. A server feeds datagrams to [`BindingServer::handle_receive`] and sends what
+//!    [`BindingServer::poll_transmit`] returns (it has no timers).
 //!
 //! Not implemented: SASLprep/OpaqueString string preparation (strings are used as given),
 //! DNS discovery of servers (§8), STUN over TCP/TLS framing (the message codec works on any
@@ -43,12 +59,24 @@
 //!
 //! [RFC 8489]: https://www.rfc-editor.org/rfc/rfc8489
 
+pub mod credentials;
 pub mod error;
 pub mod integrity;
+pub mod server;
+pub mod transaction;
 pub mod wire;
 
+pub use credentials::{
+    AuthError, Authenticated, Challenge, LongTermAuthenticator, LongTermCredentials,
+    SecurityFeatures,
+};
 pub use error::{DecodeError, EncodeError, IntegrityError};
 pub use integrity::{IntegrityKey, fingerprint, long_term_key, userhash};
+pub use server::{BindingServer, BindingServerConfig, Handled, ServerTransmit};
+pub use transaction::{
+    ClientError, ClientEvent, ClientTransaction, Reliability, StunClient, TransactionConfig,
+    TransactionOutcome, Transmit,
+};
 pub use wire::attributes::{self as attributes, Attribute, PasswordAlgorithm, RawAttribute};
 pub use wire::encoder::MessageEncoder;
 pub use wire::header::{

@@ -316,3 +316,55 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kind() -> impl Strategy<Value = CandidateKind> {
+        prop_oneof![
+            Just(CandidateKind::Host),
+            Just(CandidateKind::ServerReflexive),
+            Just(CandidateKind::PeerReflexive),
+            Just(CandidateKind::Relayed),
+        ]
+    }
+
+    proptest! {
+        /// parse(emit(c)) == c for every candidate we can emit.
+        #[test]
+        fn sdp_round_trip(
+            foundation in "[a-zA-Z0-9+/]{1,32}",
+            component in 1u16..=256,
+            priority in any::<u32>(),
+            addr in any::<SocketAddr>(),
+            kind in kind(),
+            related in proptest::option::of(any::<SocketAddr>()),
+            tcp in any::<bool>(),
+        ) {
+            let c = Candidate {
+                foundation,
+                component,
+                transport: if tcp { TransportProtocol::Tcp } else { TransportProtocol::Udp },
+                priority,
+                address: addr,
+                kind,
+                related_address: related,
+                tcp_type: tcp.then_some(TcpType::Passive),
+            };
+            let mut expected = c.clone();
+            // SDP carries no IPv6 flow info or scope id.
+            let strip = |a: SocketAddr| SocketAddr::new(a.ip(), a.port());
+            expected.address = strip(expected.address);
+            expected.related_address = expected.related_address.map(strip);
+            prop_assert_eq!(Candidate::from_sdp_value(&c.to_sdp_value()).unwrap(), expected);
+        }
+
+        /// Arbitrary text never panics the parser.
+        #[test]
+        fn parse_never_panics(s in ".{0,200}") {
+            let _ = Candidate::from_sdp_value(&s);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Relay throughput bench (being written).
+fn main() {}

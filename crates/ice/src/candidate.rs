@@ -355,7 +355,9 @@ mod proptests {
             };
             let mut expected = c.clone();
             // SDP carries no IPv6 flow info or scope id.
-            let strip = |a: SocketAddr| SocketAddr::new(a.ip(), a.port());
+            fn strip(a: SocketAddr) -> SocketAddr {
+                SocketAddr::new(a.ip(), a.port())
+            }
             expected.address = strip(expected.address);
             expected.related_address = expected.related_address.map(strip);
             prop_assert_eq!(Candidate::from_sdp_value(&c.to_sdp_value()).unwrap(), expected);

@@ -242,6 +242,13 @@ impl Certificate {
         Ok(Certificate { der, key })
     }
 
+    /// Deterministic generation from a 32-byte seed, for tests, fuzzing and benchmarks. Real
+    /// endpoints use [`Certificate::generate`].
+    pub fn generate_from_seed(seed: [u8; 32]) -> Result<Certificate, DtlsError> {
+        use rand::SeedableRng;
+        Self::generate_with_rng(&mut rand::rngs::StdRng::from_seed(seed))
+    }
+
     /// Build from a DER certificate and its P-256 private key (32-byte big-endian scalar).
     /// The certificate must carry that key.
     pub fn from_der_and_secret_key(

@@ -329,8 +329,9 @@ impl AttributeValue for IceOptions {
 
     fn parse_value(value: &str) -> Result<Self, AttributeError> {
         let mut out = Vec::new();
-        let mut f = Fields::new(value);
-        while let Some(o) = f.next_opt() {
+        // RFC 8839 §5.6 separates tags with SP; libdatachannel writes `ice2,trickle`, so a
+        // comma separates too (a comma is not an ice-char, so no tag is split wrongly).
+        for o in value.split([' ', '\t', ',']).filter(|o| !o.is_empty()) {
             // RFC 8839 §5.6 says 1*ice-char; tags in use ("google-ice") hold '-', so any
             // token is accepted.
             token(o, "ice-option-tag")?;

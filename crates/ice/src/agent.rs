@@ -1161,17 +1161,15 @@ impl IceAgent {
         }
     }
 
-    /// RFC 7675 §5.1: consent checks on the selected pair every 4–6 s (randomised).
+    /// RFC 7675 §5.1: consent checks on the selected pair every 4–6 s (randomised); for a lite
+    /// agent, Binding-indication keepalives at the same pace (RFC 8445 §11).
     fn send_consent(&mut self, now: Instant) {
         let Some(id) = self.selected else {
             self.consent_next = None;
             return;
         };
         let due = self.consent_next.is_none_or(|t| now >= t);
-        if !due || self.config.ice_lite {
-            if self.consent_next.is_none() {
-                self.schedule_consent(now);
-            }
+        if !due {
             return;
         }
         if self.consent_next.is_some() {
@@ -1182,6 +1180,22 @@ impl IceAgent {
                 return;
             };
             let (source, destination) = (local.base, remote.address);
+            if self.config.ice_lite {
+                // RFC 8445 §11: keepalives are Binding indications (a lite agent does no
+                // consent checks of its own; the full peer's checks keep consent).
+                let tid = TransactionId::random(&mut self.rng);
+                let mut data = Vec::with_capacity(28);
+                let enc = MessageEncoder::new(&mut data, MessageType::BINDING_INDICATION, tid);
+                if enc.add_fingerprint().is_ok() {
+                    self.push_transmit(Transmit {
+                        source,
+                        destination,
+                        data,
+                    });
+                }
+                self.schedule_consent(now);
+                return;
+            }
             let local_preference = ((local.candidate.priority >> 8) & 0xFFFF) as u16;
             if let Some((tid, data)) =
                 self.build_request(now, source, destination, local_preference, false)

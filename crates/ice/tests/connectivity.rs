@@ -117,6 +117,21 @@ fn ice_lite_answers_and_is_nominated() {
     // The lite agent sent only responses.
     assert!(h.b.sent.iter().all(|(_, t)| t.data[0] == 0x01));
     assert_eq!(h.b.agent.selected_pair(), Some((h.b.addr, h.a.addr)));
+    // Then keepalives (Binding indications, RFC 8445 §11) while the full agent's consent
+    // checks keep both sides connected.
+    let t0 = h.now;
+    h.run_until(Duration::from_secs(20), |_| false);
+    let keepalives =
+        h.b.sent
+            .iter()
+            .filter(|(at, t)| *at > t0 && t.data[0..2] == [0x00, 0x11])
+            .count();
+    assert!(
+        (3..=6).contains(&keepalives),
+        "{keepalives} keepalives in 20 s"
+    );
+    assert!(h.both_connected());
+    assert!(h.errors.is_empty(), "{:?}", h.errors);
 }
 
 #[test]

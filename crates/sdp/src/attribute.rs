@@ -258,3 +258,55 @@ pub(crate) fn all_typed<T: AttributeValue>(attrs: &[Attribute]) -> impl Iterator
         .iter()
         .filter_map(|a| a.parse_as::<T>().and_then(Result::ok))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_and_heap_storage_compare_by_text() {
+        let short = Attribute::from_line("mid:0");
+        assert!(matches!(short.text, Text::Inline { .. }));
+        let long_text = format!("x-long:{}", "y".repeat(100));
+        let long = Attribute::from_line(&long_text);
+        assert!(matches!(long.text, Text::Heap(_)));
+        assert_eq!(long.as_str(), long_text);
+        assert_eq!(Attribute::new("mid", Some("0")).unwrap(), short);
+        // Exactly at the inline limit, and one past it, with multi-byte characters.
+        let at = format!("a:{}", "é".repeat((INLINE - 2) / 2));
+        assert_eq!(Attribute::from_line(&at).as_str(), at);
+        let past = format!("a:{}", "é".repeat(INLINE));
+        assert_eq!(Attribute::from_line(&past).as_str(), past);
+    }
+
+    #[test]
+    fn name_value_flag() {
+        let a = Attribute::from_line("fmtp:97 apt=96");
+        assert_eq!((a.name(), a.value()), ("fmtp", Some("97 apt=96")));
+        assert!(a.is("fmtp") && !a.is("fmt"));
+        let f = Attribute::flag("rtcp-mux").unwrap();
+        assert_eq!((f.name(), f.value()), ("rtcp-mux", None));
+        assert_eq!(format!("{f:?}"), "a=rtcp-mux");
+        // The value keeps later colons.
+        assert_eq!(
+            Attribute::from_line("ssrc:1 cname:a:b").value(),
+            Some("1 cname:a:b")
+        );
+        assert_eq!(
+            Attribute::new("bad name", None),
+            Err(AttributeError::BadValue("name"))
+        );
+        assert_eq!(
+            Attribute::new("a:b", None),
+            Err(AttributeError::BadValue("name"))
+        );
+        assert_eq!(
+            Attribute::new("x", Some("a\nb")),
+            Err(AttributeError::BadValue("value"))
+        );
+        assert_eq!(
+            Attribute::new("x", Some("nul\0")),
+            Err(AttributeError::BadValue("value"))
+        );
+    }
+}

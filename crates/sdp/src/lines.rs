@@ -410,3 +410,66 @@ pub(crate) fn parse_time_zones(v: &str) -> Result<Vec<TimeZoneAdjustment>, LineF
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_multicast_rfc8866_5_7() {
+        let c = Connection::parse("IN IP4 233.252.0.1/127").unwrap();
+        assert_eq!((c.ttl, c.number_of_addresses), (Some(127), None));
+        let c6 = Connection::parse("IN IP6 ff00::db8:0:101/3").unwrap();
+        assert_eq!((c6.ttl, c6.number_of_addresses), (None, Some(3)));
+        assert_eq!(c6.to_string(), "IN IP6 ff00::db8:0:101/3");
+        assert_eq!(
+            Connection::parse("IN IP6 ff00::1/1/2"),
+            Err(LineFault::TrailingFields)
+        );
+        assert_eq!(
+            Connection::parse("IN IP4 1.2.3.4/300"),
+            Err(LineFault::BadNumber("ttl"))
+        );
+        assert_eq!(
+            Connection::parse("IN IP4"),
+            Err(LineFault::MissingField("connection-address"))
+        );
+        assert_eq!(
+            Connection::parse("IN IP4 /1"),
+            Err(LineFault::MissingField("connection-address"))
+        );
+    }
+
+    #[test]
+    fn typed_time_units() {
+        assert_eq!(TypedTime::parse("25h", false).unwrap().seconds(), 90000);
+        assert_eq!(TypedTime::parse("-1h", true).unwrap().seconds(), -3600);
+        assert!(TypedTime::parse("-1h", false).is_err());
+        assert!(TypedTime::parse("h", false).is_err());
+        assert!(TypedTime::parse("1w", false).is_err());
+        assert_eq!(TypedTime::parse("90m", false).unwrap().to_string(), "90m");
+        let big = TypedTime {
+            value: i64::MAX,
+            unit: Some(TimeUnit::Days),
+        };
+        assert_eq!(big.seconds(), i64::MAX);
+    }
+
+    #[test]
+    fn origin_and_bandwidth() {
+        assert_eq!(
+            Origin::parse("- 18446744073709551616 1 IN IP4 x"),
+            Err(LineFault::BadNumber("sess-id"))
+        );
+        assert_eq!(
+            Origin::parse("- 1 1 IN IP4 x y"),
+            Err(LineFault::TrailingFields)
+        );
+        assert_eq!(Bandwidth::parse("TIAS:64000").unwrap().bandwidth, 64000);
+        assert_eq!(Bandwidth::parse("A S:1"), Err(LineFault::BadText("bwtype")));
+        assert_eq!(
+            Bandwidth::parse("AS:-1"),
+            Err(LineFault::BadNumber("bandwidth"))
+        );
+    }
+}

@@ -223,3 +223,64 @@ pub(crate) fn check_tls_id(v: &str) -> Result<(), AttributeError> {
         Err(AttributeError::BadValue("tls-id"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8122_fingerprint() {
+        let v = "sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB";
+        let f = Fingerprint::parse_value(v).unwrap();
+        assert_eq!(f.value.len(), 20);
+        assert_eq!(f.value[0], 0x4A);
+        assert_eq!(f.to_string(), v);
+        let lower = Fingerprint::parse_value(&v.to_lowercase()).unwrap();
+        assert_eq!(lower.value, f.value);
+        assert!(lower.matches("SHA-1", &f.value));
+        // Unknown hash names are accepted with any length up to 64 bytes.
+        assert_eq!(Fingerprint::parse_value("x-new AB").unwrap().value, [0xAB]);
+        let long = vec!["AB"; 65].join(":");
+        assert!(matches!(
+            Fingerprint::parse_value(&format!("x-new {long}")),
+            Err(AttributeError::FingerprintLength { len: 65, .. })
+        ));
+        assert_eq!(
+            Fingerprint::parse_value("sha-1 4A:AD x"),
+            Err(AttributeError::TrailingFields)
+        );
+        assert_eq!(
+            Fingerprint::parse_value("sha-1 4A::AD"),
+            Err(AttributeError::BadFingerprintHex)
+        );
+        assert_eq!(
+            Fingerprint::parse_value("sha-1 +A"),
+            Err(AttributeError::BadFingerprintHex)
+        );
+    }
+
+    #[test]
+    fn setup_connection_tls_id() {
+        for s in [
+            Setup::ActPass,
+            Setup::Active,
+            Setup::Passive,
+            Setup::HoldConn,
+        ] {
+            assert_eq!(Setup::parse_value(s.as_str()), Ok(s));
+        }
+        assert_eq!(
+            Setup::parse_value("ACTIVE"),
+            Err(AttributeError::BadValue("setup"))
+        );
+        assert_eq!(
+            ConnectionMode::parse_value("existing"),
+            Ok(ConnectionMode::Existing)
+        );
+        assert!(ConnectionMode::parse_value("old").is_err());
+        assert!(check_tls_id("dGhpcyBpcyBhIHRlc3Q-_+/").is_ok());
+        assert!(check_tls_id("too-short").is_err());
+        assert!(check_tls_id(&"a".repeat(256)).is_err());
+        assert!(check_tls_id("dGhpcyBpcyBhIHRlc3Q=====").is_err());
+    }
+}

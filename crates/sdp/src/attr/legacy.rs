@@ -132,3 +132,50 @@ impl fmt::Display for SctpMap {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc4568_crypto_example() {
+        let v =
+            "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4";
+        let c = Crypto::parse_value(v).unwrap();
+        assert_eq!(c.tag, 1);
+        assert_eq!(c.suite, "AES_CM_128_HMAC_SHA1_80");
+        assert_eq!(
+            c.inline_key(),
+            Some("PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR")
+        );
+        assert!(c.is_legacy());
+        assert_eq!(c.to_string(), v);
+        let s = Crypto::parse_value("2 F8_128_HMAC_SHA1_80 inline:MTIzNDU2Nzg5QUJDREUwMTIzNDU2Nzg5QUJjZGVm|2^20|1:4;inline:QUJjZGVmMTIzNDU2Nzg5QUJDREUwMTIzNDU2Nzg5|2^20|2:4 FEC_ORDER=FEC_SRTP").unwrap();
+        assert_eq!(s.key_params.len(), 2);
+        assert_eq!(s.session_params, ["FEC_ORDER=FEC_SRTP"]);
+        assert_eq!(
+            Crypto::parse_value("1234567890 X inline:a"),
+            Err(AttributeError::BadNumber("tag"))
+        );
+        assert_eq!(
+            Crypto::parse_value("1 X nokey"),
+            Err(AttributeError::BadValue("key-param"))
+        );
+    }
+
+    #[test]
+    fn sctpmap() {
+        let m = SctpMap::parse_value("5000 webrtc-datachannel 1024").unwrap();
+        assert_eq!((m.port, m.streams), (5000, Some(1024)));
+        assert_eq!(
+            SctpMap::parse_value("5000 webrtc-datachannel")
+                .unwrap()
+                .streams,
+            None
+        );
+        assert_eq!(
+            SctpMap::parse_value("99999 x"),
+            Err(AttributeError::BadPort("port"))
+        );
+    }
+}

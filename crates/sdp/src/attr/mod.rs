@@ -54,7 +54,8 @@ fn kind_of(name: &str) -> Option<Kind> {
         "rtcp" => Kind::Typed(typed::<rtp::Rtcp>),
         "ssrc" => Kind::Typed(rtp::check_ssrc),
         "ssrc-group" => Kind::Typed(typed::<rtp::SsrcGroup>),
-        "ptime" | "maxptime" => Kind::Typed(|v| number::<u32>(v.trim(), "ptime").map(|_| ())),
+        "ptime" => Kind::Typed(|v| number::<u32>(v.trim(), "ptime").map(|_| ())),
+        "maxptime" => Kind::Typed(|v| number::<u32>(v.trim(), "maxptime").map(|_| ())),
         "framerate" => Kind::Typed(rtp::check_framerate),
         // RFC 8851, RFC 8853
         "rid" => Kind::Typed(typed::<simulcast::Rid>),

@@ -509,3 +509,181 @@ pub(crate) fn parse_framerate(v: &str) -> Result<f64, AttributeError> {
 pub(crate) fn check_framerate(v: &str) -> Result<(), AttributeError> {
     parse_framerate(v).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtpmap_rfc8866_examples() {
+        let m = RtpMap::parse_value("98 L16/16000/2").unwrap();
+        assert_eq!(
+            (
+                m.payload_type,
+                m.encoding_name.as_str(),
+                m.clock_rate,
+                m.channels
+            ),
+            (98, "L16", 16000, Some(2))
+        );
+        assert_eq!(m.to_string(), "98 L16/16000/2");
+        assert_eq!(
+            RtpMap::parse_value("128 X/1"),
+            Err(AttributeError::BadNumber("payload-type"))
+        );
+        assert_eq!(
+            RtpMap::parse_value("96 VP8"),
+            Err(AttributeError::BadNumber("clock-rate"))
+        );
+        assert_eq!(
+            RtpMap::parse_value("96 VP8/90000/1/2"),
+            Err(AttributeError::TrailingFields)
+        );
+        assert_eq!(
+            RtpMap::parse_value("96 VP8/90000 x"),
+            Err(AttributeError::TrailingFields)
+        );
+    }
+
+    #[test]
+    fn fmtp_key_values() {
+        let f = Fmtp::parse_value(
+            "102 level-asymmetry-allowed=1;packetization-mode=1; profile-level-id=42001f",
+        )
+        .unwrap();
+        assert_eq!(f.payload_type(), Some(102));
+        assert_eq!(f.get("PROFILE-LEVEL-ID"), Some("42001f"));
+        assert_eq!(f.parameters.len(), 3);
+        assert_eq!(
+            f.to_string(),
+            "102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"
+        );
+        let dtmf = Fmtp::parse_value("101 0-15").unwrap();
+        assert_eq!(
+            dtmf.parameters[0],
+            FmtpParameter {
+                key: "0-15".into(),
+                value: None
+            }
+        );
+        assert_eq!(
+            Fmtp::parse_value("101"),
+            Err(AttributeError::MissingField("format-specific-params"))
+        );
+        assert_eq!(
+            Fmtp::parse_value("101 =1"),
+            Err(AttributeError::BadValue("fmtp parameter"))
+        );
+    }
+
+    #[test]
+    fn rtcp_fb_rfc4585_examples() {
+        let w = RtcpFb::parse_value("* nack").unwrap();
+        assert_eq!(w.payload_type, None);
+        assert_eq!(w.to_string(), "* nack");
+        let t = RtcpFb::parse_value("98 trr-int 100").unwrap();
+        assert_eq!(t.parameter.as_deref(), Some("100"));
+        let p = RtcpFb::parse_value("96 ccm tmmbr smaxpr=120").unwrap();
+        assert_eq!(p.parameter.as_deref(), Some("tmmbr smaxpr=120"));
+        assert_eq!(
+            RtcpFb::parse_value("96"),
+            Err(AttributeError::MissingField("rtcp-fb-val"))
+        );
+    }
+
+    #[test]
+    fn extmap_rfc8285_examples() {
+        let e = Extmap::parse_value("2/sendrecv http://example.com/082005/ext.htm#xmeta short")
+            .unwrap();
+        assert_eq!(e.id, 2);
+        assert_eq!(e.direction, Some(Direction::SendRecv));
+        assert_eq!(e.attributes.as_deref(), Some("short"));
+        assert_eq!(
+            e.to_string(),
+            "2/sendrecv http://example.com/082005/ext.htm#xmeta short"
+        );
+        assert_eq!(
+            Extmap::parse_value("0 urn:x").unwrap_err(),
+            AttributeError::BadNumber("extmap-id")
+        );
+        assert_eq!(
+            Extmap::parse_value("256 urn:x").unwrap_err(),
+            AttributeError::BadNumber("extmap-id")
+        );
+        assert_eq!(Extmap::parse_value("4096 urn:x").unwrap().id, 4096);
+        assert_eq!(
+            Extmap::parse_value("1/both urn:x").unwrap_err(),
+            AttributeError::BadValue("direction")
+        );
+    }
+
+    #[test]
+    fn ssrc_and_groups_rfc5576() {
+        let s = Ssrc::parse_value("314159 cname:user@example.com").unwrap();
+        assert_eq!(
+            (s.ssrc, s.attribute.as_str(), s.value.as_deref()),
+            (314159, "cname", Some("user@example.com"))
+        );
+        let m = Ssrc::parse_value("1 msid:stream track").unwrap();
+        assert_eq!(m.value.as_deref(), Some("stream track"));
+        let flag = Ssrc::parse_value("7 x-flag").unwrap();
+        assert_eq!(flag.value, None);
+        assert_eq!(
+            Ssrc::parse_value("4294967296 cname:x"),
+            Err(AttributeError::BadNumber("ssrc-id"))
+        );
+        let fec = SsrcGroup::parse_value("FEC-FR 1234 5678").unwrap();
+        assert_eq!(
+            (fec.semantics.as_str(), fec.ssrcs.as_slice()),
+            ("FEC-FR", &[1234, 5678][..])
+        );
+        let sim = SsrcGroup::parse_value("SIM 1 2 3").unwrap();
+        assert_eq!(sim.to_string(), "SIM 1 2 3");
+        assert_eq!(
+            SsrcGroup::parse_value("FID"),
+            Err(AttributeError::MissingField("ssrc-id"))
+        );
+    }
+
+    #[test]
+    fn rtcp_rfc3605() {
+        assert_eq!(
+            Rtcp::parse_value("53020").unwrap(),
+            Rtcp {
+                port: 53020,
+                address: None
+            }
+        );
+        let r = Rtcp::parse_value("53020 IN IP6 2001:2345:6789:ABCD:EF01:2345:6789:ABCD").unwrap();
+        assert_eq!(r.address.unwrap().1, "IP6");
+        assert_eq!(
+            Rtcp::parse_value("70000"),
+            Err(AttributeError::BadPort("port"))
+        );
+        assert_eq!(
+            Rtcp::parse_value("9 IN"),
+            Err(AttributeError::MissingField("addrtype"))
+        );
+    }
+
+    #[test]
+    fn framerate() {
+        assert_eq!(parse_framerate("29.97"), Ok(29.97));
+        assert_eq!(parse_framerate("30"), Ok(30.0));
+        assert!(parse_framerate("0").is_err());
+        assert!(parse_framerate("1e3").is_err());
+        assert!(parse_framerate("NaN").is_err());
+        assert!(parse_framerate("1.2.3").is_err());
+    }
+
+    #[test]
+    fn direction_reverse() {
+        assert_eq!(Direction::SendOnly.reverse(), Direction::RecvOnly);
+        assert_eq!(Direction::Inactive.reverse(), Direction::Inactive);
+        assert_eq!(
+            Direction::from_keyword("recvonly"),
+            Some(Direction::RecvOnly)
+        );
+        assert_eq!(Direction::from_keyword("both"), None);
+    }
+}

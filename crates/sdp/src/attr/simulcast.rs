@@ -224,3 +224,65 @@ impl fmt::Display for Simulcast {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8853_examples() {
+        let s = Simulcast::parse_value("send 1;2,3 recv 4").unwrap();
+        assert_eq!(s.send.len(), 2);
+        assert_eq!(s.send[1].len(), 2);
+        assert_eq!(s.recv[0][0].rid, "4");
+        assert_eq!(s.to_string(), "send 1;2,3 recv 4");
+        let r = Simulcast::parse_value("recv 1;~2 send 3").unwrap();
+        assert!(r.recv[1][0].paused);
+        assert_eq!(r.to_string(), "send 3 recv 1;~2");
+        assert_eq!(
+            Simulcast::parse_value("send a send b"),
+            Err(AttributeError::BadValue("sc-dir"))
+        );
+        assert_eq!(
+            Simulcast::parse_value("send"),
+            Err(AttributeError::MissingField("sc-str-list"))
+        );
+        assert_eq!(
+            Simulcast::parse_value("send a;;b"),
+            Err(AttributeError::BadValue("rid-id"))
+        );
+        assert_eq!(
+            Simulcast::parse_value(""),
+            Err(AttributeError::MissingField("sc-send"))
+        );
+    }
+
+    #[test]
+    fn rfc8851_examples() {
+        let r = Rid::parse_value("1 send pt=97,98;max-width=1280;max-height=720").unwrap();
+        assert_eq!(r.direction, RidDirection::Send);
+        assert_eq!(r.payload_types, [97, 98]);
+        assert_eq!(r.restrictions.len(), 2);
+        assert_eq!(
+            r.to_string(),
+            "1 send pt=97,98;max-width=1280;max-height=720"
+        );
+        let d = Rid::parse_value("5 recv depend=1,2").unwrap();
+        assert_eq!(
+            d.restrictions[0],
+            ("depend".to_owned(), Some("1,2".to_owned()))
+        );
+        assert_eq!(
+            Rid::parse_value("x both"),
+            Err(AttributeError::BadValue("rid-dir"))
+        );
+        assert_eq!(
+            Rid::parse_value("x send pt=300"),
+            Err(AttributeError::BadNumber("pt"))
+        );
+        assert_eq!(
+            Rid::parse_value("a.b send"),
+            Err(AttributeError::BadValue("rid-id"))
+        );
+    }
+}

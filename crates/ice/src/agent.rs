@@ -565,6 +565,10 @@ impl IceAgent {
     }
 
     /// A datagram arrived on the local socket `local` from `remote`.
+    ///
+    /// An `Err` says why the datagram was rejected (not STUN, unauthenticated, a response to a
+    /// transaction no longer in flight such as a duplicate, ...); it changed nothing but, for
+    /// a request, queueing the STUN error response, and it is never fatal to the agent.
     pub fn handle_receive(
         &mut self,
         now: Instant,

@@ -22,9 +22,20 @@
 //! - RFC 8838: candidates before or after the remote credentials, end-of-candidates.
 //! - ICE restart (§9) keeping the old selected pair until a new one is selected.
 //!
+//! - RFC 8445 §11 keepalives: consent checks on the selected pair (full agent), Binding
+//!   indications (lite agent).
+//!
 //! Not implemented: relayed candidates (TURN), TCP candidates (RFC 6544: parsed, not paired),
-//! more than one component, mDNS resolution (`.local` candidates are rejected with
-//! [`IceError::UnresolvedMdnsCandidate`]; resolve them in the driver and pass an IP).
+//! more than one component, local peer-reflexive candidates as separate pairs (§7.2.5.3.1:
+//! the checked pair itself becomes valid, which sends from the same base), mDNS resolution
+//! (`.local` candidates are rejected with [`IceError::UnresolvedMdnsCandidate`]; resolve them
+//! in the driver and pass an IP).
+//!
+//! ## Tests
+//! Two agents on virtual time (`tests/common`): connectivity, pacing, trickle, prflx, restart,
+//! lite, role conflicts, consent, bad input (BAD_INPUT rows 5–9); across RFC 4787 NATs on
+//! `tern-netsim` with a `tern-stun` binding server (`tests/nat_traversal.rs`); against aioice
+//! (`tests/interop_aioice.rs`, ignored unless run by xtask).
 //!
 //! ## Run loop
 //! 1. Create the agent with [`IceAgent::new`]; add each local socket with

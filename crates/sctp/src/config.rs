@@ -45,7 +45,8 @@ pub struct SctpConfig {
     pub send_buffer_limit: usize,
     /// RTO.Initial (RFC 9260 §16). Default 1 s.
     pub rto_initial: Duration,
-    /// RTO.Min. Default 200 ms (RFC 9260 says 1 s; WebRTC stacks use far less on DTLS paths).
+    /// RTO.Min. Default 400 ms: RFC 9260 says 1 s; WebRTC stacks use less, but it must stay
+    /// above the peer's delayed-ack time (200 ms) plus the RTT or T3 fires spuriously.
     pub rto_min: Duration,
     /// RTO.Max. Default 60 s (WebRTC stacks commonly cap lower; see `rto_max`).
     pub rto_max: Duration,
@@ -81,7 +82,7 @@ impl Default for SctpConfig {
             receive_window: 4 * 1024 * 1024,
             send_buffer_limit: 16 * 1024 * 1024,
             rto_initial: Duration::from_secs(1),
-            rto_min: Duration::from_millis(200),
+            rto_min: Duration::from_millis(400),
             rto_max: Duration::from_secs(60),
             max_init_retransmits: 8,
             max_retransmits: Some(10),

@@ -414,6 +414,11 @@ impl Sender {
             if msg.unordered {
                 flags |= data_flags::U;
             }
+            if self.queued_total <= frag {
+                // RFC 9260 §3.3.1 (I bit): the queue runs dry with this chunk, so ask for an
+                // immediate SACK instead of waiting out the peer's delayed-ack timer.
+                flags |= data_flags::I;
+            }
             let tsn = self.next_tsn;
             self.next_tsn = tsn.wrapping_add(1);
             let data = msg.data.slice(msg.offset..msg.offset + frag);
@@ -631,10 +636,13 @@ impl Sender {
                 None
             };
         }
-        if self.flight == 0 && self.retx_count == 0 {
-            self.t3 = None;
-        }
         self.advance_ack_point();
+        if self.flight == 0 && self.retx_count == 0 && !self.fwd_needed {
+            self.t3 = None;
+        } else if self.t3.is_none() && self.fwd_needed {
+            // RFC 3758 §3.5 C5: keep T3 running so a lost FORWARD-TSN is sent again.
+            self.t3 = Some(now + self.rto);
+        }
         SackOutcome::Ok
     }
 
@@ -688,6 +696,10 @@ impl Sender {
             self.check_abandon(now, id, stream);
         }
         self.advance_ack_point();
+        if self.fwd_needed && self.flight == 0 && self.retx_count == 0 {
+            // Only a FORWARD-TSN is outstanding: time it like data.
+            self.t3 = Some(now + self.rto);
+        }
     }
 
     /// RFC 3758 §3.5 A1-A3: abandon the message if its policy says so.

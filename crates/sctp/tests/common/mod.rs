@@ -80,10 +80,14 @@ impl Pair {
             .into_iter()
             .flatten()
             .min();
-            let Some(next) = next else { return done(self) };
-            if next > deadline {
-                return done(self);
-            }
+            let next = match next {
+                Some(n) if n <= deadline => n,
+                _ => {
+                    // Nothing happens before the deadline: let virtual time reach it.
+                    self.now = self.now.max(deadline);
+                    return done(self);
+                }
+            };
             self.now = self.now.max(next);
             self.pipe.handle_timeout(self.now);
             while let Some(p) = self.pipe.poll_receive(End::B) {

@@ -135,8 +135,13 @@ impl Attribute {
     /// Wraps the verbatim text after `a=` (as the parser does). Never fails: the name is
     /// everything up to the first `:`.
     pub fn from_line(text: &str) -> Self {
+        Self::from_line_at(text, text.bytes().position(|b| b == b':'))
+    }
+
+    /// [`Attribute::from_line`] with the first `:` already found by the caller.
+    pub(crate) fn from_line_at(text: &str, colon: Option<usize>) -> Self {
         Self {
-            colon: text.find(':'),
+            colon,
             text: Text::new(text),
         }
     }

@@ -87,22 +87,26 @@ impl Parser<'_> {
     }
 
     fn attribute(&mut self, line: usize, value: &str, text: &str) -> Result<Attribute, ParseError> {
-        let a = Attribute::from_line(value);
-        if !self.check_attributes {
-            return Ok(a);
-        }
-        if let Err(error) = attr::check(a.name(), a.value()) {
-            if self.strict() {
-                return Err(ParseError::InvalidAttribute {
-                    line,
-                    name: excerpt(a.name()),
-                    error,
-                    text: excerpt(text),
-                });
+        let colon = value.bytes().position(|b| b == b':');
+        if self.check_attributes {
+            // Checked on the borrowed line, before it is copied into the model.
+            let (name, val) = match colon.and_then(|i| value.split_at_checked(i)) {
+                Some((n, v)) => (n, v.get(1..)),
+                None => (value, None),
+            };
+            if let Err(error) = attr::check(name, val) {
+                if self.strict() {
+                    return Err(ParseError::InvalidAttribute {
+                        line,
+                        name: excerpt(name),
+                        error,
+                        text: excerpt(text),
+                    });
+                }
+                self.warn(line, WarningKind::MalformedAttribute(error), text);
             }
-            self.warn(line, WarningKind::MalformedAttribute(error), text);
         }
-        Ok(a)
+        Ok(Attribute::from_line_at(value, colon))
     }
 }
 

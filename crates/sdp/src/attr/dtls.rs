@@ -22,16 +22,18 @@ pub struct Fingerprint {
 impl Fingerprint {
     /// The digest length the hash function produces, for the RFC 8122 §5 registry names.
     pub fn expected_len(hash_function: &str) -> Option<usize> {
-        let h = hash_function.to_ascii_lowercase();
-        Some(match h.as_str() {
-            "md2" | "md5" => 16,
-            "sha-1" => 20,
-            "sha-224" => 28,
-            "sha-256" => 32,
-            "sha-384" => 48,
-            "sha-512" => 64,
-            _ => return None,
-        })
+        const LENS: [(&str, usize); 7] = [
+            ("sha-256", 32),
+            ("sha-384", 48),
+            ("sha-512", 64),
+            ("sha-1", 20),
+            ("sha-224", 28),
+            ("md5", 16),
+            ("md2", 16),
+        ];
+        LENS.iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(hash_function))
+            .map(|&(_, len)| len)
     }
 
     /// Whether this fingerprint uses `hash_function` (case-insensitive) and equals `digest`.
@@ -49,25 +51,48 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
-/// Decodes `AB:CD:..` (RFC 8122 §5: fingerprint = 2UHEX *(":" 2UHEX); lower case accepted).
-fn decode_hex(s: &str, out: &mut Vec<u8>) -> Result<(), AttributeError> {
+/// Decodes `AB:CD:..` (RFC 8122 §5: fingerprint = 2UHEX *(":" 2UHEX); lower case accepted),
+/// handing each byte to `out`; returns the byte count.
+fn decode_hex(s: &str, mut out: impl FnMut(u8)) -> Result<usize, AttributeError> {
+    let mut n = 0;
     for pair in s.split(':') {
         let &[hi, lo] = pair.as_bytes() else {
             return Err(AttributeError::BadFingerprintHex);
         };
         match (hex_val(hi), hex_val(lo)) {
-            (Some(h), Some(l)) => out.push(h << 4 | l),
+            (Some(h), Some(l)) => out(h << 4 | l),
             _ => return Err(AttributeError::BadFingerprintHex),
         }
-        if out.len() > MAX_FINGERPRINT_LEN {
+        n += 1;
+        if n > MAX_FINGERPRINT_LEN {
             return Err(AttributeError::FingerprintLength {
                 hash: "any",
-                len: out.len(),
+                len: n,
                 expected: MAX_FINGERPRINT_LEN,
             });
         }
     }
-    Ok(())
+    Ok(n)
+}
+
+/// Checks the grammar and length; returns the hash name and the hex text.
+fn fingerprint_fields(value: &str) -> Result<(&str, &str), AttributeError> {
+    let mut f = Fields::new(value);
+    let hash = f.need("hash-func")?;
+    token(hash, "hash-func")?;
+    let hex = f.need("fingerprint")?;
+    f.end()?;
+    let len = decode_hex(hex, |_| {})?;
+    if let Some(expected) = Fingerprint::expected_len(hash)
+        && len != expected
+    {
+        return Err(AttributeError::FingerprintLength {
+            hash: static_hash_name(expected),
+            len,
+            expected,
+        });
+    }
+    Ok((hash, hex))
 }
 
 fn static_hash_name(len: usize) -> &'static str {
@@ -85,22 +110,9 @@ impl AttributeValue for Fingerprint {
     const NAME: &'static str = "fingerprint";
 
     fn parse_value(value: &str) -> Result<Self, AttributeError> {
-        let mut f = Fields::new(value);
-        let hash = f.need("hash-func")?;
-        token(hash, "hash-func")?;
-        let hex = f.need("fingerprint")?;
-        f.end()?;
+        let (hash, hex) = fingerprint_fields(value)?;
         let mut bytes = Vec::with_capacity(hex.len().div_ceil(3));
-        decode_hex(hex, &mut bytes)?;
-        if let Some(expected) = Self::expected_len(hash)
-            && bytes.len() != expected
-        {
-            return Err(AttributeError::FingerprintLength {
-                hash: static_hash_name(expected),
-                len: bytes.len(),
-                expected,
-            });
-        }
+        decode_hex(hex, |b| bytes.push(b))?;
         Ok(Self {
             hash_function: hash.to_owned(),
             value: bytes,
@@ -132,7 +144,7 @@ fn upper_hex(nibble: u8) -> char {
 }
 
 pub(crate) fn check_fingerprint(v: &str) -> Result<(), AttributeError> {
-    Fingerprint::parse_value(v).map(|_| ())
+    fingerprint_fields(v).map(|_| ())
 }
 
 /// The DTLS role offered or chosen: `a=setup:` (RFC 4145 §4, RFC 8842 §5.1).

@@ -7,6 +7,16 @@ use super::{Fields, number, token};
 use crate::attribute::AttributeValue;
 use crate::error::{AttributeError, ParseError, excerpt};
 
+/// A hostname as candidates carry them: 1 to 253 bytes of letters, digits, `-`, `_`, `.`, and
+/// not all digits and dots (that would be a malformed IPv4 address).
+fn is_hostname(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
 /// The connection address of a candidate: an IP address or, for mDNS-obfuscated host
 /// candidates (`<uuid>.local`), a hostname.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,12 +34,7 @@ impl CandidateAddress {
         if let Ok(ip) = s.parse::<IpAddr>() {
             return Ok(Self::Ip(ip));
         }
-        let ok = !s.is_empty()
-            && s.len() <= 253
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && !s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-        if ok {
+        if is_hostname(s) {
             Ok(Self::Hostname(s.to_owned()))
         } else {
             Err(AttributeError::BadValue("connection-address"))
@@ -185,37 +190,121 @@ fn parse_port(s: &str, field: &'static str) -> Result<u16, AttributeError> {
     number::<u16>(s, field).map_err(|_| AttributeError::BadPort(field))
 }
 
+/// The fixed fields of a candidate, borrowed.
+struct Head<'a> {
+    foundation: &'a str,
+    component: u16,
+    transport: &'a str,
+    priority: u32,
+    address: &'a str,
+    port: u16,
+    kind: &'a str,
+}
+
+/// One `key value` extension, validated and borrowed.
+enum Ext<'a> {
+    RelatedAddress(&'a str),
+    RelatedPort(u16),
+    TcpType(&'a str),
+    Generation(u32),
+    Ufrag(&'a str),
+    NetworkId(u32),
+    NetworkCost(u32),
+    Other(&'a str, &'a str),
+}
+
+/// Checks an address without allocating (see [`CandidateAddress::parse`]).
+fn check_address(s: &str) -> Result<(), AttributeError> {
+    if is_hostname(s) || s.parse::<IpAddr>().is_ok() {
+        Ok(())
+    } else {
+        Err(AttributeError::BadValue("connection-address"))
+    }
+}
+
+/// Walks the whole RFC 8839 §5.1 grammar without allocating; extensions go to `on_ext`.
+fn candidate_fields<'a>(
+    value: &'a str,
+    mut on_ext: impl FnMut(Ext<'a>),
+) -> Result<Head<'a>, AttributeError> {
+    let mut f = Fields::new(value);
+    // RFC 8839 §5.1: foundation = 1*32ice-char
+    let foundation = f.need("foundation")?;
+    ice_chars(foundation, 1, 32, "foundation")?;
+    // RFC 8839 §5.1: component-id is a positive integer between 1 and 256
+    let component: u16 = number(f.need("component-id")?, "component-id")?;
+    if !(1..=256).contains(&component) {
+        return Err(AttributeError::BadNumber("component-id"));
+    }
+    let transport = f.need("transport")?;
+    token(transport, "transport")?;
+    let priority: u32 = number(f.need("priority")?, "priority")?;
+    let address = f.need("connection-address")?;
+    check_address(address)?;
+    let port = parse_port(f.need("port")?, "port")?;
+    if !f.need("typ")?.eq_ignore_ascii_case("typ") {
+        return Err(AttributeError::MissingField("typ"));
+    }
+    let kind = f.need("cand-type")?;
+    token(kind, "cand-type")?;
+    let mut tcp_active = false;
+    // RFC 8839 §5.1: *(SP extension-att-name SP extension-att-value)
+    while let Some(key) = f.next_opt() {
+        let val = f.next_opt().ok_or(AttributeError::DanglingExtension)?;
+        on_ext(match key {
+            "raddr" => {
+                check_address(val)?;
+                Ext::RelatedAddress(val)
+            }
+            "rport" => Ext::RelatedPort(parse_port(val, "rport")?),
+            "tcptype" => {
+                // RFC 6544 §4.5: tcp-type = "active" / "passive" / "so"
+                if !matches!(val, "active" | "passive" | "so") {
+                    return Err(AttributeError::BadValue("tcptype"));
+                }
+                tcp_active = val == "active";
+                Ext::TcpType(val)
+            }
+            "generation" => Ext::Generation(number(val, "generation")?),
+            "ufrag" => Ext::Ufrag(val),
+            "network-id" => Ext::NetworkId(number(val, "network-id")?),
+            "network-cost" => Ext::NetworkCost(number(val, "network-cost")?),
+            _ => {
+                token(key, "extension-att-name")?;
+                Ext::Other(key, val)
+            }
+        });
+    }
+    // Port 0 cannot be connected to; only an active TCP candidate (which never receives
+    // connections) may carry it (RFC 6544 §4.5 uses 9, some stacks 0).
+    if port == 0 && !tcp_active {
+        return Err(AttributeError::BadPort("port"));
+    }
+    Ok(Head {
+        foundation,
+        component,
+        transport,
+        priority,
+        address,
+        port,
+        kind,
+    })
+}
+
 impl AttributeValue for Candidate {
     const NAME: &'static str = "candidate";
 
     fn parse_value(value: &str) -> Result<Self, AttributeError> {
-        let mut f = Fields::new(value);
-        // RFC 8839 §5.1: foundation = 1*32ice-char
-        let foundation = f.need("foundation")?;
-        ice_chars(foundation, 1, 32, "foundation")?;
-        // RFC 8839 §5.1: component-id is a positive integer between 1 and 256
-        let component: u16 = number(f.need("component-id")?, "component-id")?;
-        if !(1..=256).contains(&component) {
-            return Err(AttributeError::BadNumber("component-id"));
-        }
-        let transport = f.need("transport")?;
-        token(transport, "transport")?;
-        let priority: u32 = number(f.need("priority")?, "priority")?;
-        let address = CandidateAddress::parse(f.need("connection-address")?)?;
-        let port = parse_port(f.need("port")?, "port")?;
-        if !f.need("typ")?.eq_ignore_ascii_case("typ") {
-            return Err(AttributeError::MissingField("typ"));
-        }
-        let kind = f.need("cand-type")?;
-        token(kind, "cand-type")?;
+        let mut exts = Vec::new();
+        let head = candidate_fields(value, |e| exts.push(e))?;
         let mut c = Candidate {
-            foundation: foundation.to_owned(),
-            component,
-            transport: transport.to_owned(),
-            priority,
-            address,
-            port,
-            kind: kind.to_owned(),
+            foundation: head.foundation.to_owned(),
+            component: head.component,
+            transport: head.transport.to_owned(),
+            priority: head.priority,
+            address: CandidateAddress::parse(head.address)?,
+            port: head.port,
+            kind: head.kind.to_owned(),
             related_address: None,
             related_port: None,
             tcp_type: None,
@@ -225,33 +314,17 @@ impl AttributeValue for Candidate {
             network_cost: None,
             extensions: Vec::new(),
         };
-        // RFC 8839 §5.1: *(SP extension-att-name SP extension-att-value)
-        while let Some(key) = f.next_opt() {
-            let val = f.next_opt().ok_or(AttributeError::DanglingExtension)?;
-            match key {
-                "raddr" => c.related_address = Some(CandidateAddress::parse(val)?),
-                "rport" => c.related_port = Some(parse_port(val, "rport")?),
-                "tcptype" => {
-                    // RFC 6544 §4.5: tcp-type = "active" / "passive" / "so"
-                    if !matches!(val, "active" | "passive" | "so") {
-                        return Err(AttributeError::BadValue("tcptype"));
-                    }
-                    c.tcp_type = Some(val.to_owned());
-                }
-                "generation" => c.generation = Some(number(val, "generation")?),
-                "ufrag" => c.ufrag = Some(val.to_owned()),
-                "network-id" => c.network_id = Some(number(val, "network-id")?),
-                "network-cost" => c.network_cost = Some(number(val, "network-cost")?),
-                _ => {
-                    token(key, "extension-att-name")?;
-                    c.extensions.push((key.to_owned(), val.to_owned()));
-                }
+        for e in exts {
+            match e {
+                Ext::RelatedAddress(a) => c.related_address = Some(CandidateAddress::parse(a)?),
+                Ext::RelatedPort(p) => c.related_port = Some(p),
+                Ext::TcpType(t) => c.tcp_type = Some(t.to_owned()),
+                Ext::Generation(g) => c.generation = Some(g),
+                Ext::Ufrag(u) => c.ufrag = Some(u.to_owned()),
+                Ext::NetworkId(n) => c.network_id = Some(n),
+                Ext::NetworkCost(n) => c.network_cost = Some(n),
+                Ext::Other(k, v) => c.extensions.push((k.to_owned(), v.to_owned())),
             }
-        }
-        // Port 0 cannot be connected to; only an active TCP candidate (which never receives
-        // connections) may carry it (RFC 6544 §4.5 uses 9, some stacks 0).
-        if c.port == 0 && c.tcp_type.as_deref() != Some("active") {
-            return Err(AttributeError::BadPort("port"));
         }
         Ok(c)
     }
@@ -299,7 +372,7 @@ impl fmt::Display for Candidate {
 }
 
 pub(crate) fn check_candidate(v: &str) -> Result<(), AttributeError> {
-    Candidate::parse_value(v).map(|_| ())
+    candidate_fields(v, |_| {}).map(|_| ())
 }
 
 /// RFC 8839 §5.4: ice-ufrag is 4 to 256 ice-chars.

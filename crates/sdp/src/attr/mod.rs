@@ -27,6 +27,16 @@ fn typed<T: AttributeValue>(v: &str) -> Result<(), AttributeError> {
 }
 
 fn kind_of(name: &str) -> Option<Kind> {
+    // Cheap pre-filter: every known name starts with one of these letters and is 3 to 18
+    // bytes long; most unknown names stop here without a string comparison.
+    let first = *name.as_bytes().first()?;
+    if !matches!(
+        first,
+        b'c' | b'e' | b'f' | b'g' | b'i' | b'm' | b'p' | b'r' | b's' | b't'
+    ) || !(3..=18).contains(&name.len())
+    {
+        return None;
+    }
     Some(match name {
         // RFC 8839 §5.1, §5.4, §5.6; RFC 8840 §8.2; RFC 8445 ice-lite (RFC 8839 §5.3)
         "candidate" => Kind::Typed(ice::check_candidate),

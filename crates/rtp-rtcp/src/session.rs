@@ -296,9 +296,10 @@ impl RtpSession {
                     limit: self.cfg.max_remote_ssrcs,
                 });
             }
-            let mut c = ReceiveStreamConfig::new(target, self.cfg.default_clock_rate);
-            c.nack.enabled = media_ssrc.is_some() || c.nack.enabled;
-            self.add_receive_stream(c);
+            self.add_receive_stream(ReceiveStreamConfig::new(
+                target,
+                self.cfg.default_clock_rate,
+            ));
         }
         if let Some(id) = self.cfg.extensions.id(ExtensionKind::TransportWideCc)
             && let Some(d) = p.extension(id)

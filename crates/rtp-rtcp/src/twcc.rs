@@ -45,7 +45,6 @@ struct Sent {
 pub struct TwccSender {
     next: u64,
     history: VecDeque<Sent>,
-    unwrap: SeqUnwrapper,
 }
 
 impl TwccSender {
@@ -80,7 +79,6 @@ impl TwccSender {
         let Some(base) = newest.checked_sub(u64::from(diff)) else {
             return Vec::new();
         };
-        let _ = self.unwrap.unwrap(base16);
         let mut out = Vec::with_capacity(fb.packets.len());
         for (i, (_, arrival)) in fb.arrivals().enumerate() {
             let seq = base + i as u64;

@@ -122,10 +122,8 @@ pub struct Pli {
 impl Pli {
     pub(crate) fn decode(b: &[u8], at: usize) -> Result<Self, Error> {
         let (sender_ssrc, media_ssrc) = ssrcs(b, at)?;
-        // RFC 4585 §6.3.1: PLI has no FCI; we tolerate trailing bytes only if empty.
-        if b.len() != 8 {
-            return Err(Error::BadFci { at });
-        }
+        // RFC 4585 §6.3.1: PLI does not require parameters, so no FCI follows; anything
+        // after the two SSRCs is ignored rather than failing the whole compound.
         Ok(Pli {
             sender_ssrc,
             media_ssrc,

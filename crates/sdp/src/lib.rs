@@ -19,7 +19,7 @@
 //!   `ssrc-group` (RFC 5576), `rid` (RFC 8851), `simulcast` (RFC 8853); `sctp-port`,
 //!   `max-message-size` (RFC 8841) and the legacy `sctpmap`; `crypto` (RFC 4568, legacy
 //!   SDES, flagged as such: WebRTC forbids it).
-//! - **JSEP** (RFC 8829) is not implemented here (no offer/answer state machine); the
+//! - **JSEP** (RFC 8829, now RFC 9429) is not implemented here (no offer/answer state machine); the
 //!   builders write sections the way JSEP implementations do, for `tern-peerconnection`.
 //!
 //! # Using it
@@ -32,8 +32,14 @@
 //!    [`MediaDescription::mid`], [`MediaDescription::candidates`],
 //!    [`SessionDescription::fingerprints_for`], …
 //! 3. Parse trickled candidates with [`Candidate::parse`].
-//! 4. Build local descriptions with [`SessionBuilder`] and [`MediaBuilder`] and send
+//! 4. Before acting on a remote description, [`SessionDescription::check_webrtc`] checks what
+//!    WebRTC needs beyond the grammar (ICE credentials, fingerprint, setup role, unique mids,
+//!    BUNDLE mids), naming the section at fault.
+//! 5. Build local descriptions with [`SessionBuilder`] and [`MediaBuilder`] and send
 //!    `to_string()`.
+//!
+//! [`SessionDescription::parse`] skips the typed-attribute checks in lenient mode, since their
+//! only effect there would be the warnings it drops; `parse_with` runs them.
 //!
 //! ```
 //! use tern_sdp::{SessionDescription, Setup};

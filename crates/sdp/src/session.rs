@@ -91,7 +91,7 @@ impl SessionDescription {
     /// Parses bytes from the wire: checks the size bound, then UTF-8 (naming the line of the
     /// first bad byte), then parses leniently.
     pub fn parse_bytes(bytes: &[u8]) -> Result<Self, ParseError> {
-        Self::parse_bytes_with(bytes, &ParseOptions::default()).map(|(s, _)| s)
+        parse_bytes(bytes, &ParseOptions::default(), false).map(|(s, _)| s)
     }
 
     /// [`SessionDescription::parse_bytes`] with explicit options.
@@ -99,23 +99,7 @@ impl SessionDescription {
         bytes: &[u8],
         options: &ParseOptions,
     ) -> Result<(Self, Vec<Warning>), ParseError> {
-        if bytes.len() > options.max_input_len {
-            return Err(ParseError::InputTooLarge {
-                len: bytes.len(),
-                max: options.max_input_len,
-            });
-        }
-        match std::str::from_utf8(bytes) {
-            Ok(text) => parse::parse(text, options, true),
-            Err(e) => {
-                let offset = e.valid_up_to();
-                let line = bytes
-                    .get(..offset)
-                    .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
-                    + 1;
-                Err(ParseError::InvalidUtf8 { line, offset })
-            }
-        }
+        parse_bytes(bytes, options, true)
     }
 
     /// `a=group` lines (RFC 5888 §5).
@@ -263,6 +247,31 @@ impl SessionDescription {
 }
 
 attribute_accessors!(SessionDescription);
+
+/// Size bound, then UTF-8 (naming the line of the first bad byte), then the parser.
+fn parse_bytes(
+    bytes: &[u8],
+    options: &ParseOptions,
+    want_warnings: bool,
+) -> Result<(SessionDescription, Vec<Warning>), ParseError> {
+    if bytes.len() > options.max_input_len {
+        return Err(ParseError::InputTooLarge {
+            len: bytes.len(),
+            max: options.max_input_len,
+        });
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse::parse(text, options, want_warnings),
+        Err(e) => {
+            let offset = e.valid_up_to();
+            let line = bytes
+                .get(..offset)
+                .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+                + 1;
+            Err(ParseError::InvalidUtf8 { line, offset })
+        }
+    }
+}
 
 fn line(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
     out.extend_from_slice(prefix);

@@ -47,7 +47,7 @@ pub enum WebRtcError {
         /// Section index.
         media: usize,
     },
-    /// `a=setup:actpass` in an answer (RFC 8842 §5.3: the answerer picks active or passive).
+    /// `a=setup:actpass` in an answer (RFC 8842 §5: the answerer picks active or passive).
     #[error("m-section {media}: a=setup:actpass in an answer")]
     ActPassInAnswer {
         /// Section index.
@@ -122,6 +122,7 @@ impl SessionDescription {
             }
             match m.setup().or(t.setup()).or(self.setup()) {
                 None => return Err(WebRtcError::MissingSetup { media: i }),
+                // RFC 8842 §5: the answerer chooses active or passive, never actpass.
                 Some(Setup::ActPass) if kind == DescriptionKind::Answer => {
                     return Err(WebRtcError::ActPassInAnswer { media: i });
                 }

@@ -147,7 +147,7 @@ pub(crate) fn check_fingerprint(v: &str) -> Result<(), AttributeError> {
     fingerprint_fields(v).map(|_| ())
 }
 
-/// The DTLS role offered or chosen: `a=setup:` (RFC 4145 §4, RFC 8842 §5.1).
+/// The DTLS role offered or chosen: `a=setup:` (RFC 4145 §4, RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Setup {
     /// `actpass`: the offerer lets the answerer choose.

@@ -54,6 +54,35 @@ macro_rules! attribute_accessors {
                 Ok(())
             }
 
+            /// Puts `attribute` where the first attribute of the same name is (or at the end)
+            /// and removes the others of that name: `set_attribute(Attribute::from_value(&Setup::Active)?)`.
+            pub fn set_attribute(&mut self, attribute: $crate::Attribute) {
+                match self.attributes.iter().position(|a| a.is(attribute.name())) {
+                    Some(i) => {
+                        let name = attribute.name().to_owned();
+                        let mut index = 0;
+                        self.attributes.retain(|a| {
+                            let keep = index == i || !a.is(&name);
+                            index += 1;
+                            keep
+                        });
+                        if let Some(slot) = self.attributes.get_mut(i) {
+                            *slot = attribute;
+                        }
+                    }
+                    None => self.attributes.push(attribute),
+                }
+            }
+
+            /// [`Self::set_attribute`] for a typed value.
+            pub fn set_typed<T: $crate::AttributeValue>(
+                &mut self,
+                value: &T,
+            ) -> Result<(), $crate::AttributeError> {
+                self.set_attribute($crate::Attribute::from_value(value)?);
+                Ok(())
+            }
+
             /// Removes every attribute called `name`; returns how many were removed.
             pub fn remove_attributes(&mut self, name: &str) -> usize {
                 let before = self.attributes.len();

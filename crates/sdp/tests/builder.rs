@@ -188,3 +188,27 @@ fn builder_rejects_injection_and_bad_values() {
         .unwrap_err();
     assert!(matches!(err, BuildError::InvalidAttribute { ref name, .. } if name == "candidate"));
 }
+
+#[test]
+fn edit_parsed_description_for_an_answer() {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/vectors/chromium-156-offer-data.sdp",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut sdp = SessionDescription::parse(&text).unwrap();
+    let m = &mut sdp.media[0];
+    m.set_typed(&Setup::Passive).unwrap();
+    assert_eq!(m.setup(), Some(Setup::Passive));
+    // Same position as the old a=setup, only one left.
+    let names: Vec<_> = m.attributes.iter().map(|a| a.name().to_owned()).collect();
+    assert_eq!(names.iter().filter(|n| *n == "setup").count(), 1);
+    assert_eq!(names[5], "setup");
+    assert_eq!(m.remove_attributes("candidate"), 1);
+    m.push_attribute(tern_sdp::Attribute::flag("end-of-candidates").unwrap());
+    assert!(m.end_of_candidates());
+    sdp.origin.session_version += 1;
+    let again = SessionDescription::parse_strict(&sdp.to_string()).unwrap();
+    assert_eq!(again, sdp);
+    assert_eq!(again.origin.session_version, 3);
+}

@@ -125,6 +125,10 @@ impl Client {
     /// The next message from the server, or `None` once the connection is
     /// closed. Cancel-safe: usable as a `tokio::select!` branch.
     ///
+    /// Keep calling it (typically in the loop that also drives the peer
+    /// connection): the server's pings are answered while reading, and a
+    /// client silent for [`crate::Limits::idle_timeout`] is disconnected.
+    ///
     /// An `Err` item is one bad frame (malformed or binary) or a broken
     /// connection; after a transport error the next call returns `None`.
     pub async fn next(&mut self) -> Option<Result<ServerMessage, SignalingError>> {

@@ -77,7 +77,8 @@ async fn a_configured_smaller_size_limit_applies() {
 #[tokio::test]
 async fn rate_limit_drops_excess_and_disconnects_when_sustained() {
     let mut limits = Limits::default();
-    limits.messages_per_second = 2;
+    // One token per second: the nine sends below take far less than that.
+    limits.messages_per_second = 1;
     limits.message_burst = 5;
     limits.max_rejected_messages = 3;
     let server = server(limits).await;
@@ -117,7 +118,7 @@ async fn rate_limit_drops_excess_and_disconnects_when_sustained() {
 #[tokio::test]
 async fn rate_limited_client_recovers_after_a_pause() {
     let mut limits = Limits::default();
-    limits.messages_per_second = 20;
+    limits.messages_per_second = 2;
     limits.message_burst = 2;
     limits.max_rejected_messages = 5;
     let server = server(limits).await;
@@ -128,7 +129,7 @@ async fn rate_limited_client_recovers_after_a_pause() {
     expect_error(&mut client, ErrorCode::NotJoined).await;
     expect_error(&mut client, ErrorCode::NotJoined).await;
     expect_error(&mut client, ErrorCode::RateLimited).await;
-    tokio::time::sleep(Duration::from_millis(150)).await; // refills 2 tokens at 20/s
+    tokio::time::sleep(Duration::from_millis(600)).await; // refills a token at 2/s
     let joined = client.join("r1").await.unwrap();
     assert!(joined.peers.is_empty());
     server.shutdown().await.unwrap();

@@ -1165,6 +1165,9 @@ impl Association {
     fn after_rx(&mut self) -> Result<(), SctpError> {
         let mut result = Ok(());
         while let Some(m) = self.rx.as_mut().and_then(|r| r.ready.pop_front()) {
+            if m.dropped {
+                continue;
+            }
             if let Err(e) = self.on_message(m)
                 && result.is_ok()
             {

@@ -22,6 +22,8 @@ pub(crate) struct RxMessage {
     pub stream: u16,
     pub ppid: u32,
     pub data: Bytes,
+    /// Discarded (too large): holds its place in the stream order, is never delivered.
+    pub dropped: bool,
 }
 
 #[derive(Debug)]
@@ -262,17 +264,31 @@ impl Receiver {
             return DataOutcome::Accepted;
         }
         let size: usize = parts.iter().map(|f| f.data.len()).sum();
-        if size > self.max_message {
-            return DataOutcome::TooLarge { size };
-        }
-        let data = concat(parts.into_iter().map(|f| f.data), size);
-        let msg = RxMessage { stream, ppid, data };
-        if flags & data_flags::U != 0 {
-            self.ready.push_back(msg);
+        let too_large = size > self.max_message;
+        let data = if too_large {
+            Bytes::new()
         } else {
+            concat(parts.into_iter().map(|f| f.data), size)
+        };
+        let msg = RxMessage {
+            stream,
+            ppid,
+            data,
+            dropped: too_large,
+        };
+        if flags & data_flags::U != 0 {
+            if !too_large {
+                self.ready.push_back(msg);
+            }
+        } else {
+            // An ordered message keeps its SSN slot even when discarded.
             self.push_ordered(u32::from(ssn), msg);
         }
-        DataOutcome::Accepted
+        if too_large {
+            DataOutcome::TooLarge { size }
+        } else {
+            DataOutcome::Accepted
+        }
     }
 
     fn insert_idata(&mut self, d: &DataChunk<'_>, payload: Bytes) -> DataOutcome {
@@ -312,23 +328,31 @@ impl Receiver {
         };
         let freed: usize = p.frags.values().map(|b| Self::cost(b.len())).sum();
         self.buffered = self.buffered.saturating_sub(freed);
-        // Charge the fragments that were already freed as too large.
-        if p.too_large {
-            return DataOutcome::TooLarge { size: p.bytes };
-        }
         let size = p.bytes;
-        let data = concat(p.frags.into_values(), size);
+        let data = if p.too_large {
+            Bytes::new()
+        } else {
+            concat(p.frags.into_values(), size)
+        };
         let msg = RxMessage {
             stream: d.stream,
             ppid: p.ppid.unwrap_or(0),
             data,
+            dropped: p.too_large,
         };
         if d.unordered() {
-            self.ready.push_back(msg);
+            if !p.too_large {
+                self.ready.push_back(msg);
+            }
         } else {
+            // An ordered message keeps its MID slot even when discarded.
             self.push_ordered(d.mid, msg);
         }
-        DataOutcome::Accepted
+        if p.too_large {
+            DataOutcome::TooLarge { size }
+        } else {
+            DataOutcome::Accepted
+        }
     }
 
     fn push_ordered(&mut self, seq: u32, msg: RxMessage) {

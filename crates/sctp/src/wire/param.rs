@@ -130,6 +130,11 @@ impl<'a> InitParams<'a> {
     }
 }
 
+/// The (type, value) pairs of a framing-validated parameter or error-cause list.
+pub fn iter_tlvs(body: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    tlvs(body).map(|(ty, v, _)| (ty, v))
+}
+
 /// Append a TLV (parameter or error cause) with padding.
 pub fn push_tlv(out: &mut Vec<u8>, ty: u16, value: &[u8]) {
     let len = u16::try_from(4 + value.len()).unwrap_or(u16::MAX);

@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod policy;
+pub mod server;
 pub mod transport;
 pub mod wire;
 
@@ -13,6 +14,9 @@ pub use client::{Client, Event, Transmit};
 pub use config::{BandwidthLimit, ClientConfig, ServerConfig};
 pub use error::{ChannelDataError, ClientError, FramingError, ServerError};
 pub use policy::{DenyReason, IpNet, PeerPolicy, canonical_ip};
+pub use server::{
+    FiveTuple, Server, ServerEvent, ServerStats, Transmit as ServerTransmit, rest_password,
+};
 pub use transport::Transport;
 pub use wire::channel_data::ChannelData;
 pub use wire::framing::StreamFramer;

@@ -374,5 +374,22 @@ fn every_vector_round_trips() {
             n += 1;
         }
     }
-    assert_eq!(n, 9);
+    assert_eq!(n, 10);
+}
+
+#[test]
+fn aiortc_1_16_audio_video_data() {
+    let sdp = strict_round_trip("aiortc-1.16-offer-av-data.sdp");
+    sdp.check_webrtc(DescriptionKind::Offer).unwrap();
+    assert_eq!(sdp.bundle_groups().next().unwrap().mids, ["0", "1", "2"]);
+    let audio = &sdp.media[0];
+    assert_eq!(audio.rtpmap(96).unwrap().encoding_name, "opus");
+    assert_eq!(audio.fingerprints().count(), 3);
+    assert_eq!(audio.rtcp().unwrap().port, 9);
+    let video = &sdp.media[1];
+    assert_eq!(video.ssrc_groups().next().unwrap().semantics, "FID");
+    assert_eq!(video.fmtp(98).unwrap().get("apt"), Some("97"));
+    assert_eq!(video.rtcp_fb(97).count(), 3);
+    assert!(sdp.media.iter().all(|m| m.end_of_candidates()));
+    assert!(sdp.media[2].is_data_channel());
 }

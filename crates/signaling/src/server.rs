@@ -244,13 +244,25 @@ async fn run_accept_loop(
     shutdown: impl Future<Output = ()>,
 ) {
     let mut tasks = JoinSet::new();
+    // Which connection each task serves, to detach one whose task panicked.
+    let mut task_conns: HashMap<tokio::task::Id, ConnectionId> = HashMap::new();
     let mut next_conn: u64 = 0;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             // Reap finished connection tasks so the set stays bounded.
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => match joined {
+                Ok((id, ())) => {
+                    task_conns.remove(&id);
+                }
+                // The task panicked (or was cancelled) before detaching itself.
+                Err(e) => {
+                    if let Some(conn) = task_conns.remove(&e.id()) {
+                        let _ = hub.send(HubCommand::Detach { conn }).await;
+                    }
+                }
+            },
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _peer)) => {
                     // Over the connection limit: close at once, before any
@@ -261,7 +273,8 @@ async fn run_accept_loop(
                     };
                     next_conn = next_conn.wrapping_add(1);
                     let conn = ConnectionId(next_conn);
-                    tasks.spawn(run_connection(tcp, conn, hub.clone(), limits.clone(), permit));
+                    let task = tasks.spawn(run_connection(tcp, conn, hub.clone(), limits.clone(), permit));
+                    task_conns.insert(task.id(), conn);
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
             },

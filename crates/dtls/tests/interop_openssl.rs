@@ -165,6 +165,71 @@ fn openssl_cert(name: &str) -> (TempDir, String, String, Fingerprint) {
     (TempDir(dir), cert, key, fp)
 }
 
+/// Impairments applied on our side of the socket, in both directions (real time).
+struct Net {
+    rng: rand::rngs::StdRng,
+    loss: f64,
+    duplicate: f64,
+    reorder: Duration,
+    outq: Vec<(Instant, Vec<u8>)>,
+    inq: Vec<(Instant, Vec<u8>)>,
+    timeout: Duration,
+}
+
+impl Net {
+    fn perfect() -> Net {
+        Net::impaired(0.0, 0.0, Duration::ZERO, TIMEOUT)
+    }
+
+    fn impaired(loss: f64, duplicate: f64, reorder: Duration, timeout: Duration) -> Net {
+        use rand::SeedableRng;
+        Net {
+            rng: rand::rngs::StdRng::seed_from_u64(0x7e57),
+            loss,
+            duplicate,
+            reorder,
+            outq: Vec::new(),
+            inq: Vec::new(),
+            timeout,
+        }
+    }
+
+    fn admit(&mut self, q_out: bool, d: Vec<u8>) {
+        use rand::Rng;
+        if self.rng.gen_bool(self.loss) {
+            return;
+        }
+        let copies = if self.rng.gen_bool(self.duplicate) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let delay = if self.reorder.is_zero() {
+                Duration::ZERO
+            } else {
+                Duration::from_micros(self.rng.gen_range(0..self.reorder.as_micros() as u64))
+            };
+            let item = (Instant::now() + delay, d.clone());
+            if q_out {
+                self.outq.push(item)
+            } else {
+                self.inq.push(item)
+            }
+        }
+    }
+
+    fn due(q: &mut Vec<(Instant, Vec<u8>)>) -> Vec<Vec<u8>> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        q.sort_by_key(|x| x.0);
+        while q.first().is_some_and(|x| x.0 <= now) {
+            out.push(q.remove(0).1);
+        }
+        out
+    }
+}
+
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -173,25 +238,33 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
-/// Drive `ep` over `sock` until `done(ep, events)` holds. `peer` is learned from the first
+/// Drive `ep` over `sock` (through `net`) until `done` holds. `peer` is learned from the first
 /// datagram when unknown (server side).
+#[allow(clippy::too_many_arguments)]
 fn run_until(
     ep: &mut DtlsEndpoint,
     sock: &UdpSocket,
     peer: &mut Option<SocketAddr>,
     events: &mut Vec<DtlsEvent>,
     openssl: &mut Peer,
+    net: &mut Net,
     mut done: impl FnMut(&mut DtlsEndpoint, &mut Vec<DtlsEvent>, &mut Peer) -> bool,
 ) {
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + net.timeout;
     let mut buf = vec![0u8; 65536];
-    sock.set_read_timeout(Some(Duration::from_millis(20)))
+    sock.set_read_timeout(Some(Duration::from_millis(5)))
         .unwrap();
     loop {
+        while let Some(d) = ep.poll_transmit() {
+            net.admit(true, d);
+        }
         if let Some(addr) = *peer {
-            while let Some(d) = ep.poll_transmit() {
+            for d in Net::due(&mut net.outq) {
                 sock.send_to(&d, addr).unwrap();
             }
+        }
+        for d in Net::due(&mut net.inq) {
+            let _ = ep.handle_receive(Instant::now(), &d);
         }
         while let Some(e) = ep.poll_event() {
             if let DtlsEvent::Failed(err) = &e {
@@ -216,7 +289,7 @@ fn run_until(
             if peer.is_none() {
                 *peer = Some(from);
             }
-            let _ = ep.handle_receive(Instant::now(), &buf[..n]);
+            net.admit(false, buf[..n].to_vec());
         }
         if ep.poll_timeout().is_some_and(|t| Instant::now() >= t) {
             ep.handle_timeout(Instant::now());
@@ -245,6 +318,17 @@ fn openssl_cipher(s: CipherSuite) -> &'static str {
 
 /// Our client against `openssl s_server`.
 fn client_vs_s_server(suite: CipherSuite, listen: bool, srtp: SrtpProtectionProfile, groups: &str) {
+    client_vs_s_server_over(suite, listen, srtp, groups, Net::perfect(), None);
+}
+
+fn client_vs_s_server_over(
+    suite: CipherSuite,
+    listen: bool,
+    srtp: SrtpProtectionProfile,
+    groups: &str,
+    mut net: Net,
+    mtu: Option<&str>,
+) {
     let (_dir, cert, key, their_fp) = openssl_cert("server");
     let port = free_udp_port();
     let accept = format!("127.0.0.1:{port}");
@@ -280,6 +364,9 @@ fn client_vs_s_server(suite: CipherSuite, listen: bool, srtp: SrtpProtectionProf
     if listen {
         args.push("-listen");
     }
+    if let Some(m) = mtu {
+        args.extend(["-mtu", m]);
+    }
     let mut ossl = Peer::spawn(&args);
     ossl.wait_line("ACCEPT", Instant::now() + TIMEOUT);
 
@@ -287,6 +374,9 @@ fn client_vs_s_server(suite: CipherSuite, listen: bool, srtp: SrtpProtectionProf
     let mut cfg = DtlsConfig::new(DtlsRole::Client, ours);
     cfg.remote_fingerprints = vec![their_fp];
     cfg.srtp_profiles = vec![srtp, SrtpProtectionProfile::Aes128CmHmacSha1_80];
+    if let Some(m) = mtu {
+        cfg.mtu = m.parse().unwrap();
+    }
     let mut ep = DtlsEndpoint::new(cfg, Instant::now()).unwrap();
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut peer = Some(format!("127.0.0.1:{port}").parse().unwrap());
@@ -298,7 +388,10 @@ fn client_vs_s_server(suite: CipherSuite, listen: bool, srtp: SrtpProtectionProf
         &mut peer,
         &mut events,
         &mut ossl,
-        |ep, _, o| ep.is_connected() && o.keying_material().is_some(),
+        &mut net,
+        |ep: &mut DtlsEndpoint, _: &mut Vec<DtlsEvent>, o: &mut Peer| {
+            ep.is_connected() && o.keying_material().is_some()
+        },
     );
     assert_eq!(ep.cipher_suite(), Some(suite));
     assert_eq!(ep.selected_srtp_profile(), Some(srtp));
@@ -311,17 +404,30 @@ fn client_vs_s_server(suite: CipherSuite, listen: bool, srtp: SrtpProtectionProf
     // Application data both ways: ours reaches s_server's stdout, its stdin reaches us.
     ep.send_application_data(b"hello from tern\n").unwrap();
     ossl.write_stdin("hello from openssl\n");
+    let mut tick = 0u32;
     run_until(
         &mut ep,
         &sock,
         &mut peer,
         &mut events,
         &mut ossl,
-        |_, evs, o| {
+        &mut net,
+        |ep, evs, o| {
             let got = evs.iter().any(
                 |e| matches!(e, DtlsEvent::ApplicationData(d) if d == b"hello from openssl\n"),
             );
-            got && o.seen.iter().any(|l| l.contains("hello from tern"))
+            let seen = o.seen.iter().any(|l| l.contains("hello from tern"));
+            // Application data is not retransmitted by DTLS: on a lossy path, send again.
+            tick += 1;
+            if tick.is_multiple_of(200) {
+                if !seen {
+                    ep.send_application_data(b"hello from tern\n").unwrap();
+                }
+                if !got {
+                    o.write_stdin("hello from openssl\n");
+                }
+            }
+            got && seen
         },
     );
     ep.close();
@@ -337,6 +443,16 @@ fn s_client_vs_server(
     srtp: SrtpProtectionProfile,
     mtu: Option<&str>,
 ) {
+    s_client_vs_server_over(suite, cookies, srtp, mtu, Net::perfect());
+}
+
+fn s_client_vs_server_over(
+    suite: CipherSuite,
+    cookies: bool,
+    srtp: SrtpProtectionProfile,
+    mtu: Option<&str>,
+    mut net: Net,
+) {
     let (_dir, cert, key, their_fp) = openssl_cert("client");
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = sock.local_addr().unwrap().port();
@@ -345,6 +461,9 @@ fn s_client_vs_server(
     cfg.remote_fingerprints = vec![their_fp];
     cfg.cookie_exchange = cookies;
     cfg.cipher_suites = vec![suite];
+    if let Some(m) = mtu {
+        cfg.mtu = m.parse().unwrap();
+    }
     let mut ep = DtlsEndpoint::new(cfg, Instant::now()).unwrap();
 
     let connect = format!("127.0.0.1:{port}");
@@ -377,7 +496,10 @@ fn s_client_vs_server(
         &mut peer,
         &mut events,
         &mut ossl,
-        |ep, _, o| ep.is_connected() && o.keying_material().is_some(),
+        &mut net,
+        |ep: &mut DtlsEndpoint, _: &mut Vec<DtlsEvent>, o: &mut Peer| {
+            ep.is_connected() && o.keying_material().is_some()
+        },
     );
     assert_eq!(ep.selected_srtp_profile(), Some(srtp));
     let theirs = ossl.keying_material().unwrap();
@@ -388,12 +510,14 @@ fn s_client_vs_server(
 
     // Echo: whatever s_client sends, our server sends back.
     ossl.write_stdin("ping from openssl\n");
+    let mut tick = 0u32;
     run_until(
         &mut ep,
         &sock,
         &mut peer,
         &mut events,
         &mut ossl,
+        &mut net,
         |ep, evs, o| {
             for e in evs.drain(..) {
                 if let DtlsEvent::ApplicationData(d) = e {
@@ -402,7 +526,13 @@ fn s_client_vs_server(
                     ep.send_application_data(&reply).unwrap();
                 }
             }
-            o.seen.iter().any(|l| l.contains("echo: ping from openssl"))
+            let done = o.seen.iter().any(|l| l.contains("echo: ping from openssl"));
+            // Application data is not retransmitted by DTLS: on a lossy path, ping again.
+            tick += 1;
+            if !done && tick.is_multiple_of(200) {
+                o.write_stdin("ping from openssl\n");
+            }
+            done
         },
     );
 }
@@ -493,5 +623,41 @@ fn openssl_client_tern_server_chacha20() {
         false,
         SrtpProtectionProfile::Aes128CmHmacSha1_32,
         None,
+    );
+}
+
+// Across an impaired path: 30 % loss and 10 % duplication each way, reordering, MTU 576.
+
+fn lossy_net() -> Net {
+    Net::impaired(
+        0.30,
+        0.10,
+        Duration::from_millis(60),
+        Duration::from_secs(150),
+    )
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn tern_client_openssl_server_lossy_mtu576() {
+    client_vs_s_server_over(
+        CipherSuite::EcdheEcdsaAes128GcmSha256,
+        false,
+        SrtpProtectionProfile::AeadAes128Gcm,
+        "X25519:P-256",
+        lossy_net(),
+        Some("576"),
+    );
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn openssl_client_tern_server_lossy_mtu576() {
+    s_client_vs_server_over(
+        CipherSuite::EcdheEcdsaAes128GcmSha256,
+        false,
+        SrtpProtectionProfile::AeadAes128Gcm,
+        Some("576"),
+        lossy_net(),
     );
 }

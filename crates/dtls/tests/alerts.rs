@@ -5,6 +5,8 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+// One real Instant as the origin of virtual time.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -440,9 +440,12 @@ impl IceAgent {
     /// Whether `remote` was validated from `local` by a check of ours that succeeded, and consent
     /// is still fresh: DTLS/SRTP/SCTP from other 5-tuples must be dropped.
     pub fn is_validated_remote(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        let Some(local) = self.resolve_local(local) else {
+            return false;
+        };
         self.pairs.iter().any(|p| {
             p.state == PairState::Succeeded
-                && self.locals.get(p.local).is_some_and(|l| l.base == local)
+                && p.local == local
                 && self
                     .remotes
                     .get(p.remote)
@@ -609,7 +612,7 @@ impl IceAgent {
         remote: SocketAddr,
         msg: &Message<'_>,
     ) -> Result<(), IceError> {
-        let Some(local_index) = self.locals.iter().position(|l| l.base == local) else {
+        let Some(local_index) = self.resolve_local(local) else {
             return Err(IceError::UnknownLocalAddress);
         };
         let tid = msg.transaction_id();
@@ -765,6 +768,26 @@ impl IceAgent {
         Ok(())
     }
 
+    /// The local candidate whose base is `local`. A driver whose socket is bound to the
+    /// unspecified address may report `0.0.0.0:port`: then the one base with that port.
+    fn resolve_local(&self, local: SocketAddr) -> Option<usize> {
+        if let Some(i) = self.locals.iter().position(|l| l.base == local) {
+            return Some(i);
+        }
+        if !local.ip().is_unspecified() {
+            return None;
+        }
+        let mut same_port = self.locals.iter().enumerate().filter(|(_, l)| {
+            l.candidate.kind == CandidateKind::Host
+                && l.base.port() == local.port()
+                && l.base.is_ipv4() == local.is_ipv4()
+        });
+        match (same_port.next(), same_port.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    }
+
     fn reject(
         &mut self,
         local: SocketAddr,
@@ -842,7 +865,7 @@ impl IceAgent {
         }
         // RFC 8445 §7.2.5.2.1: the response must come from where the request went, and arrive
         // where it left from. RFC 7675 §5.1: asymmetric responses don't refresh consent.
-        if remote != destination || local != source {
+        if remote != destination || self.resolve_local(local) != self.resolve_local(source) {
             return Err(IceError::NonSymmetricResponse);
         }
         self.in_flight.swap_remove(index);

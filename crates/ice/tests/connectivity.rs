@@ -167,3 +167,23 @@ fn restart_keeps_media_on_old_pair_until_new_selection() {
         h.b.agent.pairs()
     );
 }
+
+#[test]
+fn driver_reporting_the_unspecified_local_address_still_works() {
+    let mut h = Harness::new(config(true, 1, 10), config(false, 2, 20));
+    assert!(h.run_until(Duration::from_secs(5), |h| h.both_connected()));
+    let any: std::net::SocketAddr = format!("0.0.0.0:{}", h.a.addr.port()).parse().unwrap();
+    assert!(h.a.agent.is_validated_remote(any, h.b.addr));
+    let user = format!("{}:{}", h.a.creds.ufrag, h.b.creds.ufrag);
+    let check = common::Check {
+        username: Some(&user),
+        password: Some(&h.a.creds.pwd),
+        controlling: None,
+        controlled: Some(20),
+        ..Default::default()
+    }
+    .encode();
+    h.a.agent
+        .handle_receive(h.now, any, h.b.addr, &check)
+        .unwrap();
+}

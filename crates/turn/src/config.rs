@@ -116,6 +116,9 @@ pub struct ServerConfig {
     pub bandwidth: Option<BandwidthLimit>,
     /// Which peers may be relayed to. The server's relay IPs are added to its own addresses.
     pub peer_policy: PeerPolicy,
+    /// Accept RFC 5766 channel numbers 0x4000–0x7FFF (coturn's `turnutils_uclient` picks
+    /// them) instead of RFC 8656's 0x4000–0x4FFF.
+    pub legacy_channel_range: bool,
     /// Seed for nonces, ports and the nonce key; `None` seeds from the operating system.
     pub seed: Option<[u8; 32]>,
 }
@@ -138,6 +141,7 @@ impl ServerConfig {
             max_permissions: 256,
             bandwidth: None,
             peer_policy: PeerPolicy::default(),
+            legacy_channel_range: false,
             seed: None,
         }
     }

@@ -35,7 +35,7 @@ use crate::wire::attributes::{
     EvenPort, Lifetime, RequestedAddressFamily, RequestedTransport, XorPeerAddress,
     XorRelayedAddress,
 };
-use crate::wire::channel_data::{ChannelData, is_channel_data, is_valid_channel};
+use crate::wire::channel_data::{ChannelData, LEGACY_MAX_CHANNEL, MAX_CHANNEL, MIN_CHANNEL};
 use crate::wire::methods;
 use allocation::{Allocation, Binding, PendingAllocate, TokenBucket};
 use auth::{Credentials, NonceCheck};
@@ -209,7 +209,7 @@ impl Server {
             server: to,
             transport,
         };
-        if is_channel_data(data) {
+        if self.is_channel_data(data) {
             return self.channel_data(now, five_tuple, data).inspect_err(|_| {
                 self.stats.dropped += 1;
             });
@@ -322,6 +322,16 @@ impl Server {
                 );
             }
         }
+    }
+
+    /// The TCP connection from `client` to `server` closed: its allocation is deleted with it
+    /// (RFC 8656 §3.1: over TCP the allocation lives as long as the connection).
+    pub fn connection_closed(&mut self, client: SocketAddr, server: SocketAddr) {
+        self.delete_allocation(FiveTuple {
+            client,
+            server,
+            transport: Transport::Tcp,
+        });
     }
 
     /// Expires allocations, permissions and channels.
@@ -769,7 +779,7 @@ impl Server {
         else {
             return self.error(ft, tid, m, ErrorCode::BAD_REQUEST, key);
         };
-        if !is_valid_channel(number) {
+        if !(MIN_CHANNEL..=self.max_channel()).contains(&number) {
             return self.error(ft, tid, m, ErrorCode::BAD_REQUEST, key);
         }
         let Some(alloc) = self.allocations.get(&ft) else {
@@ -841,7 +851,7 @@ impl Server {
         ft: FiveTuple,
         data: &[u8],
     ) -> Result<(), ServerError> {
-        let cd = ChannelData::decode(data)?;
+        let cd = ChannelData::decode_with_max(data, self.max_channel())?;
         let alloc = self
             .allocations
             .get(&ft)
@@ -944,6 +954,20 @@ impl Server {
     }
 
     // ---- helpers ----------------------------------------------------------------------
+
+    fn max_channel(&self) -> u16 {
+        if self.config.legacy_channel_range {
+            LEGACY_MAX_CHANNEL
+        } else {
+            MAX_CHANNEL
+        }
+    }
+
+    /// RFC 7983 §7: first byte 64–79 is ChannelData (64–127 with RFC 5766 numbers).
+    fn is_channel_data(&self, data: &[u8]) -> bool {
+        let first = data.first().copied().unwrap_or(0);
+        first >= 0x40 && u16::from(first) <= self.max_channel() >> 8
+    }
 
     fn send_to_client(&mut self, ft: FiveTuple, data: Vec<u8>) {
         self.transmits.push_back(Transmit {

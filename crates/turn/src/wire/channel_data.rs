@@ -10,6 +10,10 @@ pub const MIN_CHANNEL: u16 = 0x4000;
 /// Highest channel number a client may bind (RFC 8656 §12: 0x4000 through 0x4FFF).
 pub const MAX_CHANNEL: u16 = 0x4FFF;
 
+/// Highest channel number of RFC 5766 §11 (0x4000 through 0x7FFF), which RFC 8656 narrowed.
+/// coturn's clients still pick numbers in this range; a server may accept them for interop.
+pub const LEGACY_MAX_CHANNEL: u16 = 0x7FFF;
+
 /// Whether `channel` is a valid channel number (0x4000–0x4FFF).
 pub fn is_valid_channel(channel: u16) -> bool {
     (MIN_CHANNEL..=MAX_CHANNEL).contains(&channel)
@@ -40,6 +44,15 @@ impl<'a> ChannelData<'a> {
     /// Up to 3 padding bytes after the data are accepted (RFC 8656 §12.5: over UDP padding is
     /// optional), their content ignored.
     pub fn decode(datagram: &'a [u8]) -> Result<ChannelData<'a>, ChannelDataError> {
+        ChannelData::decode_with_max(datagram, MAX_CHANNEL)
+    }
+
+    /// [`ChannelData::decode`] accepting channel numbers up to `max_channel` (pass
+    /// [`LEGACY_MAX_CHANNEL`] to accept RFC 5766 numbers).
+    pub fn decode_with_max(
+        datagram: &'a [u8],
+        max_channel: u16,
+    ) -> Result<ChannelData<'a>, ChannelDataError> {
         let [c0, c1, l0, l1, rest @ ..] = datagram else {
             return Err(ChannelDataError::TruncatedHeader {
                 len: datagram.len(),
@@ -47,7 +60,7 @@ impl<'a> ChannelData<'a> {
         };
         let channel = u16::from_be_bytes([*c0, *c1]);
         // RFC 8656 §12.6: a ChannelData message on an invalid channel number is discarded.
-        if !is_valid_channel(channel) {
+        if !(MIN_CHANNEL..=max_channel).contains(&channel) {
             return Err(ChannelDataError::InvalidChannelNumber { channel });
         }
         let declared = usize::from(u16::from_be_bytes([*l0, *l1]));
@@ -72,13 +85,14 @@ impl<'a> ChannelData<'a> {
         if padded { len + padding(len) } else { len }
     }
 
-    /// Appends the message to `out`; `padded` pads to a multiple of 4 with zeros, which
+    /// Appends the message to `out` (channel numbers up to [`LEGACY_MAX_CHANNEL`] are
+    /// written, so a server can answer RFC 5766 clients); `padded` pads to a multiple of 4 with zeros, which
     /// RFC 8656 §12.5 requires over TCP and TLS.
     pub fn encode(&self, padded: bool, out: &mut Vec<u8>) -> Result<(), ChannelDataError> {
         let len = u16::try_from(self.data.len()).map_err(|_| ChannelDataError::PayloadTooLong {
             len: self.data.len(),
         })?;
-        if !is_valid_channel(self.channel) {
+        if !(MIN_CHANNEL..=LEGACY_MAX_CHANNEL).contains(&self.channel) {
             return Err(ChannelDataError::InvalidChannelNumber {
                 channel: self.channel,
             });
@@ -142,6 +156,12 @@ mod tests {
         assert_eq!(
             ChannelData::decode(&[0x50, 0x00, 0x00, 0x00]),
             Err(ChannelDataError::InvalidChannelNumber { channel: 0x5000 })
+        );
+        assert!(
+            ChannelData::decode_with_max(&[0x50, 0x00, 0x00, 0x00], LEGACY_MAX_CHANNEL).is_ok()
+        );
+        assert!(
+            ChannelData::decode_with_max(&[0x80, 0x00, 0x00, 0x00], LEGACY_MAX_CHANNEL).is_err()
         );
         assert_eq!(
             ChannelData::decode(&[0x40, 0x00, 0x00, 0x00, 0, 0, 0, 0]),

@@ -6,7 +6,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use tern_stun::{HEADER_LEN, MAGIC_COOKIE};
 
 use crate::error::FramingError;
-use crate::wire::channel_data::{CHANNEL_DATA_HEADER_LEN, is_valid_channel, padding};
+use crate::wire::channel_data::{
+    CHANNEL_DATA_HEADER_LEN, LEGACY_MAX_CHANNEL, MAX_CHANNEL, MIN_CHANNEL, padding,
+};
 
 /// Default bound on buffered, not yet framed bytes: one largest STUN message plus slack.
 pub const DEFAULT_STREAM_BUFFER: usize = 128 * 1024;
@@ -21,6 +23,7 @@ pub const DEFAULT_STREAM_BUFFER: usize = 128 * 1024;
 pub struct StreamFramer {
     buf: BytesMut,
     capacity: usize,
+    max_channel: u16,
     /// Padding still to skip after the last ChannelData frame returned.
     skip: usize,
     /// Set once the stream is unframeable; every later call repeats the error.
@@ -39,9 +42,16 @@ impl StreamFramer {
         StreamFramer {
             buf: BytesMut::new(),
             capacity: capacity.max(HEADER_LEN + 0xFFFF),
+            max_channel: MAX_CHANNEL,
             skip: 0,
             failed: None,
         }
+    }
+
+    /// Accepts RFC 5766 channel numbers (0x4000–0x7FFF) too, as coturn's clients use them.
+    pub fn with_legacy_channels(mut self) -> StreamFramer {
+        self.max_channel = LEGACY_MAX_CHANNEL;
+        self
     }
 
     /// Bytes buffered and not yet returned as frames.
@@ -95,9 +105,9 @@ impl StreamFramer {
                 }
                 (HEADER_LEN + length, 0)
             }
-            0x40..=0x4F => {
+            0x40..=0x7F => {
                 let channel = u16::from_be_bytes([b0, b1]);
-                if !is_valid_channel(channel) {
+                if !(MIN_CHANNEL..=self.max_channel).contains(&channel) {
                     return self.fail(FramingError::InvalidChannelNumber { channel });
                 }
                 // RFC 8656 §12.5: over TCP the message is padded to a multiple of 4 bytes; the

@@ -1,0 +1,316 @@
+//! A small tokio runner around the sans-IO [`Server`] core (feature `server`): one UDP
+//! listening socket, an optional TCP listener, and one UDP socket per relay address.
+//!
+//! One task owns the core. Socket readers (the listening socket, each relay socket, each TCP
+//! connection) forward what they read over a channel; the core's transmits are written by the
+//! owning task (UDP) or handed to the connection's writer task (TCP).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::config::ServerConfig;
+use crate::server::{Server, ServerEvent};
+use crate::transport::Transport;
+use crate::wire::framing::StreamFramer;
+
+/// Bound on datagrams queued from the socket readers to the core.
+const INBOUND_QUEUE: usize = 4096;
+/// Bound on bytes queued to one TCP connection, in messages.
+const TCP_WRITE_QUEUE: usize = 1024;
+
+struct Inbound {
+    transport: Transport,
+    from: SocketAddr,
+    to: SocketAddr,
+    data: Vec<u8>,
+}
+
+enum Input {
+    Data(Inbound),
+    TcpOpened {
+        client: SocketAddr,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    TcpClosed {
+        client: SocketAddr,
+    },
+}
+
+/// A bound TURN server, ready to [`ServerRunner::run`].
+#[derive(Debug)]
+pub struct ServerRunner {
+    core: Server,
+    udp: Arc<UdpSocket>,
+    tcp: Option<TcpListener>,
+    local: SocketAddr,
+    legacy_channels: bool,
+}
+
+fn unix_now() -> u64 {
+    #[allow(clippy::disallowed_methods)] // the runner is the one place that reads the clock
+    let now = SystemTime::now();
+    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[allow(clippy::disallowed_methods)] // the runner is the one place that reads the clock
+fn instant_now() -> Instant {
+    Instant::now()
+}
+
+impl ServerRunner {
+    /// Binds the UDP listening socket on `listen` (and a TCP listener on the same address when
+    /// `tcp`). The listening address is added to the peer policy's own addresses.
+    pub async fn bind(
+        mut config: ServerConfig,
+        listen: SocketAddr,
+        tcp: bool,
+    ) -> io::Result<ServerRunner> {
+        let udp = UdpSocket::bind(listen).await?;
+        let local = udp.local_addr()?;
+        let tcp = if tcp {
+            Some(TcpListener::bind(local).await?)
+        } else {
+            None
+        };
+        config.peer_policy.own_addresses.push(local.ip());
+        Ok(ServerRunner {
+            legacy_channels: config.legacy_channel_range,
+            core: Server::new(config, instant_now(), unix_now()),
+            udp: Arc::new(udp),
+            tcp,
+            local,
+        })
+    }
+
+    /// The listening address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let ServerRunner {
+            mut core,
+            udp,
+            tcp,
+            local,
+            legacy_channels,
+        } = self;
+        let (tx, mut rx) = mpsc::channel::<Input>(INBOUND_QUEUE);
+        let legacy = legacy_channels;
+        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        tasks.push(spawn_udp_reader(
+            udp.clone(),
+            local,
+            Transport::Udp,
+            tx.clone(),
+        ));
+        if let Some(listener) = tcp {
+            tasks.push(spawn_tcp_acceptor(listener, local, legacy, tx.clone()));
+        }
+        let mut relays: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)> = HashMap::new();
+        let mut tcp_writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+        tokio::pin!(shutdown);
+        loop {
+            let sleep_until = core.poll_timeout();
+            tokio::select! {
+                () = &mut shutdown => break,
+                input = rx.recv() => {
+                    let Some(input) = input else { break };
+                    match input {
+                        Input::Data(d) => {
+                            let _ = core.handle_receive(instant_now(), d.transport, d.from, d.to, &d.data);
+                        }
+                        Input::TcpOpened { client, writer } => {
+                            tcp_writers.insert(client, writer);
+                        }
+                        Input::TcpClosed { client } => {
+                            tcp_writers.remove(&client);
+                            core.connection_closed(client, local);
+                        }
+                    }
+                }
+                () = sleep_opt(sleep_until) => {
+                    core.handle_timeout(instant_now());
+                }
+            }
+            drain(&mut core, &udp, &mut relays, &tcp_writers, &tx).await;
+        }
+        for (_, (_, task)) in relays.drain() {
+            task.abort();
+        }
+        for task in tasks {
+            task.abort();
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends every transmit and acts on every event, until the core has nothing more.
+async fn drain(
+    core: &mut Server,
+    udp: &Arc<UdpSocket>,
+    relays: &mut HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)>,
+    tcp_writers: &HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    tx: &mpsc::Sender<Input>,
+) {
+    loop {
+        let mut moved = false;
+        while let Some(t) = core.poll_transmit() {
+            moved = true;
+            match t.transport {
+                Transport::Tcp => {
+                    if let Some(w) = tcp_writers.get(&t.destination) {
+                        // A full queue means a stalled client: drop rather than block the core.
+                        let _ = w.try_send(t.data);
+                    }
+                }
+                Transport::Udp => {
+                    let socket = match relays.get(&t.source) {
+                        Some((s, _)) => s,
+                        None => udp,
+                    };
+                    let _ = socket.send_to(&t.data, t.destination).await;
+                }
+            }
+        }
+        while let Some(e) = core.poll_event() {
+            moved = true;
+            match e {
+                ServerEvent::OpenRelay { relay } => match UdpSocket::bind(relay).await {
+                    Ok(socket) => {
+                        let socket = Arc::new(socket);
+                        let task =
+                            spawn_udp_reader(socket.clone(), relay, Transport::Udp, tx.clone());
+                        relays.insert(relay, (socket, task));
+                        core.relay_opened(instant_now(), relay);
+                    }
+                    Err(_) => core.relay_failed(relay),
+                },
+                ServerEvent::CloseRelay { relay } => {
+                    if let Some((_, task)) = relays.remove(&relay) {
+                        task.abort();
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+}
+
+fn spawn_udp_reader(
+    socket: Arc<UdpSocket>,
+    local: SocketAddr,
+    transport: Transport,
+    tx: mpsc::Sender<Input>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                // ICMP errors surface as recv errors on some systems: keep reading.
+                continue;
+            };
+            let data = buf.get(..n).unwrap_or_default().to_vec();
+            let input = Input::Data(Inbound {
+                transport,
+                from,
+                to: local,
+                data,
+            });
+            if tx.send(input).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn spawn_tcp_acceptor(
+    listener: TcpListener,
+    local: SocketAddr,
+    legacy_channels: bool,
+    tx: mpsc::Sender<Input>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, client)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let (mut read, mut write) = stream.into_split();
+            let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(TCP_WRITE_QUEUE);
+            if tx
+                .send(Input::TcpOpened {
+                    client,
+                    writer: wtx,
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::spawn(async move {
+                while let Some(bytes) = wrx.recv().await {
+                    if write.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut framer = StreamFramer::default();
+                if legacy_channels {
+                    framer = framer.with_legacy_channels();
+                }
+                let mut buf = vec![0u8; 16384];
+                'read: loop {
+                    let n = match read.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if framer.push(buf.get(..n).unwrap_or_default()).is_err() {
+                        break;
+                    }
+                    loop {
+                        match framer.next_frame() {
+                            Ok(Some(frame)) => {
+                                let input = Input::Data(Inbound {
+                                    transport: Transport::Tcp,
+                                    from: client,
+                                    to: local,
+                                    data: frame.to_vec(),
+                                });
+                                if tx.send(input).await.is_err() {
+                                    break 'read;
+                                }
+                            }
+                            Ok(None) => break,
+                            // RFC 8656 §12.5: an unframeable stream is closed.
+                            Err(_) => break 'read,
+                        }
+                    }
+                }
+                let _ = tx.send(Input::TcpClosed { client }).await;
+            });
+        }
+    })
+}

@@ -68,6 +68,8 @@ pub mod config;
 pub mod cookie;
 pub mod dcep;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod wire;
 
 pub use association::{Association, ChannelId, CloseReason, MessageKind, SctpEvent};

@@ -1,0 +1,245 @@
+//! The tokio driver (feature `tokio`): the only place in Tern that owns sockets and timers.
+//!
+//! One task per connection owns the sans-IO [`PeerConnection`] and loops: receive a datagram or a
+//! command or wake at `poll_timeout` → `handle_*` → drain `poll_transmit` onto the sockets and
+//! `poll_event` into the event channel. The application holds an [`RtcPeer`] handle whose async
+//! methods are commands answered over oneshot channels: no lock guards protocol state.
+#![allow(clippy::disallowed_methods)] // the driver is where wall-clock time enters
+
+use crate::{
+    DataChannelId, DataChannelInit, Error, Event, PeerConnection, PeerConnectionState, RtcConfig, SessionDescriptionInit,
+};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+type Reply<T> = oneshot::Sender<Result<T, Error>>;
+
+enum Command {
+    CreateOffer(Reply<SessionDescriptionInit>),
+    CreateAnswer(Reply<SessionDescriptionInit>),
+    SetLocal(SessionDescriptionInit, Reply<()>),
+    SetRemote(SessionDescriptionInit, Reply<()>),
+    AddIceCandidate(String, Reply<()>),
+    CreateDataChannel(String, DataChannelInit, Reply<DataChannelId>),
+    Send(DataChannelId, Vec<u8>, bool, Reply<()>),
+    BufferedAmount(DataChannelId, oneshot::Sender<usize>),
+    SetLowThreshold(DataChannelId, usize),
+    CloseChannel(DataChannelId, Reply<()>),
+    State(oneshot::Sender<PeerConnectionState>),
+    Close(oneshot::Sender<()>),
+}
+
+/// A handle to a peer connection running on its own tokio task.
+#[derive(Clone)]
+pub struct RtcPeer {
+    commands: mpsc::Sender<Command>,
+    local_addresses: Vec<SocketAddr>,
+}
+
+/// The events of one peer connection, in order.
+pub struct RtcEvents {
+    events: mpsc::UnboundedReceiver<Event>,
+}
+
+impl RtcEvents {
+    /// The next event; `None` once the connection task has ended.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+}
+
+impl RtcPeer {
+    /// Binds one UDP socket per address (port 0 picks one) and starts the connection task.
+    pub async fn spawn(config: RtcConfig, bind: &[SocketAddr]) -> Result<(RtcPeer, RtcEvents), std::io::Error> {
+        let mut sockets = Vec::with_capacity(bind.len());
+        for address in bind {
+            sockets.push(UdpSocket::bind(address).await?);
+        }
+        let now = Instant::now();
+        let mut pc = PeerConnection::new(config, now).map_err(std::io::Error::other)?;
+        let mut local_addresses = Vec::with_capacity(sockets.len());
+        for socket in &sockets {
+            let address = socket.local_addr()?;
+            pc.add_local_address(now, address);
+            local_addresses.push(address);
+        }
+        let (commands, command_rx) = mpsc::channel(256);
+        let (event_tx, events) = mpsc::unbounded_channel();
+        tokio::spawn(run(pc, sockets, command_rx, event_tx));
+        Ok((RtcPeer { commands, local_addresses }, RtcEvents { events }))
+    }
+
+    /// The socket addresses the connection uses (its host candidates).
+    pub fn local_addresses(&self) -> &[SocketAddr] {
+        &self.local_addresses
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(make(tx)).await.map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// W3C `createOffer`.
+    pub async fn create_offer(&self) -> Result<SessionDescriptionInit, Error> {
+        self.call(Command::CreateOffer).await
+    }
+    /// W3C `createAnswer`.
+    pub async fn create_answer(&self) -> Result<SessionDescriptionInit, Error> {
+        self.call(Command::CreateAnswer).await
+    }
+    /// W3C `setLocalDescription`.
+    pub async fn set_local_description(&self, description: SessionDescriptionInit) -> Result<(), Error> {
+        self.call(|r| Command::SetLocal(description, r)).await
+    }
+    /// W3C `setRemoteDescription`.
+    pub async fn set_remote_description(&self, description: SessionDescriptionInit) -> Result<(), Error> {
+        self.call(|r| Command::SetRemote(description, r)).await
+    }
+    /// W3C `addIceCandidate` ("" = end of candidates).
+    pub async fn add_ice_candidate(&self, candidate: &str) -> Result<(), Error> {
+        let candidate = candidate.to_string();
+        self.call(|r| Command::AddIceCandidate(candidate, r)).await
+    }
+    /// W3C `createDataChannel`.
+    pub async fn create_data_channel(&self, label: &str, init: DataChannelInit) -> Result<DataChannelId, Error> {
+        let label = label.to_string();
+        self.call(|r| Command::CreateDataChannel(label, init, r)).await
+    }
+    /// Sends one message.
+    pub async fn send(&self, channel: DataChannelId, data: Vec<u8>, binary: bool) -> Result<(), Error> {
+        self.call(|r| Command::Send(channel, data, binary, r)).await
+    }
+    /// W3C `bufferedAmount`.
+    pub async fn buffered_amount(&self, channel: DataChannelId) -> usize {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::BufferedAmount(channel, tx)).await.is_err() {
+            return 0;
+        }
+        rx.await.unwrap_or(0)
+    }
+    /// W3C `bufferedAmountLowThreshold`.
+    pub async fn set_buffered_amount_low_threshold(&self, channel: DataChannelId, threshold: usize) {
+        let _ = self.commands.send(Command::SetLowThreshold(channel, threshold)).await;
+    }
+    /// Closes one data channel.
+    pub async fn close_data_channel(&self, channel: DataChannelId) -> Result<(), Error> {
+        self.call(|r| Command::CloseChannel(channel, r)).await
+    }
+    /// W3C `connectionState`.
+    pub async fn connection_state(&self) -> PeerConnectionState {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::State(tx)).await.is_err() {
+            return PeerConnectionState::Closed;
+        }
+        rx.await.unwrap_or(PeerConnectionState::Closed)
+    }
+    /// W3C `close()`; the task ends after flushing what the close sends.
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Close(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn run(
+    mut pc: PeerConnection,
+    sockets: Vec<UdpSocket>,
+    mut commands: mpsc::Receiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut buf = vec![0u8; 65536];
+    let mut closing: Option<oneshot::Sender<()>> = None;
+    loop {
+        flush(&mut pc, &sockets, &events).await;
+        if let Some(done) = closing.take() {
+            let _ = done.send(());
+            return;
+        }
+        let sleep_until = pc.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(sleep_until));
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(command) => {
+                    if let Some(done) = apply(&mut pc, command) {
+                        closing = Some(done);
+                    }
+                }
+                None => {
+                    pc.close(Instant::now());
+                    flush(&mut pc, &sockets, &events).await;
+                    return;
+                }
+            },
+            (index, received) = recv_any(&sockets, &mut buf) => {
+                if let (Some(socket), Ok((n, from))) = (sockets.get(index), received) {
+                    if let (Ok(local), Some(datagram)) = (socket.local_addr(), buf.get(..n)) {
+                        // A rejected datagram is dropped: the core keeps its state unchanged.
+                        let _ = pc.handle_receive(Instant::now(), local, from, datagram);
+                    }
+                }
+            }
+            () = sleep => pc.handle_timeout(Instant::now()),
+        }
+    }
+}
+
+fn apply(pc: &mut PeerConnection, command: Command) -> Option<oneshot::Sender<()>> {
+    let now = Instant::now();
+    match command {
+        Command::CreateOffer(r) => drop(r.send(pc.create_offer(now))),
+        Command::CreateAnswer(r) => drop(r.send(pc.create_answer(now))),
+        Command::SetLocal(d, r) => drop(r.send(pc.set_local_description(now, d))),
+        Command::SetRemote(d, r) => drop(r.send(pc.set_remote_description(now, d))),
+        Command::AddIceCandidate(c, r) => drop(r.send(pc.add_ice_candidate(now, &c))),
+        Command::CreateDataChannel(label, init, r) => drop(r.send(pc.create_data_channel(now, &label, init))),
+        Command::Send(id, data, binary, r) => drop(r.send(pc.send(now, id, &data, binary))),
+        Command::BufferedAmount(id, r) => drop(r.send(pc.buffered_amount(id))),
+        Command::SetLowThreshold(id, threshold) => pc.set_buffered_amount_low_threshold(id, threshold),
+        Command::CloseChannel(id, r) => drop(r.send(pc.close_data_channel(now, id))),
+        Command::State(r) => drop(r.send(pc.connection_state())),
+        Command::Close(done) => {
+            pc.close(now);
+            return Some(done);
+        }
+    }
+    None
+}
+
+async fn flush(pc: &mut PeerConnection, sockets: &[UdpSocket], events: &mpsc::UnboundedSender<Event>) {
+    while let Some(transmit) = pc.poll_transmit() {
+        let socket = sockets.iter().find(|s| s.local_addr().ok() == Some(transmit.source)).or(sockets.first());
+        if let Some(socket) = socket {
+            // UDP send errors (no route, buffer full) are loss: ICE and SCTP retransmit.
+            let _ = socket.send_to(&transmit.data, transmit.destination).await;
+        }
+    }
+    while let Some(event) = pc.poll_event() {
+        let _ = events.send(event);
+    }
+}
+
+/// Receives from whichever socket has a datagram first.
+async fn recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> (usize, std::io::Result<(usize, SocketAddr)>) {
+    if sockets.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    // With one socket (the common case) there is nothing to race.
+    if let [socket] = sockets {
+        return (0, socket.recv_from(buf).await);
+    }
+    loop {
+        for (index, socket) in sockets.iter().enumerate() {
+            match socket.try_recv_from(buf) {
+                Ok(received) => return (index, Ok(received)),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return (index, Err(e)),
+            }
+        }
+        let readable = sockets.iter().map(|s| Box::pin(s.readable()));
+        let _ = futures_util::future::select_all(readable).await;
+    }
+}

@@ -1,0 +1,168 @@
+//! JSEP (RFC 8829) descriptions: what we put in our offers and answers, and what we take from the
+//! remote description.
+
+use crate::Error;
+use tern_sdp::{SessionDescription, Setup};
+
+/// Offer or answer (W3C `RTCSdpType`; `pranswer` is treated as an answer that may still change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SdpType {
+    /// An offer.
+    Offer,
+    /// A provisional answer.
+    Pranswer,
+    /// A final answer.
+    Answer,
+    /// Roll back to the last stable state.
+    Rollback,
+}
+
+/// A description as exchanged over signaling (W3C `RTCSessionDescriptionInit`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionDescriptionInit {
+    /// Offer, answer, …
+    pub sdp_type: SdpType,
+    /// The SDP text.
+    pub sdp: String,
+}
+
+/// The one m-section kind we negotiate so far. Audio and video join through transceivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DataSection {
+    pub mid: String,
+}
+
+/// Everything our side writes into a description.
+pub(crate) struct LocalParams<'a> {
+    pub session_id: u64,
+    pub session_version: u64,
+    pub ufrag: &'a str,
+    pub pwd: &'a str,
+    pub fingerprint: &'a str,
+    pub setup: Setup,
+    pub candidates: &'a [String],
+    pub end_of_candidates: bool,
+    pub data: Option<&'a DataSection>,
+    pub sctp_port: u16,
+    pub max_message_size: usize,
+}
+
+/// Renders our description in JSEP order (RFC 8829 §5.2.1 for offers, §5.3.1 for answers).
+pub(crate) fn render(params: &LocalParams<'_>) -> String {
+    let mut sdp = String::with_capacity(1024);
+    let mut line = |s: &str| {
+        sdp.push_str(s);
+        sdp.push_str("\r\n");
+    };
+    line("v=0");
+    // RFC 8829 §5.2.1: "o=- <session-id> <version> IN IP4 0.0.0.0"; the session id is random, < 2^63.
+    line(&format!("o=- {} {} IN IP4 127.0.0.1", params.session_id, params.session_version));
+    line("s=-");
+    line("t=0 0");
+    if let Some(data) = params.data {
+        // RFC 8843 §7.1: every bundled m-section is listed in one BUNDLE group.
+        line(&format!("a=group:BUNDLE {}", data.mid));
+        line("a=msid-semantic: WMS");
+        line("m=application 9 UDP/DTLS/SCTP webrtc-datachannel");
+        line("c=IN IP4 0.0.0.0");
+        for candidate in params.candidates {
+            line(&format!("a={candidate}"));
+        }
+        if params.end_of_candidates {
+            line("a=end-of-candidates");
+        }
+        line(&format!("a=ice-ufrag:{}", params.ufrag));
+        line(&format!("a=ice-pwd:{}", params.pwd));
+        line("a=ice-options:trickle");
+        line(&format!("a=fingerprint:{}", params.fingerprint));
+        line(&format!("a=setup:{}", setup_value(params.setup)));
+        line(&format!("a=mid:{}", data.mid));
+        // RFC 8841 §5: the SCTP port and the largest message we accept.
+        line(&format!("a=sctp-port:{}", params.sctp_port));
+        line(&format!("a=max-message-size:{}", params.max_message_size));
+    }
+    sdp
+}
+
+fn setup_value(setup: Setup) -> &'static str {
+    match setup {
+        Setup::ActPass => "actpass",
+        Setup::Active => "active",
+        Setup::Passive => "passive",
+        Setup::HoldConn => "holdconn",
+    }
+}
+
+/// What we take from the remote description for the one bundled transport.
+#[derive(Clone, Debug)]
+pub(crate) struct RemoteTransport {
+    pub ufrag: String,
+    pub pwd: String,
+    pub fingerprints: Vec<tern_dtls::Fingerprint>,
+    pub setup: Setup,
+    pub candidates: Vec<tern_sdp::Candidate>,
+    pub end_of_candidates: bool,
+    pub ice_lite: bool,
+    pub data: Option<RemoteData>,
+}
+
+/// The remote data-channel m-section.
+#[derive(Clone, Debug)]
+pub(crate) struct RemoteData {
+    pub mid: String,
+    pub sctp_port: u16,
+    pub max_message_size: usize,
+}
+
+/// RFC 8841 §6.1: when a=max-message-size is absent the peer accepts 64 KiB.
+const DEFAULT_REMOTE_MAX_MESSAGE_SIZE: usize = 65536;
+
+/// Reads the transport parameters of the first bundled m-section (RFC 8843: the BUNDLE-tag section
+/// carries the transport for all).
+pub(crate) fn remote_transport(session: &SessionDescription) -> Result<RemoteTransport, Error> {
+    let first = session.media.first().ok_or(Error::Description("no m-section"))?;
+    let ufrag = session.ice_ufrag_for(first).ok_or(Error::Description("no a=ice-ufrag"))?;
+    let pwd = session.ice_pwd_for(first).ok_or(Error::Description("no a=ice-pwd"))?;
+    let mut fingerprints = Vec::new();
+    for fp in session.fingerprints_for(first) {
+        let text = format!("{} {}", fp.hash_function, hex_colon(&fp.value));
+        // Unknown hash functions are skipped; RFC 8122 §5 lets a peer offer several.
+        if let Ok(parsed) = tern_dtls::Fingerprint::parse(&text) {
+            fingerprints.push(parsed);
+        }
+    }
+    if fingerprints.is_empty() {
+        return Err(Error::Description("no usable a=fingerprint"));
+    }
+    // RFC 8842 §5.2: a missing a=setup in an offer means actpass.
+    let setup = session.setup_for(first).unwrap_or(Setup::ActPass);
+    let data = session.media.iter().find(|m| m.is_data_channel() && m.port != 0).map(|m| RemoteData {
+        mid: m.mid().unwrap_or_default().to_string(),
+        sctp_port: m.sctp_port().unwrap_or(5000),
+        max_message_size: m
+            .max_message_size()
+            .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+            .unwrap_or(DEFAULT_REMOTE_MAX_MESSAGE_SIZE),
+    });
+    Ok(RemoteTransport {
+        ufrag: ufrag.to_string(),
+        pwd: pwd.to_string(),
+        fingerprints,
+        setup,
+        candidates: first.candidates().collect(),
+        end_of_candidates: first.end_of_candidates(),
+        ice_lite: session.ice_lite(),
+        data,
+    })
+}
+
+fn hex_colon(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push_str(&format!("{b:02X}"));
+    }
+    out
+}

@@ -1,0 +1,187 @@
+//! # tern-peerconnection
+//!
+//! A W3C-style WebRTC peer connection composed from Tern's protocol crates over one bundled
+//! transport: ICE ([`tern_ice`]) → DTLS 1.2 ([`tern_dtls`]) → SCTP data channels ([`tern_sctp`]),
+//! negotiated with JSEP (RFC 8829) on SDP from [`tern_sdp`].
+//!
+//! RFCs: 8829 (JSEP: offers, answers, signaling states), 7983 (demultiplexing STUN/DTLS/RTP on one
+//! 5-tuple), 8842 (`a=setup` → DTLS role), 8843 (BUNDLE), 8841 (`a=sctp-port`,
+//! `a=max-message-size`), 8831/8832 (data channels), 8827 (fingerprint before any key is used).
+//! Not yet: media transceivers (SRTP/RTP), ICE restart, renegotiation, stats.
+//!
+//! ## Run loop
+//!
+//! [`PeerConnection`] is sans-IO: it owns no socket, task or clock. A driver:
+//!
+//! 1. binds UDP sockets and tells the connection with [`PeerConnection::add_local_address`];
+//! 2. exchanges descriptions with the remote peer over signaling
+//!    ([`PeerConnection::create_offer`] / [`PeerConnection::set_local_description`] /
+//!    [`PeerConnection::set_remote_description`] / [`PeerConnection::create_answer`], and
+//!    [`PeerConnection::add_ice_candidate`] for trickled candidates);
+//! 3. feeds every received datagram to [`PeerConnection::handle_receive`] with `now`;
+//! 4. after every input or command drains [`PeerConnection::poll_transmit`] (send each
+//!    [`Transmit`] from its `source` socket), then [`PeerConnection::poll_event`];
+//! 5. sleeps until [`PeerConnection::poll_timeout`] or the next datagram, calling
+//!    [`PeerConnection::handle_timeout`] when the deadline passes.
+//!
+//! The `tokio` feature provides exactly that loop.
+
+mod candidate;
+mod demux;
+mod error;
+mod jsep;
+mod peer_connection;
+
+pub use demux::{PacketClass, classify, is_rtcp};
+pub use error::Error;
+pub use jsep::{SdpType, SessionDescriptionInit};
+pub use peer_connection::PeerConnection;
+pub use tern_dtls::Certificate;
+pub use tern_ice::IceConnectionState;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Configuration of a peer connection (W3C `RTCConfiguration`, plus transport limits).
+#[derive(Clone)]
+pub struct RtcConfig {
+    /// Our DTLS certificate; generated (ECDSA P-256) when `None`.
+    pub certificate: Option<Certificate>,
+    /// The largest data-channel message we accept (`a=max-message-size`).
+    pub max_message_size: usize,
+    /// Our SCTP port (`a=sctp-port`).
+    pub sctp_port: u16,
+    /// Seed for every random choice (ufrag, tie-breaker, …) — for deterministic tests. `None`
+    /// seeds from the operating system.
+    pub seed: Option<u64>,
+}
+
+impl Default for RtcConfig {
+    fn default() -> Self {
+        RtcConfig { certificate: None, max_message_size: 262_144, sctp_port: 5000, seed: None }
+    }
+}
+
+/// W3C `RTCSignalingState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalingState {
+    /// No offer/answer exchange in progress.
+    Stable,
+    /// We applied our offer.
+    HaveLocalOffer,
+    /// We applied the remote offer.
+    HaveRemoteOffer,
+    /// We applied our provisional answer.
+    HaveLocalPranswer,
+    /// We applied the remote provisional answer.
+    HaveRemotePranswer,
+    /// The connection is closed.
+    Closed,
+}
+
+/// W3C `RTCPeerConnectionState`: ICE and DTLS together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerConnectionState {
+    /// Nothing has started.
+    New,
+    /// ICE checks or the DTLS handshake are under way.
+    Connecting,
+    /// ICE has a pair and DTLS is up.
+    Connected,
+    /// ICE lost connectivity (consent) for now.
+    Disconnected,
+    /// ICE or DTLS failed (including a certificate fingerprint mismatch).
+    Failed,
+    /// Closed locally or by the peer.
+    Closed,
+}
+
+/// An application-facing handle to a data channel (stable before the SCTP stream id is known).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DataChannelId(pub u64);
+
+/// W3C `RTCDataChannelInit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataChannelInit {
+    /// In-order delivery.
+    pub ordered: bool,
+    /// Partial reliability by retransmission count (RFC 3758).
+    pub max_retransmits: Option<u16>,
+    /// Partial reliability by lifetime (RFC 3758).
+    pub max_packet_life_time: Option<Duration>,
+    /// Sub-protocol name.
+    pub protocol: String,
+    /// An out-of-band negotiated stream id (no DCEP open).
+    pub negotiated: Option<u16>,
+}
+
+impl Default for DataChannelInit {
+    fn default() -> Self {
+        DataChannelInit { ordered: true, max_retransmits: None, max_packet_life_time: None, protocol: String::new(), negotiated: None }
+    }
+}
+
+/// A datagram to send from `source` (one of our sockets) to `destination`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Our socket address to send from.
+    pub source: SocketAddr,
+    /// Where to send it.
+    pub destination: SocketAddr,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// Things the application learns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A local candidate to trickle to the peer (`candidate:…`, W3C `onicecandidate`).
+    LocalCandidate(String),
+    /// All local candidates are known (W3C `onicecandidate` with null).
+    IceGatheringComplete,
+    /// W3C `oniceconnectionstatechange`.
+    IceConnectionStateChange(IceConnectionState),
+    /// W3C `onconnectionstatechange`.
+    ConnectionStateChange(PeerConnectionState),
+    /// W3C `onsignalingstatechange`.
+    SignalingStateChange(SignalingState),
+    /// The peer opened a channel (W3C `ondatachannel`); it is open.
+    DataChannel {
+        /// Our handle for it.
+        id: DataChannelId,
+        /// Its label.
+        label: String,
+        /// Its sub-protocol.
+        protocol: String,
+    },
+    /// A channel we created is open.
+    DataChannelOpen {
+        /// The channel.
+        id: DataChannelId,
+    },
+    /// A message arrived.
+    DataChannelMessage {
+        /// The channel.
+        id: DataChannelId,
+        /// The payload.
+        data: Vec<u8>,
+        /// Binary (PPID 53/57) or text (51/56).
+        binary: bool,
+    },
+    /// `bufferedAmount` fell to the low threshold.
+    DataChannelBufferedAmountLow {
+        /// The channel.
+        id: DataChannelId,
+    },
+    /// The channel closed.
+    DataChannelClose {
+        /// The channel.
+        id: DataChannelId,
+    },
+}
+
+#[cfg(feature = "tokio")]
+mod driver;
+#[cfg(feature = "tokio")]
+pub use driver::{RtcEvents, RtcPeer};

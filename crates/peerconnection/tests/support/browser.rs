@@ -1,0 +1,166 @@
+//! Headless Chromium driven by a page served from 127.0.0.1: a tiny HTTP server whose requests
+//! reach the test's own loop over a channel (so the peer connection stays single-owner), and a
+//! Chromium process killed by PID when the guard drops — also on failure.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
+
+/// One HTTP request from the page; answer it with `reply`.
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub body: Vec<u8>,
+    reply: Sender<(String, Vec<u8>)>,
+}
+
+impl Request {
+    pub fn reply(self, content_type: &str, body: impl Into<Vec<u8>>) {
+        let _ = self.reply.send((content_type.to_string(), body.into()));
+    }
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Serves HTTP/1.1 on 127.0.0.1:<ephemeral>, one thread per connection.
+pub struct HttpServer {
+    pub port: u16,
+    pub requests: Receiver<Request>,
+}
+
+impl HttpServer {
+    pub fn start() -> HttpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind http");
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(stream, tx);
+                });
+            }
+        });
+        HttpServer { port, requests: rx }
+    }
+}
+
+fn serve(stream: TcpStream, requests: Sender<Request>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let path = parts.next().unwrap_or("/").to_string();
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header)?;
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        let (reply_tx, reply_rx) = channel();
+        if requests.send(Request { method, path, body, reply: reply_tx }).is_err() {
+            return Ok(());
+        }
+        let (content_type, body) = reply_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or(("text/plain".into(), b"no reply".to_vec()));
+        write!(
+            writer,
+            "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\r\n",
+            body.len()
+        )?;
+        writer.write_all(&body)?;
+        writer.flush()?;
+    }
+}
+
+/// A headless Chromium process, killed (by its PID) when dropped.
+pub struct Chromium {
+    child: Child,
+    profile: PathBuf,
+}
+
+impl Chromium {
+    pub fn binary() -> String {
+        std::env::var("TERN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+    }
+
+    pub fn version() -> String {
+        Command::new(Self::binary())
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn open(url: &str) -> Chromium {
+        let profile = std::env::temp_dir().join(format!("tern-chromium-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&profile).unwrap();
+        let child = Command::new(Self::binary())
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                // Host candidates on loopback, as real addresses rather than mDNS names.
+                "--allow-loopback-in-peer-connection",
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(url)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(if std::env::var_os("TERN_CHROMIUM_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
+            .spawn()
+            .expect("start chromium");
+        Chromium { child, profile }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        // Chromium was started as the leader of its own process group, so the group holds only
+        // the browser and the helpers it forked: kill exactly those, by our child's PID.
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}

@@ -1,0 +1,3 @@
+//! Shared test support: the browser harness.
+#![allow(dead_code)]
+pub mod browser;

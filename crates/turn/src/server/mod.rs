@@ -120,6 +120,8 @@ pub struct Server {
     unix_at_start: u64,
     allocations: HashMap<FiveTuple, Allocation>,
     relays: HashMap<SocketAddr, FiveTuple>,
+    /// Relay addresses in use per relay IP, so that a full port range is seen in O(1).
+    relays_per_ip: HashMap<IpAddr, usize>,
     per_user: HashMap<String, usize>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<ServerEvent>,
@@ -158,6 +160,7 @@ impl Server {
             unix_at_start: unix_time,
             allocations: HashMap::new(),
             relays: HashMap::new(),
+            relays_per_ip: HashMap::new(),
             per_user: HashMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -200,7 +203,7 @@ impl Server {
         data: &[u8],
     ) -> Result<(), ServerError> {
         if transport == Transport::Udp && self.relays.contains_key(&to) {
-            return self.from_peer(now, to, from, data).inspect_err(|_| {
+            return self.peer_datagram(now, to, from, data).inspect_err(|_| {
                 self.stats.dropped += 1;
             });
         }
@@ -278,7 +281,7 @@ impl Server {
     /// The runner could not open the relay socket: another port is tried, or the client gets
     /// 508 Insufficient Capacity.
     pub fn relay_failed(&mut self, relay: SocketAddr) {
-        let Some(five_tuple) = self.relays.remove(&relay) else {
+        let Some(five_tuple) = self.remove_relay(relay) else {
             return;
         };
         let Some((pending, key)) = self
@@ -290,7 +293,7 @@ impl Server {
         };
         let Some(mut pending) = pending else {
             // An open relay cannot fail; treat it as closed.
-            self.relays.insert(relay, five_tuple);
+            self.add_relay(relay, five_tuple);
             self.delete_allocation(five_tuple);
             return;
         };
@@ -306,12 +309,12 @@ impl Server {
                     alloc.relay = new_relay;
                     alloc.pending = Some(pending);
                 }
-                self.relays.insert(new_relay, five_tuple);
+                self.add_relay(new_relay, five_tuple);
                 self.events
                     .push_back(ServerEvent::OpenRelay { relay: new_relay });
             }
             None => {
-                self.relays.insert(relay, five_tuple);
+                self.add_relay(relay, five_tuple);
                 self.delete_allocation_silently(five_tuple);
                 let _: Result<(), _> = self.error(
                     five_tuple,
@@ -621,7 +624,7 @@ impl Server {
                 last_response: None,
             },
         );
-        self.relays.insert(relay, ft);
+        self.add_relay(relay, ft);
         self.events.push_back(ServerEvent::OpenRelay { relay });
         Ok(())
     }
@@ -647,6 +650,10 @@ impl Server {
             return None;
         }
         let span = u32::from(hi - lo) + 1;
+        let in_use = self.relays_per_ip.get(&ip).copied().unwrap_or(0);
+        if in_use >= span as usize {
+            return None;
+        }
         let first = self.rng.gen_range(0..span);
         for i in 0..span {
             let port = lo as u32 + (first + i) % span;
@@ -907,7 +914,7 @@ impl Server {
 
     // ---- peer → server ---------------------------------------------------------------
 
-    fn from_peer(
+    fn peer_datagram(
         &mut self,
         now: Instant,
         relay: SocketAddr,
@@ -954,6 +961,23 @@ impl Server {
     }
 
     // ---- helpers ----------------------------------------------------------------------
+
+    fn add_relay(&mut self, relay: SocketAddr, ft: FiveTuple) {
+        if self.relays.insert(relay, ft).is_none() {
+            *self.relays_per_ip.entry(relay.ip()).or_insert(0) += 1;
+        }
+    }
+
+    fn remove_relay(&mut self, relay: SocketAddr) -> Option<FiveTuple> {
+        let ft = self.relays.remove(&relay)?;
+        if let Some(n) = self.relays_per_ip.get_mut(&relay.ip()) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.relays_per_ip.remove(&relay.ip());
+            }
+        }
+        Some(ft)
+    }
 
     fn max_channel(&self) -> u16 {
         if self.config.legacy_channel_range {
@@ -1066,7 +1090,7 @@ impl Server {
 
     fn delete_allocation_silently(&mut self, ft: FiveTuple) -> Option<SocketAddr> {
         let alloc = self.allocations.remove(&ft)?;
-        self.relays.remove(&alloc.relay);
+        self.remove_relay(alloc.relay);
         if let Some(n) = self.per_user.get_mut(&alloc.username) {
             *n = n.saturating_sub(1);
             if *n == 0 {

@@ -1,6 +1,83 @@
 //! # tern-turn: TURN for Tern (sans-IO)
 //!
-//! In progress.
+//! Traversal Using Relays around NAT, [RFC 8656], on top of `tern-stun`: the TURN attribute
+//! and ChannelData codecs, a client for one allocation, and a server core. No sockets, no
+//! clocks: time comes in as `now: Instant`. A tokio runner for the server sits behind the
+//! `server` feature.
+//!
+//! ## Implemented
+//! - RFC 8656 §17 methods and §18 attributes: CHANNEL-NUMBER, LIFETIME, XOR-PEER-ADDRESS, DATA,
+//!   XOR-RELAYED-ADDRESS, REQUESTED-ADDRESS-FAMILY, EVEN-PORT, REQUESTED-TRANSPORT,
+//!   DONT-FRAGMENT, RESERVATION-TOKEN, ADDITIONAL-ADDRESS-FAMILY, ADDRESS-ERROR-CODE, ICMP
+//!   ([`wire::attributes`]); §19 error codes ([`wire::methods`]).
+//! - §12.4–§12.5 ChannelData over UDP and over TCP, with a stream reframer that accepts any
+//!   chunking ([`ChannelData`], [`StreamFramer`]).
+//! - Client ([`Client`]): Allocate with the 401/438 long-term credential dance (bounded),
+//!   Refresh (and LIFETIME 0 to delete), CreatePermission, ChannelBind, automatic refreshes of
+//!   allocation, permissions (300 s) and channels (600 s), Send/Data indications, ChannelData,
+//!   REQUESTED-ADDRESS-FAMILY, expiry, STUN retransmissions over UDP (RFC 8489 §6.2.1).
+//! - Server core ([`Server`]): long-term credentials with static users and TURN REST API
+//!   ephemeral users, stateless expiring nonces bound to the client IP, allocations with
+//!   lifetimes, permissions keyed by IP, channels, relay port range, per-user and total quotas
+//!   (486), per-allocation bandwidth limit, and a relay destination policy that denies
+//!   loopback, private, link-local, multicast, unspecified and the server's own addresses after
+//!   canonicalising embedded-IPv4 IPv6 forms ([`PeerPolicy`]; CVE-2020-26262, CVE-2026-27624).
+//! - `server` feature: [`ServerRunner`], a tokio UDP + TCP runner around the core.
+//!
+//! Not implemented: TLS/DTLS transports to the server, RFC 6062 TCP relaying (CONNECT gets
+//! 400), EVEN-PORT reservations and RESERVATION-TOKEN (R bit answered 508, the token 420),
+//! DONT-FRAGMENT (420: the relay cannot set DF), dual allocations (ADDITIONAL-ADDRESS-FAMILY is
+//! answered with an IPv4 relay and ADDRESS-ERROR-CODE 440 for IPv6), ICMP relaying (§11.5, the
+//! attribute codec exists), RFC 7635 OAuth (ACCESS-TOKEN gets 420), the SHA-256 password
+//! algorithm and its nonce cookie on the server (MD5 keys only), the 5-minute hold-down on
+//! reusing an expired channel number (§12), and TURN server discovery (§4).
+//!
+//! ## Run loop (client and server alike)
+//! 1. Feed every datagram (or every chunk of the TCP stream) to `handle_receive(now, ..)`, and
+//!    run commands (`allocate`, `create_permission`, `bind_channel`, `send_to`, ...).
+//! 2. Drain `poll_transmit()` and put each on the wire.
+//! 3. Drain `poll_event()`. For the server, act on [`ServerEvent::OpenRelay`] by binding the
+//!    socket and calling [`Server::relay_opened`] (or [`Server::relay_failed`]), then drain
+//!    transmits again; close sockets on [`ServerEvent::CloseRelay`].
+//! 4. Sleep until `poll_timeout()` (or the next input), then call `handle_timeout(now)` and
+//!    go to 2.
+//!
+//! ## Example: a client and a server on virtual time
+//! ```
+//! use std::time::Instant;
+//! use tern_turn::{Client, ClientConfig, Event, Server, ServerConfig, ServerEvent, Transport};
+//!
+//! let server_addr: std::net::SocketAddr = "198.51.100.1:3478".parse().unwrap();
+//! let client_addr: std::net::SocketAddr = "192.0.2.10:5000".parse().unwrap();
+//! let now = Instant::now();
+//! let mut server = Server::new(
+//!     ServerConfig::new("example.org", server_addr.ip()).with_user("alice", "pw"),
+//!     now,
+//!     1_700_000_000,
+//! );
+//! let mut client = Client::new(ClientConfig::new(server_addr, "alice", "pw"));
+//! client.allocate(now).unwrap();
+//! let mut relayed = None;
+//! for _ in 0..4 {
+//!     while let Some(t) = client.poll_transmit() {
+//!         let _ = server.handle_receive(now, Transport::Udp, client_addr, server_addr, &t.data);
+//!     }
+//!     while let Some(ServerEvent::OpenRelay { relay }) = server.poll_event() {
+//!         server.relay_opened(now, relay); // a runner binds the UDP socket first
+//!     }
+//!     while let Some(t) = server.poll_transmit() {
+//!         client.handle_receive(now, t.source, &t.data).unwrap();
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         if let Event::Allocated { relayed: r, .. } = event {
+//!             relayed = Some(r);
+//!         }
+//!     }
+//! }
+//! assert_eq!(relayed.unwrap().ip(), server_addr.ip());
+//! ```
+//!
+//! [RFC 8656]: https://www.rfc-editor.org/rfc/rfc8656
 
 pub mod client;
 pub mod config;

@@ -24,7 +24,8 @@
 //!   opaque.
 //! * RFC 4588 — RTX with the original sequence number, session-multiplexed (SSRC).
 //! * RFC 5506 — reduced-size RTCP (feedback sent without RR/SDES when `a=rtcp-rsize`).
-//! * RFC 8888 — congestion control feedback: codec only; the estimator consumes TWCC.
+//! * RFC 8888 — congestion control feedback: codec, and consumption by the estimator
+//!   (packets matched through the send history). Not implemented: generating it.
 //! * draft-holmer-rmcat-transport-wide-cc-extensions-01 — sequence numbering, feedback
 //!   generation (receiver) and consumption (sender).
 //! * draft-alvestrand-rmcat-remb-03 — REMB codec; a received REMB caps the target.

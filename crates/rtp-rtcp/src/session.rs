@@ -15,11 +15,11 @@ use crate::pacer::{Pacer, PacketKind, Queued, Released};
 use crate::receive::{Arrival, ReceiveStream};
 use crate::send::SendStream;
 use crate::time::{NtpClock, compact_to_duration, duration_to_compact};
-use crate::twcc::{TwccReceiver, TwccSender};
+use crate::twcc::{PacketResult, TwccReceiver, TwccSender};
 use crate::wire::ext::{AbsSendTime, ExtensionKind, TransportSequenceNumber};
 use crate::wire::rtcp::{
-    DlrrItem, ExtendedReport, Fir, FirEntry, Nack, Pli, ReceiverReport, ReportBlock, RtcpPacket,
-    SourceDescription, XrBlock,
+    CongestionControlFeedback, DlrrItem, ExtendedReport, Fir, FirEntry, Nack, Pli, ReceiverReport,
+    ReportBlock, RtcpPacket, SourceDescription, XrBlock,
 };
 use crate::wire::rtp::{RtpHeader, RtpPacket};
 
@@ -408,6 +408,9 @@ impl RtpSession {
         });
         let rtt = rtt.filter(|r| *r < Duration::from_secs(60));
         stream.last_report = Some(b);
+        // Without per-packet feedback, RR loss drives the loss-based controller.
+        self.bwe
+            .on_report_loss(now, f64::from(b.fraction_lost) / 256.0);
         if let Some(r) = rtt {
             stream.rtt = Some(r);
             self.set_rtt(r);
@@ -521,13 +524,50 @@ impl RtpSession {
             RtcpPacket::Sli(s) if self.send.contains_key(&s.media_ssrc) => {
                 self.push_event(Event::SliceLost { ssrc: s.media_ssrc });
             }
+            RtcpPacket::CongestionControlFeedback(fb) => self.on_ccfb(now, &fb),
             RtcpPacket::Remb(r) => {
                 self.bwe.on_remb(r.bitrate());
                 self.on_target_maybe_changed();
             }
-            // SDES, APP, RFC 8888 feedback (not consumed by the estimator) and unknown types.
+            // SDES, APP and unknown types.
             _ => {}
         }
+    }
+
+    /// RFC 8888 feedback drives the same estimator as transport-wide feedback, with packets
+    /// identified by (SSRC, RTP sequence number) through the send history.
+    fn on_ccfb(&mut self, now: Instant, fb: &CongestionControlFeedback) {
+        // RFC 8888 §3.1: the report timestamp is the middle 32 bits of NTP time; each
+        // arrival time offset counts back from it in 1/1024 s. 0x1FFE means unavailable and
+        // 0x1FFF over range.
+        let report_us = (i64::from(fb.report_timestamp) * 1_000_000) >> 16;
+        let mut results = Vec::new();
+        for bl in &fb.blocks {
+            let Some(s) = self.send.get_mut(&bl.media_ssrc) else {
+                continue;
+            };
+            for (i, r) in bl.reports.iter().enumerate() {
+                let seq = bl.begin_seq.wrapping_add(i as u16);
+                let Some((send_time, size)) = s.on_ccfb_report(seq, r.received) else {
+                    continue;
+                };
+                let arrival_us = (r.received && r.arrival_time_offset < 0x1ffe)
+                    .then(|| report_us - ((i64::from(r.arrival_time_offset) * 1_000_000) >> 10));
+                results.push(PacketResult {
+                    sequence: 0,
+                    send_time,
+                    size,
+                    arrival_us,
+                    probe_cluster: None,
+                });
+            }
+        }
+        results.sort_by_key(|r| r.send_time);
+        for (i, r) in results.iter_mut().enumerate() {
+            r.sequence = i as u64;
+        }
+        self.bwe.on_feedback(now, &results);
+        self.on_target_maybe_changed();
     }
 
     fn on_target_maybe_changed(&mut self) {

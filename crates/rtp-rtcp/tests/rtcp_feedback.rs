@@ -385,3 +385,54 @@ fn retransmission_to_nack_without_rtx_and_duplicate_suppressed() {
         }
     )));
 }
+
+#[test]
+fn rfc8888_feedback_drives_the_estimator() {
+    let t0 = base();
+    let mut cfg = SessionConfig {
+        extensions: Default::default(),
+        ..config(0xa, 1)
+    };
+    cfg.bwe.initial_probing = false;
+    let mut a = RtpSession::new(cfg, t0, 1 << 32);
+    a.add_send_stream(SendStreamConfig::new(MEDIA_SSRC, 90_000));
+    // 200 packets over 2 s; the receiver reports them in 100 ms blocks
+    for i in 0..200u16 {
+        let now = t0 + Duration::from_millis(10 * u64::from(i));
+        a.send_rtp(now, &media(i)).unwrap();
+        a.handle_timeout(now);
+        transmits(&mut a);
+        if i % 10 == 9 {
+            // arrival = report time − offset; report 50 ms after the last packet, 10 ms apart
+            let report_ms = 10 * u32::from(i) + 50 + 30_000;
+            let block_start = i - 9;
+            let reports: Vec<CcfbReport> = (0..10u16)
+                .map(|k| CcfbReport {
+                    received: (block_start + k) % 10 != 0,
+                    ecn: 0,
+                    arrival_time_offset: ((50 + 10 * (9 - u32::from(k))) * 1024 / 1000) as u16,
+                })
+                .collect();
+            let fb = RtcpPacket::CongestionControlFeedback(CongestionControlFeedback {
+                sender_ssrc: 9,
+                blocks: vec![CcfbBlock {
+                    media_ssrc: MEDIA_SSRC,
+                    begin_seq: block_start,
+                    reports,
+                }],
+                report_timestamp: ((u64::from(report_ms) << 16) / 1000) as u32,
+            });
+            a.handle_rtcp(now + Duration::from_millis(50), &fb.to_vec().unwrap())
+                .unwrap();
+        }
+    }
+    let bwe = a.bandwidth_estimator();
+    // 200 packets of 116 bytes + 4 in 2 s ≈ 86 kbit/s delivered, 90 % of them
+    let acked = bwe.acked_bitrate().unwrap();
+    assert!((60_000..120_000).contains(&acked), "acked {acked}");
+    assert!(
+        (bwe.loss_fraction() - 0.1).abs() < 0.02,
+        "loss {}",
+        bwe.loss_fraction()
+    );
+}

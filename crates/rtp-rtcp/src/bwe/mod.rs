@@ -42,6 +42,7 @@ pub struct GoogCc {
     remb: Option<u64>,
     target: u64,
     last_usage: BandwidthUsage,
+    feedback_seen: bool,
 }
 
 impl GoogCc {
@@ -62,6 +63,7 @@ impl GoogCc {
             remb: None,
             target: cfg.start_bitrate,
             last_usage: BandwidthUsage::Normal,
+            feedback_seen: false,
             cfg,
         }
     }
@@ -102,6 +104,7 @@ impl GoogCc {
         if results.is_empty() {
             return;
         }
+        self.feedback_seen = true;
         // delay-based part
         let mut usage = self.delay.state();
         for r in results {
@@ -150,6 +153,17 @@ impl GoogCc {
         self.recompute();
     }
 
+    /// Loss from an RTCP receiver report (fraction lost). Used only while no per-packet
+    /// feedback (TWCC or RFC 8888) has arrived, which measures loss more precisely.
+    pub fn on_report_loss(&mut self, now: Instant, loss: f64) {
+        if self.feedback_seen {
+            return;
+        }
+        self.last_loss = loss;
+        self.on_loss(now, loss, self.delay.state());
+        self.recompute();
+    }
+
     fn loss_excess(&self) -> f64 {
         (self.last_loss - self.loss_baseline.unwrap_or(0.0)).max(0.0)
     }
@@ -159,7 +173,7 @@ impl GoogCc {
         // building: a slow average of loss observed in that state. Only loss above this
         // baseline is treated as congestion, so a lossy but uncongested link still ramps up.
         if usage != BandwidthUsage::Overusing {
-            let b = self.loss_baseline.get_or_insert(loss);
+            let b = self.loss_baseline.get_or_insert(0.0);
             *b = 0.95 * *b + 0.05 * loss.min(0.25);
         }
         let excess = (loss - self.loss_baseline.unwrap_or(0.0)).max(0.0);

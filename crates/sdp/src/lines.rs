@@ -2,19 +2,20 @@
 
 use std::fmt;
 
+use crate::attr::Fields;
 use crate::attribute::is_token;
 use crate::error::LineFault;
 
-/// Whitespace-separated fields of a line value.
-pub(crate) struct Words<'a>(std::str::SplitAsciiWhitespace<'a>);
+/// Whitespace-separated fields of a line value ([`Fields`] with line errors).
+pub(crate) struct Words<'a>(Fields<'a>);
 
 impl<'a> Words<'a> {
     pub(crate) fn new(s: &'a str) -> Self {
-        Self(s.split_ascii_whitespace())
+        Self(Fields::new(s))
     }
 
     pub(crate) fn need(&mut self, field: &'static str) -> Result<&'a str, LineFault> {
-        self.0.next().ok_or(LineFault::MissingField(field))
+        self.0.next_opt().ok_or(LineFault::MissingField(field))
     }
 
     pub(crate) fn token(&mut self, field: &'static str) -> Result<&'a str, LineFault> {
@@ -27,23 +28,17 @@ impl<'a> Words<'a> {
     }
 
     pub(crate) fn next_opt(&mut self) -> Option<&'a str> {
-        self.0.next()
+        self.0.next_opt()
     }
 
     pub(crate) fn end(&mut self) -> Result<(), LineFault> {
-        match self.0.next() {
-            None => Ok(()),
-            Some(_) => Err(LineFault::TrailingFields),
-        }
+        self.0.end().map_err(|_| LineFault::TrailingFields)
     }
 }
 
 /// A decimal made only of ASCII digits, in range for `T`.
 pub(crate) fn digits<T: std::str::FromStr>(s: &str, field: &'static str) -> Result<T, LineFault> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(LineFault::BadNumber(field));
-    }
-    s.parse().map_err(|_| LineFault::BadNumber(field))
+    crate::attr::digits(s).ok_or(LineFault::BadNumber(field))
 }
 
 /// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>`

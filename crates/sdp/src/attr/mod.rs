@@ -10,6 +10,7 @@ pub mod simulcast;
 use std::str::FromStr;
 
 use crate::attribute::{AttributeValue, is_token};
+
 use crate::error::AttributeError;
 
 /// Attribute names this crate knows, and how each is checked.
@@ -86,30 +87,23 @@ pub(crate) fn check(name: &str, value: Option<&str>) -> Result<(), AttributeErro
         (Some(Kind::Flag), None) => Ok(()),
         (Some(Kind::Flag), Some(_)) => Err(AttributeError::UnexpectedValue),
         (Some(_), None) => Err(AttributeError::MissingValue),
-        (Some(Kind::Token), Some(v)) => {
-            if is_token(v) {
-                Ok(())
-            } else {
-                Err(AttributeError::BadValue(field_name(name)))
-            }
-        }
+        // Only `mid` is a bare token (RFC 5888 §4: identification-tag = token).
+        (Some(Kind::Token), Some(v)) => token(v, "mid"),
         (Some(Kind::Typed(f)), Some(v)) => f(v),
     }
 }
 
-fn field_name(name: &str) -> &'static str {
-    match name {
-        "mid" => "mid",
-        _ => "value",
+/// A decimal number made only of ASCII digits (no sign, no spaces), in range for `T`.
+pub(crate) fn digits<T: FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
+    s.parse().ok()
 }
 
-/// A decimal number made only of ASCII digits (no sign, no spaces), in range for `T`.
+/// [`digits`], or `BadNumber(field)`.
 pub(crate) fn number<T: FromStr>(s: &str, field: &'static str) -> Result<T, AttributeError> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AttributeError::BadNumber(field));
-    }
-    s.parse().map_err(|_| AttributeError::BadNumber(field))
+    digits(s).ok_or(AttributeError::BadNumber(field))
 }
 
 /// Whitespace-separated fields of an attribute value.

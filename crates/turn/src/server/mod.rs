@@ -705,7 +705,8 @@ impl Server {
     /// IPv6 forms of forbidden IPv4 addresses are refused as such), then 443 on a family
     /// other than the relayed address's.
     fn check_peer(&self, relay: SocketAddr, peer: SocketAddr) -> Result<(), ErrorCode<'static>> {
-        // RFC 8656 §21.1.7 / BAD_INPUT row 11: refuse internal destinations.
+        // RFC 8656 §21 (security considerations) / BAD_INPUT row 11: refuse internal
+        // destinations and the server itself.
         if self.policy.check(peer.ip()).is_err() {
             return Err(methods::FORBIDDEN);
         }

@@ -724,3 +724,25 @@ fn bad_input_sctp_35_oversized_message_and_wrong_ppid() {
     );
     assert!(r.assoc.is_established());
 }
+
+#[test]
+fn bad_input_sctp_31_bogus_cookie_echo_cannot_smuggle_data() {
+    let mut r = with_channel();
+    let mut body = Vec::new();
+    chunk::emit_raw(&mut body, chunk_type::COOKIE_ECHO, 0, &[0u8; 80]);
+    r.data_chunk(
+        &mut body,
+        0,
+        1,
+        51,
+        data_flags::B | data_flags::E,
+        b"smuggled",
+    );
+    // Any tag: the cookie is bogus, so the DATA behind it must not be processed.
+    for tag in [r.peer_tag, 0x0bad_f00d] {
+        let p = packet(tag, |o| o.extend_from_slice(&body));
+        assert!(r.send(&p).is_err());
+    }
+    assert_eq!(messages(&r), 0);
+    assert!(r.assoc.is_established());
+}

@@ -682,7 +682,18 @@ impl Association {
                 }
                 Chunk::Init(init) => self.on_init(&init),
                 Chunk::InitAck(init) => self.on_init_ack(&init),
-                Chunk::CookieEcho(cookie) => self.on_cookie_echo(cookie, h.verification_tag),
+                Chunk::CookieEcho(cookie) => {
+                    let r = self.on_cookie_echo(cookie, h.verification_tag);
+                    // §8.5.1 D: chunks bundled after a COOKIE-ECHO are only processed when
+                    // the cookie made (or matched) the TCB whose tag the packet carries.
+                    if r.is_err() || h.verification_tag != self.local_tag || !self.state.has_tcb() {
+                        if result.is_ok() {
+                            result = r;
+                        }
+                        break;
+                    }
+                    r
+                }
                 Chunk::CookieAck => self.on_cookie_ack(),
                 Chunk::Sack(s) => self.on_sack(&s),
                 Chunk::Heartbeat(body) => {

@@ -1,0 +1,2 @@
+//! tern-aec (work in progress).
+#![forbid(unsafe_code)]

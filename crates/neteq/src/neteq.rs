@@ -1,0 +1,726 @@
+//! The NetEq state machine: packets in, 10 ms frames out.
+
+use std::collections::BTreeMap;
+
+use crate::config::NetEqConfig;
+use crate::decision::{DecisionInput, NextPacket, Operation, decide, thresholds};
+use crate::decoder::{Decoder, PayloadKind};
+use crate::delay_manager::DelayManager;
+use crate::dsp::background::BackgroundNoise;
+use crate::dsp::expand::Expander;
+use crate::dsp::time_stretch::{self, StretchParams};
+use crate::dsp::{Rng, rms};
+use crate::error::NetEqError;
+use crate::packet_buffer::{Inserted, Packet, PacketBuffer, PacketKind};
+use crate::stats::NetEqStats;
+
+/// What `insert_packet` did with an accepted packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InsertOutcome {
+    /// Buffered for playout.
+    Buffered,
+    /// The buffer was full and was flushed first (this many packets dropped).
+    BufferedAfterFlush {
+        /// Packets dropped.
+        flushed: usize,
+    },
+    /// A timestamp jump or clock-rate change: the buffer was flushed and playout restarts here.
+    StreamRestarted,
+    /// A different speech payload type: the buffer was flushed and the new decoder reset.
+    CodecSwitched,
+    /// Same timestamp already buffered; dropped.
+    Duplicate,
+    /// Its playout time has passed; dropped (counted in `packets_discarded`).
+    TooLate,
+}
+
+/// What kind of audio a frame holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpeechType {
+    /// Decoded audio (possibly time-stretched or merged).
+    Normal,
+    /// Packet-loss concealment.
+    Concealed,
+    /// Comfort noise during DTX.
+    ComfortNoise,
+    /// Silence before the first packet.
+    Silence,
+}
+
+/// Description of one 10 ms frame returned by [`NetEq::get_audio`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AudioFrameInfo {
+    /// The operation that produced the frame.
+    pub operation: Operation,
+    /// What the audio is.
+    pub speech_type: SpeechType,
+    /// Samples written (always one 10 ms frame).
+    pub samples: usize,
+    /// Target buffer level, in samples.
+    pub target_delay: usize,
+    /// Buffer level (packets + decoded audio not yet played) after this frame, in samples.
+    pub buffer_level: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct StreamClock {
+    last_rtp_ts: u32,
+    last_ext: i64,
+    clock_rate: u32,
+}
+
+/// Longest packet accepted, in milliseconds (Opus' maximum).
+const MAX_PACKET_MS: usize = 120;
+/// Audio kept for pitch analysis, in milliseconds.
+const HISTORY_MS: usize = 60;
+/// Cross-fade length of a merge, in milliseconds.
+const MERGE_MS: usize = 5;
+/// Shortest and longest pitch period searched (400 Hz .. 66 Hz).
+const MIN_PITCH_US: usize = 2_500;
+const MAX_PITCH_US: usize = 15_000;
+
+/// A NetEq-class adaptive jitter buffer. Sample-clocked: the only clock is the number of samples
+/// played, [`NetEq::playout_clock`], which is also the unit of packet arrival times.
+pub struct NetEq {
+    config: NetEqConfig,
+    frame: usize,
+    decoders: BTreeMap<u8, Box<dyn Decoder>>,
+    buffer: PacketBuffer,
+    delay: DelayManager,
+    clock: Option<StreamClock>,
+    speech_pt: Option<u8>,
+    next_ts: Option<i64>,
+    future: Vec<f32>,
+    history: Vec<f32>,
+    expander: Expander,
+    expander_started: bool,
+    codec_plc_active: bool,
+    bg: BackgroundNoise,
+    rng: Rng,
+    expanded: usize,
+    in_cn: bool,
+    prev_op: Operation,
+    since_stretch: usize,
+    filtered_level: f32,
+    playout_clock: u64,
+    started: bool,
+    stats: NetEqStats,
+    decoded: Vec<i16>,
+    scratch: Vec<f32>,
+}
+
+impl std::fmt::Debug for NetEq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetEq")
+            .field("config", &self.config)
+            .field("payload_types", &self.decoders.keys().collect::<Vec<_>>())
+            .field("packets", &self.buffer.len())
+            .field("next_ts", &self.next_ts)
+            .field("playout_clock", &self.playout_clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NetEq {
+    /// A NetEq with no decoders registered.
+    pub fn new(config: NetEqConfig) -> NetEq {
+        let frame = config.sample_rate.samples_per_frame();
+        let ms = config.sample_rate.samples_per_ms();
+        NetEq {
+            frame,
+            decoders: BTreeMap::new(),
+            buffer: PacketBuffer::new(config.max_packets),
+            delay: DelayManager::new(ms, config.min_delay_ms, config.max_delay_ms),
+            clock: None,
+            speech_pt: None,
+            next_ts: None,
+            future: Vec::with_capacity(frame * 16),
+            history: Vec::with_capacity(HISTORY_MS * ms),
+            expander: Expander::new(frame),
+            expander_started: false,
+            codec_plc_active: false,
+            bg: BackgroundNoise::new(),
+            rng: Rng::new(config.seed),
+            expanded: 0,
+            in_cn: false,
+            prev_op: Operation::Normal,
+            since_stretch: 0,
+            filtered_level: 0.0,
+            playout_clock: 0,
+            started: false,
+            stats: NetEqStats::default(),
+            decoded: Vec::new(),
+            scratch: Vec::new(),
+            config,
+        }
+    }
+
+    /// Registers `decoder` for RTP payload type `payload_type` (replacing any previous one).
+    pub fn register_decoder(
+        &mut self,
+        payload_type: u8,
+        decoder: Box<dyn Decoder>,
+    ) -> Result<(), NetEqError> {
+        if payload_type > 127 {
+            return Err(NetEqError::InvalidPayloadType { payload_type });
+        }
+        if decoder.clock_rate() == 0 {
+            return Err(NetEqError::InvalidClockRate);
+        }
+        let neteq_hz = self.config.sample_rate.hz();
+        if decoder.sample_rate() != neteq_hz {
+            return Err(NetEqError::SampleRateMismatch {
+                decoder_hz: decoder.sample_rate(),
+                neteq_hz,
+            });
+        }
+        self.decoders.insert(payload_type, decoder);
+        Ok(())
+    }
+
+    /// Removes the decoder of a payload type; its buffered packets are dropped when reached.
+    pub fn remove_decoder(&mut self, payload_type: u8) {
+        self.decoders.remove(&payload_type);
+    }
+
+    /// Samples played so far: the clock in which arrival times are given.
+    pub fn playout_clock(&self) -> u64 {
+        self.playout_clock
+    }
+
+    /// Current target buffer level, in samples.
+    pub fn target_delay(&self) -> usize {
+        self.delay.target()
+    }
+
+    /// Current buffer level (packets + decoded audio not yet played), in samples.
+    pub fn buffer_level(&self) -> usize {
+        self.buffer.buffered_samples() + self.future.len()
+    }
+
+    /// Packets in the buffer.
+    pub fn packets_buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Cumulative statistics.
+    pub fn stats(&self) -> &NetEqStats {
+        &self.stats
+    }
+
+    /// Drops every buffered packet (decoded audio already queued still plays).
+    pub fn flush(&mut self) {
+        self.stats.packets_discarded += self.buffer.flush() as u64;
+        self.stats.buffer_flushes += 1;
+    }
+
+    fn max_packet_samples(&self) -> usize {
+        MAX_PACKET_MS * self.config.sample_rate.samples_per_ms()
+    }
+
+    fn to_samples(&self, ticks: i64, clock_rate: u32) -> i64 {
+        let hz = i128::from(self.config.sample_rate.hz());
+        let v = (i128::from(ticks) * hz).div_euclid(i128::from(clock_rate.max(1)));
+        v.clamp(i128::from(i64::MIN / 4), i128::from(i64::MAX / 4)) as i64
+    }
+
+    /// Inserts one RTP packet. `arrival` is the arrival time in samples on the playout clock
+    /// ([`NetEq::playout_clock`] when the packet arrived, or any clock ticking at the output rate).
+    ///
+    /// Malformed input returns an error and changes nothing; jitter-buffer outcomes (late,
+    /// duplicate, flush) are reported as [`InsertOutcome`].
+    pub fn insert_packet(
+        &mut self,
+        rtp_timestamp: u32,
+        sequence_number: u16,
+        payload_type: u8,
+        payload: &[u8],
+        arrival: u64,
+    ) -> Result<InsertOutcome, NetEqError> {
+        // Ordering and duplicate detection go by timestamp: two audio packets with one timestamp
+        // carry the same media, whatever their sequence numbers (RTX/RED copies, replays).
+        let _ = sequence_number;
+        // RFC 3550 §5.1: PT is a 7-bit field.
+        if payload_type > 127 {
+            return Err(NetEqError::InvalidPayloadType { payload_type });
+        }
+        if payload.is_empty() {
+            return Err(NetEqError::EmptyPayload);
+        }
+        if payload.len() > self.config.max_payload_bytes {
+            return Err(NetEqError::PayloadTooLarge {
+                len: payload.len(),
+                max: self.config.max_payload_bytes,
+            });
+        }
+        let max_packet = self.max_packet_samples();
+        let decoder = self
+            .decoders
+            .get(&payload_type)
+            .ok_or(NetEqError::UnknownPayloadType { payload_type })?;
+        let clock_rate = decoder.clock_rate();
+        let (kind, duration) = match decoder.payload_kind(payload) {
+            PayloadKind::ComfortNoise { level_dbov } => {
+                (PacketKind::ComfortNoise { level_dbov }, 0)
+            }
+            PayloadKind::Speech => {
+                let d = decoder
+                    .packet_duration(payload)
+                    .filter(|&d| d > 0 && d <= max_packet);
+                (PacketKind::Primary, d.ok_or(NetEqError::InvalidDuration)?)
+            }
+        };
+        let has_fec = kind == PacketKind::Primary && decoder.has_fec(payload);
+
+        // RFC 3550 §5.1: timestamps wrap; unwrap against the newest timestamp seen (a jump of
+        // 2^31 or more either way is ambiguous and treated as a restart below).
+        let mut restart = true;
+        let mut ext = i64::from(rtp_timestamp);
+        if let Some(c) = self.clock.filter(|c| c.clock_rate == clock_rate) {
+            let delta = i64::from(rtp_timestamp.wrapping_sub(c.last_rtp_ts) as i32);
+            ext = c.last_ext + delta;
+            restart = false;
+        }
+        let mut ts = self.to_samples(ext, clock_rate);
+        let max_jump = i64::from(self.config.max_timestamp_jump_ms)
+            * self.config.sample_rate.samples_per_ms() as i64;
+        if let (false, Some(next)) = (restart, self.next_ts)
+            && (ts - next).abs() > max_jump
+        {
+            restart = true;
+        }
+        let codec_switch =
+            kind == PacketKind::Primary && self.speech_pt.is_some_and(|pt| pt != payload_type);
+
+        // Late: its whole duration is already behind the playout point.
+        if !restart
+            && !codec_switch
+            && kind != PacketKind::Fec
+            && let Some(next) = self.next_ts
+        {
+            let end = ts.saturating_add(duration as i64);
+            let late = if duration == 0 {
+                ts < next
+            } else {
+                end <= next
+            };
+            if late && !self.in_cn {
+                self.stats.packets_discarded += 1;
+                return Ok(InsertOutcome::TooLate);
+            }
+        }
+
+        let mut outcome = InsertOutcome::Buffered;
+        if restart && self.clock.is_some() {
+            self.stats.packets_discarded += self.buffer.flush() as u64;
+            self.stats.buffer_flushes += 1;
+            self.next_ts = None;
+            self.delay.reset_reference();
+            ext = i64::from(rtp_timestamp);
+            ts = self.to_samples(ext, clock_rate);
+            outcome = InsertOutcome::StreamRestarted;
+        } else if codec_switch {
+            // As libwebrtc: a new speech codec flushes what the old one left in the buffer.
+            self.stats.packets_discarded += self.buffer.flush() as u64;
+            self.stats.buffer_flushes += 1;
+            if let Some(d) = self.decoders.get_mut(&payload_type) {
+                d.reset();
+            }
+            outcome = InsertOutcome::CodecSwitched;
+        }
+
+        let packet = Packet {
+            ts,
+            payload_type,
+            payload: payload.to_vec(),
+            duration,
+            arrival,
+            kind,
+        };
+        match self.buffer.insert(packet) {
+            Inserted::Duplicate => {
+                self.stats.duplicate_packets += 1;
+                return Ok(InsertOutcome::Duplicate);
+            }
+            Inserted::Flushed(n) => {
+                self.stats.packets_discarded += n as u64;
+                self.stats.buffer_flushes += 1;
+                if outcome == InsertOutcome::Buffered {
+                    outcome = InsertOutcome::BufferedAfterFlush { flushed: n };
+                }
+            }
+            Inserted::New | Inserted::ReplacedFec => {}
+        }
+        self.stats.packets_received += 1;
+
+        // Accepted: now move the stream state.
+        match &mut self.clock {
+            Some(c) if !restart => {
+                if ext > c.last_ext {
+                    c.last_ext = ext;
+                    c.last_rtp_ts = rtp_timestamp;
+                }
+            }
+            _ => {
+                self.clock = Some(StreamClock {
+                    last_rtp_ts: rtp_timestamp,
+                    last_ext: ext,
+                    clock_rate,
+                })
+            }
+        }
+        if kind == PacketKind::Primary {
+            self.speech_pt = Some(payload_type);
+            self.delay.update(ts, arrival, duration);
+            // In-band FEC describes the previous packet: buffer it there at lower priority, unless
+            // that time has been played or the buffer has no room to spare.
+            let fec_ts = ts - duration as i64;
+            let playable = self.next_ts.is_none_or(|n| fec_ts >= n);
+            if has_fec
+                && playable
+                && self.buffer.len() < self.config.max_packets
+                && !self.buffer.contains_ts(fec_ts)
+            {
+                let fec = Packet {
+                    ts: fec_ts,
+                    payload_type,
+                    payload: payload.to_vec(),
+                    duration,
+                    arrival,
+                    kind: PacketKind::Fec,
+                };
+                self.buffer.insert(fec);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Produces the next 10 ms of audio into `out` (which must be exactly one frame long).
+    pub fn get_audio(&mut self, out: &mut [i16]) -> Result<AudioFrameInfo, NetEqError> {
+        if out.len() != self.frame {
+            return Err(NetEqError::OutputSize {
+                expected: self.frame,
+                got: out.len(),
+            });
+        }
+        let level = (self.buffer.buffered_samples() + self.future.len()) as f32;
+        // Smooth the level: packets arrive in bursts of one packet duration.
+        self.filtered_level = 0.85 * self.filtered_level + 0.15 * level;
+
+        let mut first_op = None;
+        let mut speech_type = SpeechType::Normal;
+        let mut steps = 0;
+        while self.future.len() < self.frame && steps < 8 {
+            steps += 1;
+            let (op, st) = self.step();
+            if first_op.is_none() {
+                first_op = Some(op);
+                speech_type = st;
+            }
+        }
+        if self.future.len() < self.frame {
+            // Only reachable if every step failed to produce audio (e.g. decoders that return
+            // nothing): conceal the rest so output stays continuous.
+            let n = self.frame - self.future.len();
+            self.conceal(n);
+        }
+        let op = first_op.unwrap_or(Operation::Normal);
+        for (o, s) in out.iter_mut().zip(self.future.drain(..self.frame)) {
+            *o = if s.is_finite() {
+                s.clamp(-32768.0, 32767.0) as i16
+            } else {
+                0
+            };
+            self.history.push(if s.is_finite() { s } else { 0.0 });
+        }
+        let keep = HISTORY_MS * self.config.sample_rate.samples_per_ms();
+        if self.history.len() > keep {
+            let cut = self.history.len() - keep;
+            self.history.drain(..cut);
+        }
+        self.playout_clock += self.frame as u64;
+        self.since_stretch = self.since_stretch.saturating_add(self.frame);
+        if speech_type != SpeechType::Silence {
+            self.stats.total_samples_received += self.frame as u64;
+            let c = &mut self.stats.operations;
+            match op {
+                Operation::Normal => c.normal += 1,
+                Operation::Expand => c.expand += 1,
+                Operation::Merge => c.merge += 1,
+                Operation::Accelerate => c.accelerate += 1,
+                Operation::FastAccelerate => c.fast_accelerate += 1,
+                Operation::PreemptiveExpand => c.preemptive_expand += 1,
+                Operation::ComfortNoise => c.comfort_noise += 1,
+            }
+        }
+        Ok(AudioFrameInfo {
+            operation: op,
+            speech_type,
+            samples: self.frame,
+            target_delay: self.delay.target(),
+            buffer_level: self.buffer_level(),
+        })
+    }
+
+    /// One decision and its operation; appends audio to `future`.
+    fn step(&mut self) -> (Operation, SpeechType) {
+        let next_ts = match (self.next_ts, self.buffer.front()) {
+            (Some(n), _) => n,
+            (None, Some(p)) => {
+                self.started = true;
+                p.ts
+            }
+            (None, None) => {
+                let need = self.frame - self.future.len();
+                if self.started {
+                    // After a stream restart with nothing buffered yet: keep concealing.
+                    self.conceal(need);
+                    return (Operation::Expand, SpeechType::Concealed);
+                }
+                self.future.extend(std::iter::repeat_n(0.0, need));
+                return (Operation::Expand, SpeechType::Silence);
+            }
+        };
+        self.next_ts = Some(next_ts);
+        if self.in_cn {
+            // Leaving DTX: comfort noise advanced the clock past a speech packet. Play it anyway.
+            if let Some(p) = self
+                .buffer
+                .front()
+                .filter(|p| p.kind == PacketKind::Primary && p.ts < next_ts)
+            {
+                self.next_ts = Some(p.ts);
+            }
+        } else {
+            let dropped = self.buffer.discard_before(next_ts);
+            self.stats.packets_discarded += dropped as u64;
+        }
+        let next_ts = self.next_ts.unwrap_or(next_ts);
+        let next = self.buffer.front().map(|p| NextPacket {
+            offset: p.ts - next_ts,
+            comfort_noise: matches!(p.kind, PacketKind::ComfortNoise { .. }),
+        });
+        let input = DecisionInput {
+            next,
+            level: self.filtered_level as usize,
+            packet_level: self.buffer.buffered_samples(),
+            target: self.delay.target(),
+            prev: self.prev_op,
+            expanded: self.expanded,
+            in_comfort_noise: self.in_cn,
+            since_stretch: self.since_stretch,
+            frame: self.frame,
+            time_stretch: self.config.enable_time_stretch,
+        };
+        let op = decide(&input);
+        let (done, speech_type) = match op {
+            Operation::Expand => {
+                let need = self.frame.saturating_sub(self.future.len()).max(1);
+                self.conceal(need);
+                (Operation::Expand, SpeechType::Concealed)
+            }
+            Operation::ComfortNoise => {
+                self.comfort_noise(next_ts);
+                (Operation::ComfortNoise, SpeechType::ComfortNoise)
+            }
+            _ => (self.decode(op), SpeechType::Normal),
+        };
+        self.prev_op = done;
+        (done, speech_type)
+    }
+
+    fn pitch_range(&self) -> (usize, usize) {
+        let hz = self.config.sample_rate.hz() as usize;
+        (MIN_PITCH_US * hz / 1_000_000, MAX_PITCH_US * hz / 1_000_000)
+    }
+
+    /// Conceals `n` samples: the codec's PLC if it has one, else pitch-repeating expansion.
+    fn conceal(&mut self, n: usize) {
+        let starting = self.expanded == 0;
+        if starting {
+            self.stats.concealment_events += 1;
+            self.expander_started = false;
+            self.codec_plc_active = false;
+        }
+        let before = self.future.len();
+        let mut silent = 0;
+        let mut done = false;
+        if self.config.enable_codec_plc
+            && (starting || self.codec_plc_active)
+            && let Some(d) = self
+                .speech_pt
+                .and_then(|pt| self.decoders.get_mut(&pt))
+                .filter(|d| d.has_plc())
+        {
+            self.decoded.clear();
+            if d.conceal(n, &mut self.decoded).is_ok() && !self.decoded.is_empty() {
+                self.future
+                    .extend(self.decoded.iter().map(|&s| f32::from(s)));
+                let tail = self.future.get(before..).unwrap_or(&[]);
+                if rms(tail) < self.bg.level().max(1.0) * 1.5 {
+                    silent = tail.len();
+                }
+                self.codec_plc_active = true;
+                done = true;
+            }
+        }
+        if !done {
+            self.codec_plc_active = false;
+            if !self.expander_started {
+                let (min_lag, max_lag) = self.pitch_range();
+                // Concealment continues from what was played and what is queued.
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&self.history);
+                self.scratch.extend_from_slice(&self.future);
+                self.expander.start(&self.scratch, min_lag, max_lag);
+                self.expander_started = true;
+            }
+            silent = self
+                .expander
+                .generate(n, &self.bg, &mut self.rng, &mut self.future);
+        }
+        let produced = self.future.len() - before;
+        self.expanded += produced;
+        self.stats.concealed_samples += produced as u64;
+        self.stats.silent_concealed_samples += silent as u64;
+    }
+
+    fn comfort_noise(&mut self, next_ts: i64) {
+        if let Some(p) = self.buffer.front()
+            && let (PacketKind::ComfortNoise { level_dbov }, true) = (p.kind, p.ts <= next_ts)
+        {
+            if let Some(db) = level_dbov {
+                self.bg.set_dbov(db);
+            }
+            self.buffer.pop_front();
+        }
+        self.in_cn = true;
+        self.expanded = 0;
+        let need = self.frame.saturating_sub(self.future.len()).max(1);
+        self.bg.generate(&mut self.rng, need, &mut self.future);
+        // Comfort noise stands for the sender's silence: the media clock moves on.
+        self.next_ts = Some(next_ts + need as i64);
+    }
+
+    /// Decodes the next packet and applies `op` (normal, merge or a time stretch). Returns the
+    /// operation actually performed.
+    fn decode(&mut self, op: Operation) -> Operation {
+        let Some(p) = self.buffer.pop_front() else {
+            return Operation::Normal;
+        };
+        self.decoded.clear();
+        let result = match self.decoders.get_mut(&p.payload_type) {
+            Some(d) => match p.kind {
+                PacketKind::Primary => d.decode(&p.payload, &mut self.decoded),
+                PacketKind::Fec => d.decode_fec(&p.payload, p.duration, &mut self.decoded),
+                PacketKind::ComfortNoise { .. } => Ok(0),
+            },
+            None => Ok(0),
+        };
+        let max = self.max_packet_samples();
+        self.decoded.truncate(max);
+        if result.is_err() || self.decoded.is_empty() {
+            // Treat as lost: the gap it leaves is concealed by the next decision.
+            self.stats.decode_errors += u64::from(result.is_err());
+            return Operation::Normal;
+        }
+        if p.kind == PacketKind::Fec {
+            self.stats.fec_recovered_packets += 1;
+        }
+        let n = self.decoded.len();
+        self.next_ts = Some(p.ts + n as i64);
+        let start = self.future.len();
+
+        // W3C jitterBufferDelay: each sample waits from the packet's arrival until it is played;
+        // sample i of this block plays at clock + start + i.
+        let rate = f64::from(self.config.sample_rate.hz());
+        let first = (self.playout_clock + start as u64).saturating_sub(p.arrival) as f64;
+        let nf = n as f64;
+        self.stats.jitter_buffer_delay += (nf * first + nf * (nf - 1.0) / 2.0) / rate;
+        self.stats.jitter_buffer_target_delay += nf * self.delay.target() as f64 / rate;
+        self.stats.jitter_buffer_emitted_count += n as u64;
+
+        self.future
+            .extend(self.decoded.iter().map(|&s| f32::from(s)));
+        for chunk in self.decoded.chunks(self.frame) {
+            if chunk.len() == self.frame {
+                self.scratch.clear();
+                self.scratch.extend(chunk.iter().map(|&s| f32::from(s)));
+                self.bg.update(&self.scratch);
+            }
+        }
+
+        let mut performed = op;
+        if op == Operation::Merge {
+            if self.expanded > 0 && self.expander_started && !self.codec_plc_active {
+                // Cross-fade from the continuing concealment into the new audio.
+                let m = (MERGE_MS * self.config.sample_rate.samples_per_ms()).min(n);
+                self.scratch.clear();
+                self.expander
+                    .generate(m, &self.bg, &mut self.rng, &mut self.scratch);
+                for (i, (y, e)) in self
+                    .future
+                    .iter_mut()
+                    .skip(start)
+                    .zip(&self.scratch)
+                    .enumerate()
+                {
+                    let w = (i + 1) as f32 / (m + 1) as f32;
+                    *y = e * (1.0 - w) + *y * w;
+                }
+            }
+        } else if matches!(
+            op,
+            Operation::Accelerate | Operation::FastAccelerate | Operation::PreemptiveExpand
+        ) {
+            performed = self.time_stretch(op);
+        }
+        self.expanded = 0;
+        self.expander_started = false;
+        self.codec_plc_active = false;
+        self.in_cn = false;
+        performed
+    }
+
+    fn time_stretch(&mut self, op: Operation) -> Operation {
+        let (min_lag, max_lag) = self.pitch_range();
+        let params = StretchParams {
+            min_lag,
+            max_lag,
+            threshold: 0.9,
+            passive_rms: (2.0 * self.bg.level()).max(50.0),
+        };
+        let (_, high) = thresholds(self.delay.target(), self.frame);
+        let mut changed = 0usize;
+        match op {
+            Operation::PreemptiveExpand => {
+                if let Some(n) = time_stretch::preemptive_expand(&mut self.future, 0, &params) {
+                    self.stats.inserted_samples_for_deceleration += n as u64;
+                    self.filtered_level += n as f32;
+                    changed = n;
+                }
+            }
+            _ => {
+                // Fast accelerate keeps cutting periods while the level stays far above target.
+                let mut at = 0;
+                while let Some(n) = time_stretch::accelerate(&mut self.future, at, &params) {
+                    self.stats.removed_samples_for_acceleration += n as u64;
+                    self.filtered_level = (self.filtered_level - n as f32).max(0.0);
+                    changed += n;
+                    at += n;
+                    if op != Operation::FastAccelerate || (self.filtered_level as usize) < high {
+                        break;
+                    }
+                }
+            }
+        }
+        if changed == 0 {
+            return Operation::Normal;
+        }
+        self.since_stretch = 0;
+        op
+    }
+}

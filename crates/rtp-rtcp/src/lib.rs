@@ -10,10 +10,10 @@
 //! * RFC 3550 — RTP fixed header, CSRCs, padding, header extension (§5.1, §5.3.1); SR, RR,
 //!   SDES, BYE, APP (§6.4–6.7); compound packets (§6.1, A.2); sequence number validation and
 //!   extended sequence numbers (A.1); loss (A.3); jitter (A.8); RTCP interval with the
-//!   reduced minimum (§6.2, §6.3.1, A.7). Not implemented: timer reconsideration (§6.3.3
+//!   reduced minimum (§6.2, §6.3.1, A.7). Not implemented: the member/sender tables and timer reconsideration (§6.3.2–§6.3.7
 //!   onward: members/senders tables, BYE back-off) — a WebRTC session has two members;
 //!   SSRC collision detection (§8.2).
-//! * RFC 8285 — one-byte and two-byte header extensions, including mixed use (§4.1.2).
+//! * RFC 8285 — one-byte and two-byte header extensions, including mixed use (§4.1.2; `a=extmap-allow-mixed`, §6).
 //! * Typed extensions: `sdes:mid` (RFC 8843), `rtp-stream-id` / `repaired-rtp-stream-id`
 //!   (RFC 8852), abs-send-time, transport-wide-cc-01, audio level (RFC 6464), toffset
 //!   (RFC 5450), video orientation (3GPP TS 26.114), playout-delay; the

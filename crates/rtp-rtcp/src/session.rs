@@ -367,7 +367,7 @@ impl RtpSession {
             }),
             KeyframeRequestKind::Fir => {
                 self.fir_seq = self.fir_seq.wrapping_add(1);
-                // RFC 5104 §4.3.1.2: the media source SSRC field SHALL be 0.
+                // RFC 5104 §4.3.1.1: the media source SSRC field SHALL be 0.
                 RtcpPacket::Fir(Fir {
                     sender_ssrc: sender,
                     media_ssrc: 0,
@@ -814,7 +814,7 @@ impl RtpSession {
         // feedback rides along in the regular compound
         packets.append(&mut self.feedback);
         let size = self.emit_rtcp(packets);
-        // RFC 3550 §6.3.3: avg_rtcp_size = 1/16 × packet_size + 15/16 × avg_rtcp_size
+        // RFC 3550 §6.3.3/§6.3.6: avg_rtcp_size = 1/16 × packet_size + 15/16 × avg_rtcp_size
         // (28 bytes of UDP/IP overhead included).
         self.avg_rtcp_size = (size as f64 + 28.0) / 16.0 + self.avg_rtcp_size * 15.0 / 16.0;
         let params = IntervalParams {
@@ -842,11 +842,11 @@ impl RtpSession {
         }
         let fb = std::mem::take(&mut self.feedback);
         if self.cfg.reduced_size_rtcp {
-            // RFC 5506 §3.1: a reduced-size packet carries feedback without the mandatory
+            // RFC 5506 §3: a reduced-size packet carries feedback without the mandatory
             // report and SDES.
             self.emit_rtcp(fb);
         } else {
-            // RFC 4585 §3.5.2 early feedback still must be a compound packet: prepend an
+            // RFC 4585 §3.1: without rsize, feedback must travel in a compound packet: prepend an
             // RR (without consuming the reporting interval's statistics) and the CNAME.
             let mut packets = vec![
                 RtcpPacket::ReceiverReport(ReceiverReport {

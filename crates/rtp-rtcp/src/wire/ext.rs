@@ -84,13 +84,14 @@ impl<'a> ExtensionIter<'a> {
             match self.profile {
                 ExtensionProfile::OneByte => {
                     // RFC 8285 §4.2: padding bytes have the value 0; ID 15 is reserved and
-                    // processing of the whole extension MUST terminate when it is seen.
+                    // processing of the whole extension MUST terminate when it is seen. An
+                    // ID of 0 with a non-zero length is not padding either: stop there too.
                     if first == 0 {
                         self.pos += 1;
                         continue;
                     }
                     let id = first >> 4;
-                    if id == 15 {
+                    if id == 15 || id == 0 {
                         self.pos = self.body.len();
                         return Step::End;
                     }
@@ -759,6 +760,13 @@ mod tests {
             Mid("audio".into())
         );
         assert!(map.read::<AbsSendTime, _>(&p).is_none());
+    }
+
+    #[test]
+    fn one_byte_id_0_with_length_stops_processing() {
+        let body = [0x10, 0xaa, 0x03, 0x20, 0xbb, 0x00, 0x00, 0x00];
+        let v: Vec<_> = ExtensionIter::new(ExtensionProfile::OneByte, &body).collect();
+        assert_eq!(v, vec![(1u8, &[0xaa][..])]);
     }
 
     #[test]

@@ -218,7 +218,7 @@ pub struct FirEntry {
 pub struct Fir {
     /// SSRC of the packet sender.
     pub sender_ssrc: u32,
-    /// Media source SSRC field (RFC 5104 §4.3.1.2: SHALL be 0 when sending; kept as received).
+    /// Media source SSRC field (RFC 5104 §4.3.1.1: SHALL be 0 when sending; kept as received).
     pub media_ssrc: u32,
     /// Entries (at least one).
     pub entries: Vec<FirEntry>,

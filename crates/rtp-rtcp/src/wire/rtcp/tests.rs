@@ -525,6 +525,17 @@ fn packet() -> impl Strategy<Value = RtcpPacket> {
 
 proptest! {
     #[test]
+    fn prop_nack_lists_round_trip(start in any::<u16>(), gaps in vec(1u16..40, 1..60)) {
+        let mut seqs = vec![start];
+        for g in gaps {
+            let next = seqs.last().unwrap().wrapping_add(g);
+            seqs.push(next);
+        }
+        let n = Nack::from_sequence_numbers(1, 2, &seqs);
+        prop_assert_eq!(n.sequence_numbers().collect::<Vec<_>>(), seqs);
+    }
+
+    #[test]
     fn prop_rtcp_round_trip(ps in vec(packet(), 1..5)) {
         let bytes = RtcpPacket::compound_to_vec(&ps).unwrap();
         prop_assert_eq!(RtcpPacket::parse_compound(&bytes).unwrap(), ps);

@@ -150,7 +150,7 @@ pub enum Error {
     },
 
     // ---- session ----
-    /// The RTP packet's payload type maps to no configured stream or clock rate.
+    /// `send_rtp` got a packet whose SSRC is not a configured send stream.
     #[error("SSRC {ssrc} is not a configured send stream")]
     UnknownSendSsrc {
         /// The SSRC.

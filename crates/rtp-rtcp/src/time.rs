@@ -76,7 +76,8 @@ impl SeqUnwrapper {
             None => u64::from(seq) + (1 << 16),
             Some(l) => {
                 let diff = seq.wrapping_sub(l as u16) as i16;
-                l.wrapping_add_signed(i64::from(diff)).max(u64::from(seq))
+                // `last` starts at 2^16 + seq, so one step back never goes below zero
+                l.saturating_add_signed(i64::from(diff))
             }
         }
     }

@@ -367,6 +367,10 @@ a=rtpmap:abc opus/48000\r\na=rtcp-mux:yes\r\na=ptime:twenty\r\na=ssrc:1 cname:x\
         w,
         [
             (
+                6,
+                WarningKind::MalformedAttribute(AttributeError::BadValue("attribute-name"))
+            ),
+            (
                 8,
                 WarningKind::MalformedAttribute(AttributeError::BadNumber("payload-type"))
             ),
@@ -386,10 +390,20 @@ a=rtpmap:abc opus/48000\r\na=rtcp-mux:yes\r\na=ptime:twenty\r\na=ssrc:1 cname:x\
     assert_eq!(m.ssrcs().count(), 1);
     // Strict stops at the first one, with the attribute's name and line.
     let e = SessionDescription::parse_strict(&text).unwrap_err();
+    assert!(matches!(
+        e,
+        ParseError::InvalidAttribute {
+            line: 6,
+            error: AttributeError::BadValue("attribute-name"),
+            ..
+        }
+    ));
+    let text = text.replace("a=weird attribute with spaces\r\n", "");
+    let e = SessionDescription::parse_strict(&text).unwrap_err();
     assert_eq!(
         e,
         ParseError::InvalidAttribute {
-            line: 8,
+            line: 7,
             name: "rtpmap".into(),
             error: AttributeError::BadNumber("payload-type"),
             text: "a=rtpmap:abc opus/48000".into(),
@@ -397,7 +411,7 @@ a=rtpmap:abc opus/48000\r\na=rtcp-mux:yes\r\na=ptime:twenty\r\na=ssrc:1 cname:x\
     );
     assert_eq!(
         e.to_string(),
-        "line 8: invalid a=rtpmap (bad number in field payload-type): \"a=rtpmap:abc opus/48000\""
+        "line 7: invalid a=rtpmap (bad number in field payload-type): \"a=rtpmap:abc opus/48000\""
     );
 }
 

@@ -83,6 +83,9 @@ fn kind_of(name: &str) -> Option<Kind> {
 /// Checks a known attribute's value against its grammar; unknown names pass.
 pub(crate) fn check(name: &str, value: Option<&str>) -> Result<(), AttributeError> {
     match (kind_of(name), value) {
+        // RFC 8866 §9: attribute-name = token. Unknown attributes are otherwise kept as they
+        // are (RFC 8866 §5.13: ignore what you do not understand).
+        (None, _) if !is_token(name) => Err(AttributeError::BadValue("attribute-name")),
         (None, _) => Ok(()),
         (Some(Kind::Flag), None) => Ok(()),
         (Some(Kind::Flag), Some(_)) => Err(AttributeError::UnexpectedValue),

@@ -49,6 +49,9 @@ pub fn netns_available() -> bool {
 /// candidate at all without a default route, and never one on loopback (even with
 /// `--allow-loopback-in-peer-connection`), so it gets 198.18.0.1; our peers bind 127.0.0.1 and
 /// both are local addresses of this namespace. Nothing can leave it: it has no other link.
+/// The namespace's own non-loopback address (told to suites as `TERN_INTEROP_IP`).
+pub const NAMESPACE_IP: &str = "198.18.0.1";
+
 const NAMESPACE_SETUP: &str = "ip link set lo up \
  && ip link add tern0 type veth peer name tern1 \
  && ip addr add 198.18.0.1/24 dev tern0 \

@@ -122,7 +122,7 @@ fn run_suite(suite: &Suite, flags: &Flags, netns: bool) -> SuiteResult {
         seconds: 0.0,
         note: String::new(),
     };
-    let env = setup::suite_env();
+    let mut env = setup::suite_env();
     match suite.kind {
         Kind::CargoTest { args } => {
             let mut argv: Vec<String> = vec!["cargo".into(), "test".into()];
@@ -142,6 +142,7 @@ fn run_suite(suite: &Suite, flags: &Flags, netns: bool) -> SuiteResult {
                             .collect();
                     if wants_netns && netns {
                         argv = process::in_loopback_namespace(&argv);
+                        env.push(("TERN_INTEROP_IP".into(), process::NAMESPACE_IP.into()));
                         result.note = "loopback-only netns".into();
                     } else if wants_netns {
                         result.note = "127.0.0.1 (no netns here)".into();

@@ -27,7 +27,10 @@ enum Direction {
 fn run_case(direction: Direction, case: &str) {
     eprintln!("pc-chromium: {case} ({direction:?}) against {}", Chromium::version());
     let http = HttpServer::start();
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // In xtask's namespace Chromium's only host candidate is the namespace's veth address (it never
+    // gathers loopback), so we bind there too; elsewhere 127.0.0.1.
+    let ip = std::env::var("TERN_INTEROP_IP").unwrap_or_else(|_| "127.0.0.1".into());
+    let socket = UdpSocket::bind((ip.as_str(), 0)).unwrap();
     let local: SocketAddr = socket.local_addr().unwrap();
     let start = Instant::now();
     let mut pc = PeerConnection::new(RtcConfig::default(), start).unwrap();
@@ -99,7 +102,11 @@ fn run_case(direction: Direction, case: &str) {
             .clamp(Duration::from_millis(1), Duration::from_millis(10));
         socket.set_read_timeout(Some(wait)).unwrap();
         if let Ok((n, from)) = socket.recv_from(&mut buf) {
-            let _ = pc.handle_receive(Instant::now(), local, from, &buf[..n]);
+            if let Err(e) = pc.handle_receive(Instant::now(), local, from, &buf[..n]) {
+                if std::env::var_os("TERN_DEBUG").is_some() {
+                    eprintln!("dropped {n} bytes from {from} (first byte {}): {e}", buf[0]);
+                }
+            }
         }
         let now = Instant::now();
         if pc.poll_timeout().is_some_and(|t| t <= now) {
@@ -129,6 +136,9 @@ fn run_case(direction: Direction, case: &str) {
         }
         while let Some(t) = pc.poll_transmit() {
             assert_eq!(t.source, local);
+            if std::env::var_os("TERN_DEBUG").is_some() {
+                eprintln!("send {} bytes to {} (first byte {})", t.data.len(), t.destination, t.data[0]);
+            }
             let _ = socket.send_to(&t.data, t.destination);
         }
     }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::accessors::attribute_accessors;
+use crate::attr::digits;
 use crate::attr::group::Msid;
 use crate::attr::ice::Candidate;
 use crate::attr::legacy::SctpMap;
@@ -120,7 +121,7 @@ impl MediaDescription {
     /// `a=sctp-port` (RFC 8841 §5); falls back to the legacy `a=sctpmap` port.
     pub fn sctp_port(&self) -> Option<u16> {
         match self.attribute_value("sctp-port") {
-            Some(v) => v.trim().parse().ok(),
+            Some(v) => digits(v.trim()),
             None => self.sctpmap().map(|m| m.port),
         }
     }
@@ -133,7 +134,7 @@ impl MediaDescription {
     /// `a=max-message-size` (RFC 8841 §6); 0 means "no limit".
     pub fn max_message_size(&self) -> Option<u64> {
         self.attribute_value("max-message-size")
-            .and_then(|v| v.trim().parse().ok())
+            .and_then(|v| digits(v.trim()))
     }
 
     /// `a=rtcp-mux` (RFC 5761 §5.1.1).
@@ -219,14 +220,13 @@ impl MediaDescription {
 
     /// `a=ptime` in milliseconds (RFC 8866 §6.4).
     pub fn ptime(&self) -> Option<u32> {
-        self.attribute_value("ptime")
-            .and_then(|v| v.trim().parse().ok())
+        self.attribute_value("ptime").and_then(|v| digits(v.trim()))
     }
 
     /// `a=maxptime` in milliseconds (RFC 8866 §6.5).
     pub fn maxptime(&self) -> Option<u32> {
         self.attribute_value("maxptime")
-            .and_then(|v| v.trim().parse().ok())
+            .and_then(|v| digits(v.trim()))
     }
 
     /// `a=framerate` (RFC 8866 §6.13).

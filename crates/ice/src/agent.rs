@@ -880,7 +880,10 @@ impl IceAgent {
                         self.set_role(!self.controlling);
                     }
                     if let Some(p) = self.pair_mut(pair) {
-                        p.state = PairState::Waiting;
+                        // A valid pair stays valid (a nominating check may get the 487).
+                        if p.state != PairState::Succeeded {
+                            p.state = PairState::Waiting;
+                        }
                         p.nominating = false;
                     }
                     self.triggered.push_front((pair, false));

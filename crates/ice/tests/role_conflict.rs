@@ -61,3 +61,52 @@ fn bad_input_ice_9_both_controlling_equal_tie_breakers() {
 fn bad_input_ice_9_both_controlled_equal_tie_breakers() {
     run(false, false, 7, 7);
 }
+
+/// Regression (fuzz `ice_agent`, corpus file `bug-487-on-selected-pair-unvalidated`): a 487 to
+/// the nominating check of a valid, selected pair switched the role but also put the pair back
+/// to Waiting, leaving a selected pair that was no longer validated.
+#[test]
+fn role_conflict_on_nominating_check_keeps_the_selected_pair_valid() {
+    use tern_stun::attributes::{ErrorCode, XorMappedAddress, kind};
+    use tern_stun::{IntegrityKey, Message, MessageEncoder, MessageType};
+
+    let mut h = Harness::bare(config(true, 1, 10), config(false, 2, 20));
+    h.exchange_credentials();
+    let peer = h.b.addr;
+    let peer_key = IntegrityKey::short_term(&h.b.creds.pwd);
+    let cand = h.b.agent.local_candidates()[0].clone();
+    h.a.agent.add_remote_candidate(h.now, cand).unwrap();
+    let answer = |h: &mut Harness, error: bool| {
+        let mut t = h.now;
+        loop {
+            t += Duration::from_millis(10);
+            h.a.agent.handle_timeout(t);
+            if let Some(req) = h.a.agent.poll_transmit() {
+                let m = Message::decode(&req.data).unwrap();
+                let mut buf = Vec::new();
+                let ty = if error {
+                    MessageType::BINDING_ERROR
+                } else {
+                    MessageType::BINDING_SUCCESS
+                };
+                let mut e = MessageEncoder::new(&mut buf, ty, m.transaction_id());
+                if error {
+                    e.add(&ErrorCode::ROLE_CONFLICT).unwrap();
+                } else {
+                    e.add(&XorMappedAddress(h.a.addr)).unwrap();
+                }
+                e.add_message_integrity(&peer_key).unwrap();
+                e.add_fingerprint().unwrap();
+                h.a.agent.handle_receive(t, h.a.addr, peer, &buf).unwrap();
+                h.now = t;
+                return m.contains(kind::USE_CANDIDATE);
+            }
+        }
+    };
+    assert!(!answer(&mut h, false), "first check nominates nothing");
+    assert_eq!(h.a.agent.selected_pair(), Some((h.a.addr, peer)));
+    assert!(answer(&mut h, true), "second check nominates");
+    assert!(!h.a.agent.is_controlling(), "487 switches the role");
+    let (l, r) = h.a.agent.selected_pair().expect("still selected");
+    assert!(h.a.agent.is_validated_remote(l, r));
+}

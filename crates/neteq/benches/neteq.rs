@@ -1,7 +1,12 @@
 //! NetEq throughput: 10 s of 16 kHz and 48 kHz L16 audio in 20 ms packets through a jittery,
 //! lossy arrival pattern. Criterion's throughput is in samples/s; divide by the sample rate for
 //! "× real time" (e.g. 4.8 Melem/s at 48 kHz = 100× real time).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;

@@ -86,11 +86,13 @@ pub(crate) fn decide(i: &DecisionInput) -> Operation {
                 Operation::ComfortNoise
             };
         }
-        // Lost or late? Wait (conceal) as long as the gap; after that treat it as lost and jump.
-        // Also jump when the buffer already holds the target: waiting longer only adds delay.
-        let waited_enough = i.expanded as i64 >= next.offset;
-        let overfull = i.packet_level >= i.target;
-        return if (i.prev == Operation::Expand || i.expanded > 0) && (waited_enough || overfull) {
+        // Lost or late? Keep concealing while the buffer fills up to the target (a late packet
+        // arrives before then, and the wait builds the delay the network needs); once the target
+        // is buffered, treat the packet as lost and jump to the next one. A cap on the wait
+        // guarantees progress whatever the target.
+        let filled = i.packet_level >= i.target;
+        let waited_too_long = i.expanded as i64 >= next.offset.saturating_add(i.target as i64);
+        return if (i.prev == Operation::Expand || i.expanded > 0) && (filled || waited_too_long) {
             Operation::Merge
         } else {
             Operation::Expand
@@ -233,20 +235,24 @@ mod tests {
         assert_eq!(decide(&fresh), Operation::Expand);
         let waited = DecisionInput {
             prev: Operation::Expand,
-            expanded: 160,
+            expanded: 320,
             ..fresh
         };
-        assert_eq!(decide(&waited), Operation::Expand);
-        let enough = DecisionInput {
-            expanded: 320,
-            ..waited
-        };
-        assert_eq!(decide(&enough), Operation::Merge);
-        let overfull = DecisionInput {
+        assert_eq!(
+            decide(&waited),
+            Operation::Expand,
+            "gap waited, target not buffered"
+        );
+        let filled = DecisionInput {
             packet_level: 960,
             ..waited
         };
-        assert_eq!(decide(&overfull), Operation::Merge);
+        assert_eq!(decide(&filled), Operation::Merge);
+        let too_long = DecisionInput {
+            expanded: 320 + 960,
+            ..waited
+        };
+        assert_eq!(decide(&too_long), Operation::Merge);
     }
 
     #[test]

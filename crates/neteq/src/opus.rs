@@ -81,11 +81,17 @@ pub(crate) fn opus_packet_has_lbrr(payload: &[u8]) -> bool {
     if config >= 16 {
         return false;
     }
-    // SILK frames per Opus frame: 10 and 20 ms frames have one, 40 ms two, 60 ms three.
-    let silk_frames: u32 = match config & 3 {
-        0 | 1 => 1,
-        2 => 2,
-        _ => 3,
+    // SILK frames per Opus frame (RFC 6716 §3.1 table 2): SILK-only configs 0..=11 come in
+    // 10/20/40/60 ms (one SILK frame per 20 ms, at least one); hybrid configs 12..=15 are
+    // 10 or 20 ms, one SILK frame.
+    let silk_frames: u32 = if config < 12 {
+        match config & 3 {
+            0 | 1 => 1,
+            2 => 2,
+            _ => 3,
+        }
+    } else {
+        1
     };
     let first_frame_at = match toc & 3 {
         0 | 1 => Some(1),

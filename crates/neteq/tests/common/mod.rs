@@ -1,6 +1,12 @@
 //! Shared helpers of the integration tests: a speech-like signal generator, packetization and
 //! a network replay on the sample clock.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use tern_neteq::{AudioFrameInfo, L16Decoder, NetEq, NetEqConfig, SampleRate};
 
@@ -47,7 +53,8 @@ pub fn speech_like(rate: u32, seconds: f64, seed: u64) -> Vec<i16> {
                 if fh > fs / 2.0 - 200.0 {
                     break;
                 }
-                let g = 1.0 / (1.0 + ((fh - f1) / 150.0).powi(2)) + 0.5 / (1.0 + ((fh - f2) / 250.0).powi(2));
+                let g = 1.0 / (1.0 + ((fh - f1) / 150.0).powi(2))
+                    + 0.5 / (1.0 + ((fh - f2) / 250.0).powi(2));
                 s += g * (phase * h as f64).sin();
             }
             out[t + i] += amp * env * s * 0.5;
@@ -64,7 +71,9 @@ pub fn speech_like(rate: u32, seconds: f64, seed: u64) -> Vec<i16> {
         }
         t += gap;
     }
-    out.iter().map(|&v| (v + (rng.unit() - 0.5) * 20.0).clamp(-32768.0, 32767.0) as i16).collect()
+    out.iter()
+        .map(|&v| (v + (rng.unit() - 0.5) * 20.0).clamp(-32768.0, 32767.0) as i16)
+        .collect()
 }
 
 /// One packet of a trace: index in send order, arrival time in milliseconds (None = lost).
@@ -81,7 +90,10 @@ pub fn read_trace(text: &str) -> Vec<TraceEntry> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            TraceEntry { seq: f[0].trim().parse().unwrap(), arrival_ms: f[2].trim().parse().ok() }
+            TraceEntry {
+                seq: f[0].trim().parse().unwrap(),
+                arrival_ms: f[2].trim().parse().ok(),
+            }
         })
         .collect()
 }
@@ -89,7 +101,8 @@ pub fn read_trace(text: &str) -> Vec<TraceEntry> {
 /// A NetEq with L16 on payload type 96 at `rate`.
 pub fn l16_neteq(rate: SampleRate) -> NetEq {
     let mut n = NetEq::new(NetEqConfig::new(rate));
-    n.register_decoder(96, Box::new(L16Decoder::new(rate.hz()))).unwrap();
+    n.register_decoder(96, Box::new(L16Decoder::new(rate.hz())))
+        .unwrap();
     n
 }
 
@@ -102,10 +115,25 @@ pub struct Replay {
 /// Replays `signal` cut into `packet_ms` L16 packets through `neteq` following `trace` (entry i
 /// is packet i; arrivals in ms from the first send), pulling 10 ms frames on the sample clock
 /// for the signal's duration plus `tail_ms`.
-pub fn replay_l16(neteq: &mut NetEq, rate: u32, signal: &[i16], packet_ms: usize, trace: &[TraceEntry], tail_ms: usize) -> Replay {
+pub fn replay_l16(
+    neteq: &mut NetEq,
+    rate: u32,
+    signal: &[i16],
+    packet_ms: usize,
+    trace: &[TraceEntry],
+    tail_ms: usize,
+) -> Replay {
     let per_packet = rate as usize / 1000 * packet_ms;
     let packets: Vec<Vec<u8>> = signal.chunks(per_packet).map(L16Decoder::encode).collect();
-    replay(neteq, rate, &packets, per_packet as u32, 96, trace, signal.len() / (rate as usize / 100) + tail_ms / 10)
+    replay(
+        neteq,
+        rate,
+        &packets,
+        per_packet as u32,
+        96,
+        trace,
+        signal.len() / (rate as usize / 100) + tail_ms / 10,
+    )
 }
 
 /// Replays already-encoded `packets` (timestamps `i * ts_step`).
@@ -122,7 +150,10 @@ pub fn replay(
     let mut arrivals: Vec<(u64, usize)> = trace
         .iter()
         .filter(|e| (e.seq as usize) < packets.len())
-        .filter_map(|e| e.arrival_ms.map(|a| (((a * f64::from(rate)) / 1000.0) as u64, e.seq as usize)))
+        .filter_map(|e| {
+            e.arrival_ms
+                .map(|a| (((a * f64::from(rate)) / 1000.0) as u64, e.seq as usize))
+        })
         .collect();
     arrivals.sort();
     let mut next = 0;
@@ -134,18 +165,28 @@ pub fn replay(
         while next < arrivals.len() && arrivals[next].0 <= now + frame as u64 {
             let (at, i) = arrivals[next];
             let ts = (i as u32).wrapping_mul(ts_step);
-            neteq.insert_packet(ts, i as u16, pt, &packets[i], at).unwrap();
+            neteq
+                .insert_packet(ts, i as u16, pt, &packets[i], at)
+                .unwrap();
             next += 1;
         }
         infos.push(neteq.get_audio(&mut buf).unwrap());
         out.extend_from_slice(&buf);
     }
-    Replay { output: out, frames: infos }
+    Replay {
+        output: out,
+        frames: infos,
+    }
 }
 
 /// A perfect network: packet i sent at i * packet_ms, arriving `delay_ms` later.
 pub fn clean_trace(packets: usize, packet_ms: f64, delay_ms: f64) -> Vec<TraceEntry> {
-    (0..packets).map(|i| TraceEntry { seq: i as u32, arrival_ms: Some(i as f64 * packet_ms + delay_ms) }).collect()
+    (0..packets)
+        .map(|i| TraceEntry {
+            seq: i as u32,
+            arrival_ms: Some(i as f64 * packet_ms + delay_ms),
+        })
+        .collect()
 }
 
 /// RMS of a slice.
@@ -157,12 +198,19 @@ pub fn rms(x: &[i16]) -> f64 {
 }
 
 /// Lag (0..max_lag) at which `out[lag..]` best matches `reference` (normalized cross-correlation).
-pub fn best_alignment(reference: &[i16], out: &[i16], max_lag: usize, window: std::ops::Range<usize>) -> usize {
+pub fn best_alignment(
+    reference: &[i16],
+    out: &[i16],
+    max_lag: usize,
+    window: std::ops::Range<usize>,
+) -> usize {
     let mut best = (0, f64::MIN);
     for lag in 0..max_lag {
         let (mut xy, mut yy) = (0.0, 1e-9);
         for i in window.clone() {
-            let (Some(&x), Some(&y)) = (reference.get(i), out.get(i + lag)) else { break };
+            let (Some(&x), Some(&y)) = (reference.get(i), out.get(i + lag)) else {
+                break;
+            };
             xy += f64::from(x) * f64::from(y);
             yy += f64::from(y) * f64::from(y);
         }
@@ -184,7 +232,11 @@ pub fn segmental_snr(reference: &[i16], out: &[i16], seg: usize) -> f64 {
         if sig / (r.len() as f64) < 100.0 * 100.0 {
             continue;
         }
-        let err: f64 = r.iter().zip(o).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum();
+        let err: f64 = r
+            .iter()
+            .zip(o)
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+            .sum();
         let snr = 10.0 * (sig / err.max(1e-9)).log10();
         sum += snr.clamp(-10.0, 35.0);
         count += 1;

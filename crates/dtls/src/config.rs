@@ -118,7 +118,8 @@ pub struct DtlsConfig {
     pub max_handshake_message_size: usize,
     /// Largest number of handshake messages or early records buffered.
     pub max_buffered_messages: usize,
-    /// Largest number of bytes of handshake messages or early records buffered.
+    /// Largest number of bytes of handshake messages buffered (records of the next epoch that
+    /// arrive before its keys get a quarter of this).
     pub max_buffered_bytes: usize,
     /// How long a HelloVerifyRequest cookie stays valid (between one and two of these).
     pub cookie_lifetime: Duration,

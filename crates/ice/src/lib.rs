@@ -28,8 +28,9 @@
 //! Not implemented: relayed candidates (TURN), TCP candidates (RFC 6544: parsed, not paired),
 //! more than one component, local peer-reflexive candidates as separate pairs (§7.2.5.3.1:
 //! the checked pair itself becomes valid, which sends from the same base), mDNS resolution
-//! (`.local` candidates are rejected with [`IceError::UnresolvedMdnsCandidate`]; resolve them
-//! in the driver and pass an IP).
+//! itself (`.local` candidates go through the application's resolver hook in
+//! [`Candidate::from_sdp_value_resolving`], or are rejected with
+//! [`IceError::UnresolvedMdnsCandidate`]; the peer is then still reached as peer-reflexive).
 //!
 //! ## Tests
 //! Two agents on virtual time (`tests/common`): connectivity, pacing, trickle, prflx, restart,

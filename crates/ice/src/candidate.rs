@@ -143,6 +143,16 @@ impl Candidate {
     /// Unknown extension attributes (`generation`, `ufrag`, `network-id`, ...) are ignored.
     /// A `.local` mDNS hostname gives [`IceError::UnresolvedMdnsCandidate`].
     pub fn from_sdp_value(value: &str) -> Result<Candidate, IceError> {
+        Candidate::from_sdp_value_resolving(value, |_| None)
+    }
+
+    /// Like [`from_sdp_value`](Self::from_sdp_value), with a resolver hook for mDNS `.local`
+    /// hostnames (draft-ietf-mmusic-mdns-ice-candidates): the application answers from its
+    /// mDNS cache or resolver; `None` leaves the candidate unresolved.
+    pub fn from_sdp_value_resolving<F>(value: &str, resolve: F) -> Result<Candidate, IceError>
+    where
+        F: FnOnce(&str) -> Option<IpAddr>,
+    {
         let invalid = |reason| IceError::InvalidCandidate { reason };
         let value = value.trim();
         let value = value.strip_prefix("a=").unwrap_or(value);
@@ -172,11 +182,14 @@ impl Candidate {
             .ok_or(invalid("bad port"))?;
         let ip: IpAddr = match host.parse() {
             Ok(ip) => ip,
-            Err(_) if host.ends_with(".local") => {
-                return Err(IceError::UnresolvedMdnsCandidate {
-                    hostname: host.to_owned(),
-                });
-            }
+            Err(_) if host.ends_with(".local") => match resolve(host) {
+                Some(ip) => ip,
+                None => {
+                    return Err(IceError::UnresolvedMdnsCandidate {
+                        hostname: host.to_owned(),
+                    });
+                }
+            },
             Err(_) => return Err(invalid("address is not an IP literal")),
         };
         if it.next() != Some("typ") {
@@ -292,6 +305,14 @@ mod tests {
             ),
             Err(IceError::UnresolvedMdnsCandidate { .. })
         ));
+        let mdns =
+            "candidate:1 1 udp 2122260223 0f4e4b1c-3a7e-4d5e-9b9a-7c1a2b3c4d5e.local 5555 typ host";
+        let resolved = Candidate::from_sdp_value_resolving(mdns, |h| {
+            assert!(h.ends_with(".local"));
+            Some("192.168.1.20".parse().unwrap())
+        })
+        .unwrap();
+        assert_eq!(resolved.address, "192.168.1.20:5555".parse().unwrap());
         for bad in [
             "",
             "candidate:",

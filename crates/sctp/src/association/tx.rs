@@ -340,6 +340,7 @@ impl Sender {
         let hdr = self.data_header_len();
         let max_frag = self.max_fragment();
         while self.queued_total > 0 || self.current.is_some() {
+            // RFC 9260 §6.1 B: no new DATA while the flight size is at or above cwnd.
             if self.flight >= self.cwnd {
                 return;
             }
@@ -376,7 +377,7 @@ impl Sender {
             }
             let remaining = msg.data.len() - msg.offset;
             let frag = remaining.min(max_frag).min(room);
-            // RFC 9260 §6.1 B: respect the peer's window, but allow one chunk into an empty
+            // RFC 9260 §6.1 A: respect the peer's window, but allow one chunk into an empty
             // pipe (zero-window probe).
             if self.peer_rwnd < frag && self.flight > 0 {
                 if self.current.is_none() {

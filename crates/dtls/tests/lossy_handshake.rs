@@ -133,3 +133,19 @@ fn application_data_after_lossy_handshake() {
         "a duplicate record was delivered twice"
     );
 }
+
+#[test]
+fn tiny_mtu_fragments_every_flight() {
+    let (mut c, mut s) = configs(12);
+    c.mtu = 200;
+    s.mtu = 200;
+    let mut imp = Impairment::perfect();
+    imp.mtu = 200;
+    imp.reorder = Duration::from_millis(30);
+    let mut p = Pair::new(c, s, imp, 12);
+    assert!(p.connect());
+    assert_eq!(p.oversize, 0);
+    // The server's Certificate (over 300 bytes) had to be split across datagrams.
+    assert!(p.sent.iter().filter(|(_, to_server, _)| !to_server).count() >= 3);
+    assert!(p.sent.iter().all(|(_, _, d)| d.len() <= 200));
+}

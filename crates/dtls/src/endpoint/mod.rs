@@ -361,7 +361,7 @@ impl DtlsEndpoint {
         self.retransmissions = self.retransmissions.saturating_add(1);
         // RFC 6347 §4.2.4.1: double the timer on each retransmission, up to 60 s.
         self.rto = (self.rto.saturating_mul(2)).min(self.config.max_retransmit_timeout);
-        self.flight_timer = Some(now + self.rto);
+        self.flight_timer = now.checked_add(self.rto);
         if let Err(f) = self.emit_flight() {
             self.fail(f);
         }

@@ -43,7 +43,11 @@ impl DtlsEndpoint {
         self.flight = items;
         self.rto = self.config.initial_retransmit_timeout;
         self.retransmissions = 0;
-        self.flight_timer = with_timer.then(|| now + self.rto);
+        self.flight_timer = if with_timer {
+            now.checked_add(self.rto)
+        } else {
+            None
+        };
         self.emit_flight()
     }
 

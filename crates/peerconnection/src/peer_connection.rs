@@ -52,6 +52,10 @@ pub struct PeerConnection {
     selected: Option<(SocketAddr, SocketAddr)>,
     dtls: Option<DtlsEndpoint>,
     dtls_connected: bool,
+    /// DTLS datagrams that arrived from a remote ICE had not validated yet (BAD_INPUT row 10):
+    /// never processed before validation, replayed once it happens, so a ClientHello racing the
+    /// last connectivity check costs no 1 s retransmission. Bounded by `MAX_EARLY_DTLS`.
+    early_dtls: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     sctp: Option<Association>,
 
     channels: BTreeMap<DataChannelId, Channel>,
@@ -103,6 +107,7 @@ impl PeerConnection {
             selected: None,
             dtls: None,
             dtls_connected: false,
+            early_dtls: VecDeque::new(),
             sctp: None,
             channels: BTreeMap::new(),
             next_channel: 0,
@@ -382,6 +387,7 @@ impl PeerConnection {
         self.sctp = None;
         self.dtls = None;
         self.ice = None;
+        self.early_dtls.clear();
     }
 
     /// Feeds one received datagram (RFC 7983 demultiplexing on the bundled transport).
@@ -404,7 +410,13 @@ impl PeerConnection {
                 let validated = self.ice.as_ref().is_some_and(|ice| ice.is_validated_remote(local, remote));
                 match self.dtls.as_mut() {
                     Some(dtls) if validated => dtls.handle_receive(now, datagram).map_err(Error::from),
-                    Some(_) => Err(Error::Dropped("DTLS from an address ICE has not validated")),
+                    Some(_) => {
+                        if self.early_dtls.len() >= MAX_EARLY_DTLS {
+                            self.early_dtls.pop_front();
+                        }
+                        self.early_dtls.push_back((local, remote, datagram.to_vec()));
+                        Err(Error::Dropped("DTLS from an address ICE has not validated (held)"))
+                    }
                     None => Err(Error::Dropped("DTLS before negotiation")),
                 }
             }
@@ -615,6 +627,18 @@ impl PeerConnection {
 
     fn pump_dtls(&mut self, now: Instant) -> bool {
         let Some(dtls) = self.dtls.as_mut() else { return false };
+        if !self.early_dtls.is_empty() {
+            if let Some(ice) = self.ice.as_ref() {
+                let held = std::mem::take(&mut self.early_dtls);
+                for (local, remote, datagram) in held {
+                    if ice.is_validated_remote(local, remote) {
+                        let _ = dtls.handle_receive(now, &datagram);
+                    } else {
+                        self.early_dtls.push_back((local, remote, datagram));
+                    }
+                }
+            }
+        }
         let mut dtls_events = Vec::new();
         while let Some(event) = dtls.poll_event() {
             dtls_events.push(event);
@@ -717,6 +741,9 @@ impl PeerConnection {
         self.channels.iter().find(|(_, c)| c.stream == Some(stream)).map(|(id, _)| *id)
     }
 }
+
+/// How many DTLS datagrams from a not-yet-validated remote are held (a flight is at most a few).
+const MAX_EARLY_DTLS: usize = 4;
 
 /// RFC 8839 §5.4 ice-char = ALPHA / DIGIT / "+" / "/"; alphanumerics keep it URL- and shell-safe.
 fn random_ice_chars(rng: &mut StdRng, len: usize) -> String {

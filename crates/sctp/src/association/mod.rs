@@ -1285,9 +1285,18 @@ impl Association {
             .and_then(|s| <[u8; 8]>::try_from(s).ok())
             .map(u64::from_be_bytes);
         if got == Some(nonce) {
-            // RFC 9260 §8.3: an acknowledged heartbeat clears the error counter.
+            // RFC 9260 §8.3: an acknowledged heartbeat clears the error counter and gives an
+            // RTT measurement.
             self.heartbeat_outstanding = None;
             self.tx.error_count = 0;
+            let sent_ms = v
+                .get(8..16)
+                .and_then(|s| <[u8; 8]>::try_from(s).ok())
+                .map(u64::from_be_bytes);
+            if let Some(sent_ms) = sent_ms {
+                let rtt = self.now_ms().saturating_sub(sent_ms);
+                self.tx.note_rtt(Duration::from_millis(rtt));
+            }
         }
     }
 

@@ -647,6 +647,11 @@ impl Sender {
         SackOutcome::Ok
     }
 
+    /// An RTT measurement from outside the data path (HEARTBEAT-ACK).
+    pub fn note_rtt(&mut self, r: Duration) {
+        self.update_rto(r);
+    }
+
     fn update_rto(&mut self, r: Duration) {
         // RFC 9260 §6.3.1 C2/C3.
         const G: Duration = Duration::from_millis(1);

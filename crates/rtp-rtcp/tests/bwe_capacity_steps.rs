@@ -29,7 +29,7 @@ struct Sample {
     queue_delay_ms: f64,
 }
 
-fn run(phases: &[Phase], loss: f64, seed: u64) -> Vec<Sample> {
+fn run(phases: &[Phase], loss: f64, seed: u64, netsim: bool) -> Vec<Sample> {
     let t0 = base();
     let mut a = RtpSession::new(config(0xa, 3), t0, 1 << 32);
     let mut b = RtpSession::new(config(0xb, 4), t0, 9 << 32);
@@ -43,20 +43,32 @@ fn run(phases: &[Phase], loss: f64, seed: u64) -> Vec<Sample> {
     b.add_receive_stream(rc);
 
     let queue = 62_500; // 250 ms at 2 Mbit/s
-    let mut ab = Link::new(
-        phases[0].capacity,
-        Duration::from_millis(50),
-        loss,
-        queue,
-        seed,
-    );
-    let mut ba = Link::new(
-        10_000_000,
-        Duration::from_millis(50),
-        loss,
-        1 << 20,
-        seed + 1,
-    );
+    let delay = Duration::from_millis(50);
+    let (mut ab, mut ba): (Box<dyn Path>, Box<dyn Path>) = if netsim {
+        (
+            Box::new(NetsimPath::new(
+                phases[0].capacity,
+                delay,
+                loss,
+                queue,
+                t0,
+                seed,
+            )),
+            Box::new(NetsimPath::new(
+                10_000_000,
+                delay,
+                loss,
+                1 << 20,
+                t0,
+                seed + 1,
+            )),
+        )
+    } else {
+        (
+            Box::new(Link::new(phases[0].capacity, delay, loss, queue, seed)),
+            Box::new(Link::new(10_000_000, delay, loss, 1 << 20, seed + 1)),
+        )
+    };
     let mut src = VideoSource::new(t0);
     let end = t0 + phases.last().unwrap().end;
     let mut now = t0;
@@ -65,7 +77,7 @@ fn run(phases: &[Phase], loss: f64, seed: u64) -> Vec<Sample> {
     while now < end {
         let el = now - t0;
         if let Some(p) = phases.iter().find(|p| el >= p.start && el < p.end) {
-            ab.capacity_bps = p.capacity;
+            ab.set_capacity(p.capacity);
         }
         if now >= src.next_frame {
             // an encoder that follows the target, but not while the pacer is backed up
@@ -102,8 +114,8 @@ fn run(phases: &[Phase], loss: f64, seed: u64) -> Vec<Sample> {
             samples.push(Sample {
                 at: el,
                 target: a.target_bitrate(),
-                delivered_bytes: ab.delivered_bytes,
-                queue_delay_ms: ab.queued_bytes(now) as f64 * 8.0 / ab.capacity_bps as f64 * 1000.0,
+                delivered_bytes: ab.delivered_bytes(),
+                queue_delay_ms: ab.queue_delay_ms(now),
             });
             next_sample += Duration::from_millis(100);
         }
@@ -145,9 +157,8 @@ fn utilisation(samples: &[Sample], p: &Phase) -> f64 {
     bits / (b.at - a.at).as_secs_f64() / p.capacity as f64
 }
 
-#[test]
-fn capacity_steps_with_loss() {
-    let phases = [
+fn phases() -> [Phase; 3] {
+    [
         Phase {
             start: Duration::ZERO,
             end: Duration::from_secs(30),
@@ -163,8 +174,27 @@ fn capacity_steps_with_loss() {
             end: Duration::from_secs(100),
             capacity: 2_000_000,
         },
-    ];
-    let samples = run(&phases, 0.05, 21);
+    ]
+}
+
+#[test]
+fn capacity_steps_with_loss() {
+    let phases = phases();
+    let samples = run(&phases, 0.05, 21, false);
+    println!("Bottleneck model: tests/common Link");
+    check(&phases, &samples);
+}
+
+/// The same scenario over `tern-netsim`'s link (token bucket + drop-tail queue).
+#[test]
+fn capacity_steps_with_loss_on_netsim() {
+    let phases = phases();
+    let samples = run(&phases, 0.05, 21, true);
+    println!("Bottleneck model: tern-netsim Link");
+    check(&phases, &samples);
+}
+
+fn check(phases: &[Phase], samples: &[Sample]) {
     println!(
         "| phase | capacity | convergence (target first in 0.7–1.0 × C) | queue < 100 ms after | utilisation, 2nd half | mean target, 2nd half | max queue delay |"
     );
@@ -173,8 +203,8 @@ fn capacity_steps_with_loss() {
     let mut util = Vec::new();
     let mut drain = Vec::new();
     for (i, p) in phases.iter().enumerate() {
-        let c = convergence(&samples, p, 0.7, 1.0);
-        let u = utilisation(&samples, p);
+        let c = convergence(samples, p, 0.7, 1.0);
+        let u = utilisation(samples, p);
         let mid = p.start + (p.end - p.start) / 2;
         let half: Vec<&Sample> = samples
             .iter()

@@ -21,6 +21,16 @@ const DEADLINE: Duration = Duration::from_millis(1000);
 
 #[test]
 fn every_packet_within_deadline_at_10_percent_loss() {
+    run(false);
+}
+
+/// The same over `tern-netsim`'s link.
+#[test]
+fn every_packet_within_deadline_at_10_percent_loss_on_netsim() {
+    run(true);
+}
+
+fn run(netsim: bool) {
     let t0 = base();
     let mut a = RtpSession::new(config(0xa, 1), t0, 1 << 32);
     let mut b = RtpSession::new(config(0xb, 2), t0, 5 << 32);
@@ -33,8 +43,18 @@ fn every_packet_within_deadline_at_10_percent_loss() {
     rc.rtx_payload_types = vec![(RTX_PT, MEDIA_PT)];
     b.add_receive_stream(rc);
 
-    let mut ab = Link::new(10_000_000, Duration::from_millis(50), 0.10, 1 << 20, 11);
-    let mut ba = Link::new(10_000_000, Duration::from_millis(50), 0.10, 1 << 20, 12);
+    let delay = Duration::from_millis(50);
+    let (mut ab, mut ba): (Box<dyn Path>, Box<dyn Path>) = if netsim {
+        (
+            Box::new(NetsimPath::new(10_000_000, delay, 0.10, 1 << 20, t0, 11)),
+            Box::new(NetsimPath::new(10_000_000, delay, 0.10, 1 << 20, t0, 12)),
+        )
+    } else {
+        (
+            Box::new(Link::new(10_000_000, delay, 0.10, 1 << 20, 11)),
+            Box::new(Link::new(10_000_000, delay, 0.10, 1 << 20, 12)),
+        )
+    };
     let mut src = VideoSource::new(t0);
     let mut sent_at: BTreeMap<u16, Instant> = BTreeMap::new();
     let mut got: BTreeMap<u16, Instant> = BTreeMap::new();
@@ -98,9 +118,9 @@ fn every_packet_within_deadline_at_10_percent_loss() {
     }
 
     assert!(
-        ab.dropped_random > 50,
+        ab.dropped() > 50,
         "the link did lose packets ({})",
-        ab.dropped_random
+        ab.dropped()
     );
     let mut late = Vec::new();
     for (seq, s) in &sent_at {
@@ -112,7 +132,7 @@ fn every_packet_within_deadline_at_10_percent_loss() {
     println!(
         "sent {} media packets, {} lost on the link (incl. RTX/RTCP), {} repaired via RTX, late or missing: {:?}",
         sent_at.len(),
-        ab.dropped_random,
+        ab.dropped(),
         repaired,
         late
     );

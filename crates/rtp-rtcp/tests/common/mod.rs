@@ -167,3 +167,144 @@ impl VideoSource {
             .collect()
     }
 }
+
+/// The bottleneck path a BWE run uses: this file's own [`Link`] or `tern-netsim`'s.
+pub trait Path {
+    fn send(&mut self, now: Instant, t: Transmit);
+    fn next_delivery(&self) -> Option<Instant>;
+    fn deliver(&mut self, now: Instant) -> Vec<Transmit>;
+    fn set_capacity(&mut self, bps: u64);
+    fn capacity(&self) -> u64;
+    fn delivered_bytes(&self) -> u64;
+    /// Queueing delay (ms) currently seen at the bottleneck.
+    fn queue_delay_ms(&self, now: Instant) -> f64;
+    /// Packets lost so far (random loss and queue overflow).
+    fn dropped(&self) -> u64;
+}
+
+impl Path for Link {
+    fn send(&mut self, now: Instant, t: Transmit) {
+        Link::send(self, now, t);
+    }
+    fn next_delivery(&self) -> Option<Instant> {
+        Link::next_delivery(self)
+    }
+    fn deliver(&mut self, now: Instant) -> Vec<Transmit> {
+        Link::deliver(self, now)
+    }
+    fn set_capacity(&mut self, bps: u64) {
+        self.capacity_bps = bps;
+    }
+    fn capacity(&self) -> u64 {
+        self.capacity_bps
+    }
+    fn delivered_bytes(&self) -> u64 {
+        self.delivered_bytes
+    }
+    fn queue_delay_ms(&self, now: Instant) -> f64 {
+        self.queued_bytes(now) as f64 * 8.0 / self.capacity_bps as f64 * 1000.0
+    }
+    fn dropped(&self) -> u64 {
+        self.dropped_random + self.dropped_queue
+    }
+}
+
+/// A `tern-netsim` link (token bucket + byte-limited drop-tail queue, random loss, delay)
+/// carrying session transmits.
+pub struct NetsimPath {
+    link: tern_netsim::Link,
+    rng: StdRng,
+    in_flight: std::collections::BTreeMap<(Instant, u64), Transmit>,
+    n: u64,
+    delivered: u64,
+    dropped: u64,
+    last_queue_delay: Duration,
+}
+
+impl NetsimPath {
+    pub fn new(
+        capacity_bps: u64,
+        delay: Duration,
+        loss: f64,
+        queue_bytes: usize,
+        start: Instant,
+        seed: u64,
+    ) -> Self {
+        let cfg = tern_netsim::LinkConfig {
+            loss: tern_netsim::Loss::Uniform(loss),
+            delay,
+            bandwidth: Some(tern_netsim::Bandwidth {
+                bits_per_second: capacity_bps,
+                burst_bytes: 1500,
+                queue_bytes,
+            }),
+            ..tern_netsim::LinkConfig::default()
+        };
+        NetsimPath {
+            link: tern_netsim::Link::new(cfg, start),
+            rng: StdRng::seed_from_u64(seed),
+            in_flight: Default::default(),
+            n: 0,
+            delivered: 0,
+            dropped: 0,
+            last_queue_delay: Duration::ZERO,
+        }
+    }
+}
+
+impl Path for NetsimPath {
+    fn send(&mut self, now: Instant, t: Transmit) {
+        let len = t.data.len() + 28;
+        let tx = self.link.transmit(now, len, &mut self.rng);
+        if !matches!(tx, tern_netsim::Transmission::Delivered { .. }) {
+            self.dropped += 1;
+        }
+        if let tern_netsim::Transmission::Delivered { at, .. } = tx {
+            let delay = self.link.config().delay;
+            self.last_queue_delay = (at - now).saturating_sub(delay);
+            self.n += 1;
+            self.in_flight.insert((at, self.n), t);
+        }
+    }
+    fn next_delivery(&self) -> Option<Instant> {
+        self.in_flight.keys().next().map(|(t, _)| *t)
+    }
+    fn deliver(&mut self, now: Instant) -> Vec<Transmit> {
+        let mut out = Vec::new();
+        while self
+            .in_flight
+            .first_key_value()
+            .is_some_and(|((t, _), _)| *t <= now)
+        {
+            if let Some((_, t)) = self.in_flight.pop_first() {
+                self.delivered += t.data.len() as u64;
+                out.push(t);
+            }
+        }
+        out
+    }
+    fn set_capacity(&mut self, bps: u64) {
+        let mut cfg = self.link.config().clone();
+        if let Some(b) = &mut cfg.bandwidth
+            && b.bits_per_second != bps
+        {
+            b.bits_per_second = bps;
+            self.link.set_config(cfg);
+        }
+    }
+    fn capacity(&self) -> u64 {
+        self.link
+            .config()
+            .bandwidth
+            .map_or(0, |b| b.bits_per_second)
+    }
+    fn delivered_bytes(&self) -> u64 {
+        self.delivered
+    }
+    fn queue_delay_ms(&self, _now: Instant) -> f64 {
+        self.last_queue_delay.as_secs_f64() * 1000.0
+    }
+    fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}

@@ -1,0 +1,245 @@
+//! The NAT lab on real sockets: network namespaces joined by veth pairs, Linux NAT routers
+//! (nftables masquerade), coturn as the public STUN server, and two `ice_peer` processes
+//! (examples/ice_peer.rs) behind different NATs, signalling through this test.
+//!
+//! Needs root, `ip`, `nft` and `turnserver`. Run by `cargo xtask test-all` (suite
+//! `ice-natlab`) or by hand: `cargo test -p tern-ice --test natlab -- --ignored --test-threads=1`.
+//!
+//! NAT kinds: Linux masquerade keeps the source port and reuses the mapping for every
+//! destination (endpoint-independent mapping) and only lets replies in (address-and-port
+//! dependent filtering): a port-restricted cone. With `fully-random` every new destination gets
+//! a new random port: symmetric. Each NAT drops unsolicited inbound packets before conntrack
+//! confirms them, as home routers do: otherwise a peer's early check would leave a conntrack
+//! entry that makes the NAT pick another port for our own outbound check (port clash).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods
+)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nat {
+    PortRestrictedCone,
+    Symmetric,
+}
+
+struct Lab {
+    prefix: String,
+    children: Vec<Child>,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for ns in ["inet", "na", "a", "nb", "b"] {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &format!("{}{ns}", self.prefix)])
+                .status();
+        }
+    }
+}
+
+fn sh(script: &str) {
+    let out = Command::new("sh")
+        .args(["-ec", script])
+        .output()
+        .expect("sh");
+    assert!(
+        out.status.success(),
+        "{script}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Lab {
+    fn new(tag: &str, nat_a: Nat, nat_b: Nat) -> Lab {
+        let prefix = format!("t{}{tag}", std::process::id() % 100_000);
+        let lab = Lab {
+            prefix: prefix.clone(),
+            children: Vec::new(),
+        };
+        let p = &prefix;
+        let mut script = String::new();
+        for ns in ["inet", "na", "a", "nb", "b"] {
+            script += &format!("ip netns add {p}{ns}; ip -n {p}{ns} link set lo up\n");
+        }
+        script += &format!(
+            "ip -n {p}inet link add br0 type bridge\n\
+             ip -n {p}inet addr add 198.51.100.1/24 dev br0\n\
+             ip -n {p}inet link set br0 up\n"
+        );
+        for (side, nat, public, private) in [
+            ("a", nat_a, "198.51.100.10", "10.0.1"),
+            ("b", nat_b, "198.51.100.20", "10.0.2"),
+        ] {
+            let flags = match nat {
+                Nat::PortRestrictedCone => "",
+                Nat::Symmetric => "fully-random",
+            };
+            script += &format!(
+                "ip link add {p}{side}o type veth peer name {p}{side}O\n\
+                 ip link set {p}{side}o netns {p}n{side}\n\
+                 ip link set {p}{side}O netns {p}inet\n\
+                 ip -n {p}n{side} addr add {public}/24 dev {p}{side}o\n\
+                 ip -n {p}n{side} link set {p}{side}o up\n\
+                 ip -n {p}inet link set {p}{side}O master br0\n\
+                 ip -n {p}inet link set {p}{side}O up\n\
+                 ip link add {p}{side}i type veth peer name {p}{side}I\n\
+                 ip link set {p}{side}i netns {p}n{side}\n\
+                 ip link set {p}{side}I netns {p}{side}\n\
+                 ip -n {p}n{side} addr add {private}.1/24 dev {p}{side}i\n\
+                 ip -n {p}n{side} link set {p}{side}i up\n\
+                 ip -n {p}{side} addr add {private}.2/24 dev {p}{side}I\n\
+                 ip -n {p}{side} link set {p}{side}I up\n\
+                 ip -n {p}{side} route add default via {private}.1\n\
+                 ip netns exec {p}n{side} sysctl -qw net.ipv4.ip_forward=1\n\
+                 ip netns exec {p}n{side} nft add table ip nat\n\
+                 ip netns exec {p}n{side} nft add chain ip nat post '{{ type nat hook postrouting priority 100 ; }}'\n\
+                 ip netns exec {p}n{side} nft add rule ip nat post oifname {p}{side}o masquerade {flags}\n\
+                 ip netns exec {p}n{side} nft add table ip filter\n\
+                 ip netns exec {p}n{side} nft add chain ip filter input '{{ type filter hook input priority 0 ; }}'\n\
+                 ip netns exec {p}n{side} nft add rule ip filter input iifname {p}{side}o ct state new drop\n"
+            );
+        }
+        sh(&script);
+        lab
+    }
+
+    fn spawn(&mut self, ns: &str, args: &[&str]) -> (ChildStdin, Receiver<String>) {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &format!("{}{ns}", self.prefix)])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ip netns exec");
+        let stdout = child.stdout.take().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        self.children.push(child);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        (stdin, rx)
+    }
+}
+
+fn peer_binary() -> String {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples/ice_peer").display().to_string()
+}
+
+/// Runs both peers and relays signalling; returns each side's last state and selected remote.
+fn run(tag: &str, nat_a: Nat, nat_b: Nat, limit: Duration) -> [(String, Option<String>); 2] {
+    let mut lab = Lab::new(tag, nat_a, nat_b);
+    let p = lab.prefix.clone();
+    let coturn = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("{p}inet"),
+            "turnserver",
+            "-n",
+            "--stun-only",
+            "--no-cli",
+        ])
+        .args([
+            "--no-tls",
+            "--no-dtls",
+            "--listening-ip=198.51.100.1",
+            "--listening-port=3478",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("turnserver");
+    lab.children.push(coturn);
+    std::thread::sleep(Duration::from_millis(500));
+    let bin = peer_binary();
+    let (mut in_a, out_a) = lab.spawn(
+        "a",
+        &[&bin, "10.0.1.2:5000", "controlling", "198.51.100.1:3478"],
+    );
+    let (mut in_b, out_b) = lab.spawn(
+        "b",
+        &[&bin, "10.0.2.2:6000", "controlled", "198.51.100.1:3478"],
+    );
+    let mut result: [(String, Option<String>); 2] = Default::default();
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        for (i, (out, input)) in [(&out_a, &mut in_b), (&out_b, &mut in_a)]
+            .into_iter()
+            .enumerate()
+        {
+            while let Ok(line) = out.try_recv() {
+                if std::env::var_os("TERN_NATLAB_VERBOSE").is_some() {
+                    eprintln!("[{}] {line}", ["a", "b"][i]);
+                }
+                if line.starts_with("CRED ") || line.starts_with("CAND ") || line == "EOC" {
+                    let _ = writeln!(input, "{line}");
+                    let _ = input.flush();
+                } else if let Some(state) = line.strip_prefix("STATE ") {
+                    result[i].0 = state.to_owned();
+                } else if let Some(pair) = line.strip_prefix("SELECTED ") {
+                    result[i].1 = pair.split(' ').nth(1).map(str::to_owned);
+                }
+            }
+        }
+        let done = result.iter().all(|(s, _)| s == "Completed")
+            || result.iter().any(|(s, _)| s == "Failed");
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    result
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all (needs root, ip, nft, coturn)"]
+fn natlab_port_restricted_cone_to_port_restricted_cone_uses_server_reflexive() {
+    let r = run(
+        "pp",
+        Nat::PortRestrictedCone,
+        Nat::PortRestrictedCone,
+        Duration::from_secs(30),
+    );
+    for (i, public) in ["198.51.100.20", "198.51.100.10"].iter().enumerate() {
+        assert_eq!(r[i].0, "Completed", "{r:?}");
+        let remote = r[i].1.as_deref().expect("a selected pair");
+        assert!(
+            remote.starts_with(public),
+            "side {i} selected {remote}, expected {public}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all (needs root, ip, nft, coturn)"]
+fn natlab_symmetric_to_port_restricted_cone_fails_without_turn() {
+    let r = run(
+        "sp",
+        Nat::Symmetric,
+        Nat::PortRestrictedCone,
+        Duration::from_secs(60),
+    );
+    assert!(r.iter().any(|(s, _)| s == "Failed"), "{r:?}");
+    assert!(r.iter().all(|(_, sel)| sel.is_none()), "{r:?}");
+}

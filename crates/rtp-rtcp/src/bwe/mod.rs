@@ -16,6 +16,9 @@ pub use aimd::AimdRateControl;
 pub use delay::{BandwidthUsage, DelayDetector};
 pub use probe::{ProbeCluster, ProbeController};
 
+/// Samples kept for the acknowledged bitrate at most, whatever arrival times the remote
+/// reports (they come from the wire).
+const ACKED_MAX_SAMPLES: usize = 8192;
 /// Window of the acknowledged-bitrate estimate.
 const ACKED_WINDOW_US: i64 = 500_000;
 /// Loss over this fraction above the random-loss baseline is congestion (GCC §6).
@@ -110,6 +113,9 @@ impl GoogCc {
         for r in results {
             if let Some(a) = r.arrival_us {
                 usage = self.delay.on_packet(r.send_time, a);
+                if self.acked.len() >= ACKED_MAX_SAMPLES {
+                    self.acked.pop_front();
+                }
                 self.acked.push_back((a, r.size));
             }
         }

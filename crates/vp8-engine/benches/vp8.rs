@@ -1,6 +1,6 @@
 //! Packetizer/depacketizer throughput.
-#![allow(
 #![allow(missing_docs)] // criterion_main! generates an undocumented `main`
+#![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,

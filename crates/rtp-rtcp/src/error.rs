@@ -77,8 +77,7 @@ pub enum Error {
         /// Bytes in the compound packet.
         len: usize,
     },
-    /// The padding bit is set on a packet that is not the last of the compound, or
-    /// its padding count is 0, not a multiple of 4 or too large.
+    /// The padding count of an RTCP packet is 0 or larger than its body.
     #[error("RTCP padding invalid at offset {at}")]
     RtcpBadPadding {
         /// Offset of the RTCP header.

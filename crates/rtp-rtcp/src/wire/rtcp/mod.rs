@@ -181,11 +181,10 @@ fn parse_one(buf: &[u8], at: usize) -> Result<(RtcpPacket, usize), Error> {
     }
     let mut body_end = end;
     if h.padding {
-        // RFC 3550 §6.4.1 / A.2: only the last packet of a compound may be padded, and the
-        // padding count (last octet) must fit in the packet body.
-        if end != buf.len() {
-            return Err(Error::RtcpBadPadding { at });
-        }
+        // RFC 3550 §6.4.1: the last octet of the padding is its count, which must fit in the
+        // packet body. A.2 expects padding only on the last packet of a compound, but
+        // libwebrtc pads transport-wide feedback wherever it sits; the count is local to the
+        // packet, so it is accepted anywhere (never emitted by us).
         let pad = usize::from(byte(buf, end - 1));
         if pad == 0 || pad > len - 4 {
             return Err(Error::RtcpBadPadding { at });

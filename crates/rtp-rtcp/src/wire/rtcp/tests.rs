@@ -197,19 +197,29 @@ fn bad_input_rtp_rtcp_36_nack_twcc_remb_huge_counts() {
 }
 
 #[test]
-fn bad_input_rtp_rtcp_36_padding_not_last_or_bad_count() {
+fn bad_input_rtp_rtcp_36_padding_bad_count() {
     let pli = RtcpPacket::Pli(Pli {
         sender_ssrc: 1,
         media_ssrc: 2,
     })
     .to_vec()
     .unwrap();
-    // padding bit on a packet that is not the last
-    let mut two = pli.clone();
-    two[0] |= 0x20;
-    two.extend_from_slice(&pli);
+    // a padded packet that is not the last one (libwebrtc does this with TWCC): accepted
+    let mut padded = vec![0xa1, 0xce, 0x00, 0x03, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 4];
+    padded.extend_from_slice(&pli);
+    let ps = RtcpPacket::parse_compound(&padded).unwrap();
+    assert_eq!(ps.len(), 2);
+    assert_eq!(
+        ps[0],
+        RtcpPacket::Pli(Pli {
+            sender_ssrc: 1,
+            media_ssrc: 2
+        })
+    );
+    // ...but its count must stay inside it
+    padded[15] = 13;
     assert!(matches!(
-        RtcpPacket::parse_compound(&two),
+        RtcpPacket::parse_compound(&padded),
         Err(Error::RtcpBadPadding { at: 0 })
     ));
     // padding count 0 / larger than the body

@@ -14,17 +14,29 @@
 //!   slow start, congestion avoidance, fast retransmit and fast recovery), flow control
 //!   (§6.1), heartbeats (§8.3), SHUTDOWN (§9.2) and ABORT (§9.1).
 //!   Not implemented: multi-homing and path management (WebRTC uses one path), association
-//!   restart (§5.2.4 case A: such COOKIE-ECHOs are discarded), ECN, AUTH (RFC 4895),
-//!   reneging of gap-acked data (peers do not renege in practice; we never do).
+//!   restart (§5.2.4 case A: such COOKIE-ECHOs are discarded; a retransmitted INIT of the
+//!   live association is answered with the same tags), ECN, AUTH (RFC 4895), reneging of
+//!   gap-acked data (peers do not renege in practice; we never do), the Invalid Stream
+//!   Identifier error, and a check of stream ids against the negotiated stream counts
+//!   (we announce 65535 each way).
 //! - RFC 3758 (PR-SCTP): FORWARD-TSN, abandonment by retransmission count or lifetime.
-//! - RFC 6525 (stream reset): Outgoing SSN Reset Request and Response; other request types
-//!   are answered "Denied".
+//! - RFC 6525 (stream reset): Outgoing SSN Reset Request and Response, deferred resets
+//!   ("In progress") until the cumulative TSN reaches the sender's last TSN; other request
+//!   types (incoming reset, SSN/TSN reset, add streams) are answered "Denied".
 //! - RFC 8260 (I-DATA, I-FORWARD-TSN): negotiated when both sides announce it; streams are
 //!   then interleaved per fragment, so a large message does not block small ones.
 //! - RFC 9653 (zero checksum): we announce EDMID 1 (DTLS); we send checksum 0 once the peer
 //!   announced it too and the association is established.
 //! - RFC 8831 / RFC 8832 (data channels, DCEP): OPEN/ACK, stream parity by DTLS role,
 //!   negotiated channels, channel types, PPIDs 50/51/53/56/57, close by stream reset.
+//!
+//! # Memory bounds
+//!
+//! No state is kept before a valid COOKIE-ECHO; at most 16 prebuilt control packets wait
+//! for `poll_transmit`. Reassembly, undelivered ordered messages and undrained `Message`
+//! events together stay within the receive window (each stored chunk is charged 64 bytes on
+//! top of its payload); a peer that fills the window with messages that never complete is
+//! aborted with "Out of Resource". Outgoing data is bounded by `send_buffer_limit`.
 //!
 //! # Run loop
 //!

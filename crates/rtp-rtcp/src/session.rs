@@ -379,6 +379,8 @@ impl RtpSession {
             }
         };
         self.feedback.push(p);
+        // sent at once, as early feedback (RFC 4585 §3.5)
+        self.flush();
     }
 
     // ------------------------------------------------------------------ receive RTCP
@@ -390,7 +392,7 @@ impl RtpSession {
         for p in packets {
             self.on_rtcp(now, p);
         }
-        self.flush(now);
+        self.flush();
         Ok(())
     }
 
@@ -743,7 +745,7 @@ impl RtpSession {
         if now >= self.next_rtcp {
             self.send_regular_rtcp(now);
         }
-        self.flush(now);
+        self.flush();
     }
 
     fn report_blocks(&mut self, now: Instant) -> Vec<ReportBlock> {
@@ -836,7 +838,7 @@ impl RtpSession {
         self.next_rtcp = now + rtcp_interval(&params, &mut self.rng);
     }
 
-    fn flush(&mut self, now: Instant) {
+    fn flush(&mut self) {
         if self.feedback.is_empty() {
             return;
         }
@@ -862,7 +864,6 @@ impl RtpSession {
             packets.extend(fb);
             self.emit_rtcp(packets);
         }
-        let _ = now;
     }
 
     /// Emit packets as datagrams of at most [`MAX_RTCP`] bytes; returns bytes emitted.

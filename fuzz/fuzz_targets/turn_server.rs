@@ -85,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
         while let Some(e) = server.poll_event() {
             if let ServerEvent::OpenRelay { relay } = e {
                 if op & 0x10 != 0 {
-                    server.relay_failed(relay);
+                    server.relay_failed(now, relay);
                 } else {
                     server.relay_opened(now, relay);
                 }

@@ -19,14 +19,14 @@
 //! - Server core ([`Server`]): long-term credentials with static users and TURN REST API
 //!   ephemeral users, stateless expiring nonces bound to the client IP, allocations with
 //!   lifetimes, permissions keyed by IP, channels, relay port range, per-user and total quotas
-//!   (486), per-allocation bandwidth limit, and a relay destination policy that denies
+//!   (486), EVEN-PORT with next-port reservations and RESERVATION-TOKEN, per-allocation
+//!   bandwidth limit, and a relay destination policy that denies
 //!   loopback, private, link-local, multicast, unspecified and the server's own addresses after
 //!   canonicalising embedded-IPv4 IPv6 forms ([`PeerPolicy`]; CVE-2020-26262, CVE-2026-27624).
 //! - `server` feature: [`ServerRunner`], a tokio UDP + TCP runner around the core.
 //!
 //! Not implemented: TLS/DTLS transports to the server, RFC 6062 TCP relaying (CONNECT gets
-//! 400), EVEN-PORT reservations and RESERVATION-TOKEN (R bit answered 508, the token 420),
-//! DONT-FRAGMENT (420: the relay cannot set DF), dual allocations (ADDITIONAL-ADDRESS-FAMILY is
+//! 400), DONT-FRAGMENT (420: the relay cannot set DF), dual allocations (ADDITIONAL-ADDRESS-FAMILY is
 //! answered with an IPv4 relay and ADDRESS-ERROR-CODE 440 for IPv6), ICMP relaying (§11.5, the
 //! attribute codec exists), RFC 7635 OAuth (ACCESS-TOKEN gets 420), the SHA-256 password
 //! algorithm and its nonce cookie on the server (MD5 keys only), the 5-minute hold-down on

@@ -201,7 +201,7 @@ async fn drain(
                         relays.insert(relay, (socket, task));
                         core.relay_opened(instant_now(), relay);
                     }
-                    Err(_) => core.relay_failed(relay),
+                    Err(_) => core.relay_failed(instant_now(), relay),
                 },
                 ServerEvent::CloseRelay { relay } => {
                     if let Some((_, task)) = relays.remove(&relay) {

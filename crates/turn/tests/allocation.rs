@@ -221,7 +221,7 @@ fn relay_socket_failure_retries_another_port_then_508() {
     let mut tried = Vec::new();
     while let Some(ServerEvent::OpenRelay { relay }) = h.server.poll_event() {
         tried.push(relay);
-        h.server.relay_failed(relay);
+        h.server.relay_failed(h.now, relay);
     }
     assert_eq!(tried.len(), 8);
     let resp = h.server.poll_transmit().unwrap();
@@ -306,4 +306,78 @@ fn binding_request_is_answered_without_auth() {
         .unwrap()
         .unwrap();
     assert_eq!(mapped.0, client_addr());
+}
+
+#[test]
+fn even_port_reservation_and_token() {
+    use tern_turn::wire::attributes::{EvenPort, RequestedTransport, ReservationToken};
+    let mut h = Harness::default_pair();
+    let mut rtp = RawClient::new("192.0.2.10:1".parse().unwrap());
+    rtp.learn_nonce(&mut h.server, h.now);
+    let tid = rtp.tid();
+    let req = rtp.request(tern_turn::wire::methods::ALLOCATE, tid, |e| {
+        e.add(&RequestedTransport::UDP).unwrap();
+        e.add(&EvenPort { reserve_next: true }).unwrap();
+    });
+    let resp = rtp.exchange(&mut h.server, h.now, &req).pop().unwrap();
+    let msg = Message::decode(&resp).unwrap();
+    assert_eq!(error_code(&msg), None);
+    let relay = relayed_of(&msg);
+    assert_eq!(relay.port() % 2, 0, "even port");
+    let token = msg.get::<ReservationToken>().unwrap().unwrap();
+
+    let allocate_with = |raw: &mut RawClient, server: &mut tern_turn::Server, now, even: bool| {
+        let tid = raw.tid();
+        let req = raw.request(tern_turn::wire::methods::ALLOCATE, tid, |e| {
+            e.add(&RequestedTransport::UDP).unwrap();
+            e.add(&token).unwrap();
+            if even {
+                e.add(&EvenPort {
+                    reserve_next: false,
+                })
+                .unwrap();
+            }
+        });
+        raw.exchange(server, now, &req).pop().unwrap()
+    };
+    // With EVEN-PORT as well: 400.
+    let mut rtcp = RawClient::new("192.0.2.10:2".parse().unwrap());
+    rtcp.nonce = rtp.nonce.clone();
+    let r = allocate_with(&mut rtcp, &mut h.server, h.now, true);
+    assert_eq!(error_code(&Message::decode(&r).unwrap()), Some(400));
+    // The token gets exactly port + 1, once.
+    let r = allocate_with(&mut rtcp, &mut h.server, h.now, false);
+    let msg = Message::decode(&r).unwrap();
+    assert_eq!(error_code(&msg), None);
+    assert_eq!(relayed_of(&msg).port(), relay.port() + 1);
+    let mut again = RawClient::new("192.0.2.10:3".parse().unwrap());
+    again.nonce = rtp.nonce.clone();
+    let r = allocate_with(&mut again, &mut h.server, h.now, false);
+    assert_eq!(error_code(&Message::decode(&r).unwrap()), Some(508));
+
+    // An unused reservation expires after 30 s.
+    let tid = rtp.tid();
+    let mut other = RawClient::new("192.0.2.10:4".parse().unwrap());
+    other.nonce = rtp.nonce.clone();
+    let req = other.request(tern_turn::wire::methods::ALLOCATE, tid, |e| {
+        e.add(&RequestedTransport::UDP).unwrap();
+        e.add(&EvenPort { reserve_next: true }).unwrap();
+    });
+    let resp = other.exchange(&mut h.server, h.now, &req).pop().unwrap();
+    let token = Message::decode(&resp)
+        .unwrap()
+        .get::<ReservationToken>()
+        .unwrap()
+        .unwrap();
+    let later = h.now + Duration::from_secs(31);
+    h.server.handle_timeout(later);
+    let mut late = RawClient::new("192.0.2.10:5".parse().unwrap());
+    late.nonce = rtp.nonce.clone();
+    let tid = late.tid();
+    let req = late.request(tern_turn::wire::methods::ALLOCATE, tid, |e| {
+        e.add(&RequestedTransport::UDP).unwrap();
+        e.add(&token).unwrap();
+    });
+    let r = late.exchange(&mut h.server, later, &req).pop().unwrap();
+    assert_eq!(error_code(&Message::decode(&r).unwrap()), Some(508));
 }

@@ -120,7 +120,10 @@ struct EchoPeer {
 
 impl EchoPeer {
     fn start() -> EchoPeer {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        EchoPeer::start_on(UdpSocket::bind("127.0.0.1:0").unwrap())
+    }
+
+    fn start_on(sock: UdpSocket) -> EchoPeer {
         sock.set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
         let addr = sock.local_addr().unwrap();
@@ -205,6 +208,52 @@ fn uclient_udp_channels_against_our_server() {
     let peer = EchoPeer::start();
     let (ok, out) = uclient(&server, &peer, &[]);
     assert_no_loss(ok, &out);
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn uclient_rtp_rtcp_pairs_with_even_port_reservations() {
+    // Without -c, uclient allocates an RTP relay with EVEN-PORT (R bit) and an RTCP relay
+    // with the RESERVATION-TOKEN it got back.
+    let server = OurServer::start();
+    // RTCP goes to the peer's port + 1: echo there too.
+    let (peer, _rtcp_peer) = loop {
+        let rtp = EchoPeer::start();
+        let next = SocketAddr::new(rtp.addr.ip(), rtp.addr.port().wrapping_add(1));
+        if let Ok(sock) = UdpSocket::bind(next) {
+            break (rtp, EchoPeer::start_on(sock));
+        }
+    };
+    let port = server.addr.port().to_string();
+    let peer_port = peer.addr.port().to_string();
+    let child = Command::new("turnutils_uclient")
+        .args([
+            "-u",
+            "alice",
+            "-w",
+            "secret",
+            "-e",
+            "127.0.0.1",
+            "-r",
+            &peer_port,
+            "-p",
+            &port,
+            "-n",
+            "50",
+            "-l",
+            "170",
+            "-z",
+            "5",
+            "127.0.0.1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("turnutils_uclient on PATH");
+    let (ok, out) = ChildGuard(Some(child)).output(Duration::from_secs(60));
+    assert!(ok, "uclient failed:\n{out}");
+    assert!(out.contains("Total lost packets 0 ("), "{out}");
+    assert!(!out.contains("error"), "{out}");
 }
 
 #[test]

@@ -31,6 +31,12 @@ pub(crate) struct PendingAllocate {
     /// Relay ports tried so far.
     pub attempts: u8,
     pub even_port: bool,
+    /// EVEN-PORT's R bit: reserve the next port too.
+    pub reserve_next: bool,
+    /// EVEN-PORT with the R bit: the token naming the reserved next port, for the response.
+    pub reservation: Option<[u8; 8]>,
+    /// The relay address came from a RESERVATION-TOKEN (no other port may replace it).
+    pub from_token: bool,
 }
 
 /// A channel binding (RFC 8656 §12).

@@ -9,7 +9,7 @@
 mod allocation;
 pub(crate) mod auth;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -32,8 +32,8 @@ use crate::policy::PeerPolicy;
 use crate::transport::Transport;
 use crate::wire::attributes::{
     self as attrs, AdditionalAddressFamily, AddressErrorCode, AddressFamily, ChannelNumber, Data,
-    EvenPort, Lifetime, RequestedAddressFamily, RequestedTransport, XorPeerAddress,
-    XorRelayedAddress,
+    EvenPort, Lifetime, RequestedAddressFamily, RequestedTransport, ReservationToken,
+    XorPeerAddress, XorRelayedAddress,
 };
 use crate::wire::channel_data::{ChannelData, LEGACY_MAX_CHANNEL, MAX_CHANNEL, MIN_CHANNEL};
 use crate::wire::methods;
@@ -45,6 +45,9 @@ use auth::{Credentials, NonceCheck};
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// Relay ports tried for one Allocate before answering 508.
 const MAX_PORT_ATTEMPTS: u8 = 8;
+/// How long a port reserved by EVEN-PORT's R bit is kept for its RESERVATION-TOKEN
+/// (RFC 8656 §7.2: about 30 seconds).
+const RESERVATION_LIFETIME: Duration = Duration::from_secs(30);
 
 /// Bytes for the runner to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +125,9 @@ pub struct Server {
     relays: HashMap<SocketAddr, FiveTuple>,
     /// Relay addresses in use per relay IP, so that a full port range is seen in O(1).
     relays_per_ip: HashMap<IpAddr, usize>,
+    /// Ports reserved by EVEN-PORT (R bit): token → (address, expiry).
+    reservations: HashMap<[u8; 8], (SocketAddr, Instant)>,
+    reserved: HashSet<SocketAddr>,
     per_user: HashMap<String, usize>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<ServerEvent>,
@@ -161,6 +167,8 @@ impl Server {
             allocations: HashMap::new(),
             relays: HashMap::new(),
             relays_per_ip: HashMap::new(),
+            reservations: HashMap::new(),
+            reserved: HashSet::new(),
             per_user: HashMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -251,6 +259,9 @@ impl Server {
             |enc| {
                 // RFC 8656 §7.2: XOR-RELAYED-ADDRESS, LIFETIME and XOR-MAPPED-ADDRESS.
                 enc.add(&XorRelayedAddress(relay))?;
+                if let Some(token) = pending.reservation {
+                    enc.add(&ReservationToken(token))?;
+                }
                 if pending.additional_family_refused {
                     enc.add(&AddressErrorCode {
                         family: AddressFamily::V6,
@@ -280,7 +291,7 @@ impl Server {
 
     /// The runner could not open the relay socket: another port is tried, or the client gets
     /// 508 Insufficient Capacity.
-    pub fn relay_failed(&mut self, relay: SocketAddr) {
+    pub fn relay_failed(&mut self, now: Instant, relay: SocketAddr) {
         let Some(five_tuple) = self.remove_relay(relay) else {
             return;
         };
@@ -298,11 +309,22 @@ impl Server {
             return;
         };
         pending.attempts += 1;
-        let next = if pending.attempts < MAX_PORT_ATTEMPTS {
-            self.pick_relay(relay.ip(), pending.even_port)
+        // A reserved next port goes with the failed one; a new pair gets a new token.
+        if let Some(token) = pending.reservation.take()
+            && let Some((addr, _)) = self.reservations.remove(&token)
+        {
+            self.reserved.remove(&addr);
+        }
+        let next = if pending.attempts < MAX_PORT_ATTEMPTS && !pending.from_token {
+            self.pick_relay(relay.ip(), pending.even_port, pending.reserve_next)
         } else {
             None
         };
+        if let Some(new_relay) = next
+            && pending.reserve_next
+        {
+            pending.reservation = Some(self.reserve_next_port(now, new_relay));
+        }
         match next {
             Some(new_relay) => {
                 if let Some(alloc) = self.allocations.get_mut(&five_tuple) {
@@ -356,6 +378,14 @@ impl Server {
         for alloc in self.allocations.values_mut() {
             alloc.prune(now);
         }
+        let reserved = &mut self.reserved;
+        self.reservations.retain(|_, (addr, expires)| {
+            let live = *expires > now;
+            if !live {
+                reserved.remove(addr);
+            }
+            live
+        });
     }
 
     /// The next bytes to send.
@@ -370,7 +400,7 @@ impl Server {
 
     /// When [`Server::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        (!self.allocations.is_empty()).then_some(self.next_sweep)
+        (!self.allocations.is_empty() || !self.reservations.is_empty()).then_some(self.next_sweep)
     }
 
     // ---- client → server -------------------------------------------------------------
@@ -573,15 +603,14 @@ impl Server {
         {
             return self.error(ft, tid, m, ErrorCode::BAD_REQUEST, key);
         }
-        let even_port = match msg.get::<EvenPort>() {
-            Ok(None) => false,
-            Ok(Some(EvenPort {
-                reserve_next: false,
-            })) => true,
-            // Reserving the next port (R bit) is not supported.
-            Ok(Some(_)) => return self.error(ft, tid, m, methods::INSUFFICIENT_CAPACITY, key),
-            Err(_) => return self.error(ft, tid, m, ErrorCode::BAD_REQUEST, key),
+        let (Ok(even), Ok(token)) = (msg.get::<EvenPort>(), msg.get::<ReservationToken>()) else {
+            return self.error(ft, tid, m, ErrorCode::BAD_REQUEST, key);
         };
+        // RFC 8656 §7.2: RESERVATION-TOKEN together with EVEN-PORT or
+        // REQUESTED-ADDRESS-FAMILY is a bad request.
+        if token.is_some() && (even.is_some() || requested.is_some()) {
+            return self.error(ft, tid, m, ErrorCode::BAD_REQUEST, key);
+        }
         let family = requested.map_or(AddressFamily::V4, |r| r.0);
         let Some(relay_ip) = self
             .config
@@ -598,8 +627,31 @@ impl Server {
         {
             return self.error(ft, tid, m, methods::ALLOCATION_QUOTA_REACHED, key);
         }
-        let Some(relay) = self.pick_relay(relay_ip, even_port) else {
-            return self.error(ft, tid, m, methods::INSUFFICIENT_CAPACITY, key);
+        let even_port = even.is_some();
+        let reserve_next = even.is_some_and(|e| e.reserve_next);
+        let (relay, reservation) = if let Some(ReservationToken(t)) = token {
+            // RFC 8656 §7.2: the relay address is the one the token reserved; an unknown or
+            // expired token gets 508.
+            match self.reservations.remove(&t) {
+                Some((addr, expires)) => {
+                    self.reserved.remove(&addr);
+                    if expires <= now {
+                        return self.error(ft, tid, m, methods::INSUFFICIENT_CAPACITY, key);
+                    }
+                    (addr, None)
+                }
+                None => return self.error(ft, tid, m, methods::INSUFFICIENT_CAPACITY, key),
+            }
+        } else {
+            if reserve_next && self.reservations.len() >= self.config.total_quota {
+                return self.error(ft, tid, m, methods::INSUFFICIENT_CAPACITY, key);
+            }
+            let Some(relay) = self.pick_relay(relay_ip, even_port, reserve_next) else {
+                return self.error(ft, tid, m, methods::INSUFFICIENT_CAPACITY, key);
+            };
+            // RFC 8656 §7.2: with the R bit, port + 1 is reserved and named by a token.
+            let reservation = reserve_next.then(|| self.reserve_next_port(now, relay));
+            (relay, reservation)
         };
         let lifetime = self.lifetime(msg.get::<Lifetime>().ok().flatten());
         let bucket = self.config.bandwidth.map(|b| TokenBucket::new(b, now));
@@ -615,6 +667,9 @@ impl Server {
                     additional_family_refused: additional.is_some(),
                     attempts: 0,
                     even_port,
+                    reserve_next,
+                    reservation,
+                    from_token: token.is_some(),
                 }),
                 expires: now + lifetime,
                 permissions: HashMap::new(),
@@ -641,7 +696,9 @@ impl Server {
         }
     }
 
-    fn pick_relay(&mut self, ip: IpAddr, even: bool) -> Option<SocketAddr> {
+    /// A free relay address in the port range (even when asked; with `with_next`, an even
+    /// port whose successor is free too).
+    fn pick_relay(&mut self, ip: IpAddr, even: bool, with_next: bool) -> Option<SocketAddr> {
         let (lo, hi) = (
             *self.config.relay_ports.start(),
             *self.config.relay_ports.end(),
@@ -650,25 +707,44 @@ impl Server {
             return None;
         }
         let span = u32::from(hi - lo) + 1;
-        let in_use = self.relays_per_ip.get(&ip).copied().unwrap_or(0);
+        let in_use = self.relays_per_ip.get(&ip).copied().unwrap_or(0) + self.reserved.len();
         if in_use >= span as usize {
             return None;
         }
+        let even = even || with_next;
+        let free = |s: &Server, port: u16| {
+            let addr = SocketAddr::new(ip, port);
+            !s.relays.contains_key(&addr) && !s.reserved.contains(&addr)
+        };
         let first = self.rng.gen_range(0..span);
         for i in 0..span {
-            let port = lo as u32 + (first + i) % span;
+            let port = u32::from(lo) + (first + i) % span;
             let Ok(port) = u16::try_from(port) else {
                 continue;
             };
             if even && port % 2 != 0 {
                 continue;
             }
-            let addr = SocketAddr::new(ip, port);
-            if !self.relays.contains_key(&addr) {
-                return Some(addr);
+            if !free(self, port) {
+                continue;
             }
+            if with_next && (port >= hi || !free(self, port + 1)) {
+                continue;
+            }
+            return Some(SocketAddr::new(ip, port));
         }
         None
+    }
+
+    /// Reserves `relay`'s port + 1 for 30 s and returns its token.
+    fn reserve_next_port(&mut self, now: Instant, relay: SocketAddr) -> [u8; 8] {
+        let next = SocketAddr::new(relay.ip(), relay.port().wrapping_add(1));
+        let mut token = [0u8; 8];
+        self.rng.fill_bytes(&mut token);
+        self.reservations
+            .insert(token, (next, now + RESERVATION_LIFETIME));
+        self.reserved.insert(next);
+        token
     }
 
     fn refresh(
@@ -1103,8 +1179,7 @@ impl Server {
 }
 
 /// The attributes the server understands: STUN's and TURN's, except DONT-FRAGMENT (the relay
-/// cannot set DF, so RFC 8656 §7.2 has it answered with 420) and RESERVATION-TOKEN
-/// (reservations are not supported).
+/// cannot set DF, so RFC 8656 §7.2 has it answered with 420).
 fn server_knows(t: u16) -> bool {
-    t != attrs::kind::DONT_FRAGMENT && attrs::is_known(t)
+    t != attrs::kind::DONT_FRAGMENT && (attrs::is_known(t) || t == attrs::kind::RESERVATION_TOKEN)
 }

@@ -129,17 +129,19 @@ fn run_suite(suite: &Suite, flags: &Flags, netns: bool) -> SuiteResult {
             argv.extend(args.iter().map(|s| s.to_string()));
             record_libtest(&mut result, process::run(&argv, &env, timeout));
         }
-        Kind::Ignored { package, test, netns: wants_netns } => {
+        Kind::Ignored { package, test, features, netns: wants_netns } => {
             // Build outside the namespace (it has no network to fetch crates), run inside it.
-            let build: Vec<String> =
+            let features: Vec<String> =
+                if features.is_empty() { vec![] } else { vec!["--features".into(), features.to_string()] };
+            let mut build: Vec<String> =
                 ["cargo", "test", "-p", package, "--test", test, "--no-run"].iter().map(|s| s.to_string()).collect();
+            build.extend(features.iter().cloned());
             match process::run(&build, &env, timeout) {
                 Ok(f) if f.success => {
                     let mut argv: Vec<String> =
-                        ["cargo", "test", "--offline", "-p", package, "--test", test, "--", "--ignored", "--test-threads=1"]
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect();
+                        ["cargo", "test", "--offline", "-p", package, "--test", test].iter().map(|s| s.to_string()).collect();
+                    argv.extend(features.iter().cloned());
+                    argv.extend(["--", "--ignored", "--test-threads=1"].iter().map(|s| s.to_string()));
                     if wants_netns && netns {
                         argv = process::in_loopback_namespace(&argv);
                         env.push(("TERN_INTEROP_IP".into(), process::NAMESPACE_IP.into()));

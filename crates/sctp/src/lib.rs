@@ -16,9 +16,9 @@
 //!   Not implemented: multi-homing and path management (WebRTC uses one path), association
 //!   restart (§5.2.4 case A: such COOKIE-ECHOs are discarded; a retransmitted INIT of the
 //!   live association is answered with the same tags), ECN, AUTH (RFC 4895), reneging of
-//!   gap-acked data (peers do not renege in practice; we never do), the Invalid Stream
-//!   Identifier error, and a check of stream ids against the negotiated stream counts
-//!   (we announce 65535 each way).
+//!   gap-acked data (peers do not renege in practice; we never do), and the Invalid Stream
+//!   Identifier error for incoming data (we accept any of the 65535 streams we announce;
+//!   our own channel ids stay below the peer's inbound stream count).
 //! - RFC 3758 (PR-SCTP): FORWARD-TSN, abandonment by retransmission count or lifetime.
 //! - RFC 6525 (stream reset): Outgoing SSN Reset Request and Response, deferred resets
 //!   ("In progress") until the cumulative TSN reaches the sender's last TSN; other request

@@ -212,3 +212,35 @@ fn send_before_connect_is_queued() {
     assert!(p.run_until(Duration::from_secs(5), |p| count_messages(&p.events_b) == 1));
     assert_eq!(messages(&p.events_b, id)[0].1[..], b"early"[..]);
 }
+
+#[test]
+fn stream_ids_stay_below_the_peers_inbound_streams() {
+    let cb = tern_sctp::SctpConfig {
+        streams: 16,
+        ..config(2, tern_sctp::StreamParity::Odd)
+    };
+    let mut p = Pair::with_configs(
+        config(1, tern_sctp::StreamParity::Even),
+        cb,
+        LinkConfig::with_delay(Duration::from_millis(5)),
+        1,
+    );
+    p.connect_both();
+    assert!(p.run_until(Duration::from_secs(5), |p| p.connected()));
+    let too_high = ChannelInit {
+        negotiated_id: Some(16),
+        ..Default::default()
+    };
+    assert_eq!(
+        p.a.open_channel(p.now, too_high),
+        Err(SctpError::ChannelIdUnavailable(16))
+    );
+    let ids: Vec<_> = (0..8)
+        .map(|_| p.a.open_channel(p.now, ChannelInit::default()).unwrap().0)
+        .collect();
+    assert_eq!(ids, vec![0, 2, 4, 6, 8, 10, 12, 14]);
+    assert_eq!(
+        p.a.open_channel(p.now, ChannelInit::default()),
+        Err(SctpError::NoFreeStream)
+    );
+}

@@ -60,7 +60,7 @@ impl Association {
         }
         let id = match init.negotiated_id {
             Some(id) => {
-                if self.channels.contains_key(&id) || id == u16::MAX {
+                if self.channels.contains_key(&id) || id >= self.outbound_streams {
                     return Err(SctpError::ChannelIdUnavailable(id));
                 }
                 id
@@ -100,7 +100,7 @@ impl Association {
         } else {
             1
         };
-        let limit = u32::from(self.config.streams).min(u32::from(u16::MAX));
+        let limit = u32::from(self.outbound_streams);
         let mut id = start;
         while id < limit {
             let sid = u16::try_from(id).map_err(|_| SctpError::NoFreeStream)?;

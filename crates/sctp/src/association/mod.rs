@@ -207,6 +207,7 @@ pub struct Association {
     reconfig_replies: Vec<u8>,
     fwd_scratch: Vec<ForwardTsnEntry>,
     pending_peer: Option<PeerInfo>,
+    outbound_streams: u16,
 }
 
 impl Association {
@@ -222,6 +223,7 @@ impl Association {
         let local_tag = nonzero(&mut rng);
         let initial_tsn: u32 = rng.r#gen();
         let mtu = config.effective_mtu();
+        let config_streams = config.streams;
         let window = config.effective_receive_window();
         let tx = Sender::new(
             initial_tsn,
@@ -266,6 +268,7 @@ impl Association {
             reconfig_replies: Vec::new(),
             fwd_scratch: Vec::new(),
             pending_peer: None,
+            outbound_streams: config_streams,
         }
     }
 
@@ -995,6 +998,7 @@ impl Association {
             initial_tsn: init.initial_tsn,
             a_rwnd: init.a_rwnd,
             caps,
+            inbound_streams: init.inbound_streams,
         });
         // §5.1 C: stop T1-init, start T1-cookie.
         self.t1 = Some(HandshakeTimer {
@@ -1060,6 +1064,7 @@ impl Association {
             initial_tsn: cookie.peer_initial_tsn,
             a_rwnd: cookie.peer_a_rwnd,
             caps: cookie.caps,
+            inbound_streams: cookie.peer_inbound_streams,
         });
         self.send_cookie_ack();
         Ok(())
@@ -1089,6 +1094,8 @@ impl Association {
         self.init_packet = None;
         self.pending_peer = None;
         self.peer_caps = peer.caps;
+        // RFC 9260 §5.1.1: we may use stream ids below min(our OS, the peer's MIS).
+        self.outbound_streams = self.config.streams.min(peer.inbound_streams);
         self.zero_checksum_tx = peer.caps & caps::ZERO_CHECKSUM != 0;
         let interleaved = peer.caps & caps::INTERLEAVING != 0;
         self.rx = Some(Receiver::new(
@@ -1470,6 +1477,8 @@ struct PeerInfo {
     initial_tsn: u32,
     a_rwnd: u32,
     caps: u8,
+    /// The peer's inbound stream count (bounds our outbound stream ids).
+    inbound_streams: u16,
 }
 
 fn nonzero(rng: &mut StdRng) -> u32 {

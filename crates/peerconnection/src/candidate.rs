@@ -17,7 +17,10 @@ pub(crate) fn to_ice(candidate: &tern_sdp::Candidate) -> Result<Candidate, Error
     let transport = if candidate.transport.eq_ignore_ascii_case("udp") {
         TransportProtocol::Udp
     } else {
-        return Err(Error::Candidate(format!("transport {} is not supported", candidate.transport)));
+        return Err(Error::Candidate(format!(
+            "transport {} is not supported",
+            candidate.transport
+        )));
     };
     let kind = match candidate.kind.as_str() {
         "host" => CandidateKind::Host,

@@ -7,7 +7,8 @@
 #![allow(clippy::disallowed_methods)] // the driver is where wall-clock time enters
 
 use crate::{
-    DataChannelId, DataChannelInit, Error, Event, PeerConnection, PeerConnectionState, RtcConfig, SessionDescriptionInit,
+    DataChannelId, DataChannelInit, Error, Event, PeerConnection, PeerConnectionState, RtcConfig,
+    SessionDescriptionInit,
 };
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -52,7 +53,10 @@ impl RtcEvents {
 
 impl RtcPeer {
     /// Binds one UDP socket per address (port 0 picks one) and starts the connection task.
-    pub async fn spawn(config: RtcConfig, bind: &[SocketAddr]) -> Result<(RtcPeer, RtcEvents), std::io::Error> {
+    pub async fn spawn(
+        config: RtcConfig,
+        bind: &[SocketAddr],
+    ) -> Result<(RtcPeer, RtcEvents), std::io::Error> {
         let mut sockets = Vec::with_capacity(bind.len());
         for address in bind {
             sockets.push(UdpSocket::bind(address).await?);
@@ -68,7 +72,13 @@ impl RtcPeer {
         let (commands, command_rx) = mpsc::channel(256);
         let (event_tx, events) = mpsc::unbounded_channel();
         tokio::spawn(run(pc, sockets, command_rx, event_tx));
-        Ok((RtcPeer { commands, local_addresses }, RtcEvents { events }))
+        Ok((
+            RtcPeer {
+                commands,
+                local_addresses,
+            },
+            RtcEvents { events },
+        ))
     }
 
     /// The socket addresses the connection uses (its host candidates).
@@ -78,7 +88,10 @@ impl RtcPeer {
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, Error> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(make(tx)).await.map_err(|_| Error::Closed)?;
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
@@ -91,11 +104,17 @@ impl RtcPeer {
         self.call(Command::CreateAnswer).await
     }
     /// W3C `setLocalDescription`.
-    pub async fn set_local_description(&self, description: SessionDescriptionInit) -> Result<(), Error> {
+    pub async fn set_local_description(
+        &self,
+        description: SessionDescriptionInit,
+    ) -> Result<(), Error> {
         self.call(|r| Command::SetLocal(description, r)).await
     }
     /// W3C `setRemoteDescription`.
-    pub async fn set_remote_description(&self, description: SessionDescriptionInit) -> Result<(), Error> {
+    pub async fn set_remote_description(
+        &self,
+        description: SessionDescriptionInit,
+    ) -> Result<(), Error> {
         self.call(|r| Command::SetRemote(description, r)).await
     }
     /// W3C `addIceCandidate` ("" = end of candidates).
@@ -104,25 +123,47 @@ impl RtcPeer {
         self.call(|r| Command::AddIceCandidate(candidate, r)).await
     }
     /// W3C `createDataChannel`.
-    pub async fn create_data_channel(&self, label: &str, init: DataChannelInit) -> Result<DataChannelId, Error> {
+    pub async fn create_data_channel(
+        &self,
+        label: &str,
+        init: DataChannelInit,
+    ) -> Result<DataChannelId, Error> {
         let label = label.to_string();
-        self.call(|r| Command::CreateDataChannel(label, init, r)).await
+        self.call(|r| Command::CreateDataChannel(label, init, r))
+            .await
     }
     /// Sends one message.
-    pub async fn send(&self, channel: DataChannelId, data: Vec<u8>, binary: bool) -> Result<(), Error> {
+    pub async fn send(
+        &self,
+        channel: DataChannelId,
+        data: Vec<u8>,
+        binary: bool,
+    ) -> Result<(), Error> {
         self.call(|r| Command::Send(channel, data, binary, r)).await
     }
     /// W3C `bufferedAmount`.
     pub async fn buffered_amount(&self, channel: DataChannelId) -> usize {
         let (tx, rx) = oneshot::channel();
-        if self.commands.send(Command::BufferedAmount(channel, tx)).await.is_err() {
+        if self
+            .commands
+            .send(Command::BufferedAmount(channel, tx))
+            .await
+            .is_err()
+        {
             return 0;
         }
         rx.await.unwrap_or(0)
     }
     /// W3C `bufferedAmountLowThreshold`.
-    pub async fn set_buffered_amount_low_threshold(&self, channel: DataChannelId, threshold: usize) {
-        let _ = self.commands.send(Command::SetLowThreshold(channel, threshold)).await;
+    pub async fn set_buffered_amount_low_threshold(
+        &self,
+        channel: DataChannelId,
+        threshold: usize,
+    ) {
+        let _ = self
+            .commands
+            .send(Command::SetLowThreshold(channel, threshold))
+            .await;
     }
     /// Closes one data channel.
     pub async fn close_data_channel(&self, channel: DataChannelId) -> Result<(), Error> {
@@ -159,7 +200,9 @@ async fn run(
             let _ = done.send(());
             return;
         }
-        let sleep_until = pc.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let sleep_until = pc
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(sleep_until));
         tokio::select! {
             command = commands.recv() => match command {
@@ -175,11 +218,11 @@ async fn run(
                 }
             },
             (index, received) = recv_any(&sockets, &mut buf) => {
-                if let (Some(socket), Ok((n, from))) = (sockets.get(index), received) {
-                    if let (Ok(local), Some(datagram)) = (socket.local_addr(), buf.get(..n)) {
-                        // A rejected datagram is dropped: the core keeps its state unchanged.
-                        let _ = pc.handle_receive(Instant::now(), local, from, datagram);
-                    }
+                if let (Some(socket), Ok((n, from))) = (sockets.get(index), received)
+                    && let (Ok(local), Some(datagram)) = (socket.local_addr(), buf.get(..n))
+                {
+                    // A rejected datagram is dropped: the core keeps its state unchanged.
+                    let _ = pc.handle_receive(Instant::now(), local, from, datagram);
                 }
             }
             () = sleep => pc.handle_timeout(Instant::now()),
@@ -195,10 +238,14 @@ fn apply(pc: &mut PeerConnection, command: Command) -> Option<oneshot::Sender<()
         Command::SetLocal(d, r) => drop(r.send(pc.set_local_description(now, d))),
         Command::SetRemote(d, r) => drop(r.send(pc.set_remote_description(now, d))),
         Command::AddIceCandidate(c, r) => drop(r.send(pc.add_ice_candidate(now, &c))),
-        Command::CreateDataChannel(label, init, r) => drop(r.send(pc.create_data_channel(now, &label, init))),
+        Command::CreateDataChannel(label, init, r) => {
+            drop(r.send(pc.create_data_channel(now, &label, init)))
+        }
         Command::Send(id, data, binary, r) => drop(r.send(pc.send(now, id, &data, binary))),
         Command::BufferedAmount(id, r) => drop(r.send(pc.buffered_amount(id))),
-        Command::SetLowThreshold(id, threshold) => pc.set_buffered_amount_low_threshold(id, threshold),
+        Command::SetLowThreshold(id, threshold) => {
+            pc.set_buffered_amount_low_threshold(id, threshold)
+        }
         Command::CloseChannel(id, r) => drop(r.send(pc.close_data_channel(now, id))),
         Command::State(r) => drop(r.send(pc.connection_state())),
         Command::Close(done) => {
@@ -209,9 +256,16 @@ fn apply(pc: &mut PeerConnection, command: Command) -> Option<oneshot::Sender<()
     None
 }
 
-async fn flush(pc: &mut PeerConnection, sockets: &[UdpSocket], events: &mpsc::UnboundedSender<Event>) {
+async fn flush(
+    pc: &mut PeerConnection,
+    sockets: &[UdpSocket],
+    events: &mpsc::UnboundedSender<Event>,
+) {
     while let Some(transmit) = pc.poll_transmit() {
-        let socket = sockets.iter().find(|s| s.local_addr().ok() == Some(transmit.source)).or(sockets.first());
+        let socket = sockets
+            .iter()
+            .find(|s| s.local_addr().ok() == Some(transmit.source))
+            .or(sockets.first());
         if let Some(socket) = socket {
             // UDP send errors (no route, buffer full) are loss: ICE and SCTP retransmit.
             let _ = socket.send_to(&transmit.data, transmit.destination).await;
@@ -223,7 +277,10 @@ async fn flush(pc: &mut PeerConnection, sockets: &[UdpSocket], events: &mpsc::Un
 }
 
 /// Receives from whichever socket has a datagram first.
-async fn recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> (usize, std::io::Result<(usize, SocketAddr)>) {
+async fn recv_any(
+    sockets: &[UdpSocket],
+    buf: &mut [u8],
+) -> (usize, std::io::Result<(usize, SocketAddr)>) {
     if sockets.is_empty() {
         std::future::pending::<()>().await;
     }

@@ -56,7 +56,10 @@ pub(crate) fn render(params: &LocalParams<'_>) -> String {
     };
     line("v=0");
     // RFC 8829 §5.2.1: "o=- <session-id> <version> IN IP4 0.0.0.0"; the session id is random, < 2^63.
-    line(&format!("o=- {} {} IN IP4 127.0.0.1", params.session_id, params.session_version));
+    line(&format!(
+        "o=- {} {} IN IP4 127.0.0.1",
+        params.session_id, params.session_version
+    ));
     line("s=-");
     line("t=0 0");
     if let Some(data) = params.data {
@@ -120,9 +123,16 @@ const DEFAULT_REMOTE_MAX_MESSAGE_SIZE: usize = 65536;
 /// Reads the transport parameters of the first bundled m-section (RFC 8843: the BUNDLE-tag section
 /// carries the transport for all).
 pub(crate) fn remote_transport(session: &SessionDescription) -> Result<RemoteTransport, Error> {
-    let first = session.media.first().ok_or(Error::Description("no m-section"))?;
-    let ufrag = session.ice_ufrag_for(first).ok_or(Error::Description("no a=ice-ufrag"))?;
-    let pwd = session.ice_pwd_for(first).ok_or(Error::Description("no a=ice-pwd"))?;
+    let first = session
+        .media
+        .first()
+        .ok_or(Error::Description("no m-section"))?;
+    let ufrag = session
+        .ice_ufrag_for(first)
+        .ok_or(Error::Description("no a=ice-ufrag"))?;
+    let pwd = session
+        .ice_pwd_for(first)
+        .ok_or(Error::Description("no a=ice-pwd"))?;
     let mut fingerprints = Vec::new();
     for fp in session.fingerprints_for(first) {
         let text = format!("{} {}", fp.hash_function, hex_colon(&fp.value));
@@ -136,14 +146,18 @@ pub(crate) fn remote_transport(session: &SessionDescription) -> Result<RemoteTra
     }
     // RFC 8842 §5.2: a missing a=setup in an offer means actpass.
     let setup = session.setup_for(first).unwrap_or(Setup::ActPass);
-    let data = session.media.iter().find(|m| m.is_data_channel() && m.port != 0).map(|m| RemoteData {
-        mid: m.mid().unwrap_or_default().to_string(),
-        sctp_port: m.sctp_port().unwrap_or(5000),
-        max_message_size: m
-            .max_message_size()
-            .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
-            .unwrap_or(DEFAULT_REMOTE_MAX_MESSAGE_SIZE),
-    });
+    let data = session
+        .media
+        .iter()
+        .find(|m| m.is_data_channel() && m.port != 0)
+        .map(|m| RemoteData {
+            mid: m.mid().unwrap_or_default().to_string(),
+            sctp_port: m.sctp_port().unwrap_or(5000),
+            max_message_size: m
+                .max_message_size()
+                .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+                .unwrap_or(DEFAULT_REMOTE_MAX_MESSAGE_SIZE),
+        });
     Ok(RemoteTransport {
         ufrag: ufrag.to_string(),
         pwd: pwd.to_string(),

@@ -58,7 +58,12 @@ pub struct RtcConfig {
 
 impl Default for RtcConfig {
     fn default() -> Self {
-        RtcConfig { certificate: None, max_message_size: 262_144, sctp_port: 5000, seed: None }
+        RtcConfig {
+            certificate: None,
+            max_message_size: 262_144,
+            sctp_port: 5000,
+            seed: None,
+        }
     }
 }
 
@@ -117,7 +122,13 @@ pub struct DataChannelInit {
 
 impl Default for DataChannelInit {
     fn default() -> Self {
-        DataChannelInit { ordered: true, max_retransmits: None, max_packet_life_time: None, protocol: String::new(), negotiated: None }
+        DataChannelInit {
+            ordered: true,
+            max_retransmits: None,
+            max_packet_life_time: None,
+            protocol: String::new(),
+            negotiated: None,
+        }
     }
 }
 

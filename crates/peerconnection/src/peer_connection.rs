@@ -2,8 +2,13 @@
 //! (ICE → DTLS → SCTP data channels), composed from the protocol crates.
 
 use crate::demux::{PacketClass, classify};
-use crate::jsep::{self, DataSection, LocalParams, RemoteTransport, SdpType, SessionDescriptionInit};
-use crate::{DataChannelId, DataChannelInit, Error, Event, PeerConnectionState, RtcConfig, SignalingState, Transmit};
+use crate::jsep::{
+    self, DataSection, LocalParams, RemoteTransport, SdpType, SessionDescriptionInit,
+};
+use crate::{
+    DataChannelId, DataChannelInit, Error, Event, PeerConnectionState, RtcConfig, SignalingState,
+    Transmit,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
@@ -11,7 +16,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use tern_dtls::{Certificate, DtlsConfig, DtlsEndpoint, DtlsEvent, DtlsRole, HashAlgorithm};
 use tern_ice::{IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent};
-use tern_sctp::{Association, ChannelInit, MessageKind, Reliability, SctpConfig, SctpEvent, StreamParity};
+use tern_sctp::{
+    Association, ChannelInit, MessageKind, Reliability, SctpConfig, SctpEvent, StreamParity,
+};
 use tern_sdp::{SessionDescription, Setup};
 
 /// One data channel as the application sees it.
@@ -156,14 +163,22 @@ impl PeerConnection {
 
     /// The description in force remotely (pending if any, else current).
     pub fn remote_description(&self) -> Option<&SessionDescriptionInit> {
-        self.pending_remote.as_ref().or(self.current_remote.as_ref())
+        self.pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())
     }
 
     /// JSEP `createOffer` (RFC 8829 §5.2).
     pub fn create_offer(&mut self, now: Instant) -> Result<SessionDescriptionInit, Error> {
         self.require_open()?;
-        if !matches!(self.signaling, SignalingState::Stable | SignalingState::HaveLocalOffer) {
-            return Err(Error::InvalidState { operation: "create_offer", state: self.signaling });
+        if !matches!(
+            self.signaling,
+            SignalingState::Stable | SignalingState::HaveLocalOffer
+        ) {
+            return Err(Error::InvalidState {
+                operation: "create_offer",
+                state: self.signaling,
+            });
         }
         // The offerer of the first offer is the controlling agent (RFC 8445 §6.1.1).
         self.ensure_ice(now, true);
@@ -171,16 +186,28 @@ impl PeerConnection {
             self.data_mid = Some("0".into());
         }
         // RFC 8829 §5.2.1 / RFC 8842 §5.2: the offerer says actpass.
-        Ok(SessionDescriptionInit { sdp_type: SdpType::Offer, sdp: self.render(Setup::ActPass) })
+        Ok(SessionDescriptionInit {
+            sdp_type: SdpType::Offer,
+            sdp: self.render(Setup::ActPass),
+        })
     }
 
     /// JSEP `createAnswer` (RFC 8829 §5.3).
     pub fn create_answer(&mut self, now: Instant) -> Result<SessionDescriptionInit, Error> {
         self.require_open()?;
-        if !matches!(self.signaling, SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer) {
-            return Err(Error::InvalidState { operation: "create_answer", state: self.signaling });
+        if !matches!(
+            self.signaling,
+            SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer
+        ) {
+            return Err(Error::InvalidState {
+                operation: "create_answer",
+                state: self.signaling,
+            });
         }
-        let remote = self.remote.as_ref().ok_or(Error::Description("no remote offer"))?;
+        let remote = self
+            .remote
+            .as_ref()
+            .ok_or(Error::Description("no remote offer"))?;
         // RFC 8842 §5.3: answer actpass with active (so we start DTLS), active with passive.
         let setup = match remote.setup {
             Setup::Active => Setup::Passive,
@@ -189,7 +216,10 @@ impl PeerConnection {
         };
         self.data_mid = remote.data.as_ref().map(|d| d.mid.clone());
         self.ensure_ice(now, false);
-        Ok(SessionDescriptionInit { sdp_type: SdpType::Answer, sdp: self.render(setup) })
+        Ok(SessionDescriptionInit {
+            sdp_type: SdpType::Answer,
+            sdp: self.render(setup),
+        })
     }
 
     fn render(&mut self, setup: Setup) -> String {
@@ -211,23 +241,40 @@ impl PeerConnection {
     }
 
     /// W3C `setLocalDescription` with a description from `create_offer`/`create_answer`.
-    pub fn set_local_description(&mut self, now: Instant, description: SessionDescriptionInit) -> Result<(), Error> {
+    pub fn set_local_description(
+        &mut self,
+        now: Instant,
+        description: SessionDescriptionInit,
+    ) -> Result<(), Error> {
         self.require_open()?;
         let parsed = SessionDescription::parse(&description.sdp)?;
-        let setup = parsed.media.first().and_then(|m| m.setup()).unwrap_or(Setup::ActPass);
+        let setup = parsed
+            .media
+            .first()
+            .and_then(|m| m.setup())
+            .unwrap_or(Setup::ActPass);
         let next = match (description.sdp_type, self.signaling) {
             (SdpType::Rollback, SignalingState::HaveLocalOffer) => {
                 self.pending_local = None;
                 return self.set_signaling(SignalingState::Stable);
             }
-            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveLocalOffer) => SignalingState::HaveLocalOffer,
-            (SdpType::Answer, SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer) => {
-                SignalingState::Stable
+            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveLocalOffer) => {
+                SignalingState::HaveLocalOffer
             }
-            (SdpType::Pranswer, SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer) => {
-                SignalingState::HaveLocalPranswer
+            (
+                SdpType::Answer,
+                SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer,
+            ) => SignalingState::Stable,
+            (
+                SdpType::Pranswer,
+                SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer,
+            ) => SignalingState::HaveLocalPranswer,
+            _ => {
+                return Err(Error::InvalidState {
+                    operation: "set_local_description",
+                    state: self.signaling,
+                });
             }
-            _ => return Err(Error::InvalidState { operation: "set_local_description", state: self.signaling }),
         };
         self.local_setup = setup;
         if next == SignalingState::Stable {
@@ -242,11 +289,18 @@ impl PeerConnection {
     }
 
     /// W3C `setRemoteDescription`.
-    pub fn set_remote_description(&mut self, now: Instant, description: SessionDescriptionInit) -> Result<(), Error> {
+    pub fn set_remote_description(
+        &mut self,
+        now: Instant,
+        description: SessionDescriptionInit,
+    ) -> Result<(), Error> {
         self.require_open()?;
         if description.sdp_type == SdpType::Rollback {
             if self.signaling != SignalingState::HaveRemoteOffer {
-                return Err(Error::InvalidState { operation: "rollback", state: self.signaling });
+                return Err(Error::InvalidState {
+                    operation: "rollback",
+                    state: self.signaling,
+                });
             }
             self.pending_remote = None;
             return self.set_signaling(SignalingState::Stable);
@@ -256,20 +310,32 @@ impl PeerConnection {
         let parsed = SessionDescription::parse(&description.sdp)?;
         let remote = jsep::remote_transport(&parsed)?;
         let next = match (description.sdp_type, self.signaling) {
-            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveRemoteOffer) => SignalingState::HaveRemoteOffer,
-            (SdpType::Answer, SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer) => {
-                SignalingState::Stable
+            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveRemoteOffer) => {
+                SignalingState::HaveRemoteOffer
             }
-            (SdpType::Pranswer, SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer) => {
-                SignalingState::HaveRemotePranswer
+            (
+                SdpType::Answer,
+                SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer,
+            ) => SignalingState::Stable,
+            (
+                SdpType::Pranswer,
+                SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer,
+            ) => SignalingState::HaveRemotePranswer,
+            _ => {
+                return Err(Error::InvalidState {
+                    operation: "set_remote_description",
+                    state: self.signaling,
+                });
             }
-            _ => return Err(Error::InvalidState { operation: "set_remote_description", state: self.signaling }),
         };
         if description.sdp_type != SdpType::Offer && remote.setup == Setup::ActPass {
             return Err(Error::Description("an answer must not say a=setup:actpass"));
         }
         // A remote offer makes us the controlled agent unless the offerer is ICE-lite.
-        self.ensure_ice(now, remote.ice_lite && description.sdp_type == SdpType::Offer);
+        self.ensure_ice(
+            now,
+            remote.ice_lite && description.sdp_type == SdpType::Offer,
+        );
         if let Some(ice) = self.ice.as_mut() {
             ice.set_remote_credentials(remote.ufrag.clone(), remote.pwd.clone());
             for candidate in &remote.candidates {
@@ -307,7 +373,8 @@ impl PeerConnection {
             ice.end_of_remote_candidates();
             return Ok(());
         }
-        let parsed = tern_sdp::Candidate::parse(candidate).map_err(|e| Error::Candidate(e.to_string()))?;
+        let parsed =
+            tern_sdp::Candidate::parse(candidate).map_err(|e| Error::Candidate(e.to_string()))?;
         let candidate = crate::candidate::to_ice(&parsed)?;
         ice.add_remote_candidate(now, candidate)?;
         self.pump(now);
@@ -325,7 +392,15 @@ impl PeerConnection {
         self.require_open()?;
         let id = DataChannelId(self.next_channel);
         self.next_channel = self.next_channel.wrapping_add(1);
-        self.channels.insert(id, Channel { stream: None, label: label.to_string(), init, open: false });
+        self.channels.insert(
+            id,
+            Channel {
+                stream: None,
+                label: label.to_string(),
+                init,
+                open: false,
+            },
+        );
         if self.sctp.is_some() {
             self.open_stream(now, id)?;
             self.pump(now);
@@ -334,11 +409,25 @@ impl PeerConnection {
     }
 
     /// Sends one message on an open data channel.
-    pub fn send(&mut self, now: Instant, channel: DataChannelId, data: &[u8], binary: bool) -> Result<(), Error> {
+    pub fn send(
+        &mut self,
+        now: Instant,
+        channel: DataChannelId,
+        data: &[u8],
+        binary: bool,
+    ) -> Result<(), Error> {
         self.require_open()?;
-        let stream = self.channels.get(&channel).and_then(|c| c.stream).ok_or(Error::UnknownChannel(channel))?;
+        let stream = self
+            .channels
+            .get(&channel)
+            .and_then(|c| c.stream)
+            .ok_or(Error::UnknownChannel(channel))?;
         let sctp = self.sctp.as_mut().ok_or(Error::UnknownChannel(channel))?;
-        let kind = if binary { MessageKind::Binary } else { MessageKind::Text };
+        let kind = if binary {
+            MessageKind::Binary
+        } else {
+            MessageKind::Text
+        };
         sctp.send(now, stream, data, kind)?;
         self.pump(now);
         Ok(())
@@ -346,7 +435,10 @@ impl PeerConnection {
 
     /// W3C `bufferedAmount` of a channel.
     pub fn buffered_amount(&self, channel: DataChannelId) -> usize {
-        match (self.channels.get(&channel).and_then(|c| c.stream), self.sctp.as_ref()) {
+        match (
+            self.channels.get(&channel).and_then(|c| c.stream),
+            self.sctp.as_ref(),
+        ) {
             (Some(stream), Some(sctp)) => sctp.buffered_amount(stream),
             _ => 0,
         }
@@ -354,14 +446,25 @@ impl PeerConnection {
 
     /// W3C `bufferedAmountLowThreshold`.
     pub fn set_buffered_amount_low_threshold(&mut self, channel: DataChannelId, threshold: usize) {
-        if let (Some(stream), Some(sctp)) = (self.channels.get(&channel).and_then(|c| c.stream), self.sctp.as_mut()) {
+        if let (Some(stream), Some(sctp)) = (
+            self.channels.get(&channel).and_then(|c| c.stream),
+            self.sctp.as_mut(),
+        ) {
             sctp.set_buffered_amount_low_threshold(stream, threshold);
         }
     }
 
     /// Closes one data channel (RFC 8831 §6.7: by resetting its stream).
-    pub fn close_data_channel(&mut self, now: Instant, channel: DataChannelId) -> Result<(), Error> {
-        let stream = self.channels.get(&channel).and_then(|c| c.stream).ok_or(Error::UnknownChannel(channel))?;
+    pub fn close_data_channel(
+        &mut self,
+        now: Instant,
+        channel: DataChannelId,
+    ) -> Result<(), Error> {
+        let stream = self
+            .channels
+            .get(&channel)
+            .and_then(|c| c.stream)
+            .ok_or(Error::UnknownChannel(channel))?;
         if let Some(sctp) = self.sctp.as_mut() {
             sctp.close_channel(now, stream)?;
         }
@@ -401,21 +504,31 @@ impl PeerConnection {
         self.require_open()?;
         let result = match classify(datagram) {
             PacketClass::Stun => match self.ice.as_mut() {
-                Some(ice) => ice.handle_receive(now, local, remote, datagram).map_err(Error::from),
+                Some(ice) => ice
+                    .handle_receive(now, local, remote, datagram)
+                    .map_err(Error::from),
                 None => Err(Error::Dropped("STUN before any description")),
             },
             PacketClass::Dtls => {
                 // BAD_INPUT row 10 (CVE-2023-51443 class): DTLS only from a 5-tuple ICE validated,
                 // dropped silently otherwise — no alert, no state change.
-                let validated = self.ice.as_ref().is_some_and(|ice| ice.is_validated_remote(local, remote));
+                let validated = self
+                    .ice
+                    .as_ref()
+                    .is_some_and(|ice| ice.is_validated_remote(local, remote));
                 match self.dtls.as_mut() {
-                    Some(dtls) if validated => dtls.handle_receive(now, datagram).map_err(Error::from),
+                    Some(dtls) if validated => {
+                        dtls.handle_receive(now, datagram).map_err(Error::from)
+                    }
                     Some(_) => {
                         if self.early_dtls.len() >= MAX_EARLY_DTLS {
                             self.early_dtls.pop_front();
                         }
-                        self.early_dtls.push_back((local, remote, datagram.to_vec()));
-                        Err(Error::Dropped("DTLS from an address ICE has not validated (held)"))
+                        self.early_dtls
+                            .push_back((local, remote, datagram.to_vec()));
+                        Err(Error::Dropped(
+                            "DTLS from an address ICE has not validated (held)",
+                        ))
                     }
                     None => Err(Error::Dropped("DTLS before negotiation")),
                 }
@@ -464,7 +577,11 @@ impl PeerConnection {
     }
 
     fn require_open(&self) -> Result<(), Error> {
-        if self.state == PeerConnectionState::Closed { Err(Error::Closed) } else { Ok(()) }
+        if self.state == PeerConnectionState::Closed {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
     }
 
     fn set_signaling(&mut self, next: SignalingState) -> Result<(), Error> {
@@ -486,8 +603,16 @@ impl PeerConnection {
         if self.ice.is_some() {
             return;
         }
-        let credentials = IceCredentials { ufrag: self.local_ufrag.clone(), pwd: self.local_pwd.clone() };
-        let config = IceConfig::with_credentials(controlling, credentials, self.rng.r#gen(), self.rng.r#gen());
+        let credentials = IceCredentials {
+            ufrag: self.local_ufrag.clone(),
+            pwd: self.local_pwd.clone(),
+        };
+        let config = IceConfig::with_credentials(
+            controlling,
+            credentials,
+            self.rng.r#gen(),
+            self.rng.r#gen(),
+        );
         let mut ice = IceAgent::new(config, now);
         for address in &self.local_addresses {
             ice.add_local_host_candidate(*address);
@@ -506,7 +631,10 @@ impl PeerConnection {
         if self.dtls.is_some() {
             return Ok(());
         }
-        let remote = self.remote.as_ref().ok_or(Error::Description("no remote description"))?;
+        let remote = self
+            .remote
+            .as_ref()
+            .ok_or(Error::Description("no remote description"))?;
         // RFC 8842 §5: "active" opens the DTLS connection (is the DTLS client).
         let role = match (self.local_setup, remote.setup) {
             (Setup::Active, _) => DtlsRole::Client,
@@ -528,14 +656,22 @@ impl PeerConnection {
                     max_message_size: self.config.max_message_size,
                     remote_max_message_size: data.max_message_size,
                     // RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones.
-                    stream_parity: if role == DtlsRole::Client { StreamParity::Even } else { StreamParity::Odd },
+                    stream_parity: if role == DtlsRole::Client {
+                        StreamParity::Even
+                    } else {
+                        StreamParity::Odd
+                    },
                     ..SctpConfig::default()
                 },
                 now,
             );
             self.sctp = Some(sctp);
-            let pending: Vec<DataChannelId> =
-                self.channels.iter().filter(|(_, c)| c.stream.is_none()).map(|(id, _)| *id).collect();
+            let pending: Vec<DataChannelId> = self
+                .channels
+                .iter()
+                .filter(|(_, c)| c.stream.is_none())
+                .map(|(id, _)| *id)
+                .collect();
             for id in pending {
                 self.open_stream(now, id)?;
             }
@@ -550,7 +686,10 @@ impl PeerConnection {
         let (Some(channel), Some(sctp)) = (self.channels.get_mut(&id), self.sctp.as_mut()) else {
             return Err(Error::UnknownChannel(id));
         };
-        let reliability = match (channel.init.max_retransmits, channel.init.max_packet_life_time) {
+        let reliability = match (
+            channel.init.max_retransmits,
+            channel.init.max_packet_life_time,
+        ) {
             (Some(n), _) => Reliability::MaxRetransmits(n),
             (None, Some(lifetime)) => Reliability::MaxPacketLifetime(lifetime),
             (None, None) => Reliability::Reliable,
@@ -585,10 +724,16 @@ impl PeerConnection {
     }
 
     fn pump_ice(&mut self) -> bool {
-        let Some(ice) = self.ice.as_mut() else { return false };
+        let Some(ice) = self.ice.as_mut() else {
+            return false;
+        };
         let mut moved = false;
         while let Some(t) = ice.poll_transmit() {
-            self.transmits.push_back(Transmit { source: t.source, destination: t.destination, data: t.data });
+            self.transmits.push_back(Transmit {
+                source: t.source,
+                destination: t.destination,
+                data: t.data,
+            });
             moved = true;
         }
         let mut ice_events = Vec::new();
@@ -608,17 +753,24 @@ impl PeerConnection {
                 IceEvent::GatheringComplete => {}
                 IceEvent::ConnectionStateChanged(state) => {
                     self.ice_state = state;
-                    self.events.push_back(Event::IceConnectionStateChange(state));
+                    self.events
+                        .push_back(Event::IceConnectionStateChange(state));
                     match state {
                         IceConnectionState::Failed => self.set_state(PeerConnectionState::Failed),
-                        IceConnectionState::Disconnected => self.set_state(PeerConnectionState::Disconnected),
-                        IceConnectionState::Connected | IceConnectionState::Completed if self.dtls_connected => {
+                        IceConnectionState::Disconnected => {
+                            self.set_state(PeerConnectionState::Disconnected)
+                        }
+                        IceConnectionState::Connected | IceConnectionState::Completed
+                            if self.dtls_connected =>
+                        {
                             self.set_state(PeerConnectionState::Connected)
                         }
                         _ => {}
                     }
                 }
-                IceEvent::SelectedPairChanged { local, remote } => self.selected = Some((local, remote)),
+                IceEvent::SelectedPairChanged { local, remote } => {
+                    self.selected = Some((local, remote))
+                }
                 _ => {}
             }
         }
@@ -626,16 +778,18 @@ impl PeerConnection {
     }
 
     fn pump_dtls(&mut self, now: Instant) -> bool {
-        let Some(dtls) = self.dtls.as_mut() else { return false };
-        if !self.early_dtls.is_empty() {
-            if let Some(ice) = self.ice.as_ref() {
-                let held = std::mem::take(&mut self.early_dtls);
-                for (local, remote, datagram) in held {
-                    if ice.is_validated_remote(local, remote) {
-                        let _ = dtls.handle_receive(now, &datagram);
-                    } else {
-                        self.early_dtls.push_back((local, remote, datagram));
-                    }
+        let Some(dtls) = self.dtls.as_mut() else {
+            return false;
+        };
+        if !self.early_dtls.is_empty()
+            && let Some(ice) = self.ice.as_ref()
+        {
+            let held = std::mem::take(&mut self.early_dtls);
+            for (local, remote, datagram) in held {
+                if ice.is_validated_remote(local, remote) {
+                    let _ = dtls.handle_receive(now, &datagram);
+                } else {
+                    self.early_dtls.push_back((local, remote, datagram));
                 }
             }
         }
@@ -653,7 +807,10 @@ impl PeerConnection {
                         // RFC 8261 §6: SCTP starts once DTLS is up; both ends may send INIT.
                         sctp.connect(now);
                     }
-                    if matches!(self.ice_state, IceConnectionState::Connected | IceConnectionState::Completed) {
+                    if matches!(
+                        self.ice_state,
+                        IceConnectionState::Connected | IceConnectionState::Completed
+                    ) {
                         self.set_state(PeerConnectionState::Connected);
                     }
                 }
@@ -673,17 +830,25 @@ impl PeerConnection {
 
     /// DTLS records go out on the selected pair; before ICE selects one they wait in the endpoint.
     fn flush_dtls(&mut self) -> bool {
-        let (Some(dtls), Some((local, remote))) = (self.dtls.as_mut(), self.selected) else { return false };
+        let (Some(dtls), Some((local, remote))) = (self.dtls.as_mut(), self.selected) else {
+            return false;
+        };
         let mut moved = false;
         while let Some(data) = dtls.poll_transmit() {
-            self.transmits.push_back(Transmit { source: local, destination: remote, data });
+            self.transmits.push_back(Transmit {
+                source: local,
+                destination: remote,
+                data,
+            });
             moved = true;
         }
         moved
     }
 
     fn pump_sctp(&mut self) -> bool {
-        let Some(sctp) = self.sctp.as_mut() else { return false };
+        let Some(sctp) = self.sctp.as_mut() else {
+            return false;
+        };
         let mut moved = false;
         if let (true, Some(dtls)) = (self.dtls_connected, self.dtls.as_mut()) {
             while let Some(packet) = sctp.poll_transmit() {
@@ -704,27 +869,61 @@ impl PeerConnection {
 
     fn on_sctp_event(&mut self, event: SctpEvent) {
         match event {
-            SctpEvent::ChannelOpen { id: stream, label, protocol, remote_initiated, .. } => {
+            SctpEvent::ChannelOpen {
+                id: stream,
+                label,
+                protocol,
+                remote_initiated,
+                ..
+            } => {
                 if remote_initiated {
                     let id = DataChannelId(self.next_channel);
                     self.next_channel = self.next_channel.wrapping_add(1);
-                    let init = DataChannelInit { protocol: protocol.clone(), ..DataChannelInit::default() };
-                    self.channels.insert(id, Channel { stream: Some(stream), label: label.clone(), init, open: true });
-                    self.events.push_back(Event::DataChannel { id, label, protocol });
-                } else if let Some((id, channel)) = self.channels.iter_mut().find(|(_, c)| c.stream == Some(stream)) {
+                    let init = DataChannelInit {
+                        protocol: protocol.clone(),
+                        ..DataChannelInit::default()
+                    };
+                    self.channels.insert(
+                        id,
+                        Channel {
+                            stream: Some(stream),
+                            label: label.clone(),
+                            init,
+                            open: true,
+                        },
+                    );
+                    self.events.push_back(Event::DataChannel {
+                        id,
+                        label,
+                        protocol,
+                    });
+                } else if let Some((id, channel)) = self
+                    .channels
+                    .iter_mut()
+                    .find(|(_, c)| c.stream == Some(stream))
+                {
                     channel.open = true;
                     self.events.push_back(Event::DataChannelOpen { id: *id });
                 }
             }
-            SctpEvent::Message { id: stream, kind, data } => {
+            SctpEvent::Message {
+                id: stream,
+                kind,
+                data,
+            } => {
                 if let Some(id) = self.channel_for(stream) {
                     let binary = matches!(kind, MessageKind::Binary);
-                    self.events.push_back(Event::DataChannelMessage { id, data: data.to_vec(), binary });
+                    self.events.push_back(Event::DataChannelMessage {
+                        id,
+                        data: data.to_vec(),
+                        binary,
+                    });
                 }
             }
             SctpEvent::BufferedAmountLow { id: stream } => {
                 if let Some(id) = self.channel_for(stream) {
-                    self.events.push_back(Event::DataChannelBufferedAmountLow { id });
+                    self.events
+                        .push_back(Event::DataChannelBufferedAmountLow { id });
                 }
             }
             SctpEvent::ChannelClosed { id: stream } => {
@@ -738,7 +937,10 @@ impl PeerConnection {
     }
 
     fn channel_for(&self, stream: tern_sctp::ChannelId) -> Option<DataChannelId> {
-        self.channels.iter().find(|(_, c)| c.stream == Some(stream)).map(|(id, _)| *id)
+        self.channels
+            .iter()
+            .find(|(_, c)| c.stream == Some(stream))
+            .map(|(id, _)| *id)
     }
 }
 
@@ -748,5 +950,14 @@ const MAX_EARLY_DTLS: usize = 4;
 /// RFC 8839 §5.4 ice-char = ALPHA / DIGIT / "+" / "/"; alphanumerics keep it URL- and shell-safe.
 fn random_ice_chars(rng: &mut StdRng, len: usize) -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    (0..len).map(|_| char::from(CHARS.get(rng.gen_range(0..CHARS.len())).copied().unwrap_or(b'a'))).collect()
+    (0..len)
+        .map(|_| {
+            char::from(
+                CHARS
+                    .get(rng.gen_range(0..CHARS.len()))
+                    .copied()
+                    .unwrap_or(b'a'),
+            )
+        })
+        .collect()
 }

@@ -1,6 +1,12 @@
 //! Two Tern peer connections wired together in one process on virtual time: JSEP offer/answer,
 //! ICE, DTLS, SCTP and data channels, with no sockets and no clock.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(clippy::disallowed_methods)] // Instant::now() only as the base of the virtual clock
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -28,11 +34,18 @@ impl Pair {
     fn new(seed: u64) -> Pair {
         let now = Instant::now();
         let mk = |seed: u64, address: &str| {
-            let config = RtcConfig { seed: Some(seed), ..RtcConfig::default() };
+            let config = RtcConfig {
+                seed: Some(seed),
+                ..RtcConfig::default()
+            };
             let mut pc = PeerConnection::new(config, now).unwrap();
             let address: SocketAddr = address.parse().unwrap();
             pc.add_local_address(now, address);
-            Peer { pc, address, events: Vec::new() }
+            Peer {
+                pc,
+                address,
+                events: Vec::new(),
+            }
         };
         Pair {
             now,
@@ -49,7 +62,10 @@ impl Pair {
         self.a.pc.set_local_description(now, offer.clone()).unwrap();
         self.b.pc.set_remote_description(now, offer).unwrap();
         let answer = self.b.pc.create_answer(now).unwrap();
-        self.b.pc.set_local_description(now, answer.clone()).unwrap();
+        self.b
+            .pc
+            .set_local_description(now, answer.clone())
+            .unwrap();
         self.a.pc.set_remote_description(now, answer).unwrap();
     }
 
@@ -60,15 +76,29 @@ impl Pair {
             for (to_b, peer) in [(true, &mut self.a), (false, &mut self.b)] {
                 while let Some(t) = peer.pc.poll_transmit() {
                     assert_eq!(t.source, peer.address);
-                    self.in_flight.push((self.now + self.delay, to_b, t.source, t.destination, t.data));
+                    self.in_flight.push((
+                        self.now + self.delay,
+                        to_b,
+                        t.source,
+                        t.destination,
+                        t.data,
+                    ));
                 }
                 while let Some(e) = peer.pc.poll_event() {
                     peer.events.push(e);
                 }
             }
             let next_delivery = self.in_flight.iter().map(|f| f.0).min();
-            let next_timer = [self.a.pc.poll_timeout(), self.b.pc.poll_timeout()].into_iter().flatten().min();
-            let next = [next_delivery, next_timer].into_iter().flatten().min().unwrap_or(end).max(self.now);
+            let next_timer = [self.a.pc.poll_timeout(), self.b.pc.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let next = [next_delivery, next_timer]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(end)
+                .max(self.now);
             self.now = next.min(end);
             let now = self.now;
             let (due, later): (Vec<_>, Vec<_>) = self.in_flight.drain(..).partition(|f| f.0 <= now);
@@ -92,7 +122,9 @@ fn messages(events: &[Event], channel: DataChannelId) -> Vec<(Vec<u8>, bool)> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::DataChannelMessage { id, data, binary } if *id == channel => Some((data.clone(), *binary)),
+            Event::DataChannelMessage { id, data, binary } if *id == channel => {
+                Some((data.clone(), *binary))
+            }
             _ => None,
         })
         .collect()
@@ -102,11 +134,20 @@ fn messages(events: &[Event], channel: DataChannelId) -> Vec<(Vec<u8>, bool)> {
 fn offer_answer_connects_and_carries_messages_both_ways() {
     let mut pair = Pair::new(7);
     let now = pair.now;
-    let chat = pair.a.pc.create_data_channel(now, "chat", DataChannelInit::default()).unwrap();
+    let chat = pair
+        .a
+        .pc
+        .create_data_channel(now, "chat", DataChannelInit::default())
+        .unwrap();
     pair.negotiate();
     pair.run_until(Duration::from_secs(10), |p| {
-        p.a.events.iter().any(|e| matches!(e, Event::DataChannelOpen { id } if *id == chat))
-            && p.b.events.iter().any(|e| matches!(e, Event::DataChannel { .. }))
+        p.a.events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelOpen { id } if *id == chat))
+            && p.b
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::DataChannel { .. }))
     });
     assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Connected);
     assert_eq!(pair.b.pc.connection_state(), PeerConnectionState::Connected);
@@ -125,19 +166,36 @@ fn offer_answer_connects_and_carries_messages_both_ways() {
     let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + 3) as u8).collect();
     pair.a.pc.send(now, chat, &big[..262_144], true).unwrap();
     pair.b.pc.send(now, remote_chat, b"hello a", false).unwrap();
-    pair.run_until(Duration::from_secs(10), |p| messages(&p.b.events, remote_chat).len() == 2 && messages(&p.a.events, chat).len() == 1);
+    pair.run_until(Duration::from_secs(10), |p| {
+        messages(&p.b.events, remote_chat).len() == 2 && messages(&p.a.events, chat).len() == 1
+    });
 
-    assert_eq!(messages(&pair.b.events, remote_chat), vec![(b"hello b".to_vec(), false), (big[..262_144].to_vec(), true)]);
-    assert_eq!(messages(&pair.a.events, chat), vec![(b"hello a".to_vec(), false)]);
+    assert_eq!(
+        messages(&pair.b.events, remote_chat),
+        vec![
+            (b"hello b".to_vec(), false),
+            (big[..262_144].to_vec(), true)
+        ]
+    );
+    assert_eq!(
+        messages(&pair.a.events, chat),
+        vec![(b"hello a".to_vec(), false)]
+    );
 }
 
 #[test]
 fn answer_before_offer_is_refused_and_changes_nothing() {
     let mut pair = Pair::new(11);
     let now = pair.now;
-    let bogus = SessionDescriptionInit { sdp_type: SdpType::Answer, sdp: "v=0\r\n".into() };
+    let bogus = SessionDescriptionInit {
+        sdp_type: SdpType::Answer,
+        sdp: "v=0\r\n".into(),
+    };
     assert!(pair.a.pc.set_remote_description(now, bogus).is_err());
-    assert_eq!(pair.a.pc.signaling_state(), tern_peerconnection::SignalingState::Stable);
+    assert_eq!(
+        pair.a.pc.signaling_state(),
+        tern_peerconnection::SignalingState::Stable
+    );
     assert!(pair.a.pc.create_offer(now).is_ok());
 }
 
@@ -146,27 +204,60 @@ fn fingerprint_mismatch_fails_without_delivering_data() {
     // BAD_INPUT row 22: the answer's fingerprint is not the answerer's certificate.
     let mut pair = Pair::new(21);
     let now = pair.now;
-    let chat = pair.a.pc.create_data_channel(now, "chat", DataChannelInit::default()).unwrap();
+    let chat = pair
+        .a
+        .pc
+        .create_data_channel(now, "chat", DataChannelInit::default())
+        .unwrap();
     let offer = pair.a.pc.create_offer(now).unwrap();
     pair.a.pc.set_local_description(now, offer.clone()).unwrap();
     pair.b.pc.set_remote_description(now, offer).unwrap();
     let answer = pair.b.pc.create_answer(now).unwrap();
-    pair.b.pc.set_local_description(now, answer.clone()).unwrap();
+    pair.b
+        .pc
+        .set_local_description(now, answer.clone())
+        .unwrap();
     let forged: String = answer
         .sdp
         .lines()
         .map(|l| {
             if let Some(rest) = l.strip_prefix("a=fingerprint:sha-256 ") {
-                let flipped = if rest.starts_with('0') { format!("1{}", &rest[1..]) } else { format!("0{}", &rest[1..]) };
+                let flipped = match rest.strip_prefix('0') {
+                    Some(tail) => format!("1{tail}"),
+                    None => format!("0{}", &rest[1..]),
+                };
                 format!("a=fingerprint:sha-256 {flipped}\r\n")
             } else {
                 format!("{l}\r\n")
             }
         })
         .collect();
-    pair.a.pc.set_remote_description(now, SessionDescriptionInit { sdp_type: SdpType::Answer, sdp: forged }).unwrap();
-    pair.run_until(Duration::from_secs(10), |p| p.a.pc.connection_state() == PeerConnectionState::Failed);
+    pair.a
+        .pc
+        .set_remote_description(
+            now,
+            SessionDescriptionInit {
+                sdp_type: SdpType::Answer,
+                sdp: forged,
+            },
+        )
+        .unwrap();
+    pair.run_until(Duration::from_secs(10), |p| {
+        p.a.pc.connection_state() == PeerConnectionState::Failed
+    });
     assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Failed);
-    assert!(!pair.a.events.iter().any(|e| matches!(e, Event::DataChannelOpen { id } if *id == chat)));
-    assert!(!pair.b.events.iter().any(|e| matches!(e, Event::DataChannel { .. })));
+    assert!(
+        !pair
+            .a
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelOpen { id } if *id == chat))
+    );
+    assert!(
+        !pair
+            .b
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannel { .. }))
+    );
 }

@@ -1,0 +1,646 @@
+//! The harness every peer-connection interop suite except `pc-chromium` shares: one blocking UDP
+//! loop drives Tern's sans-IO [`PeerConnection`] with `Instant::now()`, and the peer — a script in
+//! this folder speaking a line protocol on stdin/stdout — runs as a child process killed by PID
+//! when the case ends, also on failure.
+//!
+//! ## The line protocol (one command per line; SDP travels hex-encoded so it fits on a line)
+//!
+//! test → peer:
+//! - `offer LABEL ORDERED MAXRTX`: create a peer connection, open channel LABEL (`-` = an unused
+//!   `control` channel, so the offer has an m=application for Tern's channel; ORDERED `1`/`0`;
+//!   MAXRTX a number or `-1` for reliable), create an offer, wait until ICE gathering completes,
+//!   print `offer HEX`.
+//! - `answer LABEL ORDERED MAXRTX HEX`: apply the offer HEX, answer, wait for gathering, print
+//!   `answer HEX`, then open channel LABEL.
+//! - `remote-answer HEX`: apply our answer.
+//!
+//! peer → test: `offer HEX`, `answer HEX`, `log TEXT`, `error TEXT` (the case fails).
+//!
+//! The peer echoes every message on every channel (its own and ours), keeping text as text and
+//! binary as binary. The test sends each case's messages from Tern and checks every echo
+//! byte-exact, so both directions of every message are verified.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+use tern_peerconnection::{
+    DataChannelId, DataChannelInit, Event, PeerConnection, PeerConnectionState, RtcConfig, SdpType,
+    SessionDescriptionInit,
+};
+
+/// Every case ends within this, pass or fail.
+pub const CASE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a partially reliable case waits for echoes after its last send.
+const SUBSET_WAIT: Duration = Duration::from_secs(5);
+
+/// Who creates the offer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Direction {
+    /// The peer offers, Tern answers.
+    PeerOffers,
+    /// Tern offers, the peer answers.
+    TernOffers,
+}
+
+/// The address Tern binds (xtask's namespace sets `TERN_INTEROP_IP`); the peer is told it too.
+pub fn interop_ip() -> String {
+    std::env::var("TERN_INTEROP_IP").unwrap_or_else(|_| "127.0.0.1".into())
+}
+
+/// This folder (the peer scripts).
+pub fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("peers")
+}
+
+/// The first line a command prints (stdout, else stderr), for version strings.
+pub fn command_output(program: &str, args: &[&str], envs: &[(&str, String)]) -> String {
+    let mut command = Command::new(program);
+    command.args(args).stdin(Stdio::null());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    match command.output() {
+        Ok(o) => {
+            let text = if o.stdout.is_empty() {
+                o.stderr
+            } else {
+                o.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        }
+        Err(e) => format!("<{program}: {e}>"),
+    }
+}
+
+/// One line from the peer: its stdout, or its stderr (prefixed `stderr `).
+pub struct PeerProcess {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+}
+
+impl PeerProcess {
+    /// Starts `command` as the leader of its own process group, stdio piped.
+    pub fn spawn(mut command: Command) -> PeerProcess {
+        let mut child = command
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the peer {command:?}: {e}"));
+        let (tx, rx) = channel();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx2.send(format!("stderr {line}")).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        PeerProcess {
+            child,
+            stdin,
+            lines: rx,
+        }
+    }
+
+    /// Sends one command line.
+    pub fn send(&mut self, line: &str) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            let _ = writeln!(stdin, "{line}");
+            let _ = stdin.flush();
+        }
+    }
+
+    /// The next line, if one is waiting.
+    pub fn try_line(&self) -> Option<String> {
+        self.lines.try_recv().ok()
+    }
+
+    /// Whether the process has exited (and how).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for PeerProcess {
+    fn drop(&mut self) {
+        // The peer leads its own process group: kill that group (the peer and anything it forked),
+        // named by our child's PID, then the child itself, and reap it.
+        self.stdin = None;
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How the echoes of a case are judged.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Policy {
+    /// Every echo, in order.
+    ExactOrder,
+    /// Every echo, any order, no duplicates.
+    ExactSet,
+    /// Some echoes (at least one), each byte-exact, no duplicates (partial reliability).
+    Subset,
+}
+
+/// One message: payload and whether it is binary (PPID 53/57) or text (51/56).
+type Message = (Vec<u8>, bool);
+
+/// A case: which channel the peer opens and what Tern sends on it.
+struct Case {
+    /// `None`: Tern opens its own channel (`tern-opened`) and the peer opens none.
+    peer_channel: Option<(&'static str, bool, Option<u16>)>,
+    policy: Policy,
+}
+
+fn case_spec(name: &str) -> Case {
+    match name {
+        "reliable-ordered" => Case {
+            peer_channel: Some(("reliable-ordered", true, None)),
+            policy: Policy::ExactOrder,
+        },
+        "unordered" => Case {
+            peer_channel: Some(("unordered", false, None)),
+            policy: Policy::ExactSet,
+        },
+        "max-retransmits-0" => Case {
+            peer_channel: Some(("max-retransmits-0", false, Some(0))),
+            policy: Policy::Subset,
+        },
+        "message-256k" => Case {
+            peer_channel: Some(("message-256k", true, None)),
+            policy: Policy::ExactOrder,
+        },
+        "many-small" => Case {
+            peer_channel: Some(("many-small", true, None)),
+            policy: Policy::ExactOrder,
+        },
+        "tern-opens" => Case {
+            peer_channel: None,
+            policy: Policy::ExactOrder,
+        },
+        other => panic!("unknown case {other}"),
+    }
+}
+
+/// xorshift32 bytes, so payloads are not runs of one value.
+fn bytes(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = if seed == 0 { 1 } else { seed };
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x & 0xff) as u8
+        })
+        .collect()
+}
+
+/// `n` messages alternating text and binary of varied sizes.
+fn text_and_binary(n: usize) -> Vec<Message> {
+    (0..n)
+        .map(|i| {
+            if i % 2 == 1 {
+                (bytes(1 + (i % 200), i as u32 + 1), true)
+            } else {
+                (format!("m-{i}-{}", "x".repeat(i % 50)).into_bytes(), false)
+            }
+        })
+        .collect()
+}
+
+/// RFC 8841 §6.1: a description without a=max-message-size accepts 64 KiB.
+fn remote_max_message_size(sdp: &str) -> usize {
+    sdp.lines()
+        .find_map(|l| l.trim().strip_prefix("a=max-message-size:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map(|v| if v == 0 { usize::MAX } else { v })
+        .unwrap_or(65536)
+}
+
+fn messages_for(case: &str, peer_max: usize) -> Vec<Message> {
+    match case {
+        "reliable-ordered" | "unordered" | "max-retransmits-0" => text_and_binary(100),
+        "message-256k" => {
+            let size = (256 * 1024).min(peer_max);
+            vec![(bytes(size, 7), true), (b"after-large".to_vec(), false)]
+        }
+        "many-small" => (0..1000)
+            .map(|i| (format!("small-{i}").into_bytes(), false))
+            .collect(),
+        "tern-opens" => vec![
+            (b"hello from tern".to_vec(), false),
+            (vec![0u8, 1, 2, 255], true),
+            (bytes(60_000, 3), true),
+            ("ünïcødé ✓".as_bytes().to_vec(), false),
+        ],
+        other => panic!("unknown case {other}"),
+    }
+}
+
+pub fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn unhex(text: &str) -> Vec<u8> {
+    let text = text.trim().as_bytes();
+    assert!(text.len().is_multiple_of(2), "odd hex length");
+    text.chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).expect("hex digit"))
+        .collect()
+}
+
+fn describe(m: &[u8], binary: bool) -> String {
+    if binary {
+        format!("<{} binary bytes>", m.len())
+    } else {
+        let text = String::from_utf8_lossy(m);
+        format!("{:?}", text.chars().take(40).collect::<String>())
+    }
+}
+
+fn judge(policy: Policy, sent: &[Message], got: &[Message]) -> Result<String, String> {
+    match policy {
+        Policy::ExactOrder => {
+            if got.len() != sent.len() {
+                return Err(format!("got {}/{} echoes", got.len(), sent.len()));
+            }
+            for (i, (g, s)) in got.iter().zip(sent).enumerate() {
+                if g != s {
+                    return Err(format!(
+                        "echo {i} differs: {} (binary {}) vs sent {} (binary {})",
+                        describe(&g.0, g.1),
+                        g.1,
+                        describe(&s.0, s.1),
+                        s.1
+                    ));
+                }
+            }
+            Ok(format!("{} echoes in order, byte-exact", sent.len()))
+        }
+        Policy::ExactSet | Policy::Subset => {
+            let mut seen = HashSet::new();
+            for g in got {
+                let Some(index) = sent.iter().position(|s| s == g) else {
+                    return Err(format!(
+                        "unexpected echo {} (binary {})",
+                        describe(&g.0, g.1),
+                        g.1
+                    ));
+                };
+                if !seen.insert(index) {
+                    return Err(format!("duplicate echo of message {index}"));
+                }
+            }
+            if policy == Policy::ExactSet && seen.len() != sent.len() {
+                return Err(format!("got {}/{} echoes", seen.len(), sent.len()));
+            }
+            if seen.is_empty() {
+                return Err(format!("no echo at all of {} messages", sent.len()));
+            }
+            let reordered = got.windows(2).filter(|w| {
+                let a = sent.iter().position(|s| *s == w[0]);
+                let b = sent.iter().position(|s| *s == w[1]);
+                a > b
+            });
+            Ok(format!(
+                "{}/{} echoes byte-exact, no duplicates, {} out of order",
+                seen.len(),
+                sent.len(),
+                reordered.count()
+            ))
+        }
+    }
+}
+
+/// Runs one case against the peer `command` starts. `suite` and `version` only label the output.
+pub fn run_case(
+    suite: &str,
+    version: &str,
+    mut command: Command,
+    direction: Direction,
+    case: &str,
+) {
+    eprintln!("{suite}: {case} ({direction:?}) against {version}");
+    let spec = case_spec(case);
+    let debug = std::env::var_os("TERN_DEBUG").is_some();
+    let ip = interop_ip();
+    let socket = UdpSocket::bind((ip.as_str(), 0)).unwrap();
+    let local: SocketAddr = socket.local_addr().unwrap();
+    let start = Instant::now();
+    let deadline = start + CASE_TIMEOUT;
+    let mut pc = PeerConnection::new(RtcConfig::default(), start).unwrap();
+    pc.add_local_address(start, local);
+    // Tern's own channel: carries `tern-opens` and gives our offer its m=application.
+    let tern_channel: DataChannelId = pc
+        .create_data_channel(start, "tern-opened", DataChannelInit::default())
+        .unwrap();
+
+    command.env("TERN_INTEROP_IP", &ip);
+    let mut peer = PeerProcess::spawn(command);
+    let channel_args = match spec.peer_channel {
+        Some((label, ordered, max_rtx)) => {
+            format!(
+                "{label} {} {}",
+                u8::from(ordered),
+                max_rtx.map(i32::from).unwrap_or(-1)
+            )
+        }
+        None => "- 1 -1".to_string(),
+    };
+    let mut peer_max = 65536;
+    match direction {
+        Direction::PeerOffers => peer.send(&format!("offer {channel_args}")),
+        Direction::TernOffers => {
+            let offer = pc.create_offer(start).unwrap();
+            pc.set_local_description(start, offer.clone()).unwrap();
+            peer.send(&format!(
+                "answer {channel_args} {}",
+                hex(offer.sdp.as_bytes())
+            ));
+        }
+    }
+
+    let mut buf = vec![0u8; 65536];
+    let mut log: Vec<String> = Vec::new();
+    let mut active: Option<DataChannelId> = None;
+    let mut sent: Vec<Message> = Vec::new();
+    let mut got: Vec<Message> = Vec::new();
+    let mut sent_at: Option<Instant> = None;
+    let mut states = Vec::new();
+    let fail = |what: String, log: &[String]| -> ! {
+        panic!(
+            "{suite}: {case} ({direction:?}) against {version}: {what}\npeer/tern log:\n  {}",
+            log.join("\n  ")
+        )
+    };
+
+    let verdict = loop {
+        let now = Instant::now();
+        if now >= deadline {
+            fail(
+                format!(
+                    "timed out after {CASE_TIMEOUT:?}: states {states:?}, channel {active:?}, {}/{} echoes",
+                    got.len(),
+                    sent.len()
+                ),
+                &log,
+            );
+        }
+
+        // Signaling and diagnostics from the peer.
+        while let Some(line) = peer.try_line() {
+            let (verb, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+            match verb {
+                "offer" => {
+                    let sdp = String::from_utf8(unhex(rest)).unwrap();
+                    if debug {
+                        eprintln!("peer offer:\n{sdp}");
+                    }
+                    peer_max = remote_max_message_size(&sdp);
+                    let now = Instant::now();
+                    if let Err(e) = pc.set_remote_description(
+                        now,
+                        SessionDescriptionInit {
+                            sdp_type: SdpType::Offer,
+                            sdp: sdp.clone(),
+                        },
+                    ) {
+                        fail(format!("Tern rejected the peer's offer: {e}\n{sdp}"), &log);
+                    }
+                    let answer = pc.create_answer(now).unwrap();
+                    pc.set_local_description(now, answer.clone()).unwrap();
+                    if debug {
+                        eprintln!("tern answer:\n{}", answer.sdp);
+                    }
+                    peer.send(&format!("remote-answer {}", hex(answer.sdp.as_bytes())));
+                }
+                "answer" => {
+                    let sdp = String::from_utf8(unhex(rest)).unwrap();
+                    if debug {
+                        eprintln!("peer answer:\n{sdp}");
+                    }
+                    peer_max = remote_max_message_size(&sdp);
+                    if let Err(e) = pc.set_remote_description(
+                        Instant::now(),
+                        SessionDescriptionInit {
+                            sdp_type: SdpType::Answer,
+                            sdp: sdp.clone(),
+                        },
+                    ) {
+                        fail(format!("Tern rejected the peer's answer: {e}\n{sdp}"), &log);
+                    }
+                }
+                "error" => fail(format!("the peer reported: {rest}"), &log),
+                _ => {
+                    if debug {
+                        eprintln!("peer: {line}");
+                    }
+                    log.push(format!("peer: {line}"));
+                }
+            }
+        }
+        if let Some(status) = peer.exited() {
+            // Drain what it said last before failing.
+            while let Some(line) = peer.try_line() {
+                log.push(format!("peer: {line}"));
+            }
+            fail(format!("the peer exited early ({status})"), &log);
+        }
+
+        // The network.
+        let wait = pc
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_millis(10))
+            .clamp(Duration::from_millis(1), Duration::from_millis(10));
+        socket.set_read_timeout(Some(wait)).unwrap();
+        // Read everything that is waiting before running timers, so a burst is handled as one.
+        let mut first = true;
+        loop {
+            if !first {
+                socket.set_nonblocking(true).unwrap();
+            }
+            let received = socket.recv_from(&mut buf);
+            if !first {
+                socket.set_nonblocking(false).unwrap();
+            }
+            first = false;
+            let Ok((n, from)) = received else { break };
+            if let Err(e) = pc.handle_receive(Instant::now(), local, from, &buf[..n])
+                && debug
+            {
+                eprintln!(
+                    "tern dropped {n} bytes from {from} (first byte {}): {e}",
+                    buf[0]
+                );
+            }
+            flush(&mut pc, &socket, local, debug);
+        }
+        let now = Instant::now();
+        if pc.poll_timeout().is_some_and(|t| t <= now) {
+            pc.handle_timeout(now);
+        }
+
+        // The application.
+        while let Some(event) = pc.poll_event() {
+            match event {
+                Event::DataChannel {
+                    id,
+                    label,
+                    protocol,
+                } => {
+                    log.push(format!(
+                        "tern: peer opened channel {id:?} {label:?} protocol {protocol:?}"
+                    ));
+                    if spec.peer_channel.is_some_and(|(want, _, _)| want == label)
+                        && active.is_none()
+                    {
+                        active = Some(id);
+                    }
+                }
+                Event::DataChannelOpen { id } => {
+                    log.push(format!("tern: our channel {id:?} is open"));
+                    if id == tern_channel && spec.peer_channel.is_none() && active.is_none() {
+                        active = Some(id);
+                    }
+                }
+                Event::DataChannelMessage { id, data, binary } if Some(id) == active => {
+                    got.push((data, binary))
+                }
+                Event::ConnectionStateChange(state) => {
+                    states.push(state);
+                    log.push(format!("tern: connection {state:?}"));
+                    if state == PeerConnectionState::Failed {
+                        fail("Tern's connection failed".into(), &log);
+                    }
+                }
+                other => log.push(format!("tern: {other:?}")),
+            }
+        }
+        if let (Some(id), None) = (active, sent_at) {
+            sent = messages_for(case, peer_max);
+            if case == "message-256k" && peer_max < 256 * 1024 {
+                let note = format!(
+                    "the peer's a=max-message-size is {peer_max} < 262144: sent a {peer_max}-byte message"
+                );
+                eprintln!("{suite}: {case}: {note}");
+                log.push(note);
+            }
+            let now = Instant::now();
+            for (data, binary) in &sent {
+                if let Err(e) = pc.send(now, id, data, *binary) {
+                    fail(
+                        format!("Tern could not send a {}-byte message: {e}", data.len()),
+                        &log,
+                    );
+                }
+            }
+            sent_at = Some(now);
+        }
+        flush(&mut pc, &socket, local, debug);
+
+        // Done?
+        if let Some(at) = sent_at {
+            let complete = got.len() >= sent.len();
+            let waited = Instant::now().saturating_duration_since(at) >= SUBSET_WAIT;
+            let done = match spec.policy {
+                Policy::ExactOrder | Policy::ExactSet => complete,
+                Policy::Subset => complete || waited,
+            };
+            if done {
+                break judge(spec.policy, &sent, &got);
+            }
+        }
+    };
+    assert!(
+        states.contains(&PeerConnectionState::Connected),
+        "{suite}: {case}: echoes arrived but Tern never reported Connected: {states:?}"
+    );
+    match verdict {
+        Ok(detail) => eprintln!("{suite}: {case} ({direction:?}): ok: {detail}"),
+        Err(detail) => fail(detail, &log),
+    }
+}
+
+fn flush(pc: &mut PeerConnection, socket: &UdpSocket, local: SocketAddr, debug: bool) {
+    while let Some(t) = pc.poll_transmit() {
+        assert_eq!(
+            t.source, local,
+            "Tern chose a source address it was never given"
+        );
+        if debug {
+            eprintln!(
+                "tern sends {} bytes to {} (first byte {})",
+                t.data.len(),
+                t.destination,
+                t.data[0]
+            );
+        }
+        let _ = socket.send_to(&t.data, t.destination);
+    }
+}
+
+/// One `#[test]` per case and direction: `suite_cases!(run);` where `run(direction, case)` (a
+/// function at the test file's root) runs one case. Use with `#[macro_use]` on `mod common`.
+macro_rules! suite_cases {
+    ($run:ident) => {
+        suite_cases!(@dir peer_offers, PeerOffers, $run);
+        suite_cases!(@dir tern_offers, TernOffers, $run);
+    };
+    (@dir $module:ident, $direction:ident, $run:ident) => {
+        mod $module {
+            use super::common::Direction;
+            #[test]
+            #[ignore = "interop: run by cargo xtask test-all"]
+            fn reliable_ordered() { super::$run(Direction::$direction, "reliable-ordered") }
+            #[test]
+            #[ignore = "interop: run by cargo xtask test-all"]
+            fn unordered() { super::$run(Direction::$direction, "unordered") }
+            #[test]
+            #[ignore = "interop: run by cargo xtask test-all"]
+            fn max_retransmits_0() { super::$run(Direction::$direction, "max-retransmits-0") }
+            #[test]
+            #[ignore = "interop: run by cargo xtask test-all"]
+            fn message_256k() { super::$run(Direction::$direction, "message-256k") }
+            #[test]
+            #[ignore = "interop: run by cargo xtask test-all"]
+            fn many_small() { super::$run(Direction::$direction, "many-small") }
+            #[test]
+            #[ignore = "interop: run by cargo xtask test-all"]
+            fn tern_opens() { super::$run(Direction::$direction, "tern-opens") }
+        }
+    };
+}

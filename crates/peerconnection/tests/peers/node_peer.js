@@ -1,0 +1,123 @@
+// The Node side of suites pc-libwebrtc-node (@roamhq/wrtc), pc-libdatachannel (node-datachannel)
+// and pc-werift (werift): `node node_peer.js wrtc|datachannel|werift`, modules found through
+// NODE_PATH (the test sets it from $TERN_NODE_MODULES).
+//
+// Speaks the line protocol described in tests/peers/common.rs on stdin/stdout through the W3C
+// API each stack offers: makes or answers an offer, opens the case's data channel, and echoes
+// every message on every channel (text as text, binary as binary). Exits at stdin EOF; the test
+// also kills it by PID.
+'use strict';
+
+const readline = require('readline');
+
+const stack = process.argv[2];
+const IP = process.env.TERN_INTEROP_IP || '127.0.0.1';
+
+const out = (...parts) => process.stdout.write(parts.join(' ') + '\n');
+const log = text => out('log', String(text).replace(/\n/g, ' | '));
+process.on('uncaughtException', e => out('error', `uncaught ${e && e.stack ? e.stack : e}`.replace(/\n/g, ' | ')));
+process.on('unhandledRejection', e => out('error', `unhandled ${e && e.stack ? e.stack : e}`.replace(/\n/g, ' | ')));
+
+let RTCPeerConnection;
+let config;
+if (stack === 'wrtc') {
+  // libwebrtc's native stack; it gathers every interface's address and needs no options.
+  ({ RTCPeerConnection } = require('@roamhq/wrtc'));
+  config = { iceServers: [] };
+} else if (stack === 'datachannel') {
+  // libdatachannel (libjuice ICE, usrsctp) through its W3C polyfill; options pass through.
+  ({ RTCPeerConnection } = require('node-datachannel/polyfill'));
+  config = { iceServers: [], bindAddress: IP };
+} else if (stack === 'werift') {
+  ({ RTCPeerConnection } = require('werift'));
+  config = { iceServers: [], iceAdditionalHostAddresses: [IP], iceUseIpv6: false };
+} else {
+  out('error', `unknown stack ${stack}`);
+  process.exit(2);
+}
+
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+async function gathered(pc) {
+  for (let i = 0; i < 500 && pc.iceGatheringState !== 'complete'; i++) await sleep(20);
+  if (pc.iceGatheringState !== 'complete') log(`gathering still ${pc.iceGatheringState} after 10 s`);
+}
+
+function echo(dc) {
+  try {
+    dc.binaryType = 'arraybuffer';
+  } catch (e) {
+    // werift has no binaryType: it always delivers Buffers.
+  }
+  log(`channel ${JSON.stringify(dc.label)} id=${dc.id} ordered=${dc.ordered} maxRetransmits=${dc.maxRetransmits}`);
+  dc.onmessage = e => {
+    const data = e && e.data !== undefined ? e.data : e;
+    try {
+      if (typeof data === 'string') dc.send(data);
+      else if (Buffer.isBuffer(data)) dc.send(data);
+      else if (stack === 'wrtc') dc.send(data); // ArrayBuffer
+      else dc.send(Buffer.from(data));
+    } catch (err) {
+      out('error', `echo send failed: ${err}`);
+    }
+  };
+}
+
+function makePc() {
+  const pc = new RTCPeerConnection(config);
+  pc.onconnectionstatechange = () => log(`connection ${pc.connectionState}`);
+  pc.ondatachannel = e => echo(e.channel);
+  return pc;
+}
+
+function openChannel(pc, label, ordered, maxRtx, offering = false) {
+  // An offer needs an m=application for Tern to open its channel on: a "control" channel (unused,
+  // like the Chromium page's) puts one there.
+  if (label === '-') {
+    if (offering) echo(pc.createDataChannel('control'));
+    return;
+  }
+  const init = { ordered: ordered === '1' };
+  if (Number(maxRtx) >= 0) init.maxRetransmits = Number(maxRtx);
+  echo(pc.createDataChannel(label, init));
+}
+
+const hex = s => Buffer.from(s, 'utf8').toString('hex');
+const unhex = h => Buffer.from(h, 'hex').toString('utf8');
+
+let pc = null;
+let queue = Promise.resolve();
+const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+rl.on('line', line => {
+  // One command at a time, in order.
+  queue = queue.then(() => handle(line)).catch(e => out('error', `${e && e.stack ? e.stack : e}`.replace(/\n/g, ' | ')));
+});
+rl.on('close', () => {
+  try {
+    if (pc) pc.close();
+  } finally {
+    setTimeout(() => process.exit(0), 100);
+  }
+});
+
+async function handle(line) {
+  const words = line.trim().split(/\s+/);
+  if (words[0] === 'offer') {
+    pc = makePc();
+    openChannel(pc, words[1], words[2], words[3], true);
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    out('offer', hex(pc.localDescription.sdp));
+  } else if (words[0] === 'answer') {
+    pc = makePc();
+    await pc.setRemoteDescription({ type: 'offer', sdp: unhex(words[4]) });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    out('answer', hex(pc.localDescription.sdp));
+    openChannel(pc, words[1], words[2], words[3]);
+  } else if (words[0] === 'remote-answer') {
+    await pc.setRemoteDescription({ type: 'answer', sdp: unhex(words[1]) });
+  } else if (words[0]) {
+    out('error', `unknown command ${words[0]}`);
+  }
+}

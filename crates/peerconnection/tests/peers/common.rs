@@ -85,6 +85,37 @@ pub fn command_output(program: &str, args: &[&str], envs: &[(&str, String)]) -> 
     }
 }
 
+/// The `node_modules` folder holding the Node peers' packages (`$TERN_NODE_MODULES`; xtask
+/// installs them under `target/`).
+pub fn node_modules() -> PathBuf {
+    std::env::var_os("TERN_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/node/node_modules")
+        })
+}
+
+/// `node node_peer.js STACK` with the packages on `NODE_PATH`.
+pub fn node_peer(stack: &str) -> Command {
+    let mut command = Command::new(std::env::var("TERN_NODE").unwrap_or_else(|_| "node".into()));
+    command
+        .arg(peers_dir().join("node_peer.js"))
+        .arg(stack)
+        .env("NODE_PATH", node_modules());
+    command
+}
+
+/// The `version` field of an installed Node package's `package.json`.
+pub fn node_package_version(package: &str) -> String {
+    let manifest = node_modules().join(package).join("package.json");
+    let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+    text.split("\"version\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("<no {}>", manifest.display()))
+}
+
 /// One line from the peer: its stdout, or its stderr (prefixed `stderr `).
 pub struct PeerProcess {
     child: Child,

@@ -354,6 +354,20 @@ mod tests {
     }
 
     #[test]
+    fn from_der_and_secret_key_checks_the_pair() {
+        let a = Certificate::generate_from_seed([5; 32]).unwrap();
+        let b = Certificate::generate_from_seed([6; 32]).unwrap();
+        let scalar = a.key.to_bytes();
+        let again = Certificate::from_der_and_secret_key(a.der().to_vec(), &scalar).unwrap();
+        assert_eq!(again.der(), a.der());
+        assert_eq!(
+            Certificate::from_der_and_secret_key(b.der().to_vec(), &scalar).err(),
+            Some(DtlsError::CertificateGeneration)
+        );
+        assert!(Certificate::from_der_and_secret_key(vec![0x30, 0], &scalar).is_err());
+    }
+
+    #[test]
     fn fingerprint_parse_display() {
         let c =
             Certificate::generate_with_rng(&mut rand::rngs::StdRng::from_seed([4; 32])).unwrap();

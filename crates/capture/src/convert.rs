@@ -1,0 +1,151 @@
+//! Pixel-format conversion to I420 (what the VP8 encoder takes).
+
+use crate::error::Error;
+use crate::frame::{PixelFormat, VideoFrame};
+
+fn check(frame: &VideoFrame) -> Result<(usize, usize, usize, usize), Error> {
+    let needed = frame.format.frame_len(frame.width, frame.height);
+    if frame.width == 0 || frame.height == 0 || needed.is_some_and(|n| n != frame.data.len()) {
+        return Err(Error::BadFrameSize {
+            format: frame.format.name(),
+            width: frame.width,
+            height: frame.height,
+            needed: needed.unwrap_or(0),
+            got: frame.data.len(),
+        });
+    }
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    Ok((w, h, w.div_ceil(2), h.div_ceil(2)))
+}
+
+/// Converts a frame to I420; an I420 frame is returned as is.
+///
+/// # Errors
+/// [`Error::BadFrameSize`] if the buffer does not match the format;
+/// [`Error::UnsupportedConversion`] for MJPEG (decode it first).
+pub fn to_i420(frame: &VideoFrame) -> Result<VideoFrame, Error> {
+    let (w, h, cw, ch) = check(frame)?;
+    let data = match frame.format {
+        PixelFormat::I420 => frame.data.clone(),
+        PixelFormat::Nv12 => {
+            let (y, uv) = frame.data.split_at(w * h);
+            let mut out = Vec::with_capacity(frame.data.len());
+            out.extend_from_slice(y);
+            out.extend(
+                uv.chunks_exact(2)
+                    .map(|p| p.first().copied().unwrap_or(128)),
+            );
+            out.extend(uv.chunks_exact(2).map(|p| p.get(1).copied().unwrap_or(128)));
+            out
+        }
+        PixelFormat::Yuyv => yuyv(&frame.data, w, h, cw, ch),
+        PixelFormat::Mjpeg => {
+            return Err(Error::UnsupportedConversion {
+                from: "MJPEG",
+                to: "I420",
+            });
+        }
+    };
+    VideoFrame::new(
+        PixelFormat::I420,
+        frame.width,
+        frame.height,
+        frame.timestamp,
+        data,
+    )
+}
+
+/// YUYV 4:2:2 → I420: luma copied, chroma averaged over each pair of rows.
+fn yuyv(src: &[u8], w: usize, h: usize, cw: usize, ch: usize) -> Vec<u8> {
+    let stride = cw * 4;
+    let mut out = vec![0u8; w * h + 2 * cw * ch];
+    let (y_plane, chroma) = out.split_at_mut(w * h);
+    let (u_plane, v_plane) = chroma.split_at_mut(cw * ch);
+    for (row, line) in src.chunks_exact(stride).enumerate() {
+        let dst = y_plane.get_mut(row * w..(row + 1) * w).unwrap_or_default();
+        for (x, d) in dst.iter_mut().enumerate() {
+            // Y0 at byte 0, Y1 at byte 2 of each 4-byte macropixel.
+            *d = line.get((x / 2) * 4 + (x % 2) * 2).copied().unwrap_or(16);
+        }
+    }
+    for crow in 0..ch {
+        let r0 = src.get(2 * crow * stride..(2 * crow + 1) * stride);
+        let r1 = src
+            .get((2 * crow + 1) * stride..(2 * crow + 2) * stride)
+            .or(r0);
+        let (Some(r0), Some(r1)) = (r0, r1) else {
+            continue;
+        };
+        for cx in 0..cw {
+            let avg = |off: usize| {
+                let a = u16::from(r0.get(cx * 4 + off).copied().unwrap_or(128));
+                let b = u16::from(r1.get(cx * 4 + off).copied().unwrap_or(128));
+                (a + b).div_ceil(2) as u8
+            };
+            if let Some(u) = u_plane.get_mut(crow * cw + cx) {
+                *u = avg(1);
+            }
+            if let Some(v) = v_plane.get_mut(crow * cw + cx) {
+                *v = avg(3);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn test_yuyv_2x2() {
+        // Two rows: (Y0 U Y1 V) = (10 100 20 200), (30 110 40 210).
+        let f = VideoFrame::new(
+            PixelFormat::Yuyv,
+            2,
+            2,
+            Duration::ZERO,
+            vec![10, 100, 20, 200, 30, 110, 40, 210],
+        )
+        .unwrap();
+        let o = to_i420(&f).unwrap();
+        assert_eq!(o.data, vec![10, 20, 30, 40, 105, 205]);
+    }
+
+    #[test]
+    fn test_nv12_2x2() {
+        let f = VideoFrame::new(
+            PixelFormat::Nv12,
+            2,
+            2,
+            Duration::ZERO,
+            vec![1, 2, 3, 4, 50, 60],
+        )
+        .unwrap();
+        assert_eq!(to_i420(&f).unwrap().data, vec![1, 2, 3, 4, 50, 60]);
+    }
+
+    #[test]
+    fn test_bad_sizes() {
+        let f = VideoFrame {
+            format: PixelFormat::Yuyv,
+            width: 4,
+            height: 2,
+            timestamp: Duration::ZERO,
+            data: vec![0; 15],
+        };
+        assert!(matches!(to_i420(&f), Err(Error::BadFrameSize { .. })));
+        let m = VideoFrame {
+            format: PixelFormat::Mjpeg,
+            width: 4,
+            height: 2,
+            timestamp: Duration::ZERO,
+            data: vec![0xff, 0xd8],
+        };
+        assert!(matches!(
+            to_i420(&m),
+            Err(Error::UnsupportedConversion { .. })
+        ));
+    }
+}

@@ -115,6 +115,13 @@ struct LocalCandidate {
     base: SocketAddr,
 }
 
+/// Why a pair is being formed: from signalled candidates, or for a check that arrived on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairOrigin {
+    Signalled,
+    ReceivedCheck,
+}
+
 #[derive(Debug, Clone)]
 struct CandidatePair {
     id: u32,
@@ -259,7 +266,7 @@ impl IceAgent {
             }
         }
         for r in 0..self.remotes.len() {
-            self.form_pair(index, r);
+            self.form_pair(index, r, PairOrigin::Signalled);
         }
         self.update_state(self.now);
         candidate
@@ -333,7 +340,7 @@ impl IceAgent {
         self.remotes.push(candidate);
         let r = self.remotes.len() - 1;
         for l in 0..self.locals.len() {
-            self.form_pair(l, r);
+            self.form_pair(l, r, PairOrigin::Signalled);
         }
         self.update_state(now);
         Ok(())
@@ -708,7 +715,7 @@ impl IceAgent {
         let pair_id = match remote_index {
             Some(r) => self
                 .pair_id_for(local_index, r)
-                .or_else(|| self.form_pair(local_index, r)),
+                .or_else(|| self.form_pair(local_index, r, PairOrigin::ReceivedCheck)),
             None => None,
         };
 
@@ -1286,11 +1293,19 @@ impl IceAgent {
 
     /// Adds the pair (local, remote) to the checklist, pruning the lowest-priority unchecked
     /// pair when the list is full (RFC 8445 §6.1.2.5). Returns its id.
-    fn form_pair(&mut self, local: usize, remote: usize) -> Option<u32> {
+    fn form_pair(&mut self, local: usize, remote: usize, origin: PairOrigin) -> Option<u32> {
         let (l, r) = (self.locals.get(local)?, self.remotes.get(remote)?);
-        // Only same-family pairs, and loopback only with loopback.
-        if l.base.is_ipv4() != r.address.is_ipv4()
-            || l.base.ip().is_loopback() != r.address.ip().is_loopback()
+        // RFC 8445 §6.1.2.2: pair only candidates of the same address family.
+        if l.base.is_ipv4() != r.address.is_ipv4() {
+            return None;
+        }
+        // A loopback base cannot reach another host, so signalled pairs mixing loopback and
+        // non-loopback addresses would only waste checks. But a check that arrived on such a
+        // 5-tuple proves the path (a host sending from its LAN address to our 127.0.0.1 stays
+        // on the loopback interface): RFC 8445 §7.3.1.4 requires the pair for the triggered
+        // check, whatever its scope.
+        if origin == PairOrigin::Signalled
+            && l.base.ip().is_loopback() != r.address.ip().is_loopback()
         {
             return None;
         }

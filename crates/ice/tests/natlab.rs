@@ -140,10 +140,29 @@ impl Lab {
     }
 }
 
+/// The `ice_peer` example, (re)built on demand: `cargo test --test natlab` builds no examples,
+/// and a binary left from an earlier build may be stale. Cargo releases its build lock before
+/// it runs test binaries, so this nested build does not wait on the outer one.
 fn peer_binary() -> String {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples/ice_peer").display().to_string()
+    static BUILT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let dir = exe.parent().unwrap().parent().unwrap();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "-q", "-p", "tern-ice", "--example", "ice_peer"]);
+            if dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let status = build
+                .env("CARGO_TARGET_DIR", dir.parent().unwrap())
+                .status()
+                .expect("cargo");
+            assert!(status.success(), "building examples/ice_peer");
+            dir.join("examples/ice_peer").display().to_string()
+        })
+        .clone()
 }
 
 /// Runs both peers and relays signalling; returns each side's last state and selected remote.

@@ -6,6 +6,8 @@
 //! with [`Error::DeviceGone`].
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
 
@@ -257,6 +259,7 @@ pub struct Speaker {
     _stream: cpal::Stream,
     tx: SyncSender<Vec<f32>>,
     errors: Receiver<cpal::StreamError>,
+    played: Arc<AtomicU64>,
     name: String,
     format: AudioFormat,
     events: VecDeque<DeviceEvent>,
@@ -292,10 +295,15 @@ impl Speaker {
         let (tx, rx) = sync_channel::<Vec<f32>>(QUEUE_BLOCKS);
         let (etx, errors) = sync_channel(16);
         let mut pending: VecDeque<f32> = VecDeque::new();
+        // Counts written samples handed to the device (not the silence played on underrun):
+        // the playout position, for A/V sync and echo-canceller delay estimates.
+        let played = Arc::new(AtomicU64::new(0));
+        let played_cb = Arc::clone(&played);
         let stream = device
             .build_output_stream(
                 &config,
                 move |out: &mut [f32], _: &cpal::OutputCallbackInfo| {
+                    let mut real = 0u64;
                     for s in out.iter_mut() {
                         if pending.is_empty()
                             && let Ok(block) = rx.try_recv()
@@ -303,8 +311,15 @@ impl Speaker {
                             pending.extend(block);
                         }
                         // Underrun: play silence.
-                        *s = pending.pop_front().unwrap_or(0.0);
+                        *s = match pending.pop_front() {
+                            Some(v) => {
+                                real += 1;
+                                v
+                            }
+                            None => 0.0,
+                        };
                     }
+                    played_cb.fetch_add(real, Ordering::Relaxed);
                 },
                 move |e| {
                     let _ = etx.try_send(e);
@@ -317,6 +332,7 @@ impl Speaker {
             _stream: stream,
             tx,
             errors,
+            played,
             name: device.name().unwrap_or_default(),
             format,
             events: VecDeque::new(),
@@ -327,6 +343,14 @@ impl Speaker {
     #[must_use]
     pub fn format(&self) -> AudioFormat {
         self.format
+    }
+
+    /// Samples (all channels) of written blocks the device has consumed so far; silence
+    /// played on underrun is not counted. When it equals the samples written, the queue has
+    /// drained.
+    #[must_use]
+    pub fn samples_played(&self) -> u64 {
+        self.played.load(Ordering::Relaxed)
     }
 
     /// The next device event, if any.

@@ -2,7 +2,7 @@
 //! resolved against what a device can do.
 
 use crate::error::Error;
-use crate::frame::{AudioFormat, PixelFormat, VideoFormat};
+use crate::frame::{AudioFormat, PixelFormat, SampleFormat, VideoFormat};
 
 /// A constraint on one numeric property: `exact`, `min`, `max` must hold; `ideal` steers the
 /// choice among the capabilities that satisfy them (the fitness distance).
@@ -86,6 +86,8 @@ pub struct AudioConstraints {
     pub sample_rate: Constrain,
     /// Channels.
     pub channel_count: Constrain,
+    /// Required sample format, if any.
+    pub sample_format: Option<SampleFormat>,
 }
 
 /// Picks the capability that satisfies every constraint with the least fitness distance.
@@ -149,7 +151,7 @@ fn aspect(f: &VideoFormat) -> f64 {
 /// Picks the audio format that satisfies the constraints with the least fitness distance.
 ///
 /// # Errors
-/// As [`select_video`], naming "sampleRate" or "channelCount".
+/// As [`select_video`], naming "sampleRate", "channelCount" or "sampleFormat".
 pub fn select_audio(c: &AudioConstraints, caps: &[AudioFormat]) -> Result<AudioFormat, Error> {
     if caps.is_empty() {
         return Err(Error::NoDevice {
@@ -159,13 +161,14 @@ pub fn select_audio(c: &AudioConstraints, caps: &[AudioFormat]) -> Result<AudioF
     }
     let rate_ok = |f: &AudioFormat| c.sample_rate.satisfied(f64::from(f.sample_rate));
     let ch_ok = |f: &AudioFormat| c.channel_count.satisfied(f64::from(f.channels));
+    let sf_ok = |f: &AudioFormat| c.sample_format.is_none_or(|s| s == f.sample_format);
     let distance = |f: &AudioFormat| {
         c.sample_rate.distance(f64::from(f.sample_rate))
             + c.channel_count.distance(f64::from(f.channels))
     };
     if let Some(best) = caps
         .iter()
-        .filter(|f| rate_ok(f) && ch_ok(f))
+        .filter(|f| rate_ok(f) && ch_ok(f) && sf_ok(f))
         .min_by(|a, b| distance(a).total_cmp(&distance(b)))
     {
         return Ok(*best);
@@ -174,6 +177,8 @@ pub fn select_audio(c: &AudioConstraints, caps: &[AudioFormat]) -> Result<AudioF
         "sampleRate"
     } else if !caps.iter().any(ch_ok) {
         "channelCount"
+    } else if !caps.iter().any(sf_ok) {
+        "sampleFormat"
     } else {
         "combination"
     };
@@ -183,7 +188,6 @@ pub fn select_audio(c: &AudioConstraints, caps: &[AudioFormat]) -> Result<AudioF
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::SampleFormat;
 
     fn v(w: u32, h: u32, fps: f64) -> VideoFormat {
         VideoFormat {

@@ -12,6 +12,15 @@ pub enum Error {
         /// The name asked for, if any.
         name: Option<String>,
     },
+    /// The path exists but is not a device this back end can capture from (not a V4L2
+    /// node, or one without video capture).
+    #[error("{name:?} is not a {kind} capture device")]
+    NotACaptureDevice {
+        /// "video" or "audio".
+        kind: &'static str,
+        /// The path or name.
+        name: String,
+    },
     /// The device went away (unplugged) while in use.
     #[error("device {name:?} disconnected")]
     DeviceGone {

@@ -145,7 +145,7 @@ impl ColourBarsSource {
     /// # Errors
     /// [`Error::InvalidParameter`] for zero sizes or a non-positive frame rate.
     pub fn new(width: u32, height: u32, frame_rate: f64) -> Result<Self, Error> {
-        if width == 0 || height == 0 || frame_rate.is_nan() || frame_rate <= 0.0 {
+        if width == 0 || height == 0 || !frame_rate.is_finite() || frame_rate <= 0.0 {
             return Err(Error::InvalidParameter {
                 what: "size and frame rate must be positive",
             });

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use v4l::buffer::Type;
+use v4l::capability::Flags;
 use v4l::frameinterval::FrameIntervalEnum;
 use v4l::framesize::FrameSizeEnum;
 use v4l::io::traits::CaptureStream;
@@ -20,6 +21,8 @@ use crate::source::{DeviceEvent, VideoSource};
 
 /// ENODEV: the device was unplugged.
 const ENODEV: i32 = 19;
+/// ENOTTY: the file does not understand V4L2 ioctls.
+const ENOTTY: i32 = 25;
 
 fn pixel_format(f: FourCC) -> Option<PixelFormat> {
     match &f.repr {
@@ -41,13 +44,62 @@ fn fourcc(p: PixelFormat) -> FourCC {
 }
 
 fn open_device(path: &Path) -> Result<Device, Error> {
-    Device::with_path(path).map_err(|e| match e.kind() {
+    let dev = Device::with_path(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::NoDevice {
             kind: "video",
             name: Some(path.display().to_string()),
         },
         _ => Error::Io(e),
-    })
+    })?;
+    let not_capture = || Error::NotACaptureDevice {
+        kind: "video",
+        name: path.display().to_string(),
+    };
+    match query_caps(&dev) {
+        Ok(caps) if caps.capabilities.contains(Flags::VIDEO_CAPTURE) => Ok(dev),
+        Ok(_) => Err(not_capture()),
+        // ENOTTY: not a V4L2 node at all (a tty, /dev/null, a file).
+        Err(e) if e.raw_os_error() == Some(ENOTTY) => Err(not_capture()),
+        Err(e) => Err(Error::Io(e)),
+    }
+}
+
+/// `VIDIOC_QUERYCAP`, isolated: v4l 0.14 unwraps `from_utf8` on the driver's 32-byte card
+/// and bus names, and a name cut inside a multibyte character would otherwise panic here.
+fn query_caps(dev: &Device) -> std::io::Result<v4l::Capabilities> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dev.query_caps())).unwrap_or_else(
+        |_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "driver reported a capability name that is not UTF-8",
+            ))
+        },
+    )
+}
+
+/// What a frame of `data_len` bytes says about the stream: `None` if it fits `current`;
+/// otherwise the format the driver now reports (`driver`, re-read after the mismatch) when
+/// that differs from `current` — the driver switched formats under us (a resolution change
+/// on a capture card, a UVC camera renegotiating).
+fn format_after_mismatch(
+    current: VideoFormat,
+    data_len: usize,
+    driver: Option<(PixelFormat, u32, u32)>,
+) -> Option<VideoFormat> {
+    let expected = current
+        .pixel_format
+        .frame_len(current.width, current.height)?;
+    if expected == data_len {
+        return None;
+    }
+    let (pixel_format, width, height) = driver?;
+    let next = VideoFormat {
+        pixel_format,
+        width,
+        height,
+        frame_rate: current.frame_rate,
+    };
+    (next != current).then_some(next)
 }
 
 /// A camera found by [`list_video_devices`].
@@ -108,8 +160,8 @@ pub fn list_video_devices() -> Vec<VideoDeviceInfo> {
         .map(|i| PathBuf::from(format!("/dev/video{i}")))
         .filter(|p| p.exists())
         .filter_map(|path| {
-            let dev = Device::with_path(&path).ok()?;
-            let caps = dev.query_caps().ok()?;
+            let dev = open_device(&path).ok()?;
+            let caps = query_caps(&dev).ok()?;
             let formats = capabilities(&path).ok()?;
             (!formats.is_empty()).then_some(VideoDeviceInfo {
                 path,
@@ -166,8 +218,7 @@ impl V4lCamera {
             chosen.frame_rate
         };
         let stream = MmapStream::with_buffers(&device, Type::VideoCapture, 4)?;
-        let name = device
-            .query_caps()
+        let name = query_caps(&device)
             .map(|c| c.card)
             .unwrap_or_else(|_| path.display().to_string());
         Ok(Self {
@@ -214,22 +265,13 @@ impl VideoSource for V4lCamera {
         let data = buf.get(..used).unwrap_or_default().to_vec();
         let ts = Duration::from_secs(u64::try_from(meta.timestamp.sec).unwrap_or(0))
             + Duration::from_micros(u64::try_from(meta.timestamp.usec).unwrap_or(0));
-        let f = &self.format;
-        let expected = f.pixel_format.frame_len(f.width, f.height);
-        if expected.is_some_and(|n| n != data.len()) {
-            // The driver switched formats under us: re-read it and report the change.
-            if let Ok(now) = self.device.format()
-                && let Some(pf) = pixel_format(now.fourcc)
-            {
-                self.format = VideoFormat {
-                    pixel_format: pf,
-                    width: now.width,
-                    height: now.height,
-                    frame_rate: self.format.frame_rate,
-                };
-                self.events
-                    .push_back(DeviceEvent::VideoFormatChanged(self.format));
-            }
+        let driver = || {
+            let now = self.device.format().ok()?;
+            Some((pixel_format(now.fourcc)?, now.width, now.height))
+        };
+        if let Some(next) = format_after_mismatch(self.format, data.len(), driver()) {
+            self.format = next;
+            self.events.push_back(DeviceEvent::VideoFormatChanged(next));
         }
         let f = self.format;
         VideoFrame::new(f.pixel_format, f.width, f.height, ts, data).map(Some)
@@ -237,5 +279,68 @@ impl VideoSource for V4lCamera {
 
     fn poll_event(&mut self) -> Option<DeviceEvent> {
         self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VGA_YUYV: VideoFormat = VideoFormat {
+        pixel_format: PixelFormat::Yuyv,
+        width: 640,
+        height: 480,
+        frame_rate: 30.0,
+    };
+
+    #[test]
+    fn test_frame_of_the_expected_size_changes_nothing() {
+        let driver = Some((PixelFormat::Yuyv, 1280, 720));
+        assert_eq!(format_after_mismatch(VGA_YUYV, 640 * 480 * 2, driver), None);
+    }
+
+    #[test]
+    fn test_driver_switch_is_reported_as_the_new_format() {
+        let next = format_after_mismatch(
+            VGA_YUYV,
+            1280 * 720 * 2,
+            Some((PixelFormat::Yuyv, 1280, 720)),
+        )
+        .unwrap();
+        assert_eq!(
+            (next.width, next.height, next.frame_rate),
+            (1280, 720, 30.0)
+        );
+        let mjpeg = format_after_mismatch(VGA_YUYV, 5000, Some((PixelFormat::Mjpeg, 640, 480)));
+        assert_eq!(mjpeg.unwrap().pixel_format, PixelFormat::Mjpeg);
+    }
+
+    #[test]
+    fn test_short_frame_without_a_new_format_is_no_change() {
+        // A short buffer (a torn frame) while the driver still reports the old format, or a
+        // format the crate cannot name: no event; the frame itself fails its size check.
+        assert_eq!(
+            format_after_mismatch(VGA_YUYV, 1000, Some((PixelFormat::Yuyv, 640, 480))),
+            None
+        );
+        assert_eq!(format_after_mismatch(VGA_YUYV, 1000, None), None);
+        let mjpeg = VideoFormat {
+            pixel_format: PixelFormat::Mjpeg,
+            ..VGA_YUYV
+        };
+        assert_eq!(format_after_mismatch(mjpeg, 1234, None), None);
+    }
+
+    #[test]
+    fn test_fourcc_mapping_round_trips() {
+        for p in [
+            PixelFormat::Yuyv,
+            PixelFormat::Nv12,
+            PixelFormat::I420,
+            PixelFormat::Mjpeg,
+        ] {
+            assert_eq!(pixel_format(fourcc(p)), Some(p));
+        }
+        assert_eq!(pixel_format(FourCC::new(b"RGB3")), None);
     }
 }

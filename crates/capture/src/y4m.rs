@@ -1,6 +1,6 @@
 //! YUV4MPEG2 (Y4M) files with 4:2:0 frames, read as a source and written as a sink.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::time::Duration;
 
 use crate::error::Error;
@@ -50,7 +50,8 @@ impl<R: BufRead> Y4mReader<R> {
         }
         let (mut w, mut h, mut rate) = (0u32, 0u32, (30u64, 1u64));
         for t in tokens.filter(|t| !t.is_empty()) {
-            let (key, val) = t.split_at(1);
+            // A token's key is its first byte; a multibyte first character is no key.
+            let (key, val) = t.split_at_checked(1).ok_or(bad("header token not ASCII"))?;
             match key {
                 "W" => w = val.parse().map_err(|_| bad("bad W"))?,
                 "H" => h = val.parse().map_err(|_| bad("bad H"))?,
@@ -103,14 +104,13 @@ impl<R: BufRead> VideoSource for Y4mReader<R> {
         let len = PixelFormat::I420
             .frame_len(self.format.width, self.format.height)
             .unwrap_or(0);
-        let mut data = vec![0u8; len];
-        self.inner.read_exact(&mut data).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                bad("truncated frame")
-            } else {
-                Error::Io(e)
-            }
-        })?;
+        // Grown as bytes arrive, so a header that promises 8K and a file that ends early
+        // cost what the file holds, not a whole frame.
+        let mut data = Vec::new();
+        std::io::Read::take(&mut self.inner, len as u64).read_to_end(&mut data)?;
+        if data.len() != len {
+            return Err(bad("truncated frame"));
+        }
         let nanos = u128::from(self.index) * u128::from(self.rate.1) * 1_000_000_000
             / u128::from(self.rate.0);
         let ts = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
@@ -140,7 +140,7 @@ impl<W: Write> Y4mWriter<W> {
     /// # Errors
     /// [`Error::InvalidParameter`] for zero sizes or rates; [`Error::Io`].
     pub fn new(mut inner: W, width: u32, height: u32, frame_rate: f64) -> Result<Self, Error> {
-        if width == 0 || height == 0 || frame_rate.is_nan() || frame_rate <= 0.0 {
+        if width == 0 || height == 0 || !frame_rate.is_finite() || frame_rate <= 0.0 {
             return Err(Error::InvalidParameter {
                 what: "size and frame rate must be positive",
             });

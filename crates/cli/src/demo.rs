@@ -65,7 +65,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
             let sent = bob_progress.sent.load(Ordering::Relaxed);
             let rate = (got.saturating_sub(last)) as f64 / (1024.0 * 1024.0);
             last = got;
-            let done = if total == 0 { 20 } else { (got * 20 / total) as usize };
+            let done = (got * 20).checked_div(total).map_or(20, |d| d as usize);
             println!(
                 "{:>4}s  {:>12}  {:>12}  {:>10.1}  [{}{}]",
                 started.elapsed().as_secs(),

@@ -3,9 +3,12 @@
 //! ```text
 //! tern demo [--file PATH] [--size BYTES]   two peers, one signaling server, chat + file transfer
 //! tern signal [--port N]                   a WebSocket signaling server on 127.0.0.1
+//! tern turn-server --user NAME:PW [...]    a TURN relay (RFC 8656) over UDP and TCP
+//! tern stun-server [--listen ADDR]         a STUN binding server (RFC 8489) over UDP and TCP
 //! ```
 
 mod demo;
+mod servers;
 
 use std::process::ExitCode;
 
@@ -30,14 +33,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let rest = args.get(1..).unwrap_or_default();
     let result = match args.first().map(String::as_str) {
-        Some("demo") => runtime.block_on(demo::run(&args[1..])),
-        Some("signal") => runtime.block_on(signal(&args[1..])),
+        Some("demo") => runtime.block_on(demo::run(rest)),
+        Some("signal") => runtime.block_on(signal(rest)),
+        Some("turn-server") => runtime.block_on(servers::turn_server(rest)),
+        Some("stun-server") => runtime.block_on(servers::stun_server(rest)),
         Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
+            print!("{USAGE}{}{}", servers::TURN_USAGE, servers::STUN_USAGE);
             Ok(())
         }
-        _ => Err(format!("unknown or missing command\n{USAGE}")),
+        _ => Err(format!(
+            "unknown or missing command\n{USAGE}{}{}",
+            servers::TURN_USAGE,
+            servers::STUN_USAGE
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,7 @@
 //! The ICE agent state machine (RFC 8445 full and lite, RFC 8838 trickle, RFC 7675 consent).
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -11,11 +11,12 @@ use tern_stun::attributes::{
     XorMappedAddress, kind,
 };
 use tern_stun::{Class, IntegrityKey, Message, MessageEncoder, MessageType, Method, TransactionId};
+use tern_turn::{Client as TurnClient, ClientConfig as TurnClientConfig, Event as TurnEvent};
 
 use crate::candidate::{
     Candidate, CandidateKind, TransportProtocol, candidate_priority, unusable_reason,
 };
-use crate::config::{IceConfig, IceCredentials};
+use crate::config::{IceConfig, IceCredentials, TurnServer};
 use crate::error::IceError;
 
 /// Bytes to send: from `source` (a local socket the driver owns) to `destination`.
@@ -70,6 +71,16 @@ pub enum IceEvent {
         /// Whether the agent is now controlling.
         controlling: bool,
     },
+    /// A non-STUN datagram (DTLS, SRTP, ...) that the peer sent to one of our relayed
+    /// candidates, unwrapped from the TURN server's Data indication or ChannelData.
+    RelayedData {
+        /// Our relayed address it was sent to.
+        local: SocketAddr,
+        /// The peer that sent it.
+        remote: SocketAddr,
+        /// The datagram.
+        data: Vec<u8>,
+    },
 }
 
 /// The state of a candidate pair (RFC 8445 §6.1.2.6).
@@ -107,6 +118,35 @@ pub struct PairInfo {
 /// Outgoing queues are bounded so that a flood of input cannot grow memory.
 const MAX_QUEUED_TRANSMITS: usize = 1024;
 const MAX_QUEUED_EVENTS: usize = 1024;
+/// Datagrams held per relay while TURN permissions are being installed.
+const MAX_WAITING_FOR_PERMISSION: usize = 64;
+/// Peer IPs one relay asks permissions for (each pair with a relayed local needs one).
+const MAX_RELAY_PERMISSIONS: usize = 256;
+/// TURN client events handled per input, so a flood from the server cannot loop for long.
+const MAX_RELAY_EVENTS_PER_INPUT: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RelayState {
+    Allocating,
+    Allocated,
+    Failed,
+}
+
+/// One TURN allocation (RFC 8445 §5.1.1.2) made from a host candidate's socket.
+#[derive(Debug)]
+struct Relay {
+    /// The host candidate whose socket talks to the server.
+    host: usize,
+    server: SocketAddr,
+    client: TurnClient,
+    state: RelayState,
+    /// The relayed local candidate, once allocated.
+    local: Option<usize>,
+    /// Peer IPs a CreatePermission was sent for.
+    permissions: Vec<IpAddr>,
+    /// Datagrams to peers whose permission is not installed yet.
+    waiting: VecDeque<(SocketAddr, Vec<u8>)>,
+}
 
 #[derive(Debug, Clone)]
 struct LocalCandidate {
@@ -191,6 +231,7 @@ pub struct IceAgent {
     triggered: VecDeque<(u32, bool)>,
     in_flight: Vec<InFlight>,
     pending_gathers: VecDeque<(usize, SocketAddr)>,
+    relays: Vec<Relay>,
     next_check_at: Instant,
     nominate_deadline: Option<Instant>,
     selected: Option<u32>,
@@ -223,6 +264,7 @@ impl IceAgent {
             triggered: VecDeque::new(),
             in_flight: Vec::new(),
             pending_gathers: VecDeque::new(),
+            relays: Vec::new(),
             next_check_at: now,
             nominate_deadline: None,
             selected: None,
@@ -263,6 +305,14 @@ impl IceAgent {
         for server in self.config.stun_servers.clone() {
             if server.is_ipv4() == address.is_ipv4() {
                 self.pending_gathers.push_back((index, server));
+            }
+        }
+        for server in self.config.turn_servers.clone() {
+            // A loopback socket cannot reach a server elsewhere (and the other way round).
+            if server.address.is_ipv4() == address.is_ipv4()
+                && server.address.ip().is_loopback() == address.ip().is_loopback()
+            {
+                self.start_relay(index, &server);
             }
         }
         for r in 0..self.remotes.len() {
@@ -401,6 +451,16 @@ impl IceAgent {
 
     /// Closes the agent: nothing more is sent.
     pub fn close(&mut self) {
+        // RFC 8656 §8: a Refresh with LIFETIME 0 deletes our allocations at once.
+        let now = self.now;
+        for i in 0..self.relays.len() {
+            if let Some(r) = self.relays.get_mut(i)
+                && r.state == RelayState::Allocated
+                && r.client.deallocate(now).is_ok()
+            {
+                self.flush_relay_transmits(i);
+            }
+        }
         self.in_flight.clear();
         self.triggered.clear();
         self.pending_gathers.clear();
@@ -413,12 +473,21 @@ impl IceAgent {
     /// Whether the datagram is a STUN message for this agent: a request naming our ufrag, a
     /// response to a transaction we have in flight, or a Binding indication (keepalive).
     pub fn accepts(&self, datagram: &[u8]) -> bool {
+        // RFC 7983 §7: a first byte in 64–79 is TURN ChannelData, which only the servers of
+        // our relays send.
+        if !self.relays.is_empty() && datagram.first().is_some_and(|b| (64..=79).contains(b)) {
+            return true;
+        }
         if !tern_stun::is_stun(datagram) {
             return false;
         }
         let Ok(msg) = Message::decode(datagram) else {
             return false;
         };
+        // TURN responses and Data indications for our relays.
+        if !self.relays.is_empty() && msg.message_type().method != Method::BINDING {
+            return true;
+        }
         match msg.message_type().class {
             Class::Request => match msg.get::<Username>() {
                 Ok(Some(Username(u))) => u
@@ -435,13 +504,39 @@ impl IceAgent {
     }
 
     /// The selected pair `(local base, remote)`: the nominated pair, or before nomination the
-    /// best valid pair. `None` before any check succeeded and after consent was lost.
+    /// best valid pair. `None` before any check succeeded and after consent was lost. When the
+    /// local candidate is relayed, `local` is the relayed address (no socket of ours): send
+    /// with [`send_data`](Self::send_data), which wraps the data for the TURN server.
     pub fn selected_pair(&self) -> Option<(SocketAddr, SocketAddr)> {
         let p = self.pair(self.selected?)?;
         Some((
             self.locals.get(p.local)?.base,
             self.remotes.get(p.remote)?.address,
         ))
+    }
+
+    /// Sends application data (DTLS, SRTP, ...) on the selected pair: queued for
+    /// [`poll_transmit`](Self::poll_transmit) from the pair's base, or, when the local candidate
+    /// is relayed, to the TURN server as ChannelData or a Send indication (RFC 8656 §11–12).
+    pub fn send_data(&mut self, data: &[u8]) -> Result<(), IceError> {
+        if self.state == IceConnectionState::Closed {
+            return Err(IceError::Closed);
+        }
+        let (local, remote) = self.selected_pair().ok_or(IceError::NoSelectedPair)?;
+        match self.relay_for_source(local) {
+            Some(i) => {
+                if let Some(r) = self.relays.get_mut(i) {
+                    r.client.send_to(remote, data)?;
+                }
+                self.flush_relay_transmits(i);
+            }
+            None => self.push_transmit(Transmit {
+                source: local,
+                destination: remote,
+                data: data.to_vec(),
+            }),
+        }
+        Ok(())
     }
 
     /// Whether `remote` was validated from `local` by a check of ours that succeeded, and consent
@@ -531,6 +626,13 @@ impl IceAgent {
         for f in &self.in_flight {
             consider(f.next_at);
         }
+        for r in &self.relays {
+            if r.state != RelayState::Failed
+                && let Some(at) = r.client.poll_timeout()
+            {
+                consider(at);
+            }
+        }
         if self.has_check_work() {
             consider(self.next_check_at);
         }
@@ -564,6 +666,14 @@ impl IceAgent {
             return;
         }
         self.now = now;
+        for i in 0..self.relays.len() {
+            if let Some(r) = self.relays.get_mut(i)
+                && r.state != RelayState::Failed
+            {
+                r.client.handle_timeout(now);
+                self.pump_relay(i);
+            }
+        }
         self.retransmit(now);
         if now >= self.next_check_at && self.send_next_check(now) {
             self.next_check_at = after(now, self.config.check_interval);
@@ -589,6 +699,27 @@ impl IceAgent {
         if self.state == IceConnectionState::Closed {
             return Err(IceError::Closed);
         }
+        if let Some(i) = self.relay_for_datagram(local, remote, datagram) {
+            self.now = now;
+            let result = match self.relays.get_mut(i) {
+                Some(r) => r.client.handle_receive(now, remote, datagram),
+                None => Ok(()),
+            };
+            self.pump_relay(i);
+            self.update_state(now);
+            return result.map_err(IceError::from);
+        }
+        self.handle_stun(now, local, remote, datagram)
+    }
+
+    /// A STUN datagram on `local` (a host socket, or a relayed address once unwrapped).
+    fn handle_stun(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), IceError> {
         let first = datagram.first().copied().unwrap_or(0xFF);
         if first > 3 {
             return Err(IceError::NotStun);
@@ -1309,10 +1440,23 @@ impl IceAgent {
         {
             return None;
         }
-        if l.candidate.kind != CandidateKind::Host {
+        let relayed = l.candidate.kind == CandidateKind::Relayed;
+        if !matches!(
+            l.candidate.kind,
+            CandidateKind::Host | CandidateKind::Relayed
+        ) {
             // RFC 8445 §6.1.2.4: reflexive local candidates are replaced by their base.
             return None;
         }
+        if relayed {
+            // RFC 8656 §9: the server relays only from peers with a permission: ask for one
+            // now, so the peer's checks reach us before ours succeed.
+            let (base, peer) = (l.base, r.address);
+            if let Some(i) = self.relay_for_source(base) {
+                self.request_permission(i, peer);
+            }
+        }
+        let (l, r) = (self.locals.get(local)?, self.remotes.get(remote)?);
         if let Some(id) = self.pair_id_for(local, remote) {
             return Some(id);
         }
@@ -1550,6 +1694,10 @@ impl IceAgent {
         }
         let gathering = !self.pending_gathers.is_empty()
             || self
+                .relays
+                .iter()
+                .any(|r| r.state == RelayState::Allocating)
+            || self
                 .in_flight
                 .iter()
                 .any(|t| matches!(t.purpose, Purpose::Gather { .. }));
@@ -1559,9 +1707,244 @@ impl IceAgent {
         }
     }
 
+    // ----- relays (TURN) ---------------------------------------------------------------------
+
+    /// RFC 8445 §5.1.1.2: allocate a relayed candidate on `server` from host candidate `host`.
+    fn start_relay(&mut self, host: usize, server: &TurnServer) {
+        let mut config = TurnClientConfig::new(server.address, &server.username, &server.password);
+        config.seed = Some(self.rng.r#gen());
+        let mut client = TurnClient::new(config);
+        let state = match client.allocate(self.now) {
+            Ok(()) => RelayState::Allocating,
+            Err(_) => RelayState::Failed,
+        };
+        self.relays.push(Relay {
+            host,
+            server: server.address,
+            client,
+            state,
+            local: None,
+            permissions: Vec::new(),
+            waiting: VecDeque::new(),
+        });
+        self.pump_relay(self.relays.len() - 1);
+    }
+
+    /// The relay whose relayed candidate has `source` as its base.
+    fn relay_for_source(&self, source: SocketAddr) -> Option<usize> {
+        self.relays.iter().position(|r| {
+            r.state == RelayState::Allocated
+                && r.local
+                    .and_then(|l| self.locals.get(l))
+                    .is_some_and(|l| l.base == source)
+        })
+    }
+
+    /// The relay a datagram from `remote` on `local` is for: TURN traffic (ChannelData, or
+    /// STUN other than Binding, which goes to the ICE agent even from the same server).
+    fn relay_for_datagram(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        datagram: &[u8],
+    ) -> Option<usize> {
+        if self.relays.is_empty() {
+            return None;
+        }
+        let channel_data = datagram.first().is_some_and(|b| (64..=79).contains(b));
+        let turn_message = tern_stun::is_stun(datagram)
+            && Message::decode(datagram).is_ok_and(|m| m.message_type().method != Method::BINDING);
+        if !channel_data && !turn_message {
+            return None;
+        }
+        let host = self.resolve_local(local)?;
+        self.relays
+            .iter()
+            .position(|r| r.server == remote && r.host == host && r.state != RelayState::Failed)
+    }
+
+    /// Asks relay `i` for a permission for `peer`'s IP, once.
+    fn request_permission(&mut self, i: usize, peer: SocketAddr) {
+        let now = self.now;
+        let Some(r) = self.relays.get_mut(i) else {
+            return;
+        };
+        if r.permissions.contains(&peer.ip()) || r.permissions.len() >= MAX_RELAY_PERMISSIONS {
+            return;
+        }
+        if r.client.create_permission(now, peer).is_ok() {
+            r.permissions.push(peer.ip());
+        }
+        self.flush_relay_transmits(i);
+    }
+
+    /// Sends a datagram from relay `i`'s relayed address to `peer`, holding it until the
+    /// peer's permission is installed.
+    fn send_relayed(&mut self, i: usize, peer: SocketAddr, data: Vec<u8>) {
+        let installed = self
+            .relays
+            .get(i)
+            .is_some_and(|r| r.client.has_permission(peer.ip()));
+        if installed {
+            if let Some(r) = self.relays.get_mut(i) {
+                let _ = r.client.send_to(peer, &data);
+            }
+        } else {
+            self.request_permission(i, peer);
+            if let Some(r) = self.relays.get_mut(i)
+                && r.waiting.len() < MAX_WAITING_FOR_PERMISSION
+            {
+                r.waiting.push_back((peer, data));
+            }
+        }
+        self.flush_relay_transmits(i);
+    }
+
+    /// Moves relay `i`'s datagrams for the server to the transmit queue, sent from its host
+    /// candidate's socket.
+    fn flush_relay_transmits(&mut self, i: usize) {
+        let Some(r) = self.relays.get_mut(i) else {
+            return;
+        };
+        let Some(source) = self.locals.get(r.host).map(|l| l.base) else {
+            return;
+        };
+        while let Some(t) = r.client.poll_transmit() {
+            if self.transmits.len() < MAX_QUEUED_TRANSMITS {
+                self.transmits.push_back(Transmit {
+                    source,
+                    destination: t.destination,
+                    data: t.data,
+                });
+            }
+        }
+    }
+
+    /// Handles relay `i`'s events, then sends what they queued.
+    fn pump_relay(&mut self, i: usize) {
+        for _ in 0..MAX_RELAY_EVENTS_PER_INPUT {
+            let Some(event) = self.relays.get_mut(i).and_then(|r| r.client.poll_event()) else {
+                break;
+            };
+            self.on_relay_event(i, event);
+        }
+        self.flush_relay_transmits(i);
+    }
+
+    fn on_relay_event(&mut self, i: usize, event: TurnEvent) {
+        match event {
+            TurnEvent::Allocated {
+                relayed, mapped, ..
+            } => self.relay_allocated(i, relayed, mapped),
+            TurnEvent::PermissionCreated { peer } => {
+                if let Some(r) = self.relays.get_mut(i) {
+                    let (ready, rest): (VecDeque<_>, VecDeque<_>) =
+                        r.waiting.drain(..).partition(|(p, _)| p.ip() == peer);
+                    r.waiting = rest;
+                    for (p, data) in ready {
+                        let _ = r.client.send_to(p, &data);
+                    }
+                }
+            }
+            TurnEvent::PermissionFailed { peer, .. } => {
+                if let Some(r) = self.relays.get_mut(i) {
+                    r.waiting.retain(|(p, _)| p.ip() != peer);
+                }
+            }
+            TurnEvent::Data { peer, data } => {
+                let local = self
+                    .relays
+                    .get(i)
+                    .and_then(|r| r.local)
+                    .and_then(|l| self.locals.get(l))
+                    .map(|l| l.base);
+                let Some(local) = local else {
+                    return;
+                };
+                if data.first().is_some_and(|b| *b <= 3) {
+                    // A check (or response) from the peer through the relay: rejected ones
+                    // change nothing, as on a host socket.
+                    let _ = self.handle_stun(self.now, local, peer, &data);
+                } else {
+                    self.push_event(IceEvent::RelayedData {
+                        local,
+                        remote: peer,
+                        data: data.to_vec(),
+                    });
+                }
+            }
+            TurnEvent::Failed(_) => self.relay_failed(i),
+            _ => {}
+        }
+    }
+
+    fn relay_allocated(&mut self, i: usize, relayed: SocketAddr, mapped: Option<SocketAddr>) {
+        let Some((host, server)) = self.relays.get(i).map(|r| (r.host, r.server)) else {
+            return;
+        };
+        let Some(host_base) = self.locals.get(host).map(|l| l.base) else {
+            return;
+        };
+        // RFC 8445 §5.1.1.2: the Allocate response also carries the server-reflexive address.
+        if let Some(mapped) = mapped {
+            self.add_server_reflexive(host, mapped, server);
+        }
+        let local_preference = 65535u16.saturating_sub(host.min(65535) as u16);
+        let candidate = Candidate {
+            foundation: self.foundation(CandidateKind::Relayed, relayed, Some(server)),
+            component: 1,
+            transport: TransportProtocol::Udp,
+            priority: candidate_priority(CandidateKind::Relayed, local_preference, 1),
+            address: relayed,
+            kind: CandidateKind::Relayed,
+            related_address: Some(mapped.unwrap_or(host_base)),
+            tcp_type: None,
+        };
+        let index = self.locals.len();
+        // RFC 8445 §5.1.1.2: a relayed candidate is its own base.
+        self.locals.push(LocalCandidate {
+            candidate: candidate.clone(),
+            base: relayed,
+        });
+        if let Some(r) = self.relays.get_mut(i) {
+            r.state = RelayState::Allocated;
+            r.local = Some(index);
+        }
+        self.push_event(IceEvent::LocalCandidate(candidate));
+        for r in 0..self.remotes.len() {
+            self.form_pair(index, r, PairOrigin::Signalled);
+        }
+        self.check_gathering_complete();
+    }
+
+    /// The allocation failed or expired: its pairs fail with it.
+    fn relay_failed(&mut self, i: usize) {
+        let Some(r) = self.relays.get_mut(i) else {
+            return;
+        };
+        r.state = RelayState::Failed;
+        r.waiting.clear();
+        if let Some(local) = r.local {
+            let ids: Vec<u32> = self
+                .pairs
+                .iter()
+                .filter(|p| p.local == local)
+                .map(|p| p.id)
+                .collect();
+            for id in ids {
+                self.fail_pair(id);
+            }
+        }
+        self.check_gathering_complete();
+    }
+
     // ----- queues ---------------------------------------------------------------------------
 
     fn push_transmit(&mut self, t: Transmit) {
+        if let Some(i) = self.relay_for_source(t.source) {
+            self.send_relayed(i, t.destination, t.data);
+            return;
+        }
         if self.transmits.len() < MAX_QUEUED_TRANSMITS {
             self.transmits.push_back(t);
         }

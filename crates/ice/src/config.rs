@@ -76,6 +76,9 @@ pub struct IceConfig {
     pub consent_timeout: Duration,
     /// STUN servers for server-reflexive candidates.
     pub stun_servers: Vec<SocketAddr>,
+    /// TURN servers for relayed candidates (one allocation per host candidate of the same
+    /// address family and server).
+    pub turn_servers: Vec<TurnServer>,
 }
 
 impl IceConfig {
@@ -111,6 +114,30 @@ impl IceConfig {
             disconnected_timeout: Duration::from_secs(8),
             consent_timeout: Duration::from_secs(30),
             stun_servers: Vec::new(),
+            turn_servers: Vec::new(),
+        }
+    }
+}
+
+/// A TURN server and its long-term credentials (RFC 8656), reached over UDP from each host
+/// candidate's socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnServer {
+    /// The server's address.
+    pub address: SocketAddr,
+    /// Long-term credential username.
+    pub username: String,
+    /// Long-term credential password.
+    pub password: String,
+}
+
+impl TurnServer {
+    /// A UDP TURN server with these credentials.
+    pub fn new(address: SocketAddr, username: &str, password: &str) -> TurnServer {
+        TurnServer {
+            address,
+            username: username.to_owned(),
+            password: password.to_owned(),
         }
     }
 }

@@ -59,6 +59,12 @@ pub enum IceError {
         /// Why.
         reason: &'static str,
     },
+    /// The TURN client rejected a datagram from the server or a relayed send.
+    #[error("TURN client: {0}")]
+    Turn(#[from] tern_turn::ClientError),
+    /// `send_data` without a selected pair.
+    #[error("no candidate pair is selected")]
+    NoSelectedPair,
     /// Remote candidates were given before remote credentials, for a component we do not have,
     /// or after the agent was closed.
     #[error("agent is closed")]

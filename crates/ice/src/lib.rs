@@ -98,5 +98,5 @@ pub use agent::{
     IceAgent, IceConnectionState, IceEvent, PairInfo, PairState, Transmit, pair_priority,
 };
 pub use candidate::{Candidate, CandidateKind, TcpType, TransportProtocol, candidate_priority};
-pub use config::{IceConfig, IceCredentials};
+pub use config::{IceConfig, IceCredentials, TurnServer};
 pub use error::IceError;

@@ -1,6 +1,8 @@
 //! Two agents behind RFC 4787 NATs on tern-netsim (virtual time), with a STUN server on the
 //! public side: the NAT outcome table. Without TURN, a symmetric NAT facing a port-restricted
-//! or symmetric NAT cannot connect; every other combination does.
+//! or symmetric NAT cannot connect; every other combination does. With a TURN server
+//! (tern-turn's server core) on the public side as well, every combination connects, and the
+//! ones that failed select a pair with a relayed candidate.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,9 +13,14 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tern_ice::{CandidateKind, IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent};
+use tern_ice::{
+    CandidateKind, IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent, TurnServer,
+};
 use tern_netsim::{Datagram, HostId, LinkConfig, Loss, NatConfig, Network};
 use tern_stun::{BindingServer, BindingServerConfig};
+use tern_turn::{Server as TurnCore, ServerConfig as TurnConfig, ServerEvent, Transport};
+
+const TURN_IP: &str = "198.51.100.2";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Nat {
@@ -44,10 +51,21 @@ struct Lab {
     stun_host: HostId,
     stun: BindingServer,
     stun_addr: SocketAddr,
+    turn: Option<(HostId, TurnCore)>,
+    /// Application datagrams each agent received (host sockets and relays alike).
+    data_received: [Vec<Vec<u8>>; 2],
 }
 
 impl Lab {
     fn new(nat_a: Nat, nat_b: Nat, link: LinkConfig, seed: u64) -> Lab {
+        Lab::build(nat_a, nat_b, link, seed, false)
+    }
+
+    fn with_turn(nat_a: Nat, nat_b: Nat, link: LinkConfig, seed: u64) -> Lab {
+        Lab::build(nat_a, nat_b, link, seed, true)
+    }
+
+    fn build(nat_a: Nat, nat_b: Nat, link: LinkConfig, seed: u64, turn: bool) -> Lab {
         #[allow(clippy::disallowed_methods)]
         let start = Instant::now();
         let mut net = Network::new(seed, start);
@@ -60,6 +78,14 @@ impl Lab {
         net.set_link(na, nb, link).unwrap();
         let stun_host = net.add_host("198.51.100.1".parse().unwrap()).unwrap();
         let stun_addr: SocketAddr = "198.51.100.1:3478".parse().unwrap();
+        let turn_addr: SocketAddr = format!("{TURN_IP}:3478").parse().unwrap();
+        let turn = turn.then(|| {
+            let host = net.add_host(TURN_IP.parse().unwrap()).unwrap();
+            let mut config = TurnConfig::new("tern.test", TURN_IP.parse().unwrap())
+                .with_user("alice", "turn-secret");
+            config.seed = Some([seed as u8; 32]);
+            (host, TurnCore::new(config, start, 1_700_000_000))
+        });
         let addrs: [SocketAddr; 2] = [
             "10.0.0.2:5000".parse().unwrap(),
             "10.1.0.2:6000".parse().unwrap(),
@@ -71,6 +97,9 @@ impl Lab {
             };
             let mut cfg = IceConfig::with_credentials(controlling, creds, 100 + i, i);
             cfg.stun_servers = vec![stun_addr];
+            if turn.is_some() {
+                cfg.turn_servers = vec![TurnServer::new(turn_addr, "alice", "turn-secret")];
+            }
             IceAgent::new(cfg, start)
         };
         let mut agents = [agent(1, true), agent(2, false)];
@@ -90,6 +119,8 @@ impl Lab {
             stun_host,
             stun: BindingServer::new(BindingServerConfig::default()),
             stun_addr,
+            turn,
+            data_received: [Vec::new(), Vec::new()],
         }
     }
 
@@ -115,6 +146,7 @@ impl Lab {
                         IceEvent::GatheringComplete => {
                             self.agents[1 - i].end_of_remote_candidates()
                         }
+                        IceEvent::RelayedData { data, .. } => self.data_received[i].push(data),
                         _ => {}
                     }
                 }
@@ -127,6 +159,19 @@ impl Lab {
                 };
                 let _ = self.net.send(self.now, self.stun_host, d);
             }
+            if let Some((host, server)) = &mut self.turn {
+                while let Some(ServerEvent::OpenRelay { relay }) = server.poll_event() {
+                    server.relay_opened(self.now, relay);
+                }
+                while let Some(t) = server.poll_transmit() {
+                    let d = Datagram {
+                        source: t.source,
+                        destination: t.destination,
+                        payload: t.data,
+                    };
+                    let _ = self.net.send(self.now, *host, d);
+                }
+            }
             if done(self) {
                 return true;
             }
@@ -135,6 +180,7 @@ impl Lab {
                 self.net.poll_timeout(),
                 self.agents[0].poll_timeout(),
                 self.agents[1].poll_timeout(),
+                self.turn.as_ref().and_then(|(_, s)| s.poll_timeout()),
             ]
             .into_iter()
             .flatten()
@@ -149,19 +195,36 @@ impl Lab {
                     let _ = self
                         .stun
                         .handle_receive(self.now, g.destination, g.source, &g.payload);
-                } else {
-                    let i = usize::from(d.host == self.hosts[1]);
-                    let _ = self.agents[i].handle_receive(
+                } else if let Some((_, server)) =
+                    self.turn.as_mut().filter(|(host, _)| *host == d.host)
+                {
+                    let _ = server.handle_receive(
                         self.now,
-                        g.destination,
+                        Transport::Udp,
                         g.source,
+                        g.destination,
                         &g.payload,
                     );
+                } else {
+                    let i = usize::from(d.host == self.hosts[1]);
+                    if self.agents[i].accepts(&g.payload) {
+                        let _ = self.agents[i].handle_receive(
+                            self.now,
+                            g.destination,
+                            g.source,
+                            &g.payload,
+                        );
+                    } else {
+                        self.data_received[i].push(g.payload);
+                    }
                 }
             }
             let now = self.now;
             for a in &mut self.agents {
                 a.handle_timeout(now);
+            }
+            if let Some((_, server)) = &mut self.turn {
+                server.handle_timeout(now);
             }
         }
         done(self)
@@ -289,4 +352,67 @@ fn connects_with_20_percent_loss_during_checks() {
             lab.agents[1].pairs()
         );
     }
+}
+
+/// Which side's selected pair uses a relayed candidate: local relayed, or remote relayed.
+fn relay_in_selected_pair(lab: &Lab, i: usize) -> bool {
+    let (local, remote) = lab.agents[i].selected_pair().unwrap();
+    let relayed = |addr: SocketAddr| addr.ip().to_string() == TURN_IP;
+    relayed(local) || relayed(remote)
+}
+
+#[test]
+fn nat_outcome_table_with_turn_every_pair_connects() {
+    for a in ALL {
+        for b in ALL {
+            let mut lab =
+                Lab::with_turn(a, b, LinkConfig::with_delay(Duration::from_millis(20)), 1);
+            assert!(
+                lab.run(Duration::from_secs(30), Lab::connected),
+                "{a:?} ↔ {b:?} with TURN: {:?} {:?} / {:?} {:?}",
+                lab.agents[0].connection_state(),
+                lab.agents[0].pairs(),
+                lab.agents[1].connection_state(),
+                lab.agents[1].pairs()
+            );
+            let needs_relay = matches!(
+                (a, b),
+                (Nat::Symmetric, Nat::Symmetric | Nat::PortRestrictedCone)
+                    | (Nat::PortRestrictedCone, Nat::Symmetric)
+            );
+            for i in 0..2 {
+                assert_eq!(
+                    relay_in_selected_pair(&lab, i),
+                    needs_relay,
+                    "{a:?} ↔ {b:?} side {i}: {:?}",
+                    lab.agents[i].selected_pair()
+                );
+                let cands = lab.agents[i].local_candidates();
+                assert!(
+                    cands.iter().any(|c| c.kind == CandidateKind::Relayed
+                        && c.address.ip().to_string() == TURN_IP),
+                    "{cands:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn application_data_flows_both_ways_through_the_relay() {
+    let mut lab = Lab::with_turn(
+        Nat::Symmetric,
+        Nat::Symmetric,
+        LinkConfig::with_delay(Duration::from_millis(20)),
+        3,
+    );
+    assert!(lab.run(Duration::from_secs(30), Lab::connected));
+    for i in 0..2 {
+        // DTLS-looking bytes (first byte 22), so neither agent mistakes them for STUN.
+        lab.agents[i].send_data(&[22, 0xfe, 0xfd, i as u8]).unwrap();
+    }
+    let got = |lab: &Lab| lab.data_received.iter().all(|d| !d.is_empty());
+    assert!(lab.run(Duration::from_secs(2), got));
+    assert_eq!(lab.data_received[0], vec![vec![22, 0xfe, 0xfd, 1]]);
+    assert_eq!(lab.data_received[1], vec![vec![22, 0xfe, 0xfd, 0]]);
 }

@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! neteq_compare traces DIR              write the seeded packet traces (CSV) into DIR
-//! neteq_compare prepare TRACE OUT [S]   S seconds of speech-like 48 kHz audio -> OUT/ref.pcm,
-//!                                       Opus 20 ms packets with in-band FEC through TRACE ->
-//!                                       OUT/stream.txt (what every receiver replays)
-//! neteq_compare tern OUT                tern-neteq: OUT/tern.pcm, stats JSON on stdout
+//! neteq_compare prepare TRACE OUT SRC   SRC (raw s16le 48 kHz mono, e.g. from compare/speech.py,
+//!                                       or `synthetic:SECONDS` for the tests' speech-like signal)
+//!                                       -> OUT/ref.pcm; Opus 20 ms packets with in-band FEC
+//!                                       through TRACE -> OUT/stream.txt (what every receiver
+//!                                       replays)
+//! neteq_compare tern OUT [VARIANT]      tern-neteq: OUT/tern.pcm, stats JSON on stdout
 //! neteq_compare fixed OUT DELAY_MS      a fixed-delay buffer (Opus PLC + FEC) whose mean jitter
 //!                                       buffer delay is closest to DELAY_MS: OUT/fixed.pcm, JSON
 //! ```
@@ -37,7 +39,7 @@ const TAIL_FRAMES: usize = 80;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: neteq_compare traces DIR | prepare TRACE OUT [SECONDS] | tern OUT | fixed OUT DELAY_MS"
+        "usage: neteq_compare traces DIR | prepare TRACE OUT SOURCE | tern OUT [VARIANT] | fixed OUT DELAY_MS"
     );
     std::process::exit(2)
 }
@@ -51,9 +53,9 @@ fn main() {
         .as_slice()
     {
         ["traces", dir] => write_traces(Path::new(dir)),
-        ["prepare", trace, out] => prepare(Path::new(trace), Path::new(out), 16.0),
-        ["prepare", trace, out, s] => prepare(Path::new(trace), Path::new(out), s.parse().unwrap()),
-        ["tern", out] => run_tern(Path::new(out)),
+        ["prepare", trace, out, source] => prepare(Path::new(trace), Path::new(out), source),
+        ["tern", out] => run_tern(Path::new(out), ""),
+        ["tern", out, variant] => run_tern(Path::new(out), variant),
         ["fixed", out, delay] => run_fixed(Path::new(out), delay.parse().unwrap()),
         _ => usage(),
     }
@@ -207,18 +209,29 @@ fn write_pcm(path: &Path, samples: &[i16]) {
     std::fs::write(path, bytes).unwrap();
 }
 
-fn prepare(trace: &Path, out: &Path, seconds: f64) {
+fn prepare(trace: &Path, out: &Path, source: &str) {
     std::fs::create_dir_all(out).unwrap();
     let entries = common::read_trace(&std::fs::read_to_string(trace).unwrap());
-    let packets_wanted = ((seconds * 50.0) as usize).min(entries.len());
-    // Leading and trailing half second of silence: PESQ wants speech framed by pauses.
-    let mut signal = vec![0i16; RATE / 2];
-    signal.extend(common::speech_like(
-        RATE as u32,
-        packets_wanted as f64 * 0.02 - 1.0,
-        0x0005_eec4,
-    ));
-    signal.resize(packets_wanted * PACKET, 0);
+    let mut signal = match source.strip_prefix("synthetic:") {
+        Some(seconds) => {
+            // Leading and trailing half second of silence around the speech-like signal.
+            let mut s = vec![0i16; RATE / 2];
+            s.extend(common::speech_like(
+                RATE as u32,
+                seconds.parse::<f64>().unwrap() - 1.0,
+                0x0005_eec4,
+            ));
+            s.resize(s.len() + RATE / 2, 0);
+            s
+        }
+        None => std::fs::read(source)
+            .unwrap()
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect(),
+    };
+    let packets_wanted = (signal.len() / PACKET).min(entries.len());
+    signal.truncate(packets_wanted * PACKET);
     let packets = encode(&signal);
     write_pcm(&out.join("ref.pcm"), &signal);
 
@@ -303,31 +316,53 @@ fn json(engine: &str, s: &NetEqStats, extra: &str) -> String {
     )
 }
 
-fn run_tern(out: &Path) {
+/// `variant`: "" (defaults), "no-stretch" (time stretching off) or "no-codec-plc" (NetEq's own
+/// expand instead of Opus PLC); the output goes to `tern.pcm` or `tern-<variant>.pcm`.
+fn run_tern(out: &Path, variant: &str) {
     let (frames, stream) = read_stream(out);
-    let mut neteq = NetEq::new(NetEqConfig::new(SampleRate::Hz48000));
+    let mut config = NetEqConfig::new(SampleRate::Hz48000);
+    match variant {
+        "" => {}
+        "no-stretch" => config.enable_time_stretch = false,
+        "no-codec-plc" => config.enable_codec_plc = false,
+        _ => usage(),
+    }
+    let mut neteq = NetEq::new(config);
     neteq
         .register_decoder(PT, Box::new(OpusDecoder::new(48_000).unwrap()))
         .unwrap();
     let mut pcm = Vec::with_capacity(frames * FRAME);
     let mut buf = [0i16; FRAME];
     let mut next = 0;
+    let mut ops = String::new();
     for k in 0..frames {
         while let Some(p) = stream.get(next).filter(|p| p.tick <= k) {
             let now = neteq.playout_clock();
             let _ = neteq.insert_packet(p.ts, p.seq, PT, &p.payload, now);
             next += 1;
         }
-        neteq.get_audio(&mut buf).unwrap();
+        let info = neteq.get_audio(&mut buf).unwrap();
+        writeln!(
+            ops,
+            "{k} {:?} {} {}",
+            info.operation, info.buffer_level, info.target_delay
+        )
+        .unwrap();
         pcm.extend_from_slice(&buf);
     }
-    write_pcm(&out.join("tern.pcm"), &pcm);
+    let name = if variant.is_empty() {
+        "tern".to_string()
+    } else {
+        format!("tern-{variant}")
+    };
+    write_pcm(&out.join(format!("{name}.pcm")), &pcm);
+    std::fs::write(out.join(format!("{name}.ops")), ops).unwrap();
     let s = neteq.stats();
     let extra = format!(
         ",\"fec_recovered\":{},\"ops\":\"{:?}\"",
         s.fec_recovered_packets, s.operations
     );
-    println!("{}", json("tern", s, &extra));
+    println!("{}", json(&name, s, &extra));
 }
 
 /// A fixed-delay buffer: signal sample j plays at j / 48 kHz + `delay_ticks` × 10 ms. A packet

@@ -51,10 +51,14 @@ pub(crate) struct DecisionInput {
     pub time_stretch: bool,
 }
 
-/// Lower and upper buffer-level thresholds around the target (libwebrtc's rule: 3/4 of target,
-/// and at least 20 ms above the lower one).
+/// Longest concealment while a later packet is already buffered, in 10 ms frames.
+const MAX_WAIT_FRAMES: usize = 10;
+
+/// Lower and upper buffer-level thresholds around the target (libwebrtc's rule: the lower one
+/// 3/4 of the target but no more than 85 ms below it, the upper one at least 20 ms above the
+/// lower one).
 pub(crate) fn thresholds(target: usize, frame: usize) -> (usize, usize) {
-    let low = target * 3 / 4;
+    let low = (target * 3 / 4).max(target.saturating_sub(85 * frame / 10));
     let high = target.max(low + 2 * frame);
     (low, high)
 }
@@ -86,16 +90,27 @@ pub(crate) fn decide(i: &DecisionInput) -> Operation {
                 Operation::ComfortNoise
             };
         }
-        // Lost or late? Keep concealing while the buffer fills up to the target (a late packet
-        // arrives before then, and the wait builds the delay the network needs); once the target
-        // is buffered, treat the packet as lost and jump to the next one. A cap on the wait
-        // guarantees progress whatever the target.
-        let filled = i.packet_level >= i.target;
-        let waited_too_long = i.expanded as i64 >= next.offset.saturating_add(i.target as i64);
-        return if (i.prev == Operation::Expand || i.expanded > 0) && (filled || waited_too_long) {
-            Operation::Merge
-        } else {
+        // Lost or late? Conceal at least once; then keep concealing only while the concealment
+        // has not yet covered the gap up to that packet, the buffer is under its target (a late
+        // packet may still come, and the wait builds the delay the network needs) and the wait
+        // is short. Otherwise merge into the next packet. Concealing beyond the gap would stretch
+        // a 20 ms loss into a long concealment; libwebrtc's decision logic stops there as well.
+        if i.prev != Operation::Expand && i.expanded == 0 {
+            return Operation::Expand;
+        }
+        let gap_covered = i.expanded as i64 >= next.offset;
+        // Above the accelerate threshold, skipping the rest of the gap is the cheapest way down.
+        let (low, high) = thresholds(i.target, i.frame);
+        let under_target = i.level < high;
+        // Far below target (the network's delay grew): conceal on past the gap so the buffer
+        // fills now, while the listener hears concealment anyway, rather than by stretching
+        // speech later.
+        let build_delay = i.packet_level < low;
+        let waited_too_long = i.expanded >= MAX_WAIT_FRAMES * i.frame;
+        return if ((!gap_covered && under_target) || build_delay) && !waited_too_long {
             Operation::Expand
+        } else {
+            Operation::Merge
         };
     }
     // The due packet (or an overdue one) is here.
@@ -229,30 +244,64 @@ mod tests {
         });
         let fresh = DecisionInput {
             next: gap,
-            packet_level: 320,
+            level: 700,
+            packet_level: 800,
             ..base()
         };
-        assert_eq!(decide(&fresh), Operation::Expand);
-        let waited = DecisionInput {
+        assert_eq!(decide(&fresh), Operation::Expand, "always conceal first");
+        let half = DecisionInput {
             prev: Operation::Expand,
-            expanded: 320,
+            expanded: 160,
             ..fresh
         };
         assert_eq!(
-            decide(&waited),
+            decide(&half),
             Operation::Expand,
-            "gap waited, target not buffered"
+            "gap not covered, under target"
+        );
+        let covered = DecisionInput {
+            expanded: 320,
+            ..half
+        };
+        assert_eq!(
+            decide(&covered),
+            Operation::Merge,
+            "never conceal past the gap"
         );
         let filled = DecisionInput {
-            packet_level: 960,
-            ..waited
+            level: 1300,
+            ..half
         };
-        assert_eq!(decide(&filled), Operation::Merge);
-        let too_long = DecisionInput {
-            expanded: 320 + 960,
-            ..waited
+        assert_eq!(
+            decide(&filled),
+            Operation::Merge,
+            "above the accelerate threshold: skip the rest of the gap"
+        );
+        let long_gap = DecisionInput {
+            next: Some(NextPacket {
+                offset: 4000,
+                comfort_noise: false,
+            }),
+            expanded: 10 * 160,
+            ..half
         };
-        assert_eq!(decide(&too_long), Operation::Merge);
+        assert_eq!(decide(&long_gap), Operation::Merge, "waited 100 ms");
+        let starved = DecisionInput {
+            packet_level: 320,
+            ..covered
+        };
+        assert_eq!(
+            decide(&starved),
+            Operation::Expand,
+            "far below target: conceal on to build delay"
+        );
+        assert_eq!(
+            decide(&DecisionInput {
+                expanded: 10 * 160,
+                ..starved
+            }),
+            Operation::Merge
+        );
     }
 
     #[test]

@@ -81,6 +81,10 @@ const MERGE_MS: usize = 5;
 /// Shortest and longest pitch period searched (400 Hz .. 66 Hz).
 const MIN_PITCH_US: usize = 2_500;
 const MAX_PITCH_US: usize = 15_000;
+/// Decoded packet timestamps remembered to recognise late duplicates.
+const RECENTLY_PLAYED: usize = 64;
+/// Longest a wanted time stretch waits for a pause before it is done inside a word.
+const MAX_STRETCH_DEFER_MS: usize = 1_000;
 
 /// A NetEq-class adaptive jitter buffer. Sample-clocked: the only clock is the number of samples
 /// played, [`NetEq::playout_clock`], which is also the unit of packet arrival times.
@@ -104,7 +108,12 @@ pub struct NetEq {
     in_cn: bool,
     prev_op: Operation,
     since_stretch: usize,
+    /// Decoded samples since a stretch was first wanted but deferred to a pause.
+    stretch_deferred: usize,
+    /// Timestamps of the last packets decoded, to tell a late packet from a late copy.
+    recently_played: std::collections::VecDeque<i64>,
     filtered_level: f32,
+    level_primed: bool,
     playout_clock: u64,
     started: bool,
     stats: NetEqStats,
@@ -148,7 +157,10 @@ impl NetEq {
             in_cn: false,
             prev_op: Operation::Normal,
             since_stretch: 0,
+            stretch_deferred: 0,
+            recently_played: std::collections::VecDeque::with_capacity(RECENTLY_PLAYED),
             filtered_level: 0.0,
+            level_primed: false,
             playout_clock: 0,
             started: false,
             stats: NetEqStats::default(),
@@ -309,6 +321,12 @@ impl NetEq {
             };
             if late && !self.in_cn {
                 self.stats.packets_discarded += 1;
+                // Too late to play, but its lateness is exactly what the target delay must learn
+                // (libwebrtc's delay manager also sees every arriving packet).
+                // A copy of a packet already played teaches nothing: skip those.
+                if kind == PacketKind::Primary && !self.recently_played.contains(&ts) {
+                    self.delay.update(ts, arrival, duration);
+                }
                 return Ok(InsertOutcome::TooLate);
             }
         }
@@ -318,6 +336,7 @@ impl NetEq {
             self.stats.packets_discarded += self.buffer.flush() as u64;
             self.stats.buffer_flushes += 1;
             self.next_ts = None;
+            self.level_primed = false;
             self.delay.reset_reference();
             ext = i64::from(rtp_timestamp);
             ts = self.to_samples(ext, clock_rate);
@@ -407,8 +426,23 @@ impl NetEq {
             });
         }
         let level = (self.buffer.buffered_samples() + self.future.len()) as f32;
-        // Smooth the level: packets arrive in bursts of one packet duration.
-        self.filtered_level = 0.85 * self.filtered_level + 0.15 * level;
+        // Smooth the level over roughly half a second to a second (longer for higher targets, as
+        // libwebrtc's buffer level filter): arrival jitter moves the instantaneous level by whole
+        // packets every few frames, and stretching on each swing costs far more quality than the
+        // delay it saves. Stretched samples are taken off the filtered level where they happen.
+        let target_ms = self.delay.target() / self.config.sample_rate.samples_per_ms();
+        let keep = match target_ms {
+            0..=20 => 251.0 / 256.0,
+            21..=60 => 252.0 / 256.0,
+            61..=140 => 253.0 / 256.0,
+            _ => 254.0 / 256.0,
+        };
+        if !self.level_primed && self.next_ts.is_some() {
+            // First packet in play: start from the real level, not from an empty buffer.
+            self.filtered_level = level;
+            self.level_primed = true;
+        }
+        self.filtered_level = keep * self.filtered_level + (1.0 - keep) * level;
 
         let mut first_op = None;
         let mut speech_type = SpeechType::Normal;
@@ -630,6 +664,10 @@ impl NetEq {
         if p.kind == PacketKind::Fec {
             self.stats.fec_recovered_packets += 1;
         }
+        if self.recently_played.len() == RECENTLY_PLAYED {
+            self.recently_played.pop_front();
+        }
+        self.recently_played.push_back(p.ts);
         let n = self.decoded.len();
         self.next_ts = Some(p.ts + n as i64);
         let start = self.future.len();
@@ -676,7 +714,10 @@ impl NetEq {
             op,
             Operation::Accelerate | Operation::FastAccelerate | Operation::PreemptiveExpand
         ) {
-            performed = self.time_stretch(op);
+            performed = self.time_stretch(op, n);
+        } else {
+            // The level is back within bounds: nothing is owed any more.
+            self.stretch_deferred = 0;
         }
         self.expanded = 0;
         self.expander_started = false;
@@ -685,41 +726,75 @@ impl NetEq {
         performed
     }
 
-    fn time_stretch(&mut self, op: Operation) -> Operation {
+    fn time_stretch(&mut self, op: Operation, decoded: usize) -> Operation {
         let (min_lag, max_lag) = self.pitch_range();
+        let target = self.delay.target();
+        let (low, high) = thresholds(target, self.frame);
+        let level = self.filtered_level as usize;
+        // Stretch inside words only when it cannot wait: far from the target, or no pause came
+        // for a while. Otherwise wait for a pause (passive audio), where the change is inaudible.
+        let urgent = match op {
+            Operation::PreemptiveExpand => level < low / 2,
+            Operation::FastAccelerate => true,
+            _ => level >= high + target / 2,
+        };
+        let max_defer = MAX_STRETCH_DEFER_MS * self.config.sample_rate.samples_per_ms();
+        let voiced_allowed = urgent || self.stretch_deferred >= max_defer;
         let params = StretchParams {
             min_lag,
             max_lag,
             threshold: 0.9,
             passive_rms: (2.0 * self.bg.level()).max(50.0),
+            voiced_allowed,
         };
-        let (_, high) = thresholds(self.delay.target(), self.frame);
+        // In a pause, keep going towards the target (a few periods at most); in a word, one
+        // period (fast accelerate: until below the upper threshold).
+        let max_steps = if voiced_allowed && op != Operation::FastAccelerate {
+            1
+        } else {
+            4
+        };
         let mut changed = 0usize;
-        match op {
-            Operation::PreemptiveExpand => {
-                if let Some(n) = time_stretch::preemptive_expand(&mut self.future, 0, &params) {
+        let mut at = 0;
+        for _ in 0..max_steps {
+            match op {
+                Operation::PreemptiveExpand => {
+                    let Some(n) = time_stretch::preemptive_expand(&mut self.future, at, &params)
+                    else {
+                        break;
+                    };
                     self.stats.inserted_samples_for_deceleration += n as u64;
                     self.filtered_level += n as f32;
-                    changed = n;
+                    changed += n;
+                    at += 2 * n;
+                    if self.filtered_level as usize >= target {
+                        break;
+                    }
                 }
-            }
-            _ => {
-                // Fast accelerate keeps cutting periods while the level stays far above target.
-                let mut at = 0;
-                while let Some(n) = time_stretch::accelerate(&mut self.future, at, &params) {
+                _ => {
+                    let Some(n) = time_stretch::accelerate(&mut self.future, at, &params) else {
+                        break;
+                    };
                     self.stats.removed_samples_for_acceleration += n as u64;
                     self.filtered_level = (self.filtered_level - n as f32).max(0.0);
                     changed += n;
                     at += n;
-                    if op != Operation::FastAccelerate || (self.filtered_level as usize) < high {
+                    let stop = if op == Operation::FastAccelerate {
+                        high
+                    } else {
+                        target
+                    };
+                    if (self.filtered_level as usize) < stop {
                         break;
                     }
                 }
             }
         }
         if changed == 0 {
+            self.stretch_deferred = self.stretch_deferred.saturating_add(decoded);
             return Operation::Normal;
         }
+        self.stretch_deferred = 0;
         self.since_stretch = 0;
         op
     }

@@ -97,12 +97,27 @@ fn late_packet_within_the_gap_is_merged_not_lost() {
     let sig = speech_like(RATE, 2.0, 4);
     let mut n = l16_neteq(SampleRate::Hz16000);
     let mut trace = clean_trace(100, 20.0, 0.0);
-    // Packet 40 is 15 ms late (less than one packet): it must still be played.
-    trace[40].arrival_ms = Some(40.0 * 20.0 + 15.0 + 20.0);
+    // Packet 40 is 5 ms late: it arrives while its gap is being concealed and is still played.
+    trace[40].arrival_ms = Some(40.0 * 20.0 + 5.0 + 20.0);
     replay_l16(&mut n, RATE, &sig, 20, &trace, 200);
     let s = n.stats();
     assert_eq!(s.packets_discarded, 0, "{s:?}");
     assert_eq!(s.jitter_buffer_emitted_count, sig.len() as u64);
+
+    // 15 ms late with its successor already buffered: the concealment covers exactly the gap,
+    // then merges into packet 41 (as libwebrtc does); packet 40 comes too late and is dropped.
+    let mut n = l16_neteq(SampleRate::Hz16000);
+    let mut trace = clean_trace(100, 20.0, 0.0);
+    trace[40].arrival_ms = Some(40.0 * 20.0 + 15.0 + 20.0);
+    let r = replay_l16(&mut n, RATE, &sig, 20, &trace, 200);
+    let s = n.stats();
+    assert_eq!(s.packets_discarded, 1, "{s:?}");
+    assert_eq!(s.jitter_buffer_emitted_count, sig.len() as u64 - 320);
+    let concealed = r.frames[..150]
+        .iter()
+        .filter(|f| f.speech_type == SpeechType::Concealed)
+        .count();
+    assert_eq!(concealed, 2, "20 ms gap, 2 frames of concealment");
 }
 
 #[test]

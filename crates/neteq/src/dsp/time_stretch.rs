@@ -72,12 +72,16 @@ pub(crate) struct StretchParams {
     /// Below this RMS the audio is "passive" (silence/noise) and may be stretched whatever its
     /// correlation.
     pub passive_rms: f32,
+    /// Whether active (voiced) audio may be stretched at all. Without it only passive audio is:
+    /// a period cut from or added to a pause costs nothing audible, while one inside a word
+    /// shifts the rest of the word.
+    pub voiced_allowed: bool,
 }
 
 fn choose(seg: &[f32], p: &StretchParams) -> Option<usize> {
     let pitch = pitch_forward(seg, p.min_lag, p.max_lag)?;
     let passive = rms(seg.get(..2 * pitch.lag)?) < p.passive_rms;
-    (passive || pitch.correlation >= p.threshold).then_some(pitch.lag)
+    (passive || (p.voiced_allowed && pitch.correlation >= p.threshold)).then_some(pitch.lag)
 }
 
 /// Removes one pitch period from `x[start..]` (accelerate). Returns the samples removed.
@@ -141,6 +145,7 @@ mod tests {
             max_lag: 240,
             threshold: 0.9,
             passive_rms: 50.0,
+            voiced_allowed: true,
         }
     }
 
@@ -192,5 +197,20 @@ mod tests {
         assert_eq!(x.len(), 800);
         let mut quiet: Vec<f32> = (0..800).map(|_| rng.gaussian() * 10.0).collect();
         assert!(accelerate(&mut quiet, 0, &params()).is_some());
+    }
+
+    #[test]
+    fn voiced_audio_waits_when_only_passive_stretching_is_allowed() {
+        let passive_only = StretchParams {
+            voiced_allowed: false,
+            ..params()
+        };
+        let mut x = periodic(100, 800);
+        assert_eq!(accelerate(&mut x, 0, &passive_only), None);
+        assert_eq!(preemptive_expand(&mut x, 0, &passive_only), None);
+        assert_eq!(x.len(), 800);
+        let mut rng = crate::dsp::Rng::new(3);
+        let mut quiet: Vec<f32> = (0..800).map(|_| rng.gaussian() * 10.0).collect();
+        assert!(accelerate(&mut quiet, 0, &passive_only).is_some());
     }
 }

@@ -3,7 +3,8 @@
 //! Every row is a comparison measured in this one run on this machine: absolute numbers drift on a
 //! shared machine, ratios within a run hold (../shared/design/PERF.md). The comparisons are
 //! binaries in the separate `bench/compare/` workspace, so users never compile the other stacks;
-//! each prints lines `tern=<ns> peer=<ns> name=<peer>` (lower is better).
+//! each prints lines `tern=<v> peer=<v> name=<peer> [unit=<unit>]`; the unit defaults to ns.
+//! For MB/s higher is better; for every other unit lower is better.
 
 use std::process::Command;
 
@@ -28,6 +29,24 @@ const COMPARISONS: &[Comparison] = &[
         binary: "sdp_parse",
         args: &["serialize"],
     },
+    Comparison {
+        figure: "Data channel throughput, reliable ordered, 65,535-byte messages, 127.0.0.1",
+        goal: "≥ 3× str0m",
+        binary: "data_channel",
+        args: &["throughput"],
+    },
+    Comparison {
+        figure: "Create two peer connections → data channel open, one process",
+        goal: "≤ 0.5× Pion (3.8 ms in PERF.md)",
+        binary: "data_channel",
+        args: &["setup"],
+    },
+    Comparison {
+        figure: "Live heap per idle connected peer connection, 10,000 connections in one process",
+        goal: "≤ 32 KiB",
+        binary: "data_channel",
+        args: &["memory", "5000"],
+    },
 ];
 
 pub fn run(_args: &[String]) -> Result<(), String> {
@@ -41,7 +60,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     if !built.success() {
         return Err("building bench/compare failed".into());
     }
-    let mut table = String::from("| figure | tern | peer | peer value | speed-up (peer/tern) | goal |\n|---|---:|---|---:|---:|---|\n");
+    let mut table = String::from("| figure | tern | peer | peer value | Tern better by | goal |\n|---|---:|---|---:|---:|---|\n");
     let mut failures = Vec::new();
     for c in COMPARISONS {
         let out = Command::new("cargo")
@@ -52,20 +71,21 @@ pub fn run(_args: &[String]) -> Result<(), String> {
             .output()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let rows: Vec<(f64, f64, String)> = text.lines().filter_map(parse_line).collect();
+        let rows: Vec<Row> = text.lines().filter_map(parse_line).collect();
         if !out.status.success() || rows.is_empty() {
             failures.push(c.figure);
             continue;
         }
-        for (tern, peer, name) in rows {
+        for row in rows {
+            let (tern, peer, unit) = match row.unit.as_str() {
+                "ns" => (row.tern / 1000.0, row.peer / 1000.0, "µs"),
+                other => (row.tern, row.peer, other),
+            };
+            // Speed-up > 1 means Tern is better, whichever direction the unit counts.
+            let speed_up = if unit == "MB/s" { tern / peer } else { peer / tern };
             table.push_str(&format!(
-                "| {} | {:.2} µs | {} | {:.2} µs | {:.2}× | {} |\n",
-                c.figure,
-                tern / 1000.0,
-                name,
-                peer / 1000.0,
-                peer / tern,
-                c.goal
+                "| {} | {tern:.2} {unit} | {} | {peer:.2} {unit} | {speed_up:.2}× | {} |\n",
+                c.figure, row.name, c.goal
             ));
         }
     }
@@ -77,7 +97,20 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     if failures.is_empty() { Ok(()) } else { Err(format!("comparisons failed: {}", failures.join(", "))) }
 }
 
-fn parse_line(line: &str) -> Option<(f64, f64, String)> {
+/// One printed result line of a comparison binary.
+struct Row {
+    tern: f64,
+    peer: f64,
+    name: String,
+    unit: String,
+}
+
+fn parse_line(line: &str) -> Option<Row> {
     let field = |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(key));
-    Some((field("tern=")?.parse().ok()?, field("peer=")?.parse().ok()?, field("name=")?.to_string()))
+    Some(Row {
+        tern: field("tern=")?.parse().ok()?,
+        peer: field("peer=")?.parse().ok()?,
+        name: field("name=")?.to_string(),
+        unit: field("unit=").unwrap_or("ns").to_string(),
+    })
 }

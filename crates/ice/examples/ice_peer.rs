@@ -1,10 +1,13 @@
 //! A tiny ICE peer on a real UDP socket, signalling over stdin/stdout, for the NAT lab
 //! (`tests/natlab.rs`) and for trying the agent by hand.
 //!
-//! `ice_peer <bind-ip:port> <controlling|controlled> [stun-server-ip:port]`
+//! `ice_peer <bind-ip:port> <controlling|controlled> [stun-server-ip:port [user:pass@turn-server-ip:port]]`
 //!
 //! Prints `CRED <ufrag> <pwd>`, `CAND <candidate>` lines, `EOC`, then `SELECTED <local>
 //! <remote>` and `STATE <state>` lines; reads the peer's `CRED`, `CAND` and `EOC` lines.
+//! Once a pair is selected it sends a small non-STUN datagram on it every 500 ms
+//! ([`IceAgent::send_data`], relayed when the local candidate is) and prints `DATA <len>
+//! <remote>` for each one that arrives (on the socket or through the relay).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,7 +20,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tern_ice::{Candidate, IceAgent, IceConfig, IceEvent};
+use tern_ice::{Candidate, IceAgent, IceConfig, IceEvent, TurnServer};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -30,6 +33,12 @@ fn main() {
     let mut config = IceConfig::new(controlling);
     if let Some(stun) = args.get(3) {
         config.stun_servers = vec![stun.parse().expect("stun server address")];
+    }
+    if let Some(turn) = args.get(4) {
+        let (credentials, server) = turn.split_once('@').expect("user:pass@ip:port");
+        let (user, pass) = credentials.split_once(':').expect("user:pass");
+        let server = server.parse().expect("turn server address");
+        config.turn_servers = vec![TurnServer::new(server, user, pass)];
     }
     let socket = UdpSocket::bind(bind).expect("bind");
     let local = socket.local_addr().unwrap();
@@ -58,6 +67,9 @@ fn main() {
     let mut buf = [0u8; 1500];
     let start = Instant::now();
     let mut last_state = None;
+    let mut next_ping = Instant::now();
+    // ICE_PEER_TRACE=1: one stderr line per datagram sent or received.
+    let trace = std::env::var_os("ICE_PEER_TRACE").is_some();
     while start.elapsed() < Duration::from_secs(120) {
         while let Ok(line) = rx.try_recv() {
             let mut parts = line.splitn(2, ' ');
@@ -76,7 +88,24 @@ fn main() {
                 _ => {}
             }
         }
+        if agent.selected_pair().is_some() && Instant::now() >= next_ping {
+            // A DTLS-looking first byte (22): never mistaken for STUN or ChannelData.
+            let _ = agent.send_data(&[22, b'p', b'i', b'n', b'g']);
+            next_ping = Instant::now() + Duration::from_millis(500);
+        }
+        if agent.poll_timeout().is_some_and(|t| t <= Instant::now()) {
+            agent.handle_timeout(Instant::now());
+        }
         while let Some(t) = agent.poll_transmit() {
+            if trace {
+                eprintln!(
+                    "{:?} TX {} {} {:02x?}",
+                    start.elapsed(),
+                    t.destination,
+                    t.data.len(),
+                    t.data.get(..2)
+                );
+            }
             let _ = socket.send_to(&t.data, t.destination);
         }
         while let Some(e) = agent.poll_event() {
@@ -85,6 +114,9 @@ fn main() {
                 IceEvent::GatheringComplete => say("EOC".into()),
                 IceEvent::SelectedPairChanged { local, remote } => {
                     say(format!("SELECTED {local} {remote}"))
+                }
+                IceEvent::RelayedData { remote, data, .. } => {
+                    say(format!("DATA {} {remote}", data.len()))
                 }
                 _ => {}
             }
@@ -103,8 +135,13 @@ fn main() {
         match socket.recv_from(&mut buf) {
             Ok((n, from)) => {
                 let data = buf.get(..n).unwrap_or_default();
+                if trace {
+                    eprintln!("{:?} RX {from} {n} {:02x?}", start.elapsed(), data.get(..2));
+                }
                 if agent.accepts(data) {
                     let _ = agent.handle_receive(Instant::now(), local, from, data);
+                } else if agent.is_validated_remote(local, from) {
+                    say(format!("DATA {n} {from}"));
                 }
             }
             Err(_) => agent.handle_timeout(Instant::now()),

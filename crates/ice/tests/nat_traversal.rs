@@ -415,4 +415,15 @@ fn application_data_flows_both_ways_through_the_relay() {
     assert!(lab.run(Duration::from_secs(2), got));
     assert_eq!(lab.data_received[0], vec![vec![22, 0xfe, 0xfd, 1]]);
     assert_eq!(lab.data_received[1], vec![vec![22, 0xfe, 0xfd, 0]]);
+    // Consent checks keep the relayed pair alive (RFC 7675): a minute later both sides are
+    // still connected over it.
+    lab.run(Duration::from_secs(60), |_| false);
+    for a in &lab.agents {
+        assert_eq!(
+            a.connection_state(),
+            IceConnectionState::Completed,
+            "{:?}",
+            a.pairs()
+        );
+    }
 }

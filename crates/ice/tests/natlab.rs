@@ -5,6 +5,10 @@
 //! Needs root, `ip`, `nft` and `turnserver`. Run by `cargo xtask test-all` (suite
 //! `ice-natlab`) or by hand: `cargo test -p tern-ice --test natlab -- --ignored --test-threads=1`.
 //!
+//! The "internet" namespace routes every other destination to a router that does not exist,
+//! where it vanishes as private addresses do on the real internet: without that route coturn's
+//! relay socket gets ENETUNREACH for a peer's private host candidate and closes the allocation.
+//!
 //! NAT kinds: Linux masquerade keeps the source port and reuses the mapping for every
 //! destination (endpoint-independent mapping) and only lets replies in (address-and-port
 //! dependent filtering): a port-restricted cone. With `fully-random` every new destination gets
@@ -76,7 +80,8 @@ impl Lab {
         script += &format!(
             "ip -n {p}inet link add br0 type bridge\n\
              ip -n {p}inet addr add 198.51.100.1/24 dev br0\n\
-             ip -n {p}inet link set br0 up\n"
+             ip -n {p}inet link set br0 up\n\
+             ip -n {p}inet route add default via 198.51.100.254\n"
         );
         for (side, nat, public, private) in [
             ("a", nat_a, "198.51.100.10", "10.0.1"),
@@ -121,7 +126,11 @@ impl Lab {
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("ICE_PEER_TRACE").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("ip netns exec");
         let stdout = child.stdout.take().unwrap();
@@ -165,8 +174,19 @@ fn peer_binary() -> String {
         .clone()
 }
 
-/// Runs both peers and relays signalling; returns each side's last state and selected remote.
-fn run(tag: &str, nat_a: Nat, nat_b: Nat, limit: Duration) -> [(String, Option<String>); 2] {
+/// What one peer reported: last state, selected pair `(local, remote)`, datagrams received.
+#[derive(Debug, Default, Clone)]
+struct Outcome {
+    state: String,
+    selected: Option<(String, String)>,
+    data: usize,
+}
+
+const TURN_USER: &str = "alice:turn-secret";
+
+/// Runs both peers and relays signalling; returns what each side reported. With `turn`,
+/// coturn also serves TURN (long-term credentials) and both peers allocate relays on it.
+fn run(tag: &str, nat_a: Nat, nat_b: Nat, turn: bool, limit: Duration) -> [Outcome; 2] {
     let mut lab = Lab::new(tag, nat_a, nat_b);
     let p = lab.prefix.clone();
     let coturn = Command::new("ip")
@@ -176,9 +196,26 @@ fn run(tag: &str, nat_a: Nat, nat_b: Nat, limit: Duration) -> [(String, Option<S
             &format!("{p}inet"),
             "turnserver",
             "-n",
-            "--stun-only",
             "--no-cli",
         ])
+        .args(if turn {
+            vec![
+                "--lt-cred-mech".to_owned(),
+                format!("--user={TURN_USER}"),
+                "--realm=tern.test".to_owned(),
+                "--relay-ip=198.51.100.1".to_owned(),
+                "--min-port=49152".to_owned(),
+                "--max-port=49400".to_owned(),
+            ]
+        } else {
+            vec!["--stun-only".to_owned()]
+        })
+        .args(
+            std::env::var_os("TERN_NATLAB_VERBOSE")
+                .map(|_| ["--verbose", "--log-file=/tmp/tern-natlab-coturn.log"])
+                .into_iter()
+                .flatten(),
+        )
         .args([
             "--no-tls",
             "--no-dtls",
@@ -192,15 +229,20 @@ fn run(tag: &str, nat_a: Nat, nat_b: Nat, limit: Duration) -> [(String, Option<S
     lab.children.push(coturn);
     std::thread::sleep(Duration::from_millis(500));
     let bin = peer_binary();
-    let (mut in_a, out_a) = lab.spawn(
-        "a",
-        &[&bin, "10.0.1.2:5000", "controlling", "198.51.100.1:3478"],
-    );
-    let (mut in_b, out_b) = lab.spawn(
-        "b",
-        &[&bin, "10.0.2.2:6000", "controlled", "198.51.100.1:3478"],
-    );
-    let mut result: [(String, Option<String>); 2] = Default::default();
+    let turn_arg = format!("{TURN_USER}@198.51.100.1:3478");
+    let peer_args = |bind: &'static str, role: &'static str| {
+        let mut v = vec![bin.clone(), bind.to_owned(), role.to_owned()];
+        v.push("198.51.100.1:3478".to_owned());
+        if turn {
+            v.push(turn_arg.clone());
+        }
+        v
+    };
+    let args_a = peer_args("10.0.1.2:5000", "controlling");
+    let args_b = peer_args("10.0.2.2:6000", "controlled");
+    let (mut in_a, out_a) = lab.spawn("a", &args_a.iter().map(String::as_str).collect::<Vec<_>>());
+    let (mut in_b, out_b) = lab.spawn("b", &args_b.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut result: [Outcome; 2] = Default::default();
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         for (i, (out, input)) in [(&out_a, &mut in_b), (&out_b, &mut in_a)]
@@ -215,14 +257,19 @@ fn run(tag: &str, nat_a: Nat, nat_b: Nat, limit: Duration) -> [(String, Option<S
                     let _ = writeln!(input, "{line}");
                     let _ = input.flush();
                 } else if let Some(state) = line.strip_prefix("STATE ") {
-                    result[i].0 = state.to_owned();
+                    result[i].state = state.to_owned();
                 } else if let Some(pair) = line.strip_prefix("SELECTED ") {
-                    result[i].1 = pair.split(' ').nth(1).map(str::to_owned);
+                    result[i].selected = pair
+                        .split_once(' ')
+                        .map(|(l, r)| (l.to_owned(), r.to_owned()));
+                } else if line.starts_with("DATA ") {
+                    result[i].data += 1;
                 }
             }
         }
-        let done = result.iter().all(|(s, _)| s == "Completed")
-            || result.iter().any(|(s, _)| s == "Failed");
+        // Done when both completed and data went both ways, or when one side failed.
+        let done = result.iter().all(|o| o.state == "Completed" && o.data > 0)
+            || result.iter().any(|o| o.state == "Failed");
         if done {
             break;
         }
@@ -238,15 +285,17 @@ fn natlab_port_restricted_cone_to_port_restricted_cone_uses_server_reflexive() {
         "pp",
         Nat::PortRestrictedCone,
         Nat::PortRestrictedCone,
+        false,
         Duration::from_secs(30),
     );
     for (i, public) in ["198.51.100.20", "198.51.100.10"].iter().enumerate() {
-        assert_eq!(r[i].0, "Completed", "{r:?}");
-        let remote = r[i].1.as_deref().expect("a selected pair");
+        assert_eq!(r[i].state, "Completed", "{r:?}");
+        let (_, remote) = r[i].selected.as_ref().expect("a selected pair");
         assert!(
             remote.starts_with(public),
             "side {i} selected {remote}, expected {public}"
         );
+        assert!(r[i].data > 0, "no data on the selected pair: {r:?}");
     }
 }
 
@@ -257,8 +306,69 @@ fn natlab_symmetric_to_port_restricted_cone_fails_without_turn() {
         "sp",
         Nat::Symmetric,
         Nat::PortRestrictedCone,
+        false,
         Duration::from_secs(60),
     );
-    assert!(r.iter().any(|(s, _)| s == "Failed"), "{r:?}");
-    assert!(r.iter().all(|(_, sel)| sel.is_none()), "{r:?}");
+    assert!(r.iter().any(|o| o.state == "Failed"), "{r:?}");
+    assert!(r.iter().all(|o| o.selected.is_none()), "{r:?}");
+}
+
+/// Asserts both sides completed over a pair with a relayed candidate on coturn (the relayed
+/// address is local on one side, remote on the other) and exchanged data through it.
+fn assert_relayed(r: &[Outcome; 2]) {
+    for (i, o) in r.iter().enumerate() {
+        assert_eq!(o.state, "Completed", "{r:?}");
+        let (local, remote) = o.selected.as_ref().expect("a selected pair");
+        assert!(
+            local.starts_with("198.51.100.1:") || remote.starts_with("198.51.100.1:"),
+            "side {i} selected {local} -> {remote}, not through the relay"
+        );
+        assert!(o.data > 0, "side {i} received no data: {r:?}");
+    }
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all (needs root, ip, nft, coturn)"]
+fn natlab_symmetric_to_port_restricted_cone_connects_through_coturn_relay() {
+    let r = run(
+        "st",
+        Nat::Symmetric,
+        Nat::PortRestrictedCone,
+        true,
+        Duration::from_secs(40),
+    );
+    assert_relayed(&r);
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all (needs root, ip, nft, coturn)"]
+fn natlab_symmetric_to_symmetric_connects_through_coturn_relay() {
+    let r = run(
+        "ss",
+        Nat::Symmetric,
+        Nat::Symmetric,
+        true,
+        Duration::from_secs(40),
+    );
+    assert_relayed(&r);
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all (needs root, ip, nft, coturn)"]
+fn natlab_port_restricted_cones_with_turn_still_prefer_server_reflexive() {
+    let r = run(
+        "pt",
+        Nat::PortRestrictedCone,
+        Nat::PortRestrictedCone,
+        true,
+        Duration::from_secs(30),
+    );
+    for (i, o) in r.iter().enumerate() {
+        assert_eq!(o.state, "Completed", "{r:?}");
+        let (local, remote) = o.selected.as_ref().expect("a selected pair");
+        assert!(
+            !local.starts_with("198.51.100.1:") && !remote.starts_with("198.51.100.1:"),
+            "side {i} selected {local} -> {remote}: a relay where srflx works"
+        );
+    }
 }

@@ -60,7 +60,9 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     if !built.success() {
         return Err("building bench/compare failed".into());
     }
-    let mut table = String::from("| figure | tern | peer | peer value | Tern better by | goal |\n|---|---:|---|---:|---:|---|\n");
+    let mut table = String::from(
+        "| figure | tern | peer | peer value | Tern better by | goal |\n|---|---:|---|---:|---:|---|\n",
+    );
     let mut failures = Vec::new();
     for c in COMPARISONS {
         let out = Command::new("cargo")
@@ -82,7 +84,11 @@ pub fn run(_args: &[String]) -> Result<(), String> {
                 other => (row.tern, row.peer, other),
             };
             // Speed-up > 1 means Tern is better, whichever direction the unit counts.
-            let speed_up = if unit == "MB/s" { tern / peer } else { peer / tern };
+            let speed_up = if unit == "MB/s" {
+                tern / peer
+            } else {
+                peer / tern
+            };
             table.push_str(&format!(
                 "| {} | {tern:.2} {unit} | {} | {peer:.2} {unit} | {speed_up:.2}× | {} |\n",
                 c.figure, row.name, c.goal
@@ -93,8 +99,15 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     let dir = crate::workspace_root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("compare.md"), &table).map_err(|e| e.to_string())?;
-    println!("(written to target/bench/compare.md; {} comparisons)", COMPARISONS.len());
-    if failures.is_empty() { Ok(()) } else { Err(format!("comparisons failed: {}", failures.join(", "))) }
+    println!(
+        "(written to target/bench/compare.md; {} comparisons)",
+        COMPARISONS.len()
+    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("comparisons failed: {}", failures.join(", ")))
+    }
 }
 
 /// One printed result line of a comparison binary.

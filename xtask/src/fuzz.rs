@@ -10,14 +10,19 @@ use std::time::Duration;
 /// The `[[bin]]` names in `fuzz/Cargo.toml`.
 pub fn targets() -> Result<Vec<String>, String> {
     let manifest = crate::workspace_root().join("fuzz/Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
     let mut names = Vec::new();
     let mut in_bin = false;
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
             in_bin = line == "[[bin]]";
         } else if in_bin {
-            if let Some(value) = line.strip_prefix("name").map(str::trim).and_then(|r| r.strip_prefix('=')) {
+            if let Some(value) = line
+                .strip_prefix("name")
+                .map(str::trim)
+                .and_then(|r| r.strip_prefix('='))
+            {
                 names.push(value.trim().trim_matches('"').to_string());
             }
         }
@@ -38,11 +43,18 @@ pub struct Smoke {
 /// Builds every target once, then runs each for `seconds`.
 pub fn smoke(seconds: u64) -> Result<Smoke, String> {
     let names = targets()?;
-    let mut smoke = Smoke { passed: 0, failed: 0, seconds: 0.0 };
+    let mut smoke = Smoke {
+        passed: 0,
+        failed: 0,
+        seconds: 0.0,
+    };
     if names.is_empty() {
         return Ok(smoke);
     }
-    let build: Vec<String> = ["cargo", "fuzz", "build", "--fuzz-dir", "fuzz"].iter().map(|s| s.to_string()).collect();
+    let build: Vec<String> = ["cargo", "fuzz", "build", "--fuzz-dir", "fuzz"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let built = process::run(&build, &fuzz_env(), Duration::from_secs(30 * 60))?;
     smoke.seconds += built.seconds;
     if !built.success {
@@ -62,18 +74,31 @@ pub fn smoke(seconds: u64) -> Result<Smoke, String> {
 fn run_target(name: &str, seconds: u64, elapsed: &mut f64) -> Result<bool, String> {
     let root = crate::workspace_root();
     let scratch = root.join("target/fuzz-corpus").join(name);
-    std::fs::create_dir_all(&scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
     let seed = root.join("fuzz/corpus").join(name);
-    let mut argv: Vec<String> = vec!["cargo".into(), "fuzz".into(), "run".into(), "--fuzz-dir".into(), "fuzz".into()];
+    let mut argv: Vec<String> = vec![
+        "cargo".into(),
+        "fuzz".into(),
+        "run".into(),
+        "--fuzz-dir".into(),
+        "fuzz".into(),
+    ];
     argv.push(name.into());
     argv.push(scratch.display().to_string());
     if seed.is_dir() {
         argv.push(seed.display().to_string());
     }
     argv.extend(
-        ["--", &format!("-max_total_time={seconds}"), "-rss_limit_mb=512", "-max_len=65536", "-print_final_stats=1"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-rss_limit_mb=512",
+            "-max_len=65536",
+            "-print_final_stats=1",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     println!("fuzz: {name} for {seconds} s");
     let finished = process::run(&argv, &fuzz_env(), Duration::from_secs(seconds + 600))?;
@@ -89,19 +114,30 @@ pub fn run_command(args: &[String]) -> Result<(), String> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--seconds" => {
-                seconds = it.next().and_then(|v| v.parse().ok()).ok_or("--seconds takes a whole number")?;
+                seconds = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--seconds takes a whole number")?;
             }
             name if !name.starts_with('-') => only = Some(name.to_string()),
             other => return Err(format!("fuzz: unknown flag `{other}`")),
         }
     }
     crate::setup::run(&crate::setup::Needs::for_suites(
-        &crate::suites::all().into_iter().filter(|s| s.name == "fuzz-smoke").collect::<Vec<_>>(),
+        &crate::suites::all()
+            .into_iter()
+            .filter(|s| s.name == "fuzz-smoke")
+            .collect::<Vec<_>>(),
     ))?;
     let all = targets()?;
     let selected: Vec<String> = match only {
         Some(name) if all.contains(&name) => vec![name],
-        Some(name) => return Err(format!("fuzz: no target `{name}`; targets: {}", all.join(", "))),
+        Some(name) => {
+            return Err(format!(
+                "fuzz: no target `{name}`; targets: {}",
+                all.join(", ")
+            ));
+        }
         None => all,
     };
     let mut failed = Vec::new();
@@ -111,6 +147,14 @@ pub fn run_command(args: &[String]) -> Result<(), String> {
             failed.push(name.clone());
         }
     }
-    println!("{} passed, {} failed", selected.len() - failed.len(), failed.len());
-    if failed.is_empty() { Ok(()) } else { Err(format!("fuzz targets failed: {}", failed.join(", "))) }
+    println!(
+        "{} passed, {} failed",
+        selected.len() - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fuzz targets failed: {}", failed.join(", ")))
+    }
 }

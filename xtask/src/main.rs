@@ -74,12 +74,22 @@ pub fn workspace_root() -> PathBuf {
 fn run_demo(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
     if !root.join("crates/cli/Cargo.toml").exists() {
-        return Err("the demo is not built yet: crates/cli (the `tern` binary) does not exist".into());
+        return Err(
+            "the demo is not built yet: crates/cli (the `tern` binary) does not exist".into(),
+        );
     }
     setup::run(&setup::Needs::for_demo())?;
     let mut cmd = std::process::Command::new("cargo");
     cmd.current_dir(&root)
-        .args(["run", "--release", "--quiet", "-p", "tern-cli", "--", "demo"])
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "tern-cli",
+            "--",
+            "demo",
+        ])
         .args(args);
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     if status.success() {

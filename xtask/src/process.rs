@@ -36,7 +36,12 @@ impl Drop for GroupGuard {
 /// Whether `unshare -n` works here (root, and the sandbox allows new network namespaces).
 pub fn netns_available() -> bool {
     Command::new("unshare")
-        .args(["-n", "sh", "-c", "ip link set lo up && ip link add tern0 type veth peer name tern1"])
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            "ip link set lo up && ip link add tern0 type veth peer name tern1",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -70,7 +75,11 @@ pub fn in_loopback_namespace(argv: &[String]) -> Vec<String> {
 }
 
 /// Runs `argv`, echoing its output live to our stderr while capturing it, killing it at `timeout`.
-pub fn run(argv: &[String], envs: &[(String, String)], timeout: Duration) -> Result<Finished, String> {
+pub fn run(
+    argv: &[String],
+    envs: &[(String, String)],
+    timeout: Duration,
+) -> Result<Finished, String> {
     let (program, args) = argv.split_first().ok_or("empty command")?;
     let started = Instant::now();
     let mut cmd = Command::new(program);
@@ -81,32 +90,37 @@ pub fn run(argv: &[String], envs: &[(String, String)], timeout: Duration) -> Res
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let mut guard = GroupGuard { child };
 
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let readers: Vec<_> = [stdout.map(|s| Box::new(s) as Box<dyn Read + Send>), stderr.map(|s| Box::new(s) as Box<dyn Read + Send>)]
-        .into_iter()
-        .flatten()
-        .map(|mut stream| {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                    eprint!("{text}");
-                    if tx.send(text).is_err() {
-                        break;
-                    }
+    let readers: Vec<_> = [
+        stdout.map(|s| Box::new(s) as Box<dyn Read + Send>),
+        stderr.map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|mut stream| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
                 }
-            })
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                eprint!("{text}");
+                if tx.send(text).is_err() {
+                    break;
+                }
+            }
         })
-        .collect();
+    })
+    .collect();
     drop(tx);
 
     let mut output = String::new();
@@ -151,6 +165,14 @@ pub fn first_line(argv: &[&str]) -> Option<String> {
         .stdin(Stdio::null())
         .output()
         .ok()?;
-    let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
-    String::from_utf8_lossy(&text).lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string)
+    let text = if out.stdout.is_empty() {
+        out.stderr
+    } else {
+        out.stdout
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_string)
 }

@@ -59,7 +59,8 @@ pub fn write(results: &[SuiteResult]) -> Result<(), String> {
     let dir = crate::workspace_root().join("target/conformance");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let md = format!("# Tern conformance report\n\n{}", markdown(results));
-    std::fs::write(dir.join("report.md"), md).map_err(|e| format!("cannot write report.md: {e}"))?;
+    std::fs::write(dir.join("report.md"), md)
+        .map_err(|e| format!("cannot write report.md: {e}"))?;
     let rows: Vec<_> = results
         .iter()
         .map(|r| {
@@ -70,15 +71,20 @@ pub fn write(results: &[SuiteResult]) -> Result<(), String> {
             })
         })
         .collect();
-    let text = serde_json::to_string_pretty(&json!({ "suites": rows })).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("report.json"), text).map_err(|e| format!("cannot write report.json: {e}"))?;
+    let text =
+        serde_json::to_string_pretty(&json!({ "suites": rows })).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("report.json"), text)
+        .map_err(|e| format!("cannot write report.json: {e}"))?;
     Ok(())
 }
 
 /// Sums libtest's `test result: ok. 12 passed; 0 failed; 3 ignored; …` lines.
 pub fn libtest_counts(output: &str) -> (u64, u64, u64) {
     let (mut passed, mut failed, mut ignored) = (0, 0, 0);
-    for line in output.lines().filter(|l| l.trim_start().starts_with("test result:")) {
+    for line in output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("test result:"))
+    {
         for part in line.split([';', '.']) {
             let mut words = part.split_whitespace();
             if let (Some(n), Some(what)) = (words.next(), words.next()) {

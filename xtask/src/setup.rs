@@ -25,7 +25,10 @@ impl Needs {
     }
 
     pub fn for_demo() -> Needs {
-        let demo: Vec<Suite> = crate::suites::all().into_iter().filter(|s| s.name == "workspace-unit").collect();
+        let demo: Vec<Suite> = crate::suites::all()
+            .into_iter()
+            .filter(|s| s.name == "workspace-unit")
+            .collect();
         Needs::for_suites(&demo)
     }
 }
@@ -43,23 +46,48 @@ pub fn node_dir() -> PathBuf {
 /// Environment handed to every suite so tests find the installed peers.
 pub fn suite_env() -> Vec<(String, String)> {
     vec![
-        ("TERN_PYTHON".into(), venv_dir().join("bin/python").display().to_string()),
-        ("TERN_NODE_MODULES".into(), node_dir().join("node_modules").display().to_string()),
-        ("TERN_WORKSPACE".into(), crate::workspace_root().display().to_string()),
+        (
+            "TERN_PYTHON".into(),
+            venv_dir().join("bin/python").display().to_string(),
+        ),
+        (
+            "TERN_NODE_MODULES".into(),
+            node_dir().join("node_modules").display().to_string(),
+        ),
+        (
+            "TERN_WORKSPACE".into(),
+            crate::workspace_root().display().to_string(),
+        ),
     ]
 }
 
 pub fn run(needs: &Needs) -> Result<(), String> {
-    let apt: Vec<&str> = needs.0.iter().filter_map(|n| if let Need::Apt(p) = n { Some(*p) } else { None }).collect();
+    let apt: Vec<&str> = needs
+        .0
+        .iter()
+        .filter_map(|n| if let Need::Apt(p) = n { Some(*p) } else { None })
+        .collect();
     let pip: Vec<(&str, &str)> = needs
         .0
         .iter()
-        .filter_map(|n| if let Need::Pip { package, import } = n { Some((*package, *import)) } else { None })
+        .filter_map(|n| {
+            if let Need::Pip { package, import } = n {
+                Some((*package, *import))
+            } else {
+                None
+            }
+        })
         .collect();
     let npm: Vec<(&str, &str)> = needs
         .0
         .iter()
-        .filter_map(|n| if let Need::Npm { package, dir } = n { Some((*package, *dir)) } else { None })
+        .filter_map(|n| {
+            if let Need::Npm { package, dir } = n {
+                Some((*package, *dir))
+            } else {
+                None
+            }
+        })
         .collect();
     let fuzz = needs.0.contains(&Need::CargoFuzz);
 
@@ -88,7 +116,9 @@ fn require_root(what: &str) -> Result<(), String> {
     if uid == "0" {
         Ok(())
     } else {
-        Err(format!("setup: must run as root to {what} (uid is {uid}); run `sudo cargo xtask setup` once"))
+        Err(format!(
+            "setup: must run as root to {what} (uid is {uid}); run `sudo cargo xtask setup` once"
+        ))
     }
 }
 
@@ -114,18 +144,28 @@ fn apt_install(packages: &[&str]) -> Result<(), String> {
         });
         match install {
             Ok(()) => return Ok(()),
-            Err(e) if e.contains("Could not resolve") || e.contains("Temporary failure resolving") => {
-                return Err(format!("setup: cannot reach Debian's package servers (offline?): {e}"));
+            Err(e)
+                if e.contains("Could not resolve") || e.contains("Temporary failure resolving") =>
+            {
+                return Err(format!(
+                    "setup: cannot reach Debian's package servers (offline?): {e}"
+                ));
             }
             Err(e) => {
                 let wait = 10 * attempt;
-                println!("setup: apt failed (attempt {attempt}/6), retrying in {wait}s: {}", e.lines().last().unwrap_or(""));
+                println!(
+                    "setup: apt failed (attempt {attempt}/6), retrying in {wait}s: {}",
+                    e.lines().last().unwrap_or("")
+                );
                 last = e;
                 std::thread::sleep(Duration::from_secs(wait));
             }
         }
     }
-    Err(format!("setup: apt-get install {} failed 6 times: {last}", packages.join(" ")))
+    Err(format!(
+        "setup: apt-get install {} failed 6 times: {last}",
+        packages.join(" ")
+    ))
 }
 
 fn apt(args: &[&str]) -> Result<(), String> {
@@ -176,27 +216,47 @@ fn setup_venv(packages: &[(&str, &str)]) -> Result<(), String> {
     }
     println!("setup: pip install {}", missing.join(" "));
     let ok = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(&missing)
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    if ok { Ok(()) } else { Err(format!("setup: pip install {} failed", missing.join(" "))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("setup: pip install {} failed", missing.join(" ")))
+    }
 }
 
 fn setup_npm(packages: &[(&str, &str)]) -> Result<(), String> {
     let dir = node_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| format!("setup: cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("setup: cannot create {}: {e}", dir.display()))?;
     let missing: Vec<&str> = packages
         .iter()
-        .filter(|(_, name)| !dir.join("node_modules").join(name).join("package.json").exists())
+        .filter(|(_, name)| {
+            !dir.join("node_modules")
+                .join(name)
+                .join("package.json")
+                .exists()
+        })
         .map(|(package, _)| *package)
         .collect();
     if missing.is_empty() {
         println!("setup: npm: {} packages present", packages.len());
         return Ok(());
     }
-    println!("setup: npm install {} (under {})", missing.join(" "), dir.display());
+    println!(
+        "setup: npm install {} (under {})",
+        missing.join(" "),
+        dir.display()
+    );
     let ok = Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--prefix"])
         .arg(&dir)
@@ -204,7 +264,11 @@ fn setup_npm(packages: &[(&str, &str)]) -> Result<(), String> {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    if ok { Ok(()) } else { Err(format!("setup: npm install {} failed", missing.join(" "))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("setup: npm install {} failed", missing.join(" ")))
+    }
 }
 
 fn setup_cargo_fuzz() -> Result<(), String> {
@@ -225,5 +289,9 @@ fn setup_cargo_fuzz() -> Result<(), String> {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    if ok { Ok(()) } else { Err("setup: cargo install cargo-fuzz failed".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("setup: cargo install cargo-fuzz failed".into())
+    }
 }

@@ -10,9 +10,15 @@ pub enum Need {
     /// A Debian package.
     Apt(&'static str),
     /// A PyPI package in the venv under `target/interop/venv`, with the module name to import.
-    Pip { package: &'static str, import: &'static str },
+    Pip {
+        package: &'static str,
+        import: &'static str,
+    },
     /// An npm package (with version) under `target/interop/node`.
-    Npm { package: &'static str, dir: &'static str },
+    Npm {
+        package: &'static str,
+        dir: &'static str,
+    },
     /// `cargo fuzz` on the stable toolchain.
     CargoFuzz,
 }
@@ -23,7 +29,12 @@ pub enum Kind {
     /// `cargo test` with these arguments; counts come from libtest's `test result:` lines.
     CargoTest { args: &'static [&'static str] },
     /// The `#[ignore]`d tests of one integration-test target, run with `--ignored`.
-    Ignored { package: &'static str, test: &'static str, features: &'static str, netns: bool },
+    Ignored {
+        package: &'static str,
+        test: &'static str,
+        features: &'static str,
+        netns: bool,
+    },
     /// Every cargo-fuzz target for `--fuzz-seconds`.
     FuzzSmoke,
 }
@@ -61,7 +72,9 @@ pub fn all() -> Vec<Suite> {
             name: "workspace-unit",
             peer: "tern",
             peer_version: OURS,
-            kind: Kind::CargoTest { args: &["--workspace", "--all-features", "--exclude", "tern-netsim"] },
+            kind: Kind::CargoTest {
+                args: &["--workspace", "--all-features", "--exclude", "tern-netsim"],
+            },
             needs: BUILD,
             timeout_minutes: 45,
         },
@@ -69,7 +82,9 @@ pub fn all() -> Vec<Suite> {
             name: "netsim",
             peer: "tern",
             peer_version: OURS,
-            kind: Kind::CargoTest { args: &["-p", "tern-netsim"] },
+            kind: Kind::CargoTest {
+                args: &["-p", "tern-netsim"],
+            },
             needs: BUILD,
             timeout_minutes: 15,
         },
@@ -77,23 +92,42 @@ pub fn all() -> Vec<Suite> {
             name: "sdp-corpus",
             peer: "captured offers (Chromium 156, aiortc 1.16) + hand-written stack styles",
             peer_version: OURS,
-            kind: Kind::CargoTest { args: &["-p", "tern-sdp", "--test", "corpus"] },
+            kind: Kind::CargoTest {
+                args: &["-p", "tern-sdp", "--test", "corpus"],
+            },
             needs: BUILD,
             timeout_minutes: 10,
         },
         Suite {
             name: "sdp-aiortc",
             peer: "aiortc (parses our offers, we parse its answers)",
-            peer_version: &["sh", "-c", "$TERN_PYTHON -c 'import aiortc; print(\"aiortc\", aiortc.__version__)'"],
-            kind: Kind::Ignored { package: "tern-sdp", test: "interop_aiortc", features: "", netns: false },
-            needs: &[Need::Pip { package: "aiortc", import: "aiortc" }],
+            peer_version: &[
+                "sh",
+                "-c",
+                "$TERN_PYTHON -c 'import aiortc; print(\"aiortc\", aiortc.__version__)'",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-sdp",
+                test: "interop_aiortc",
+                features: "",
+                netns: false,
+            },
+            needs: &[Need::Pip {
+                package: "aiortc",
+                import: "aiortc",
+            }],
             timeout_minutes: 10,
         },
         Suite {
             name: "signaling-chromium",
             peer: "Chromium headless (WHATWG WebSocket)",
             peer_version: &["chromium", "--version"],
-            kind: Kind::Ignored { package: "tern-signaling", test: "interop_chromium", features: "", netns: true },
+            kind: Kind::Ignored {
+                package: "tern-signaling",
+                test: "interop_chromium",
+                features: "",
+                netns: true,
+            },
             needs: &[Need::Apt("chromium")],
             timeout_minutes: 10,
         },
@@ -101,23 +135,45 @@ pub fn all() -> Vec<Suite> {
             name: "dtls-openssl",
             peer: "OpenSSL s_server / s_client (DTLS 1.2)",
             peer_version: &["openssl", "version"],
-            kind: Kind::Ignored { package: "tern-dtls", test: "interop_openssl", features: "", netns: true },
+            kind: Kind::Ignored {
+                package: "tern-dtls",
+                test: "interop_openssl",
+                features: "",
+                netns: true,
+            },
             needs: &[Need::Apt("openssl")],
             timeout_minutes: 15,
         },
         Suite {
             name: "srtp-libsrtp",
             peer: "libsrtp 2 via pylibsrtp",
-            peer_version: &["sh", "-c", "$TERN_PYTHON -c 'import importlib.metadata as m; print(\"pylibsrtp\", m.version(\"pylibsrtp\"))'"],
-            kind: Kind::Ignored { package: "tern-srtp", test: "interop_libsrtp", features: "", netns: false },
-            needs: &[Need::Pip { package: "pylibsrtp", import: "pylibsrtp" }],
+            peer_version: &[
+                "sh",
+                "-c",
+                "$TERN_PYTHON -c 'import importlib.metadata as m; print(\"pylibsrtp\", m.version(\"pylibsrtp\"))'",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-srtp",
+                test: "interop_libsrtp",
+                features: "",
+                netns: false,
+            },
+            needs: &[Need::Pip {
+                package: "pylibsrtp",
+                import: "pylibsrtp",
+            }],
             timeout_minutes: 10,
         },
         Suite {
             name: "turn-client-coturn",
             peer: "coturn turnserver (UDP and TCP)",
             peer_version: &["sh", "-c", "echo coturn $(turnserver --version)"],
-            kind: Kind::Ignored { package: "tern-turn", test: "interop_coturn", features: "", netns: true },
+            kind: Kind::Ignored {
+                package: "tern-turn",
+                test: "interop_coturn",
+                features: "",
+                netns: true,
+            },
             needs: &[Need::Apt("coturn")],
             timeout_minutes: 10,
         },
@@ -125,23 +181,45 @@ pub fn all() -> Vec<Suite> {
             name: "turn-server-uclient",
             peer: "coturn turnutils_uclient / turnutils_stunclient",
             peer_version: &["sh", "-c", "echo coturn $(turnserver --version)"],
-            kind: Kind::Ignored { package: "tern-turn", test: "interop_uclient", features: "server", netns: true },
+            kind: Kind::Ignored {
+                package: "tern-turn",
+                test: "interop_uclient",
+                features: "server",
+                netns: true,
+            },
             needs: &[Need::Apt("coturn")],
             timeout_minutes: 10,
         },
         Suite {
             name: "rtp-rtcp-aiortc",
             peer: "aiortc RTP/RTCP codecs",
-            peer_version: &["sh", "-c", "$TERN_PYTHON -c 'import importlib.metadata as m; print(\"aiortc\", m.version(\"aiortc\"))'"],
-            kind: Kind::Ignored { package: "tern-rtp-rtcp", test: "interop_aiortc", features: "", netns: false },
-            needs: &[Need::Pip { package: "aiortc", import: "aiortc" }],
+            peer_version: &[
+                "sh",
+                "-c",
+                "$TERN_PYTHON -c 'import importlib.metadata as m; print(\"aiortc\", m.version(\"aiortc\"))'",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-rtp-rtcp",
+                test: "interop_aiortc",
+                features: "",
+                netns: false,
+            },
+            needs: &[Need::Pip {
+                package: "aiortc",
+                import: "aiortc",
+            }],
             timeout_minutes: 10,
         },
         Suite {
             name: "pc-chromium",
             peer: "Chromium headless (libwebrtc, dcsctp, BoringSSL)",
             peer_version: &["chromium", "--version"],
-            kind: Kind::Ignored { package: "tern-peerconnection", test: "interop_chromium", features: "", netns: true },
+            kind: Kind::Ignored {
+                package: "tern-peerconnection",
+                test: "interop_chromium",
+                features: "",
+                netns: true,
+            },
             needs: &[Need::Apt("chromium")],
             timeout_minutes: 20,
         },

@@ -15,7 +15,13 @@ struct Flags {
 }
 
 fn parse_flags(args: &[String]) -> Result<Flags, String> {
-    let mut flags = Flags { only: vec![], skip: vec![], list: false, fuzz_seconds: 10, no_setup: false };
+    let mut flags = Flags {
+        only: vec![],
+        skip: vec![],
+        list: false,
+        fuzz_seconds: 10,
+        no_setup: false,
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
@@ -25,8 +31,9 @@ fn parse_flags(args: &[String]) -> Result<Flags, String> {
             "--list" => flags.list = true,
             "--no-setup" => flags.no_setup = true,
             "--fuzz-seconds" => {
-                flags.fuzz_seconds =
-                    value("--fuzz-seconds")?.parse().map_err(|_| "--fuzz-seconds takes a whole number")?
+                flags.fuzz_seconds = value("--fuzz-seconds")?
+                    .parse()
+                    .map_err(|_| "--fuzz-seconds takes a whole number")?
             }
             other => return Err(format!("test-all: unknown flag `{other}`")),
         }
@@ -49,9 +56,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         return Ok(());
     }
-    let selected: Vec<Suite> =
-        all.into_iter().filter(|s| flags.only.is_empty() || flags.only.iter().any(|o| o == s.name)).collect();
-    let to_run: Vec<Suite> = selected.iter().copied().filter(|s| !flags.skip.iter().any(|k| k == s.name)).collect();
+    let selected: Vec<Suite> = all
+        .into_iter()
+        .filter(|s| flags.only.is_empty() || flags.only.iter().any(|o| o == s.name))
+        .collect();
+    let to_run: Vec<Suite> = selected
+        .iter()
+        .copied()
+        .filter(|s| !flags.skip.iter().any(|k| k == s.name))
+        .collect();
 
     if flags.no_setup {
         println!("test-all: --no-setup: not installing anything");
@@ -61,7 +74,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let netns = process::netns_available();
     if !netns {
-        println!("test-all: cannot create network namespaces here; interop suites run on 127.0.0.1 directly");
+        println!(
+            "test-all: cannot create network namespaces here; interop suites run on 127.0.0.1 directly"
+        );
     }
 
     let mut results = Vec::new();
@@ -84,16 +99,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
         println!("\n=== suite {} (peer: {})", suite.name, suite.peer);
         let mut result = run_suite(suite, &flags, netns);
         result.peer_version = version;
-        println!("=== suite {}: {:?} ({} passed, {} failed)", suite.name, result.outcome, result.passed, result.failed);
+        println!(
+            "=== suite {}: {:?} ({} passed, {} failed)",
+            suite.name, result.outcome, result.passed, result.failed
+        );
         results.push(result);
     }
 
     report::write(&results)?;
-    println!("\nConformance (target/conformance/report.md):\n\n{}", report::markdown(&results));
+    println!(
+        "\nConformance (target/conformance/report.md):\n\n{}",
+        report::markdown(&results)
+    );
     let passed: u64 = results.iter().map(|r| r.passed).sum();
     let failed: u64 = results.iter().map(|r| r.failed).sum();
-    let failed_suites: Vec<&str> =
-        results.iter().filter(|r| r.outcome == Outcome::Failed).map(|r| r.name.as_str()).collect();
+    let failed_suites: Vec<&str> = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
+        .map(|r| r.name.as_str())
+        .collect();
     println!("{passed} passed, {failed} failed");
     if failed_suites.is_empty() {
         Ok(())
@@ -129,19 +153,37 @@ fn run_suite(suite: &Suite, flags: &Flags, netns: bool) -> SuiteResult {
             argv.extend(args.iter().map(|s| s.to_string()));
             record_libtest(&mut result, process::run(&argv, &env, timeout));
         }
-        Kind::Ignored { package, test, features, netns: wants_netns } => {
+        Kind::Ignored {
+            package,
+            test,
+            features,
+            netns: wants_netns,
+        } => {
             // Build outside the namespace (it has no network to fetch crates), run inside it.
-            let features: Vec<String> =
-                if features.is_empty() { vec![] } else { vec!["--features".into(), features.to_string()] };
+            let features: Vec<String> = if features.is_empty() {
+                vec![]
+            } else {
+                vec!["--features".into(), features.to_string()]
+            };
             let mut build: Vec<String> =
-                ["cargo", "test", "-p", package, "--test", test, "--no-run"].iter().map(|s| s.to_string()).collect();
+                ["cargo", "test", "-p", package, "--test", test, "--no-run"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
             build.extend(features.iter().cloned());
             match process::run(&build, &env, timeout) {
                 Ok(f) if f.success => {
                     let mut argv: Vec<String> =
-                        ["cargo", "test", "--offline", "-p", package, "--test", test].iter().map(|s| s.to_string()).collect();
+                        ["cargo", "test", "--offline", "-p", package, "--test", test]
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect();
                     argv.extend(features.iter().cloned());
-                    argv.extend(["--", "--ignored", "--test-threads=1"].iter().map(|s| s.to_string()));
+                    argv.extend(
+                        ["--", "--ignored", "--test-threads=1"]
+                            .iter()
+                            .map(|s| s.to_string()),
+                    );
                     if wants_netns && netns {
                         argv = process::in_loopback_namespace(&argv);
                         env.push(("TERN_INTEROP_IP".into(), process::NAMESPACE_IP.into()));
@@ -167,8 +209,16 @@ fn run_suite(suite: &Suite, flags: &Flags, netns: bool) -> SuiteResult {
                 result.passed = smoke.passed;
                 result.failed = smoke.failed;
                 result.seconds = smoke.seconds;
-                result.note = format!("{} targets × {} s", smoke.passed + smoke.failed, flags.fuzz_seconds);
-                result.outcome = if smoke.failed == 0 { Outcome::Passed } else { Outcome::Failed };
+                result.note = format!(
+                    "{} targets × {} s",
+                    smoke.passed + smoke.failed,
+                    flags.fuzz_seconds
+                );
+                result.outcome = if smoke.failed == 0 {
+                    Outcome::Passed
+                } else {
+                    Outcome::Failed
+                };
             }
             Err(e) => {
                 result.failed = 1;
@@ -202,7 +252,11 @@ fn record_libtest(result: &mut SuiteResult, finished: Result<process::Finished, 
                 result.failed = 1;
                 result.note = "ran no test".into();
             }
-            result.outcome = if f.success && result.failed == 0 { Outcome::Passed } else { Outcome::Failed };
+            result.outcome = if f.success && result.failed == 0 {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            };
         }
         Err(e) => {
             result.failed = 1;

@@ -9,7 +9,8 @@
 //! where it vanishes as private addresses do on the real internet: without that route coturn's
 //! relay socket gets ENETUNREACH for a peer's private host candidate and closes the allocation.
 //!
-//! NAT kinds: Linux masquerade keeps the source port and reuses the mapping for every
+//! NAT kinds: a DNAT of the mapped port on top of a port-keeping masquerade is a full cone.
+//! Linux masquerade keeps the source port and reuses the mapping for every
 //! destination (endpoint-independent mapping) and only lets replies in (address-and-port
 //! dependent filtering): a port-restricted cone. With `fully-random` every new destination gets
 //! a new random port: symmetric. Each NAT drops unsolicited inbound packets before conntrack
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Nat {
+    FullCone,
     PortRestrictedCone,
     Symmetric,
 }
@@ -83,14 +85,23 @@ impl Lab {
              ip -n {p}inet link set br0 up\n\
              ip -n {p}inet route add default via 198.51.100.254\n"
         );
-        for (side, nat, public, private) in [
-            ("a", nat_a, "198.51.100.10", "10.0.1"),
-            ("b", nat_b, "198.51.100.20", "10.0.2"),
+        for (side, nat, public, private, port) in [
+            ("a", nat_a, "198.51.100.10", "10.0.1", 5000),
+            ("b", nat_b, "198.51.100.20", "10.0.2", 6000),
         ] {
             let flags = match nat {
-                Nat::PortRestrictedCone => "",
+                Nat::FullCone | Nat::PortRestrictedCone => "",
                 Nat::Symmetric => "fully-random",
             };
+            if nat == Nat::FullCone {
+                // Endpoint-independent filtering too: whatever reaches the mapped port (the
+                // masquerade keeps the source port) goes to the peer.
+                script += &format!(
+                    "ip netns exec {p}n{side} nft add table ip nat\n\
+                     ip netns exec {p}n{side} nft add chain ip nat pre '{{ type nat hook prerouting priority -100 ; }}'\n\
+                     ip netns exec {p}n{side} nft add rule ip nat pre iifname {p}{side}o udp dport {port} dnat to {private}.2:{port}\n"
+                );
+            }
             script += &format!(
                 "ip link add {p}{side}o type veth peer name {p}{side}O\n\
                  ip link set {p}{side}o netns {p}n{side}\n\
@@ -371,4 +382,26 @@ fn natlab_port_restricted_cones_with_turn_still_prefer_server_reflexive() {
             "side {i} selected {local} -> {remote}: a relay where srflx works"
         );
     }
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all (needs root, ip, nft, coturn)"]
+fn natlab_full_cone_to_symmetric_connects_without_turn() {
+    let r = run(
+        "fs",
+        Nat::FullCone,
+        Nat::Symmetric,
+        false,
+        Duration::from_secs(30),
+    );
+    for o in &r {
+        assert_eq!(o.state, "Completed", "{r:?}");
+        assert!(o.data > 0, "{r:?}");
+    }
+    // The symmetric side reaches the full cone's server-reflexive address (which keeps the
+    // port); the full cone side answers the symmetric NAT's new mapping (peer-reflexive).
+    let (_, remote_b) = r[1].selected.as_ref().unwrap();
+    assert_eq!(remote_b, "198.51.100.10:5000", "{r:?}");
+    let (_, remote_a) = r[0].selected.as_ref().unwrap();
+    assert!(remote_a.starts_with("198.51.100.20:"), "{r:?}");
 }

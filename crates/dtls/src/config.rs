@@ -123,6 +123,9 @@ pub struct DtlsConfig {
     pub max_buffered_bytes: usize,
     /// How long a HelloVerifyRequest cookie stays valid (between one and two of these).
     pub cookie_lifetime: Duration,
+    /// Offer (client) and accept (server) DTLS 1.3 (RFC 9147) with TLS_AES_128_GCM_SHA256;
+    /// DTLS 1.2 stays available for peers without it. Default `false`.
+    pub dtls13: bool,
     /// Test-only misbehaviour; always `None` outside tests.
     #[doc(hidden)]
     pub fault: Option<Fault>,
@@ -155,6 +158,7 @@ impl DtlsConfig {
             max_buffered_messages: 16,
             max_buffered_bytes: 64 * 1024,
             cookie_lifetime: Duration::from_secs(60),
+            dtls13: false,
             fault: None,
         }
     }

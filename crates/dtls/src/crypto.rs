@@ -19,6 +19,9 @@ pub enum CipherSuite {
     EcdheEcdsaAes256GcmSha384,
     /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (0xCCA9, RFC 7905).
     EcdheEcdsaChacha20Poly1305Sha256,
+    /// TLS_AES_128_GCM_SHA256 (0x1301, RFC 8446 §B.4), the DTLS 1.3 suite. Not part of
+    /// [`CipherSuite::ALL`] (those are the DTLS 1.2 suites); enabled by `DtlsConfig::dtls13`.
+    Tls13Aes128GcmSha256,
 }
 
 /// The PRF hash of a suite.
@@ -44,6 +47,7 @@ impl CipherSuite {
             CipherSuite::EcdheEcdsaAes128GcmSha256 => 0xc02b,
             CipherSuite::EcdheEcdsaAes256GcmSha384 => 0xc02c,
             CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 0xcca9,
+            CipherSuite::Tls13Aes128GcmSha256 => 0x1301,
         }
     }
 
@@ -63,7 +67,7 @@ impl CipherSuite {
     /// Encryption key length.
     pub fn key_len(self) -> usize {
         match self {
-            CipherSuite::EcdheEcdsaAes128GcmSha256 => 16,
+            CipherSuite::EcdheEcdsaAes128GcmSha256 | CipherSuite::Tls13Aes128GcmSha256 => 16,
             _ => 32,
         }
     }
@@ -71,7 +75,7 @@ impl CipherSuite {
     /// Fixed IV length from the key block (RFC 5288 §3: 4; RFC 7905 §2: 12).
     pub fn fixed_iv_len(self) -> usize {
         match self {
-            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 12,
+            CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 | CipherSuite::Tls13Aes128GcmSha256 => 12,
             _ => 4,
         }
     }
@@ -80,6 +84,8 @@ impl CipherSuite {
     pub fn record_overhead(self) -> usize {
         match self {
             CipherSuite::EcdheEcdsaChacha20Poly1305Sha256 => 16,
+            // content type byte + tag
+            CipherSuite::Tls13Aes128GcmSha256 => 1 + 16,
             _ => 8 + 16,
         }
     }
@@ -207,6 +213,8 @@ impl RecordCipher {
                 Box::new(ChaCha20Poly1305::new_from_slice(key).map_err(|_| DtlsError::Crypto)?),
                 iv.try_into().map_err(|_| DtlsError::Crypto)?,
             ),
+            // DTLS 1.3 records are protected by the 1.3 record layer, not this type.
+            CipherSuite::Tls13Aes128GcmSha256 => return Err(DtlsError::Crypto),
         })
     }
 

@@ -198,6 +198,22 @@ pub enum DtlsError {
     /// Certificate generation or key handling failed.
     #[error("certificate generation failed")]
     CertificateGeneration,
+    /// A DTLS 1.3 ACK record is malformed (RFC 9147 §7).
+    #[error("malformed ACK")]
+    MalformedAck,
+    /// A DTLS 1.3 record carries a connection ID, which this endpoint never negotiates.
+    #[error("record with a connection ID")]
+    ConnectionIdNotSupported,
+    /// A KeyUpdate is already waiting for its ACK (RFC 9147 §8).
+    #[error("a KeyUpdate is still unacknowledged")]
+    KeyUpdatePending,
+    /// A DTLS 1.3-capable peer's ServerHello random carries the downgrade marker
+    /// (RFC 8446 §4.1.3) while DTLS 1.2 was negotiated.
+    #[error("downgrade to DTLS 1.2 detected")]
+    DowngradeDetected,
+    /// The operation exists only in DTLS 1.3 (KeyUpdate) and DTLS 1.2 was negotiated.
+    #[error("not a DTLS 1.3 connection")]
+    NotDtls13,
     /// An internal crypto operation failed (should not happen with valid keys).
     #[error("internal crypto failure")]
     Crypto,

@@ -9,7 +9,14 @@ impl DtlsEndpoint {
             random: self.session.client_random,
             session_id: Vec::new(),
             cookie: self.session.cookie.clone(),
-            cipher_suites: self.config.cipher_suites.iter().map(|s| s.id()).collect(),
+            // A DTLS 1.3 offer lists TLS_AES_128_GCM_SHA256 first (RFC 8446 §4.1.2).
+            cipher_suites: self
+                .offer13
+                .as_ref()
+                .map(|_| crate::wire::dtls13::TLS_AES_128_GCM_SHA256)
+                .into_iter()
+                .chain(self.config.cipher_suites.iter().map(|s| s.id()))
+                .collect(),
             compression_methods: vec![0],
             extensions: HelloExtensions {
                 supported_groups: Some(self.config.named_groups.iter().map(|g| g.id()).collect()),
@@ -26,9 +33,67 @@ impl DtlsEndpoint {
                 unknown: Vec::new(),
             },
         };
-        let mut body = Vec::with_capacity(160);
-        ch.emit(&mut body);
+        let mut body = Vec::with_capacity(256);
+        match &self.offer13 {
+            Some((group, key)) => {
+                // RFC 8446 §4.2.1 / RFC 9147 §5.3: a client offering DTLS 1.3 and 1.2 keeps
+                // legacy_version {254, 253} and adds supported_versions and key_share.
+                let mut no_ext = ch.clone();
+                no_ext.extensions = HelloExtensions::default();
+                no_ext.emit(&mut body);
+                body.truncate(body.len().saturating_sub(2));
+                let mut ext = Vec::with_capacity(128);
+                ch.extensions.emit(&mut ext);
+                let mut block = ext.get(2..).unwrap_or(&[]).to_vec();
+                block.extend_from_slice(&crate::wire::dtls13::client_offer_extensions(
+                    group.id(),
+                    &key.public_bytes(),
+                    &[],
+                ));
+                crate::wire::put_vec16(&mut body, &block);
+            }
+            None => ch.emit(&mut body),
+        }
         body
+    }
+
+    /// The server chose DTLS 1.3: hand the offer to a DTLS 1.3 endpoint, which processes this
+    /// ServerHello (or HelloRetryRequest) and everything after it.
+    pub(super) fn client_switch_to_dtls13(&mut self, now: Instant, m: &HandshakeMessage) {
+        let Some((group, key)) = self.offer13.take() else {
+            return;
+        };
+        let client_hello = {
+            // The ClientHello the server saw, rebuilt byte for byte from the same state.
+            self.offer13 = Some((group, key));
+            let b = self.client_hello_body();
+            self.offer13.take().map(|(g, k)| (b, g, k))
+        };
+        let Some((client_hello, group, key)) = client_hello else {
+            return;
+        };
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let start = v13::ClientStart {
+            config: self.config.clone(),
+            rng: StdRng::from_seed(seed),
+            client_hello,
+            group,
+            key,
+            next_send_seq: self.next_send_seq,
+            next_recv_seq: m.message_seq,
+            epoch0_seq: self.write_seq.first().copied().unwrap_or(0),
+        };
+        self.flight.clear();
+        self.flight_timer = None;
+        self.stop_handshake_buffers();
+        match v13::Endpoint13::client_from_server_hello(start, now, m) {
+            Ok(ep) => self.v13 = Some(ep),
+            Err((mut ep, f)) => {
+                ep.fail(f);
+                self.v13 = Some(ep);
+            }
+        }
     }
 
     pub(super) fn client_on_hello_verify(
@@ -68,6 +133,16 @@ impl DtlsEndpoint {
                 AlertDescription::ProtocolVersion,
             ));
         }
+        // RFC 8446 §4.1.3: a client that offered 1.3 and got 1.2 checks the downgrade marker.
+        if self.offer13.is_some()
+            && sh.random.get(24..) == Some(&crate::wire::dtls13::DOWNGRADE_TLS12[..])
+        {
+            return Err(Fatal(
+                DtlsError::DowngradeDetected,
+                AlertDescription::IllegalParameter,
+            ));
+        }
+        self.offer13 = None;
         let suite = CipherSuite::from_id(sh.cipher_suite)
             .filter(|s| self.config.cipher_suites.contains(s))
             .ok_or(DtlsError::IllegalParameter {

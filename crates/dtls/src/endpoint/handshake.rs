@@ -1,6 +1,7 @@
 //! Handshake input: fragments, reassembly, retransmission triggers and message dispatch.
 
 use super::*;
+use crate::wire::dtls13::{DTLS_1_3, ServerHello13};
 
 impl DtlsEndpoint {
     pub(super) fn handle_handshake_record(
@@ -119,6 +120,13 @@ impl DtlsEndpoint {
         match (self.hs, m.msg_type) {
             (Hs::ClientWaitServerHello, msg_type::HELLO_VERIFY_REQUEST) => {
                 self.client_on_hello_verify(now, m)
+            }
+            (Hs::ClientWaitServerHello, msg_type::SERVER_HELLO)
+                if self.offer13.is_some()
+                    && ServerHello13::selected_version_of(&m.body) == Some(DTLS_1_3) =>
+            {
+                self.client_switch_to_dtls13(now, m);
+                Ok(())
             }
             (Hs::ClientWaitServerHello, msg_type::SERVER_HELLO) => self.client_on_server_hello(m),
             (Hs::ClientWaitCertificate, msg_type::CERTIFICATE) => {

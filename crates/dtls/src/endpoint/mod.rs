@@ -34,6 +34,7 @@ mod keys;
 mod output;
 mod records;
 mod server;
+mod v13;
 
 /// ecdsa_secp256r1_sha256 (RFC 8446 §4.2.3 code point, = TLS 1.2 sha256(4)/ecdsa(3)).
 const ECDSA_P256_SHA256: u16 = 0x0403;
@@ -232,6 +233,10 @@ pub struct DtlsEndpoint {
     pending_app: VecDeque<Vec<u8>>,
     pending_app_bytes: usize,
     scratch: Vec<u8>,
+    /// Client: the key share offered for DTLS 1.3 (when `config.dtls13`).
+    offer13: Option<(NamedGroup, EphemeralKey)>,
+    /// Set once DTLS 1.3 was negotiated: every input and command goes there.
+    v13: Option<Box<v13::Endpoint13>>,
 }
 
 impl DtlsEndpoint {
@@ -282,9 +287,18 @@ impl DtlsEndpoint {
             pending_app: VecDeque::new(),
             pending_app_bytes: 0,
             scratch: Vec::with_capacity(2048),
+            offer13: None,
+            v13: None,
         };
         if ep.config.role == DtlsRole::Client {
             ep.rng.fill_bytes(&mut ep.session.client_random);
+            if ep.config.dtls13
+                && let Some(group) = ep.config.named_groups.first().copied()
+            {
+                // RFC 8446 §4.2.8: one key share, for our preferred group.
+                let key = EphemeralKey::generate(group, &mut ep.rng);
+                ep.offer13 = Some((group, key));
+            }
             let body = ep.client_hello_body();
             let seq = ep.take_send_seq();
             ep.add_transcript(msg_type::CLIENT_HELLO, seq, &body);
@@ -305,6 +319,10 @@ impl DtlsEndpoint {
     /// already arrived it is checked now: a match lets a finished handshake report `Connected`,
     /// a mismatch fails the connection.
     pub fn set_remote_fingerprints(&mut self, fps: Vec<Fingerprint>) {
+        if let Some(v) = self.v13.as_mut() {
+            v.set_remote_fingerprints(fps);
+            return;
+        }
         self.config.remote_fingerprints = fps;
         if matches!(self.state, DtlsState::Failed | DtlsState::Closed) {
             return;
@@ -323,14 +341,41 @@ impl DtlsEndpoint {
     /// Feed one received UDP datagram. Returns `Err` naming the first record that was rejected;
     /// a rejected record changes no state (other records in the same datagram are still used).
     pub fn handle_receive(&mut self, now: Instant, datagram: &[u8]) -> Result<(), DtlsError> {
+        if let Some(v) = self.v13.as_mut() {
+            return v.handle_receive(now, datagram);
+        }
         if matches!(self.state, DtlsState::Failed | DtlsState::Closed) {
             return Err(DtlsError::Closed);
         }
         let mut first_err = None;
-        for rec in record::split_records(datagram) {
-            let r = match rec {
-                Ok(view) => self.handle_record(now, view),
-                Err(e) => Err(e),
+        let mut at = 0usize;
+        while at < datagram.len() {
+            let rest = datagram.get(at..).unwrap_or(&[]);
+            if let Some(v) = self.v13.as_mut() {
+                // DTLS 1.3 was negotiated by a record of this datagram: it owns the rest.
+                if let Err(e) = v.handle_receive(now, rest) {
+                    first_err.get_or_insert(e);
+                }
+                break;
+            }
+            let r = match record::parse_record(rest, at) {
+                Ok((view, used)) => {
+                    at = at.saturating_add(used);
+                    self.handle_record(now, view)
+                }
+                Err(e @ DtlsError::TruncatedRecord { .. }) => {
+                    first_err.get_or_insert(e);
+                    break;
+                }
+                Err(e) => {
+                    // Framing continues after a record with a bad type or version.
+                    let skip = rest
+                        .get(11..13)
+                        .and_then(|l| <[u8; 2]>::try_from(l).ok())
+                        .map_or(rest.len(), |l| 13 + usize::from(u16::from_be_bytes(l)));
+                    at = at.saturating_add(skip.max(1));
+                    Err(e)
+                }
             };
             if let Err(e) = r {
                 first_err.get_or_insert(e);
@@ -347,6 +392,10 @@ impl DtlsEndpoint {
 
     /// Drive the retransmission timer.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(v) = self.v13.as_mut() {
+            v.handle_timeout(now);
+            return;
+        }
         let Some(at) = self.flight_timer else { return };
         if now < at || self.state != DtlsState::Handshaking {
             return;
@@ -369,6 +418,9 @@ impl DtlsEndpoint {
 
     /// Send one record of application data. `Err(NotConnected)` before `Connected`.
     pub fn send_application_data(&mut self, data: &[u8]) -> Result<(), DtlsError> {
+        if let Some(v) = self.v13.as_mut() {
+            return v.send_application_data(data);
+        }
         if self.state != DtlsState::Connected {
             return Err(match self.state {
                 DtlsState::Closed | DtlsState::Failed => DtlsError::Closed,
@@ -383,6 +435,10 @@ impl DtlsEndpoint {
 
     /// Send close_notify and close.
     pub fn close(&mut self) {
+        if let Some(v) = self.v13.as_mut() {
+            v.close();
+            return;
+        }
         if matches!(self.state, DtlsState::Closed | DtlsState::Failed) {
             return;
         }
@@ -395,16 +451,25 @@ impl DtlsEndpoint {
 
     /// Next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.out.pop_front()
+        if let Some(d) = self.out.pop_front() {
+            return Some(d);
+        }
+        self.v13.as_mut().and_then(|v| v.poll_transmit())
     }
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<DtlsEvent> {
-        self.events.pop_front()
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        self.v13.as_mut().and_then(|v| v.poll_event())
     }
 
     /// When to call `handle_timeout` next.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if let Some(v) = self.v13.as_ref() {
+            return v.poll_timeout();
+        }
         if self.state == DtlsState::Handshaking {
             self.flight_timer
         } else {
@@ -414,12 +479,38 @@ impl DtlsEndpoint {
 
     /// True once `Connected` was reported (and until close or failure).
     pub fn is_connected(&self) -> bool {
-        self.state == DtlsState::Connected
+        self.state() == DtlsState::Connected
     }
 
     /// Coarse state.
     pub fn state(&self) -> DtlsState {
-        self.state
+        match self.v13.as_ref() {
+            Some(v) => v.state(),
+            None => self.state,
+        }
+    }
+
+    /// True once DTLS 1.3 was negotiated (RFC 9147); false while undecided or on DTLS 1.2.
+    pub fn is_dtls13(&self) -> bool {
+        self.v13.is_some()
+    }
+
+    /// DTLS 1.3: send a KeyUpdate (RFC 9147 §8); the new sending keys are used once the peer
+    /// acknowledged it. `request_peer` asks the peer to update its sending keys too.
+    pub fn update_keys(&mut self, now: Instant, request_peer: bool) -> Result<(), DtlsError> {
+        match self.v13.as_mut() {
+            Some(v) => v.update_keys(now, request_peer),
+            None => Err(DtlsError::NotDtls13),
+        }
+    }
+
+    /// Current write epoch (diagnostics and tests; DTLS 1.3 epochs start at 3 for data).
+    #[doc(hidden)]
+    pub fn write_epoch(&self) -> u64 {
+        match self.v13.as_ref() {
+            Some(v) => v.write_epoch(),
+            None => u64::from(self.write_epoch),
+        }
     }
 
     /// Our role.
@@ -429,22 +520,35 @@ impl DtlsEndpoint {
 
     /// The negotiated cipher suite, once known.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        if self.v13.is_some() {
+            return Some(CipherSuite::Tls13Aes128GcmSha256);
+        }
         self.session.suite
     }
 
     /// The negotiated SRTP profile (use_srtp), once known.
     pub fn selected_srtp_profile(&self) -> Option<SrtpProtectionProfile> {
+        if let Some(v) = self.v13.as_ref() {
+            return v.selected_srtp_profile();
+        }
         self.session.srtp_profile
     }
 
     /// The srtp_mki the server echoed (empty: no MKI).
     pub fn srtp_mki(&self) -> &[u8] {
+        if let Some(v) = self.v13.as_ref() {
+            return v.srtp_mki();
+        }
         &self.session.srtp_mki
     }
 
     /// RFC 5705 exporter (with the extended master secret of RFC 7627), no context.
     /// Only available when connected, i.e. after the peer's fingerprint matched.
     pub fn export_keying_material(&self, label: &str, len: usize) -> Result<Vec<u8>, DtlsError> {
+        if let Some(v) = self.v13.as_ref() {
+            // RFC 8446 §7.5 exporter (RFC 9147 labels), empty context.
+            return v.export_keying_material(label, len);
+        }
         if self.state != DtlsState::Connected {
             return Err(DtlsError::NotConnected);
         }
@@ -472,12 +576,18 @@ impl DtlsEndpoint {
 
     /// The peer's DER certificate once received (before or after the fingerprint check).
     pub fn peer_certificate_der(&self) -> Option<&[u8]> {
+        if let Some(v) = self.v13.as_ref() {
+            return v.peer_certificate_der();
+        }
         self.session.peer_cert.as_deref()
     }
 
     /// Bytes held for the handshake on behalf of the peer (partial messages, early records,
     /// application data awaiting the fingerprint). Zero after the handshake.
     pub fn buffered_bytes(&self) -> usize {
+        if let Some(v) = self.v13.as_ref() {
+            return v.buffered_bytes();
+        }
         self.reasm
             .buffered_bytes()
             .saturating_add(self.early_bytes)
@@ -491,6 +601,9 @@ impl DtlsEndpoint {
 
     /// Next write sequence number of the current write epoch (diagnostics and tests).
     pub fn next_write_sequence(&self) -> u64 {
+        if let Some(v) = self.v13.as_ref() {
+            return v.next_write_sequence();
+        }
         self.write_seq
             .get(usize::from(self.write_epoch))
             .copied()
@@ -500,6 +613,10 @@ impl DtlsEndpoint {
     /// Jump the write sequence number of the current epoch forward (tests of the 2^48 limit).
     #[doc(hidden)]
     pub fn set_next_write_sequence_for_test(&mut self, seq: u64) {
+        if let Some(v) = self.v13.as_mut() {
+            v.set_next_write_sequence_for_test(seq);
+            return;
+        }
         if let Some(s) = self.write_seq.get_mut(usize::from(self.write_epoch)) {
             *s = seq;
         }
@@ -513,6 +630,9 @@ impl DtlsEndpoint {
         msg_type: u8,
         body: &[u8],
     ) -> Result<(), DtlsError> {
+        if let Some(v) = self.v13.as_mut() {
+            return v.send_handshake_message_for_test(msg_type, body);
+        }
         let seq = self.take_send_seq();
         let mut msg = Vec::with_capacity(HANDSHAKE_HEADER_LEN + body.len());
         hs::emit_message(&mut msg, msg_type, seq, body);

@@ -78,6 +78,34 @@ impl DtlsEndpoint {
         body: &[u8],
     ) -> Result<(), DtlsError> {
         let ch = ClientHello::parse(body)?;
+        let offers13 = crate::wire::dtls13::client_hello_offers_dtls13(body);
+        if self.config.dtls13 && offers13 {
+            let bucket = self.cookie_bucket(now);
+            let accepted = v13::Endpoint13::server_accept(v13::ServerStart {
+                config: &self.config,
+                rng: &mut self.rng,
+                cookie_secret: &self.cookie_secret,
+                cookie_bucket: bucket,
+                now,
+                message_seq,
+                record_seq,
+                body,
+            });
+            match accepted {
+                Ok(v13::Accept13::Retry(d)) => {
+                    self.out.push_back(d);
+                    return Ok(());
+                }
+                Ok(v13::Accept13::Accepted(ep)) => {
+                    self.hello_partial = None;
+                    self.v13 = Some(ep);
+                    return Ok(());
+                }
+                // Nothing in common for 1.3 (say, no TLS_AES_128_GCM_SHA256): try DTLS 1.2.
+                Err(DtlsError::NoCommonParameters { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         if self.config.cookie_exchange {
             let bucket = self.cookie_bucket(now);
             let valid = !ch.cookie.is_empty()
@@ -119,6 +147,19 @@ impl DtlsEndpoint {
         self.hello_partial = None;
         self.session.client_random = ch.random;
         self.rng.fill_bytes(&mut self.session.server_random);
+        if self.config.dtls13 && offers13 {
+            // RFC 8446 §4.1.3: a 1.3-capable server negotiating 1.2 with a 1.3-capable client
+            // marks its random so that a downgrade by an attacker is detected.
+            for (dst, src) in self
+                .session
+                .server_random
+                .iter_mut()
+                .skip(24)
+                .zip(crate::wire::dtls13::DOWNGRADE_TLS12)
+            {
+                *dst = src;
+            }
+        }
         self.session.suite = Some(suite);
         self.session.group = Some(group);
         self.session.srtp_profile = srtp.as_ref().map(|(p, _)| *p);

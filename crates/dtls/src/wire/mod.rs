@@ -4,6 +4,7 @@
 //! `Vec<u8>`. No function here can panic on any input.
 
 pub mod alert;
+pub mod dtls13;
 pub mod extensions;
 pub mod handshake;
 pub mod reader;

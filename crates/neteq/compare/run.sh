@@ -23,5 +23,7 @@ for trace in "$crate"/tests/vectors/trace-*.csv; do
   tern_delay=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean_delay_ms"])' "$dir/tern.json")
   "$ex" fixed "$dir" "$tern_delay" > "$dir/fixed.json"
   "$py" "$here/score.py" "$dir" tern libwebrtc fixed > "$dir/pesq.json"
-  "$py" "$here/table.py" "$name" "$dir"
+  dirs="${dirs:-} $dir"
 done
+# shellcheck disable=SC2086
+"$py" "$here/table.py" $dirs

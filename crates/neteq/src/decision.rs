@@ -38,6 +38,8 @@ pub(crate) struct DecisionInput {
     pub level: usize,
     /// Unfiltered buffered packet samples (for leaving DTX).
     pub packet_level: usize,
+    /// Unfiltered level now: buffered packets plus decoded audio not yet played.
+    pub current: usize,
     pub target: usize,
     pub prev: Operation,
     /// Samples concealed since the last decoded packet.
@@ -119,13 +121,18 @@ pub(crate) fn decide(i: &DecisionInput) -> Operation {
     }
     if i.time_stretch && !i.in_comfort_noise && i.since_stretch >= 5 * i.frame {
         let (low, high) = thresholds(i.target, i.frame);
-        if i.level >= 4 * high {
+        // The filtered level says whether the buffer is persistently off target; the current
+        // level vetoes a stretch the moment has already undone (a burst just drained, or a
+        // late bunch just arrived), which would only be paid back with concealment.
+        let above = i.level.min(i.current);
+        let below = i.level.max(i.current);
+        if above >= 4 * high {
             return Operation::FastAccelerate;
         }
-        if i.level >= high {
+        if above >= high {
             return Operation::Accelerate;
         }
-        if i.level < low {
+        if below < low {
             return Operation::PreemptiveExpand;
         }
     }
@@ -144,6 +151,7 @@ mod tests {
             }),
             level: 960,
             packet_level: 640,
+            current: 960,
             target: 960,
             prev: Operation::Normal,
             expanded: 0,
@@ -175,6 +183,7 @@ mod tests {
         assert_eq!(
             decide(&DecisionInput {
                 level: 1300,
+                current: 1300,
                 ..base()
             }),
             Operation::Accelerate
@@ -182,9 +191,19 @@ mod tests {
         assert_eq!(
             decide(&DecisionInput {
                 level: 4 * 1300,
+                current: 4 * 1300,
                 ..base()
             }),
             Operation::FastAccelerate
+        );
+        assert_eq!(
+            decide(&DecisionInput {
+                level: 1300,
+                current: 900,
+                ..base()
+            }),
+            Operation::Normal,
+            "the buffer has already drained: no accelerate"
         );
     }
 
@@ -193,6 +212,7 @@ mod tests {
         assert_eq!(
             decide(&DecisionInput {
                 level: 700,
+                current: 700,
                 ..base()
             }),
             Operation::PreemptiveExpand
@@ -200,9 +220,19 @@ mod tests {
         assert_eq!(
             decide(&DecisionInput {
                 level: 720,
+                current: 720,
                 ..base()
             }),
             Operation::Normal
+        );
+        assert_eq!(
+            decide(&DecisionInput {
+                level: 700,
+                current: 1000,
+                ..base()
+            }),
+            Operation::Normal,
+            "packets just arrived: no preemptive expand"
         );
     }
 
@@ -211,6 +241,7 @@ mod tests {
         assert_eq!(
             decide(&DecisionInput {
                 level: 2000,
+                current: 2000,
                 since_stretch: 320,
                 ..base()
             }),
@@ -219,6 +250,7 @@ mod tests {
         assert_eq!(
             decide(&DecisionInput {
                 level: 2000,
+                current: 2000,
                 time_stretch: false,
                 ..base()
             }),

@@ -540,6 +540,7 @@ impl NetEq {
         let input = DecisionInput {
             next,
             level: self.filtered_level as usize,
+            current: self.buffer.buffered_samples() + self.future.len(),
             packet_level: self.buffer.buffered_samples(),
             target: self.delay.target(),
             prev: self.prev_op,

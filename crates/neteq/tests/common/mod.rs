@@ -8,6 +8,9 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(feature = "opus")]
+pub mod compare;
+
 use tern_neteq::{AudioFrameInfo, L16Decoder, NetEq, NetEqConfig, SampleRate};
 
 /// Deterministic xorshift generator for tests.

@@ -1,0 +1,277 @@
+//! Relayed candidates (RFC 8445 §5.1.1.2) through tern-turn's server core, on virtual time
+//! without NATs: gathering, a relay-only path carrying checks and data, allocation failures,
+//! and deallocation on close.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tern_ice::{
+    Candidate, CandidateKind, IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent,
+    TurnServer,
+};
+use tern_turn::{Server, ServerConfig, ServerEvent, Transport};
+
+const A: &str = "192.0.2.10:5000";
+const B: &str = "203.0.113.20:6000";
+const TURN: &str = "198.51.100.2:3478";
+
+struct Net {
+    now: Instant,
+    agents: [IceAgent; 2],
+    addrs: [SocketAddr; 2],
+    server: Option<Server>,
+    /// (deliver at, source, destination, bytes)
+    in_flight: Vec<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    events: [Vec<IceEvent>; 2],
+    /// Non-STUN datagrams each agent's driver received (socket or relay).
+    data: [Vec<Vec<u8>>; 2],
+    /// Drops datagrams whose (source, destination) match.
+    blocked: Vec<(SocketAddr, SocketAddr)>,
+}
+
+fn creds(i: u8) -> IceCredentials {
+    IceCredentials {
+        ufrag: format!("uf{i}"),
+        pwd: format!("a-long-enough-password-{i}"),
+    }
+}
+
+impl Net {
+    /// Agent 0 (controlling) allocates on the TURN server with `password`; agent 1 has no
+    /// TURN server. `with_server`: whether the server answers at all.
+    fn new(password: &str, with_server: bool) -> Net {
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        let turn: SocketAddr = TURN.parse().unwrap();
+        let mut c0 = IceConfig::with_credentials(true, creds(0), 10, 1);
+        c0.turn_servers = vec![TurnServer::new(turn, "alice", password)];
+        let c1 = IceConfig::with_credentials(false, creds(1), 20, 2);
+        let server = with_server.then(|| {
+            let mut config =
+                ServerConfig::new("tern.test", turn.ip()).with_user("alice", "turn-secret");
+            config.seed = Some([7; 32]);
+            Server::new(config, now, 1_700_000_000)
+        });
+        let mut net = Net {
+            now,
+            agents: [IceAgent::new(c0, now), IceAgent::new(c1, now)],
+            addrs: [A.parse().unwrap(), B.parse().unwrap()],
+            server,
+            in_flight: Vec::new(),
+            events: [Vec::new(), Vec::new()],
+            data: [Vec::new(), Vec::new()],
+            blocked: Vec::new(),
+        };
+        for i in 0..2 {
+            let addr = net.addrs[i];
+            net.agents[i].add_local_host_candidate(addr);
+            net.agents[i].end_of_local_candidates();
+            let o = creds(1 - i as u8);
+            net.agents[i].set_remote_credentials(o.ufrag, o.pwd);
+        }
+        net
+    }
+
+    fn signal(&mut self, from: usize, c: Candidate) {
+        let now = self.now;
+        let _ = self.agents[1 - from].add_remote_candidate(now, c);
+    }
+
+    fn step(&mut self) {
+        let latency = Duration::from_millis(5);
+        for i in 0..2 {
+            while let Some(t) = self.agents[i].poll_transmit() {
+                self.in_flight
+                    .push((self.now + latency, t.source, t.destination, t.data));
+            }
+            while let Some(e) = self.agents[i].poll_event() {
+                if let IceEvent::RelayedData { data, .. } = &e {
+                    self.data[i].push(data.clone());
+                }
+                self.events[i].push(e);
+            }
+        }
+        if let Some(server) = &mut self.server {
+            while let Some(ServerEvent::OpenRelay { relay }) = server.poll_event() {
+                server.relay_opened(self.now, relay);
+            }
+            while let Some(t) = server.poll_transmit() {
+                self.in_flight
+                    .push((self.now + latency, t.source, t.destination, t.data));
+            }
+        }
+        self.now += Duration::from_millis(1);
+        let now = self.now;
+        let (due, rest): (Vec<_>, Vec<_>) =
+            self.in_flight.drain(..).partition(|(at, ..)| *at <= now);
+        self.in_flight = rest;
+        for (_, from, to, bytes) in due {
+            if self.blocked.contains(&(from, to)) {
+                continue;
+            }
+            if let Some(i) = self.addrs.iter().position(|a| *a == to) {
+                if self.agents[i].accepts(&bytes) {
+                    let _ = self.agents[i].handle_receive(now, to, from, &bytes);
+                } else {
+                    self.data[i].push(bytes);
+                }
+            } else if let Some(server) = &mut self.server
+                && to.ip() == TURN.parse::<SocketAddr>().unwrap().ip()
+            {
+                let _ = server.handle_receive(now, Transport::Udp, from, to, &bytes);
+            }
+        }
+        for a in &mut self.agents {
+            a.handle_timeout(now);
+        }
+        if let Some(server) = &mut self.server {
+            server.handle_timeout(now);
+        }
+    }
+
+    fn run_until(&mut self, limit: Duration, done: impl Fn(&Net) -> bool) -> bool {
+        let end = self.now + limit;
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            self.step();
+        }
+        done(self)
+    }
+
+    fn local_candidates(&self, i: usize) -> Vec<Candidate> {
+        self.events[i]
+            .iter()
+            .filter_map(|e| match e {
+                IceEvent::LocalCandidate(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn gathered(&self, i: usize) -> bool {
+        self.events[i].contains(&IceEvent::GatheringComplete)
+    }
+}
+
+fn relayed(c: &Candidate) -> bool {
+    c.kind == CandidateKind::Relayed
+}
+
+#[test]
+fn relayed_candidate_is_gathered_before_gathering_complete() {
+    let mut net = Net::new("turn-secret", true);
+    assert!(net.run_until(Duration::from_secs(2), |n| n.gathered(0)));
+    let events = &net.events[0];
+    let relay_at = events
+        .iter()
+        .position(|e| matches!(e, IceEvent::LocalCandidate(c) if relayed(c)))
+        .expect("a relayed candidate");
+    let complete_at = events
+        .iter()
+        .position(|e| *e == IceEvent::GatheringComplete)
+        .unwrap();
+    assert!(relay_at < complete_at);
+    let cands = net.local_candidates(0);
+    let relay = cands.iter().find(|c| relayed(c)).unwrap();
+    assert_eq!(relay.address.ip(), TURN.parse::<SocketAddr>().unwrap().ip());
+    // Related address: the mapped address the server saw (no NAT here: the host address).
+    assert_eq!(relay.related_address, Some(A.parse().unwrap()));
+    // RFC 8445 §5.1.2.2: relayed candidates have type preference 0, below host.
+    let host = cands
+        .iter()
+        .find(|c| c.kind == CandidateKind::Host)
+        .unwrap();
+    assert!(relay.priority < host.priority);
+    assert!(net.agents[0].local_candidates().contains(relay));
+}
+
+#[test]
+fn relay_only_path_carries_checks_and_data_both_ways() {
+    let mut net = Net::new("turn-secret", true);
+    assert!(net.run_until(Duration::from_secs(2), |n| n.gathered(0)));
+    let a_host: SocketAddr = A.parse().unwrap();
+    let b: SocketAddr = B.parse().unwrap();
+    // The direct path is blocked both ways: only the relay works.
+    net.blocked = vec![(a_host, b), (b, a_host)];
+    for c in net.local_candidates(0) {
+        net.signal(0, c);
+    }
+    for c in net.local_candidates(1) {
+        net.signal(1, c);
+    }
+    net.agents[0].end_of_remote_candidates();
+    net.agents[1].end_of_remote_candidates();
+    let connected = |n: &Net| {
+        n.agents
+            .iter()
+            .all(|a| a.connection_state() == IceConnectionState::Completed)
+    };
+    assert!(
+        net.run_until(Duration::from_secs(10), connected),
+        "{:?} / {:?}",
+        net.agents[0].pairs(),
+        net.agents[1].pairs()
+    );
+    let (local, remote) = net.agents[0].selected_pair().unwrap();
+    assert_eq!(local.ip(), TURN.parse::<SocketAddr>().unwrap().ip());
+    assert_eq!(remote, b);
+    assert_eq!(net.agents[1].selected_pair(), Some((b, local)));
+    assert!(net.agents[0].is_validated_remote(local, remote));
+
+    net.agents[0].send_data(&[23, 1, 2, 3]).unwrap();
+    net.agents[1].send_data(&[23, 4, 5, 6]).unwrap();
+    assert!(net.run_until(Duration::from_millis(200), |n| {
+        n.data.iter().all(|d| !d.is_empty())
+    }));
+    assert_eq!(net.data[0], vec![vec![23, 4, 5, 6]]);
+    assert_eq!(net.data[1], vec![vec![23, 1, 2, 3]]);
+    // Consent checks keep flowing through the relay.
+    net.run_until(Duration::from_secs(40), |_| false);
+    assert_eq!(
+        net.agents[0].connection_state(),
+        IceConnectionState::Completed
+    );
+}
+
+#[test]
+fn wrong_turn_password_completes_gathering_without_relay() {
+    let mut net = Net::new("not-the-secret", true);
+    assert!(net.run_until(Duration::from_secs(5), |n| n.gathered(0)));
+    assert!(!net.local_candidates(0).iter().any(relayed));
+}
+
+#[test]
+fn silent_turn_server_completes_gathering_after_the_transaction_times_out() {
+    let mut net = Net::new("turn-secret", false);
+    // RFC 8489 §6.2.1: Rc = 7 transmissions, RTO 500 ms doubling, Rm = 16: 39.5 s.
+    assert!(!net.run_until(Duration::from_secs(30), |n| n.gathered(0)));
+    assert!(net.run_until(Duration::from_secs(15), |n| n.gathered(0)));
+    assert!(!net.local_candidates(0).iter().any(relayed));
+}
+
+#[test]
+fn send_data_without_a_selected_pair_is_an_error() {
+    let mut net = Net::new("turn-secret", true);
+    assert_eq!(
+        net.agents[0].send_data(b"x"),
+        Err(tern_ice::IceError::NoSelectedPair)
+    );
+}
+
+#[test]
+fn close_deletes_the_allocation() {
+    let mut net = Net::new("turn-secret", true);
+    assert!(net.run_until(Duration::from_secs(2), |n| n.gathered(0)));
+    let live = |n: &Net| n.server.as_ref().unwrap().stats().allocations;
+    assert_eq!(live(&net), 1);
+    net.agents[0].close();
+    assert!(net.run_until(Duration::from_secs(1), |n| live(n) == 0));
+}

@@ -51,6 +51,11 @@ fuzz_target!(|data: &[u8]| {
         s.mtu = 256;
     }
     c.cipher_suites.rotate_left(usize::from(flags >> 2) % 3);
+    if flags & 0x40 != 0 {
+        // DTLS 1.3 on both sides (bit 0x20 then keeps the server on 1.2 only).
+        c.dtls13 = true;
+        s.dtls13 = flags & 0x20 == 0;
+    }
     let mut now = *start;
     let mut client = DtlsEndpoint::new(c, now).unwrap();
     let mut server = DtlsEndpoint::new(s, now).unwrap();

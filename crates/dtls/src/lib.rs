@@ -1,6 +1,6 @@
-//! # tern-dtls — sans-IO DTLS 1.2 for WebRTC
+//! # tern-dtls — sans-IO DTLS 1.2 and 1.3 for WebRTC
 //!
-//! A DTLS 1.2 ([RFC 6347]) client and server endpoint with the profile WebRTC needs
+//! A DTLS 1.2 ([RFC 6347]) and DTLS 1.3 ([RFC 9147], opt-in with `DtlsConfig::dtls13`) client and server endpoint with the profile WebRTC needs
 //! ([RFC 8827] §6.5, [RFC 5763], [RFC 5764]). It owns no socket, thread or clock: time comes in
 //! as `now: Instant` and datagrams go in and out as byte buffers.
 //!
@@ -23,9 +23,24 @@
 //!   endpoint reports `Connected` and exports keys only after the peer certificate matched an
 //!   expected fingerprint and its CertificateVerify / ServerKeyExchange signature verified.
 //!
+//! - RFC 9147 (DTLS 1.3) with `DtlsConfig::dtls13`: the RFC 8446 handshake (key schedule with
+//!   the `dtls13` label prefix, §5.9) with TLS_AES_128_GCM_SHA256, x25519 / secp256r1 key shares,
+//!   ecdsa_secp256r1_sha256 and mandatory client certificates; the unified header (§4, always
+//!   16-bit sequence and length, no connection ID), record number encryption (§4.2.3),
+//!   sequence number reconstruction and per-epoch replay windows (§4.2.2, §4.5.1); ACKs (§7) with
+//!   retransmission of unacknowledged messages only; a stateless HelloRetryRequest carrying an
+//!   HMAC cookie with the hash of the first ClientHello (§5.1), also used when the client's key
+//!   share is not acceptable; KeyUpdate (§8) both ways; the RFC 8446 §7.5 exporter; version
+//!   negotiation: a 1.3-capable endpoint speaks DTLS 1.2 to a 1.2-only peer, and a client that
+//!   offered 1.3 rejects a 1.2 ServerHello carrying the RFC 8446 §4.1.3 downgrade marker.
+//!
 //! ## Not implemented
 //! Session resumption and tickets, renegotiation, RSA certificates, PSK, compression, CBC suites,
-//! DTLS 1.0, DTLS 1.3 (RFC 9147): a ClientHello offering DTLS 1.3 gets a DTLS 1.2 answer.
+//! DTLS 1.0. In DTLS 1.3: PSK and 0-RTT, connection IDs (§9), other suites than
+//! TLS_AES_128_GCM_SHA256, X25519MLKEM768, post-handshake authentication, the AEAD usage limits
+//! of §4.5.3 (the 2^48 sequence cap applies instead), ACKs for partial flights from the client
+//! side (§7.1 SHOULD; retransmission timers recover instead). With `dtls13` off (the default) a
+//! ClientHello offering DTLS 1.3 gets a DTLS 1.2 answer.
 //!
 //! ## Run loop
 //! 1. Create the endpoint with [`DtlsEndpoint::new`] (a client queues its ClientHello).
@@ -38,6 +53,8 @@
 //! 5. On [`DtlsEvent::Connected`], call `export_keying_material("EXTRACTOR-dtls_srtp", ..)` for
 //!    SRTP and use [`DtlsEndpoint::send_application_data`] for SCTP.
 //! 6. [`DtlsEndpoint::close`] sends close_notify.
+//! 7. DTLS 1.3 only: [`DtlsEndpoint::update_keys`] sends a KeyUpdate; the write epoch advances
+//!    when the peer acknowledges it. [`DtlsEndpoint::is_dtls13`] tells which version won.
 //!
 //! ## Example
 //! ```
@@ -64,6 +81,7 @@
 //! ```
 //!
 //! [RFC 6347]: https://www.rfc-editor.org/rfc/rfc6347
+//! [RFC 9147]: https://www.rfc-editor.org/rfc/rfc9147
 //! [RFC 8827]: https://www.rfc-editor.org/rfc/rfc8827
 //! [RFC 5763]: https://www.rfc-editor.org/rfc/rfc5763
 //! [RFC 5764]: https://www.rfc-editor.org/rfc/rfc5764

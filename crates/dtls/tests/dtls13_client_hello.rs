@@ -161,3 +161,62 @@ fn fragmented_client_hello_with_cookie_exchange() {
     );
     assert_eq!(server.poll_timeout(), None);
 }
+
+#[test]
+fn fragmented_chromium_like_hello_gets_dtls13_answer_when_enabled() {
+    use tern_dtls::wire::dtls13::{DTLS_1_3, ServerHello13};
+    let now = Instant::now();
+    let body = chromium_like_client_hello();
+    let (_, mut s) = configs(62);
+    s.dtls13 = true;
+    let mut server = DtlsEndpoint::new(s, now).unwrap();
+    let (f1, f2) = two_fragments(&body, 1100);
+    server.handle_receive(now, &f1).unwrap();
+    server.handle_receive(now, &f2).unwrap();
+    assert!(server.is_dtls13());
+    let flight = drain(&mut server);
+    assert!(flight.iter().all(|d| d.len() <= 1200));
+    // The ServerHello is the only plaintext message; the rest uses unified headers.
+    let first_len = 13 + u16::from_be_bytes([flight[0][11], flight[0][12]]) as usize;
+    let msgs = messages(&[flight[0][..first_len].to_vec()]);
+    assert_eq!(msgs[0].0, msg_type::SERVER_HELLO);
+    let sh = ServerHello13::parse(&msgs[0].2).unwrap();
+    assert_eq!(sh.selected_version, DTLS_1_3);
+    assert_eq!(sh.cipher_suite, 0x1301);
+    // X25519MLKEM768 is skipped; the x25519 share is used.
+    assert_eq!(sh.key_share.as_ref().unwrap().0, 29);
+    assert!(sh.session_id.is_empty());
+    // Everything after the ServerHello record is protected with the unified header.
+    let rest: Vec<u8> = flight.concat()[first_len..].to_vec();
+    assert!(!rest.is_empty());
+    assert_eq!(rest[0] & 0xe0, 0x20, "unified header after the ServerHello");
+    assert_eq!(
+        server.selected_srtp_profile(),
+        Some(SrtpProtectionProfile::AeadAes128Gcm)
+    );
+}
+
+#[test]
+fn dtls13_cookie_exchange_is_stateless_hello_retry() {
+    use tern_dtls::wire::dtls13::{HELLO_RETRY_REQUEST_RANDOM, ServerHello13};
+    let now = Instant::now();
+    let body = chromium_like_client_hello();
+    let (_, mut s) = configs(63);
+    s.dtls13 = true;
+    s.cookie_exchange = true;
+    let mut server = DtlsEndpoint::new(s, now).unwrap();
+    let (f1, f2) = two_fragments(&body, 700);
+    server.handle_receive(now, &f1).unwrap();
+    server.handle_receive(now, &f2).unwrap();
+    let hrr = drain(&mut server);
+    assert_eq!(hrr.len(), 1);
+    let msgs = messages(&hrr);
+    let sh = ServerHello13::parse(&msgs[0].2).unwrap();
+    assert_eq!(sh.random, HELLO_RETRY_REQUEST_RANDOM);
+    assert!(!sh.cookie.is_empty());
+    // RFC 9147 §5.1: no state before the cookie comes back; the HRR is no larger than the hello.
+    assert!(!server.is_dtls13());
+    assert_eq!(server.buffered_bytes(), 0);
+    assert_eq!(server.poll_timeout(), None);
+    assert!(hrr[0].len() <= body.len());
+}

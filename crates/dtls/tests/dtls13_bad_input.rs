@@ -1,0 +1,221 @@
+//! BAD_INPUT rows 16, 19, 20 and 23 for DTLS 1.3: forged cookies, forged and replayed
+//! records, out-of-state and unauthenticated messages after the handshake, malformed hellos.
+//! Every rejected input leaves the endpoint as it was.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(clippy::disallowed_methods)] // one real Instant as the origin of virtual time
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use tern_dtls::wire::dtls13::{HELLO_RETRY_REQUEST_RANDOM, ServerHello13};
+use tern_dtls::wire::handshake::msg_type;
+use tern_dtls::{DtlsEndpoint, DtlsError, DtlsState};
+
+fn connected13(seed: u8) -> Pair {
+    let (mut c, mut s) = configs(seed);
+    c.dtls13 = true;
+    s.dtls13 = true;
+    let mut p = Pair::new(c, s, Impairment::perfect(), u64::from(seed));
+    assert!(p.connect());
+    assert!(p.run_until(Duration::from_secs(10), |p| {
+        p.client.poll_timeout().is_none()
+    }));
+    p
+}
+
+#[test]
+fn bad_input_dtls_16_dtls13_forged_or_stale_cookie_keeps_no_state() {
+    let now = Instant::now();
+    let (mut c, mut s) = configs(70);
+    c.dtls13 = true;
+    s.dtls13 = true;
+    s.cookie_exchange = true;
+    let mut client = DtlsEndpoint::new(c, now).unwrap();
+    let mut server = DtlsEndpoint::new(s, now).unwrap();
+    let ch1 = drain(&mut client);
+    deliver(&mut server, now, &ch1);
+    let hrr = drain(&mut server);
+    let sh = ServerHello13::parse(&messages(&hrr)[0].2).unwrap();
+    assert_eq!(sh.random, HELLO_RETRY_REQUEST_RANDOM);
+    assert!(!server.is_dtls13() && server.buffered_bytes() == 0);
+    // The client answers with the cookie; flip one cookie byte in its second ClientHello.
+    deliver(&mut client, now, &hrr);
+    let ch2 = drain(&mut client);
+    let cookie_at = ch2[0]
+        .windows(sh.cookie.len())
+        .position(|w| w == sh.cookie.as_slice())
+        .unwrap();
+    let mut forged = ch2[0].clone();
+    forged[cookie_at + 20] ^= 1;
+    assert_eq!(
+        server.handle_receive(now, &forged),
+        Err(DtlsError::BadCookie)
+    );
+    assert!(!server.is_dtls13() && server.buffered_bytes() == 0);
+    assert!(
+        drain(&mut server).is_empty(),
+        "no answer to a forged cookie"
+    );
+    // The same genuine cookie two lifetimes later is stale.
+    let later = now + Duration::from_secs(200);
+    assert_eq!(
+        server.handle_receive(later, &ch2[0]),
+        Err(DtlsError::BadCookie)
+    );
+    assert!(!server.is_dtls13());
+    // In time it is accepted.
+    server.handle_receive(now, &ch2[0]).unwrap();
+    assert!(server.is_dtls13());
+}
+
+#[test]
+fn bad_input_dtls_19_dtls13_forged_record_far_ahead_does_not_move_the_window() {
+    let mut p = connected13(71);
+    let now = p.now;
+    p.client.send_application_data(b"one").unwrap();
+    let genuine = p.client.poll_transmit().unwrap();
+    // Same header bits, garbage body: fails authentication whatever sequence it decodes to.
+    let mut forged = genuine.clone();
+    for b in forged.iter_mut().skip(5) {
+        *b = 0xa5;
+    }
+    assert_eq!(
+        p.server.handle_receive(now, &forged),
+        Err(DtlsError::BadRecordMac)
+    );
+    p.server.handle_receive(now, &genuine).unwrap();
+    assert_eq!(
+        p.server.handle_receive(now, &genuine),
+        Err(DtlsError::ReplayedRecord)
+    );
+    // A record jumped far ahead (2^40) is still accepted when authentic: sequence numbers are
+    // reconstructed from 16 bits, so set our own counter and send.
+    p.client.set_next_write_sequence_for_test(1 << 40);
+    p.client.send_application_data(b"far").unwrap();
+    let far = p.client.poll_transmit().unwrap();
+    // The receiver reconstructs the closest sequence number, not 2^40: authentication fails
+    // and nothing changes (RFC 9147 §4.2.2 limits how far a sender may jump).
+    let before = p.server.state();
+    let _ = p.server.handle_receive(now, &far);
+    assert_eq!(p.server.state(), before);
+    p.client.set_next_write_sequence_for_test(2);
+    p.client.send_application_data(b"two").unwrap();
+    let two = p.client.poll_transmit().unwrap();
+    p.server.handle_receive(now, &two).unwrap();
+}
+
+#[test]
+fn bad_input_dtls_20_dtls13_plaintext_hellos_and_alerts_after_handshake_are_dropped() {
+    let mut p = connected13(72);
+    let now = p.now;
+    // An epoch-0 ClientHello (renegotiation does not exist in 1.3) and ServerHello.
+    for (t, body) in [
+        (msg_type::CLIENT_HELLO, vec![0xfe, 0xfd, 1, 2, 3]),
+        (msg_type::SERVER_HELLO, vec![0xfe, 0xfd]),
+    ] {
+        let rec = hs_record(100, t, 9, &body);
+        assert!(p.server.handle_receive(now, &rec).is_err());
+        assert!(p.client.handle_receive(now, &rec).is_err());
+    }
+    // An epoch-0 fatal alert cannot tear the connection down.
+    let alert = record(
+        tern_dtls::wire::record::ContentType::Alert,
+        0,
+        101,
+        &[2, 40],
+    );
+    assert!(p.server.handle_receive(now, &alert).is_err());
+    // Random unified-header records for unknown epochs.
+    for first in [0x2c, 0x2d, 0x2e, 0x2f] {
+        let mut junk = vec![first, 0, 1, 0, 20];
+        junk.extend_from_slice(&[0x11; 20]);
+        assert!(p.server.handle_receive(now, &junk).is_err());
+    }
+    assert_eq!(p.server.state(), DtlsState::Connected);
+    assert_eq!(p.client.state(), DtlsState::Connected);
+    p.client.send_application_data(b"still fine").unwrap();
+    assert!(p.run_until(Duration::from_secs(2), |p| {
+        p.server_events
+            .iter()
+            .any(|e| matches!(e, tern_dtls::DtlsEvent::ApplicationData(d) if d == b"still fine"))
+    }));
+}
+
+#[test]
+fn bad_input_dtls_23_dtls13_malformed_hellos_are_errors_not_panics() {
+    let now = Instant::now();
+    let (mut c, mut s) = configs(73);
+    c.dtls13 = true;
+    s.dtls13 = true;
+    let mut client = DtlsEndpoint::new(c, now).unwrap();
+    let ch = drain(&mut client);
+    let ch_body = messages(&ch)[0].2.clone();
+    // Every truncation and a sweep of single-byte corruptions of the ClientHello body.
+    for cut in 0..ch_body.len() {
+        let mut server = DtlsEndpoint::new(configs(73).1, now).unwrap();
+        let _ = server.handle_receive(
+            now,
+            &hs_record(0, msg_type::CLIENT_HELLO, 0, &ch_body[..cut]),
+        );
+        assert!(!server.is_dtls13() || cut == ch_body.len());
+    }
+    for i in 0..ch_body.len() {
+        let mut b = ch_body.clone();
+        b[i] ^= 0xff;
+        let (_, mut s2) = configs(73);
+        s2.dtls13 = true;
+        let mut server = DtlsEndpoint::new(s2, now).unwrap();
+        let _ = server.handle_receive(now, &hs_record(0, msg_type::CLIENT_HELLO, 0, &b));
+    }
+    // A ServerHello selecting DTLS 1.3 with an unknown group, a key share of length 0 or
+    // oversize, or an unoffered suite: the client fails with an alert, never panics.
+    let mut bad_shs = Vec::new();
+    for (group, key) in [
+        (29u16, vec![]),
+        (29, vec![7; 300]),
+        (0x11ec, vec![1; 32]),
+        (23, vec![4; 10]),
+    ] {
+        let sh = ServerHello13 {
+            random: [1; 32],
+            session_id: vec![],
+            cipher_suite: 0x1301,
+            selected_version: 0xfefc,
+            key_share: Some((group, key)),
+            cookie: vec![],
+        };
+        let mut b = Vec::new();
+        sh.emit(&mut b);
+        bad_shs.push(b);
+    }
+    let wrong_suite = ServerHello13 {
+        random: [1; 32],
+        session_id: vec![],
+        cipher_suite: 0x1302,
+        selected_version: 0xfefc,
+        key_share: Some((29, vec![9; 32])),
+        cookie: vec![],
+    };
+    let mut b = Vec::new();
+    wrong_suite.emit(&mut b);
+    bad_shs.push(b);
+    for sh in bad_shs {
+        let (mut c, _) = configs(74);
+        c.dtls13 = true;
+        let mut client = DtlsEndpoint::new(c, now).unwrap();
+        drain(&mut client);
+        let _ = client.handle_receive(now, &hs_record(0, msg_type::SERVER_HELLO, 0, &sh));
+        assert!(matches!(
+            client.state(),
+            DtlsState::Failed | DtlsState::Handshaking
+        ));
+        assert!(!client.is_connected());
+    }
+}

@@ -54,6 +54,9 @@ pub struct RtcConfig {
     /// Seed for every random choice (ufrag, tie-breaker, …) — for deterministic tests. `None`
     /// seeds from the operating system.
     pub seed: Option<u64>,
+    /// Offer RFC 9653 zero checksums on SCTP over DTLS (saves a CRC32c per packet). Off by
+    /// default: Pion ≤ 1.8.x cannot parse an INIT carrying the parameter and never connects.
+    pub sctp_zero_checksum: bool,
 }
 
 impl Default for RtcConfig {
@@ -63,6 +66,7 @@ impl Default for RtcConfig {
             max_message_size: 262_144,
             sctp_port: 5000,
             seed: None,
+            sctp_zero_checksum: false,
         }
     }
 }

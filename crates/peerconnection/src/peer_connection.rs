@@ -649,22 +649,7 @@ impl PeerConnection {
         dtls_config.rng_seed = self.config.seed.map(|_| self.rng.r#gen());
         let dtls = DtlsEndpoint::new(dtls_config, now)?;
         if let Some(data) = remote.data.as_ref() {
-            let sctp = Association::new(
-                SctpConfig {
-                    local_port: self.config.sctp_port,
-                    remote_port: data.sctp_port,
-                    max_message_size: self.config.max_message_size,
-                    remote_max_message_size: data.max_message_size,
-                    // RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones.
-                    stream_parity: if role == DtlsRole::Client {
-                        StreamParity::Even
-                    } else {
-                        StreamParity::Odd
-                    },
-                    ..SctpConfig::default()
-                },
-                now,
-            );
+            let sctp = Association::new(sctp_config(&self.config, data, role), now);
             self.sctp = Some(sctp);
             let pending: Vec<DataChannelId> = self
                 .channels
@@ -944,6 +929,28 @@ impl PeerConnection {
     }
 }
 
+/// The SCTP association's configuration for a negotiated m=application section.
+fn sctp_config(config: &RtcConfig, remote: &jsep::RemoteData, role: DtlsRole) -> SctpConfig {
+    SctpConfig {
+        local_port: config.sctp_port,
+        remote_port: remote.sctp_port,
+        max_message_size: config.max_message_size,
+        remote_max_message_size: remote.max_message_size,
+        // RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones.
+        stream_parity: if role == DtlsRole::Client {
+            StreamParity::Even
+        } else {
+            StreamParity::Odd
+        },
+        // RFC 9653's Zero Checksum Acceptable parameter (0x8001) only when asked for: Pion's SCTP
+        // (≤ 1.8.x, e.g. Debian's 1.8.6) rejects a whole INIT or INIT-ACK carrying a parameter
+        // it does not know, although RFC 9260 §3.2.1 says type bits 10 mean "skip and
+        // continue", so the association never comes up.
+        zero_checksum: config.sctp_zero_checksum,
+        ..SctpConfig::default()
+    }
+}
+
 /// How many DTLS datagrams from a not-yet-validated remote are held (a flight is at most a few).
 const MAX_EARLY_DTLS: usize = 4;
 
@@ -960,4 +967,55 @@ fn random_ice_chars(rng: &mut StdRng, len: usize) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Instant::now() only as a base time
+mod tests {
+    use super::*;
+
+    /// The parameter types of the INIT chunk in one SCTP packet (common header 12 bytes, chunk
+    /// header 4, fixed INIT fields 16, then TLVs padded to 4).
+    fn init_param_types(packet: &[u8]) -> Vec<u16> {
+        assert_eq!(packet[12], 1, "first chunk is an INIT");
+        let chunk_len = usize::from(u16::from_be_bytes([packet[14], packet[15]]));
+        let mut at = 12 + 20;
+        let mut types = Vec::new();
+        while at + 4 <= 12 + chunk_len {
+            types.push(u16::from_be_bytes([packet[at], packet[at + 1]]));
+            let len = usize::from(u16::from_be_bytes([packet[at + 2], packet[at + 3]]));
+            at += len.max(4).div_ceil(4) * 4;
+        }
+        types
+    }
+
+    fn first_init(config: &RtcConfig) -> Vec<u8> {
+        let now = Instant::now();
+        let remote = jsep::RemoteData {
+            mid: "0".into(),
+            sctp_port: 5000,
+            max_message_size: 65536,
+        };
+        let mut association = Association::new(sctp_config(config, &remote, DtlsRole::Client), now);
+        association.connect(now);
+        association.poll_transmit().expect("an INIT")
+    }
+
+    /// Regression (pc-pion): Pion 1.8.6 drops every INIT carrying RFC 9653's parameter 0x8001,
+    /// so by default our INIT must not carry it.
+    #[test]
+    fn default_init_carries_no_zero_checksum_parameter() {
+        let types = init_param_types(&first_init(&RtcConfig::default()));
+        assert!(!types.is_empty(), "the INIT announces its extensions");
+        assert!(!types.contains(&0x8001), "INIT parameters {types:x?}");
+    }
+
+    #[test]
+    fn zero_checksum_is_offered_when_configured() {
+        let config = RtcConfig {
+            sctp_zero_checksum: true,
+            ..RtcConfig::default()
+        };
+        assert!(init_param_types(&first_init(&config)).contains(&0x8001));
+    }
 }

@@ -377,12 +377,20 @@ fn judge(policy: Policy, sent: &[Message], got: &[Message]) -> Result<String, St
 }
 
 /// Runs one case against the peer `command` starts. `suite` and `version` only label the output.
-pub fn run_case(
+pub fn run_case(suite: &str, version: &str, command: Command, direction: Direction, case: &str) {
+    run_case_capped(suite, version, command, direction, case, None);
+}
+
+/// [`run_case`] for a peer that cannot receive as large a message as its description promises:
+/// `receive_cap` is `(largest message it takes, why)`, used by `message-256k` and said in the
+/// output.
+pub fn run_case_capped(
     suite: &str,
     version: &str,
     mut command: Command,
     direction: Direction,
     case: &str,
+    receive_cap: Option<(usize, &str)>,
 ) {
     eprintln!("{suite}: {case} ({direction:?}) against {version}");
     let spec = case_spec(case);
@@ -582,8 +590,17 @@ pub fn run_case(
             }
         }
         if let (Some(id), None) = (active, sent_at) {
-            sent = messages_for(case, peer_max);
-            if case == "message-256k" && peer_max < 256 * 1024 {
+            let largest = match receive_cap {
+                Some((cap, why)) if cap < peer_max.min(256 * 1024) => {
+                    let note = format!("{why}: the large message is {cap} bytes");
+                    eprintln!("{suite}: {case}: {note}");
+                    log.push(note);
+                    cap
+                }
+                _ => peer_max,
+            };
+            sent = messages_for(case, largest);
+            if case == "message-256k" && largest == peer_max && peer_max < 256 * 1024 {
                 let note = format!(
                     "the peer's a=max-message-size is {peer_max} < 262144: sent a {peer_max}-byte message"
                 );

@@ -1563,6 +1563,15 @@ impl IceAgent {
         if new != self.selected {
             self.selected = new;
             if let Some((local, remote)) = self.selected_pair() {
+                // RFC 8656 §12: data on a relayed pair goes in ChannelData (4-byte header)
+                // rather than Send indications (36 bytes) once a channel is bound.
+                if let Some(i) = self.relay_for_source(local)
+                    && let Some(r) = self.relays.get_mut(i)
+                    && r.client.channel(remote).is_none()
+                {
+                    let _ = r.client.bind_channel(now, remote);
+                    self.flush_relay_transmits(i);
+                }
                 self.push_event(IceEvent::SelectedPairChanged { local, remote });
                 if self.consent_next.is_none() {
                     self.schedule_consent(now);

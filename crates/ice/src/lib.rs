@@ -7,7 +7,13 @@
 //!
 //! ## Implemented
 //! - RFC 8445 §5.1: host candidates from application addresses, server-reflexive candidates
-//!   from configured STUN servers, priorities (§5.1.2) and foundations (§5.1.1.3).
+//!   from configured STUN servers, relayed candidates (§5.1.1.2) from configured TURN servers
+//!   through `tern-turn`'s client over UDP (one allocation per host socket and server; a
+//!   permission for each paired remote, RFC 8656 §9; checks, consent and
+//!   [`IceAgent::send_data`] wrapped in Send indications, or ChannelData once the channel
+//!   bound for the selected pair is up (RFC 8656 §12), relayed datagrams unwrapped into
+//!   checks or [`IceEvent::RelayedData`]; the allocation is deleted on
+//!   [`IceAgent::close`]), priorities (§5.1.2) and foundations (§5.1.1.3).
 //! - §6.1.2: checklist with pair priorities (§6.1.2.3), frozen/waiting states per foundation
 //!   (§6.1.2.6), pair limit with pruning (§6.1.2.5, 100 by default); §6.1.4.2 paced checks
 //!   (Ta = 50 ms) with a triggered-check queue; retransmissions with doubling RTO.
@@ -25,7 +31,9 @@
 //! - RFC 8445 §11 keepalives: consent checks on the selected pair (full agent), Binding
 //!   indications (lite agent).
 //!
-//! Not implemented: relayed candidates (TURN), TCP candidates (RFC 6544: parsed, not paired),
+//! Not implemented: TURN over TCP or TLS to the server (UDP only), a relay-only transport
+//! policy, TCP candidates (RFC 6544:
+//! parsed, not paired),
 //! more than one component, local peer-reflexive candidates as separate pairs (§7.2.5.3.1:
 //! the checked pair itself becomes valid, which sends from the same base), mDNS resolution
 //! itself (`.local` candidates go through the application's resolver hook in
@@ -34,9 +42,12 @@
 //!
 //! ## Tests
 //! Two agents on virtual time (`tests/common`): connectivity, pacing, trickle, prflx, restart,
-//! lite, role conflicts, consent, bad input (BAD_INPUT rows 5–9); across RFC 4787 NATs on
-//! `tern-netsim` with a `tern-stun` binding server (`tests/nat_traversal.rs`); against aioice
-//! (`tests/interop_aioice.rs`, ignored unless run by xtask).
+//! lite, role conflicts, consent, bad input (BAD_INPUT rows 5–9), checks arriving on a
+//! loopback ↔ LAN 5-tuple (`tests/loopback_scope.rs`); relayed candidates on `tern-turn`'s
+//! server core (`tests/relay.rs`); across RFC 4787 NATs on `tern-netsim` with a `tern-stun`
+//! binding server and optionally a TURN server (`tests/nat_traversal.rs`); against aioice
+//! (`tests/interop_aioice.rs`) and in a NAT lab of network namespaces with nftables NATs and
+//! coturn (`tests/natlab.rs`), both ignored unless run by xtask.
 //!
 //! ## Run loop
 //! 1. Create the agent with [`IceAgent::new`]; add each local socket with
@@ -48,7 +59,9 @@
 //! 4. After every input drain [`IceAgent::poll_transmit`] (send each from `source` to
 //!    `destination`), then [`IceAgent::poll_event`], then arm a timer at
 //!    [`IceAgent::poll_timeout`].
-//! 5. Send media on [`IceAgent::selected_pair`]; accept DTLS/SRTP only from 5-tuples for which
+//! 5. Send media on [`IceAgent::selected_pair`] (through [`IceAgent::send_data`] when its
+//!    local candidate is relayed; non-STUN datagrams from the relay arrive as
+//!    [`IceEvent::RelayedData`]); accept DTLS/SRTP only from 5-tuples for which
 //!    [`IceAgent::is_validated_remote`] holds.
 //!
 //! ## Example

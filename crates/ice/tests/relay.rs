@@ -33,6 +33,8 @@ struct Net {
     data: [Vec<Vec<u8>>; 2],
     /// Drops datagrams whose (source, destination) match.
     blocked: Vec<(SocketAddr, SocketAddr)>,
+    /// What agent 0 sent to the TURN server.
+    to_server: Vec<Vec<u8>>,
 }
 
 fn creds(i: u8) -> IceCredentials {
@@ -67,6 +69,7 @@ impl Net {
             events: [Vec::new(), Vec::new()],
             data: [Vec::new(), Vec::new()],
             blocked: Vec::new(),
+            to_server: Vec::new(),
         };
         for i in 0..2 {
             let addr = net.addrs[i];
@@ -87,6 +90,9 @@ impl Net {
         let latency = Duration::from_millis(5);
         for i in 0..2 {
             while let Some(t) = self.agents[i].poll_transmit() {
+                if i == 0 && t.destination == TURN.parse::<SocketAddr>().unwrap() {
+                    self.to_server.push(t.data.clone());
+                }
                 self.in_flight
                     .push((self.now + latency, t.source, t.destination, t.data));
             }
@@ -227,6 +233,14 @@ fn relay_only_path_carries_checks_and_data_both_ways() {
     assert!(net.agents[0].is_validated_remote(local, remote));
 
     net.agents[0].send_data(&[23, 1, 2, 3]).unwrap();
+    // A channel was bound for the selected pair: data goes as ChannelData (RFC 8656 §12.4),
+    // channel 0x4000–0x4FFF, length 4.
+    let sent_before = net.to_server.len();
+    net.step();
+    let last = net.to_server.get(sent_before).unwrap();
+    assert_eq!(last.len(), 8, "{last:02x?}");
+    assert!((0x40..=0x4f).contains(&last[0]), "{last:02x?}");
+    assert_eq!(&last[2..], &[0, 4, 23, 1, 2, 3]);
     net.agents[1].send_data(&[23, 4, 5, 6]).unwrap();
     assert!(net.run_until(Duration::from_millis(200), |n| {
         n.data.iter().all(|d| !d.is_empty())

@@ -13,8 +13,10 @@ pub const RATE: usize = 48_000;
 pub const FRAME: usize = RATE / 100;
 pub const PACKET: usize = 2 * FRAME;
 pub const PT: u8 = 111;
-/// Output kept running after the last packet's send time, so every buffer drains.
-pub const TAIL_FRAMES: usize = 80;
+/// Output pulled beyond the signal's length. None: the speech ends in more than half a second
+/// of silence, so what a receiver still holds at the end is silence, and concealment after the
+/// last packet would only inflate every receiver's concealment counters.
+pub const TAIL_FRAMES: usize = 0;
 
 // ---------------------------------------------------------------------------------------------
 // Traces

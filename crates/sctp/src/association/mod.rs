@@ -199,6 +199,8 @@ pub struct Association {
     channels: BTreeMap<u16, Channel>,
     // RFC 6525 stream reset.
     reset_wanted: Vec<u16>,
+    /// Until when a ready reset request waits for the peer to ack everything we sent.
+    reset_hold_until: Option<Instant>,
     reset_out: Option<ResetRequest>,
     next_reset_seq: u32,
     peer_reset_expected: u32,
@@ -260,6 +262,7 @@ impl Association {
             heartbeat_replies: Vec::new(),
             channels: BTreeMap::new(),
             reset_wanted: Vec::new(),
+            reset_hold_until: None,
             reset_out: None,
             next_reset_seq: initial_tsn,
             peer_reset_expected: 0,
@@ -475,7 +478,7 @@ impl Association {
         }
         if self.tx.fwd_needed {
             let mut entries = std::mem::take(&mut self.fwd_scratch);
-            if let Some(cum) = self.tx.forward_tsn(&mut entries) {
+            if let Some(cum) = self.tx.forward_tsn(now, &mut entries) {
                 let room = (self.mtu - out.len()).saturating_sub(8) / 8;
                 entries.truncate(room);
                 chunk::emit_forward_tsn(&mut out, self.tx.interleaved, cum, &entries);
@@ -557,6 +560,8 @@ impl Association {
             consider(self.rx.as_ref().and_then(|r| r.ack_deadline));
             consider(self.heartbeat_at);
             consider(self.reset_out.as_ref().map(|r| r.resend_at));
+            // Past the bound, only acks or new data end the wait: no timer then.
+            consider(self.reset_hold_until.filter(|t| *t > self.now));
         }
         t
     }
@@ -1334,6 +1339,20 @@ impl Association {
         if ready.is_empty() {
             return;
         }
+        // Ask only once the peer has acked (or been told to skip) everything we sent: a
+        // request the peer must defer ("In progress", RFC 6525 §5.2.2 E2) is fragile in
+        // practice. usrsctp 0.9.5 completes a deferred reset only when a later DATA chunk
+        // arrives — never on FORWARD-TSN — so it stays "in progress" for good once the
+        // last data before the request was abandoned (seen in tests/interop_usrsctp.rs
+        // under loss). The wait ends after four RTOs only if more DATA is about to follow
+        // the request (other channels busy), which lets such a peer finish the reset.
+        if !self.tx.all_acked() {
+            let until = *self.reset_hold_until.get_or_insert(now + self.tx.rto * 4);
+            if now < until || !self.tx.has_queued() {
+                return;
+            }
+        }
+        self.reset_hold_until = None;
         self.reset_wanted = waiting;
         let seq = self.next_reset_seq;
         self.next_reset_seq = seq.wrapping_add(1);
@@ -1453,10 +1472,12 @@ impl Association {
         }
         match result {
             reconfig::result::IN_PROGRESS if req.in_progress_retries < 64 => {
-                // Ask again later with a fresh sequence number.
+                // RFC 6525 §5.2.7: "In progress" restarts the timer; when it runs out the
+                // same request (same sequence number) is retransmitted. A fresh sequence
+                // number would leave the first request pending at the peer: usrsctp 0.9.5
+                // then runs it again later and pushes queued unordered DATA through its
+                // ordered path, aborting the association (seen in tests/interop_usrsctp.rs).
                 req.in_progress_retries += 1;
-                req.seq = self.next_reset_seq;
-                self.next_reset_seq = self.next_reset_seq.wrapping_add(1);
                 req.resend_at = self.now + self.tx.rto;
             }
             _ => {

@@ -113,6 +113,10 @@ pub(crate) struct Sender {
     pub t3: Option<Instant>,
     adv_ack: u32,
     pub fwd_needed: bool,
+    /// The last FORWARD-TSN sent: its new cumulative TSN and when.
+    last_fwd: Option<(u32, Instant)>,
+    /// T3 expired: the next FORWARD-TSN goes out even if it repeats the last one.
+    fwd_forced: bool,
     /// Streams whose buffered amount fell to or below their low threshold.
     pub low_events: Vec<u16>,
     /// Consecutive T3 expiries without progress (RFC 9260 §8.3).
@@ -161,6 +165,8 @@ impl Sender {
             t3: None,
             adv_ack: initial_tsn.wrapping_sub(1),
             fwd_needed: false,
+            last_fwd: None,
+            fwd_forced: false,
             low_events: Vec::new(),
             error_count: 0,
         }
@@ -176,6 +182,11 @@ impl Sender {
         // arbitrarily high, e.g. the peer's advertised window.
         self.cwnd = (4 * self.mtu).min((2 * self.mtu).max(4404));
         self.ssthresh = (peer_rwnd as usize).max(4 * self.mtu);
+    }
+
+    /// The peer has acked every TSN we assigned (abandoned ones through FORWARD-TSN).
+    pub fn all_acked(&self) -> bool {
+        self.cum_ack == self.last_assigned_tsn()
     }
 
     /// Last TSN assigned.
@@ -273,6 +284,11 @@ impl Sender {
     /// Largest payload per fragment: what fits one packet alone (RFC 9260 §6.9).
     fn max_fragment(&self) -> usize {
         (self.mtu - 12 - self.data_header_len()) & !3
+    }
+
+    /// Messages wait to be sent for the first time (they will take new TSNs).
+    pub fn has_queued(&self) -> bool {
+        self.streams.values().any(|s| !s.queue.is_empty())
     }
 
     /// Whether `fill` would put any DATA into a packet now.
@@ -701,6 +717,8 @@ impl Sender {
         for (id, stream) in marked {
             self.check_abandon(now, id, stream);
         }
+        // RFC 3758 §3.5 A5: on T3 expiry, (re)send the FORWARD-TSN.
+        self.fwd_forced = true;
         self.advance_ack_point();
         if self.fwd_needed && self.flight == 0 && self.retx_count == 0 {
             // Only a FORWARD-TSN is outstanding: time it like data.
@@ -783,11 +801,24 @@ impl Sender {
     }
 
     /// RFC 3758 §3.5 C2-C4 / RFC 8260 §2.3: the FORWARD-TSN to send, if any.
-    pub fn forward_tsn(&mut self, entries: &mut Vec<ForwardTsnEntry>) -> Option<u32> {
+    pub fn forward_tsn(&mut self, now: Instant, entries: &mut Vec<ForwardTsnEntry>) -> Option<u32> {
         self.fwd_needed = false;
         if !lt32(self.cum_ack, self.adv_ack) {
             return None;
         }
+        // RFC 3758 §3.5 F2 (implementation note): a duplicate FORWARD-TSN waits a full RTT.
+        // Every SACK still in flight when the first one left would otherwise send it again,
+        // and each copy draws an immediate SACK from the peer. T3 expiry (A5) sends it anyway.
+        let rtt = self.srtt.unwrap_or(self.rto);
+        if !self.fwd_forced
+            && self
+                .last_fwd
+                .is_some_and(|(tsn, at)| tsn == self.adv_ack && now < at + rtt)
+        {
+            return None;
+        }
+        self.fwd_forced = false;
+        self.last_fwd = Some((self.adv_ack, now));
         entries.clear();
         let n = self.adv_ack.wrapping_sub(self.cum_ack) as usize;
         for e in self.inflight.iter().take(n) {
@@ -823,5 +854,75 @@ fn to_chunk(e: &Sent, interleaved: bool) -> DataChunk<'_> {
         fsn: e.fsn,
         ppid: e.ppid,
         payload: &e.data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_forward_tsn_waits_an_rtt_unless_t3_expires() {
+        #[allow(clippy::disallowed_methods)] // a base for virtual time only
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut s = Sender::new(100, 1200, ms(1000), ms(400), ms(60_000));
+        s.pr_supported = true;
+        s.start(100, 1 << 20);
+        let once = Policy {
+            max_retx: Some(0),
+            lifetime: None,
+        };
+        s.enqueue(1, 53, Bytes::from_static(b"lost"), false, once, t0);
+        let reliable = Policy {
+            max_retx: None,
+            lifetime: None,
+        };
+        for _ in 0..3 {
+            s.enqueue(1, 53, Bytes::from_static(b"kept"), false, reliable, t0);
+        }
+        let mut out = Vec::new();
+        assert!(s.fill(&mut out, t0));
+        // TSNs 101..=103 are acked one by one, 100 is missed three times (RFC 9260 §7.2.4):
+        // fast retransmit would send it again, so max-retransmits(0) abandons it.
+        for end in 2..=4 {
+            s.on_sack(
+                t0 + ms(10),
+                99,
+                1 << 20,
+                [GapBlock { start: 2, end }].into_iter(),
+            );
+        }
+        let mut entries = Vec::new();
+        assert!(s.fwd_needed);
+        assert_eq!(s.forward_tsn(t0 + ms(10), &mut entries), Some(100));
+        // Another SACK from before the FORWARD-TSN arrived: no duplicate within one RTT...
+        s.on_sack(
+            t0 + ms(20),
+            99,
+            1 << 20,
+            [GapBlock { start: 2, end: 4 }].into_iter(),
+        );
+        assert_eq!(s.forward_tsn(t0 + ms(20), &mut entries), None);
+        // ...but after one (no RTT sample yet: RTO.Initial).
+        s.on_sack(
+            t0 + ms(1011),
+            99,
+            1 << 20,
+            [GapBlock { start: 2, end: 4 }].into_iter(),
+        );
+        assert_eq!(s.forward_tsn(t0 + ms(1011), &mut entries), Some(100));
+        // T3 expiry sends it again at once (RFC 3758 §3.5 A5).
+        s.on_t3_expiry(t0 + ms(1012));
+        assert!(s.fwd_needed);
+        assert_eq!(s.forward_tsn(t0 + ms(1012), &mut entries), Some(100));
+        assert_eq!(
+            entries,
+            vec![ForwardTsnEntry {
+                stream: 1,
+                unordered: false,
+                seq: 0
+            }]
+        );
     }
 }

@@ -10,7 +10,9 @@
  *   - echoes every user message on its stream with its PPID and ordering,
  *   - on the text "close-me" resets its outgoing stream; on an incoming stream reset it
  *     resets its own outgoing stream (RFC 8831 §6.7).
- * Usage: usrsctp_echo <local-udp-port> <remote-udp-port>
+ * Usage: usrsctp_echo [idata] <local-udp-port> <remote-udp-port>
+ *   idata: offer I-DATA / I-FORWARD-TSN (RFC 8260; fragment interleave level 2) and send
+ *          with the round-robin stream scheduler, so usrsctp interleaves messages too.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -148,12 +150,27 @@ static void setopt(int level, int name, const void *v, socklen_t len) {
     }
 }
 
+#ifndef SCTP_INTERLEAVING_SUPPORTED
+#define SCTP_INTERLEAVING_SUPPORTED 0x00001206 /* not in the public usrsctp.h of 0.9.5 */
+#endif
+
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: %s <local-port> <remote-port>\n", argv[0]); return 2; }
+    int idata = 0;
+    const char *ports[2];
+    int nports = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "idata") == 0) idata = 1;
+        else if (nports < 2) ports[nports++] = argv[i];
+        else nports = 3;
+    }
+    if (nports != 2) {
+        fprintf(stderr, "usage: %s [idata] <local-port> <remote-port>\n", argv[0]);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN); /* the test may stop reading our stdout */
     udp_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
-    struct sockaddr_in remote = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[2])) };
+    struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(atoi(ports[0])) };
+    struct sockaddr_in remote = { .sin_family = AF_INET, .sin_port = htons(atoi(ports[1])) };
     inet_pton(AF_INET, "127.0.0.1", &local.sin_addr);
     inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
     if (bind(udp_fd, (struct sockaddr *)&local, sizeof local) < 0) { perror("bind"); return 1; }
@@ -180,6 +197,14 @@ int main(int argc, char **argv) {
     setopt(IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &av, sizeof av);
     struct sctp_initmsg init = { .sinit_num_ostreams = 1024, .sinit_max_instreams = 1024 };
     setopt(IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof init);
+    if (idata) {
+        const int level = 2;
+        setopt(IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, &level, sizeof level);
+        struct sctp_assoc_value il = { .assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 1 };
+        setopt(IPPROTO_SCTP, SCTP_INTERLEAVING_SUPPORTED, &il, sizeof il);
+        struct sctp_assoc_value ss = { .assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = SCTP_SS_ROUND_ROBIN };
+        setopt(IPPROTO_SCTP, SCTP_PLUGGABLE_SS, &ss, sizeof ss);
+    }
     uint16_t events[] = { SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT };
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
         struct sctp_event ev = { .se_assoc_id = SCTP_ALL_ASSOC, .se_type = events[i], .se_on = 1 };

@@ -1,7 +1,10 @@
 //! A tiny ICE peer on a real UDP socket, signalling over stdin/stdout, for the NAT lab
 //! (`tests/natlab.rs`) and for trying the agent by hand.
 //!
-//! `ice_peer <bind-ip:port> <controlling|controlled> [stun-server-ip:port [user:pass@turn-server-ip:port]]`
+//! `ice_peer <bind-ip:port> <controlling|controlled> [stun-server-ip:port [user:pass@[tcp:]turn-server-ip:port]]`
+//!
+//! With `tcp:` the TURN server is reached over a TCP connection (the relayed candidate is
+//! still UDP).
 //!
 //! Prints `CRED <ufrag> <pwd>`, `CAND <candidate>` lines, `EOC`, then `SELECTED <local>
 //! <remote>` and `STATE <state>` lines; reads the peer's `CRED`, `CAND` and `EOC` lines.
@@ -15,12 +18,12 @@
     missing_docs
 )]
 
-use std::io::{BufRead, Write};
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{BufRead, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tern_ice::{Candidate, IceAgent, IceConfig, IceEvent, TurnServer};
+use tern_ice::{Candidate, IceAgent, IceConfig, IceEvent, TransportProtocol, TurnServer};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -37,8 +40,10 @@ fn main() {
     if let Some(turn) = args.get(4) {
         let (credentials, server) = turn.split_once('@').expect("user:pass@ip:port");
         let (user, pass) = credentials.split_once(':').expect("user:pass");
-        let server = server.parse().expect("turn server address");
-        config.turn_servers = vec![TurnServer::new(server, user, pass)];
+        config.turn_servers = vec![match server.strip_prefix("tcp:") {
+            Some(server) => TurnServer::tcp(server.parse().expect("turn server"), user, pass),
+            None => TurnServer::new(server.parse().expect("turn server"), user, pass),
+        }];
     }
     let socket = UdpSocket::bind(bind).expect("bind");
     let local = socket.local_addr().unwrap();
@@ -67,6 +72,8 @@ fn main() {
     let mut buf = [0u8; 1500];
     let start = Instant::now();
     let mut last_state = None;
+    // The TCP connection to the TURN server, opened on the first TCP transmit.
+    let mut tcp: Option<(SocketAddr, TcpStream)> = None;
     let mut next_ping = Instant::now();
     // ICE_PEER_TRACE=1: one stderr line per datagram sent or received.
     let trace = std::env::var_os("ICE_PEER_TRACE").is_some();
@@ -106,6 +113,23 @@ fn main() {
                     t.data.get(..2)
                 );
             }
+            if t.transport == TransportProtocol::Tcp {
+                if tcp.is_none() {
+                    match TcpStream::connect_timeout(&t.destination, Duration::from_secs(3)) {
+                        Ok(stream) => {
+                            stream
+                                .set_read_timeout(Some(Duration::from_millis(1)))
+                                .unwrap();
+                            tcp = Some((t.destination, stream));
+                        }
+                        Err(_) => agent.relay_stream_closed(Instant::now(), t.destination),
+                    }
+                }
+                if let Some((_, stream)) = &mut tcp {
+                    let _ = stream.write_all(&t.data);
+                }
+                continue;
+            }
             let _ = socket.send_to(&t.data, t.destination);
         }
         while let Some(e) = agent.poll_event() {
@@ -119,6 +143,27 @@ fn main() {
                     say(format!("DATA {} {remote}", data.len()))
                 }
                 _ => {}
+            }
+        }
+        if let Some((server, stream)) = &mut tcp {
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    agent.relay_stream_closed(Instant::now(), *server);
+                    tcp = None;
+                }
+                Ok(n) => {
+                    let data = buf.get(..n).unwrap_or_default();
+                    let _ = agent.handle_relay_stream(Instant::now(), *server, data);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => {
+                    agent.relay_stream_closed(Instant::now(), *server);
+                    tcp = None;
+                }
             }
         }
         let state = agent.connection_state();

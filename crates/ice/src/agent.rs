@@ -11,7 +11,10 @@ use tern_stun::attributes::{
     XorMappedAddress, kind,
 };
 use tern_stun::{Class, IntegrityKey, Message, MessageEncoder, MessageType, Method, TransactionId};
-use tern_turn::{Client as TurnClient, ClientConfig as TurnClientConfig, Event as TurnEvent};
+use tern_turn::{
+    Client as TurnClient, ClientConfig as TurnClientConfig, Event as TurnEvent,
+    Transport as TurnTransport,
+};
 
 use crate::candidate::{
     Candidate, CandidateKind, TransportProtocol, candidate_priority, unusable_reason,
@@ -22,11 +25,16 @@ use crate::error::IceError;
 /// Bytes to send: from `source` (a local socket the driver owns) to `destination`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
-    /// The local socket address to send from.
+    /// The local socket address to send from. For [`TransportProtocol::Tcp`], the address
+    /// of the host candidate whose IP the TCP connection leaves from.
     pub source: SocketAddr,
     /// Where to send.
     pub destination: SocketAddr,
-    /// The datagram.
+    /// UDP: one datagram. TCP (only towards a TURN server configured with TCP): bytes to
+    /// write to the driver's TCP connection to `destination`, opened on first use; bytes read
+    /// from it go to [`IceAgent::handle_relay_stream`].
+    pub transport: TransportProtocol,
+    /// The datagram, or the stream bytes.
     pub data: Vec<u8>,
 }
 
@@ -138,6 +146,7 @@ struct Relay {
     /// The host candidate whose socket talks to the server.
     host: usize,
     server: SocketAddr,
+    transport: TransportProtocol,
     client: TurnClient,
     state: RelayState,
     /// The relayed local candidate, once allocated.
@@ -531,6 +540,7 @@ impl IceAgent {
                 self.flush_relay_transmits(i);
             }
             None => self.push_transmit(Transmit {
+                transport: TransportProtocol::Udp,
                 source: local,
                 destination: remote,
                 data: data.to_vec(),
@@ -710,6 +720,57 @@ impl IceAgent {
             return result.map_err(IceError::from);
         }
         self.handle_stun(now, local, remote, datagram)
+    }
+
+    /// Bytes read from the driver's TCP connection to TURN server `server` (configured with
+    /// [`TransportProtocol::Tcp`]): any chunking; the TURN client reframes the stream
+    /// (RFC 8656 §12.5 padding included).
+    pub fn handle_relay_stream(
+        &mut self,
+        now: Instant,
+        server: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), IceError> {
+        if self.state == IceConnectionState::Closed {
+            return Err(IceError::Closed);
+        }
+        let i = self
+            .relays
+            .iter()
+            .position(|r| {
+                r.server == server
+                    && r.transport == TransportProtocol::Tcp
+                    && r.state != RelayState::Failed
+            })
+            .ok_or(IceError::UnknownRelayServer)?;
+        self.now = now;
+        let result = match self.relays.get_mut(i) {
+            Some(r) => r.client.handle_receive(now, server, data),
+            None => Ok(()),
+        };
+        self.pump_relay(i);
+        self.update_state(now);
+        result.map_err(IceError::from)
+    }
+
+    /// The driver's TCP connection to TURN server `server` failed or closed: the allocations
+    /// on it are gone (RFC 8656 §3.1: a TCP allocation lives as long as its connection), and
+    /// their pairs fail.
+    pub fn relay_stream_closed(&mut self, now: Instant, server: SocketAddr) {
+        self.now = now;
+        let gone: Vec<usize> = (0..self.relays.len())
+            .filter(|&i| {
+                self.relays.get(i).is_some_and(|r| {
+                    r.server == server
+                        && r.transport == TransportProtocol::Tcp
+                        && r.state != RelayState::Failed
+                })
+            })
+            .collect();
+        for i in gone {
+            self.relay_failed(i);
+        }
+        self.update_state(now);
     }
 
     /// A STUN datagram on `local` (a host socket, or a relayed address once unwrapped).
@@ -898,6 +959,7 @@ impl IceAgent {
             && enc.add_fingerprint().is_ok();
         if ok {
             self.push_transmit(Transmit {
+                transport: TransportProtocol::Udp,
                 source: local,
                 destination: remote,
                 data,
@@ -967,6 +1029,7 @@ impl IceAgent {
         }
         if ok && enc.add_fingerprint().is_ok() {
             self.push_transmit(Transmit {
+                transport: TransportProtocol::Udp,
                 source: local,
                 destination: remote,
                 data,
@@ -1222,6 +1285,7 @@ impl IceAgent {
         data: Vec<u8>,
     ) {
         self.push_transmit(Transmit {
+            transport: TransportProtocol::Udp,
             source,
             destination,
             data: data.clone(),
@@ -1260,6 +1324,7 @@ impl IceAgent {
             t.rto = (t.rto * 2).min(rto_max.max(t.rto));
             t.next_at = after(now, t.rto);
             resend.push(Transmit {
+                transport: TransportProtocol::Udp,
                 source: t.source,
                 destination: t.destination,
                 data: t.data.clone(),
@@ -1356,6 +1421,7 @@ impl IceAgent {
                 let enc = MessageEncoder::new(&mut data, MessageType::BINDING_INDICATION, tid);
                 if enc.add_fingerprint().is_ok() {
                     self.push_transmit(Transmit {
+                        transport: TransportProtocol::Udp,
                         source,
                         destination,
                         data,
@@ -1722,6 +1788,9 @@ impl IceAgent {
     fn start_relay(&mut self, host: usize, server: &TurnServer) {
         let mut config = TurnClientConfig::new(server.address, &server.username, &server.password);
         config.seed = Some(self.rng.r#gen());
+        if server.transport == TransportProtocol::Tcp {
+            config.transport = TurnTransport::Tcp;
+        }
         let mut client = TurnClient::new(config);
         let state = match client.allocate(self.now) {
             Ok(()) => RelayState::Allocating,
@@ -1730,6 +1799,7 @@ impl IceAgent {
         self.relays.push(Relay {
             host,
             server: server.address,
+            transport: server.transport,
             client,
             state,
             local: None,
@@ -1767,9 +1837,12 @@ impl IceAgent {
             return None;
         }
         let host = self.resolve_local(local)?;
-        self.relays
-            .iter()
-            .position(|r| r.server == remote && r.host == host && r.state != RelayState::Failed)
+        self.relays.iter().position(|r| {
+            r.server == remote
+                && r.host == host
+                && r.transport == TransportProtocol::Udp
+                && r.state != RelayState::Failed
+        })
     }
 
     /// Asks relay `i` for a permission for `peer`'s IP, once.
@@ -1821,6 +1894,10 @@ impl IceAgent {
         while let Some(t) = r.client.poll_transmit() {
             if self.transmits.len() < MAX_QUEUED_TRANSMITS {
                 self.transmits.push_back(Transmit {
+                    transport: match t.transport {
+                        TurnTransport::Udp => TransportProtocol::Udp,
+                        TurnTransport::Tcp => TransportProtocol::Tcp,
+                    },
                     source,
                     destination: t.destination,
                     data: t.data,
@@ -1888,14 +1965,19 @@ impl IceAgent {
     }
 
     fn relay_allocated(&mut self, i: usize, relayed: SocketAddr, mapped: Option<SocketAddr>) {
-        let Some((host, server)) = self.relays.get(i).map(|r| (r.host, r.server)) else {
+        let Some((host, server, transport)) =
+            self.relays.get(i).map(|r| (r.host, r.server, r.transport))
+        else {
             return;
         };
         let Some(host_base) = self.locals.get(host).map(|l| l.base) else {
             return;
         };
-        // RFC 8445 §5.1.1.2: the Allocate response also carries the server-reflexive address.
-        if let Some(mapped) = mapped {
+        // RFC 8445 §5.1.1.2: the Allocate response also carries the server-reflexive address
+        // (over TCP that is the TCP connection's mapping: no UDP candidate).
+        if let Some(mapped) = mapped
+            && transport == TransportProtocol::Udp
+        {
             self.add_server_reflexive(host, mapped, server);
         }
         let local_preference = 65535u16.saturating_sub(host.min(65535) as u16);

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rand::Rng;
+
+use crate::candidate::TransportProtocol;
 use rand::distributions::Alphanumeric;
 
 /// ICE credentials: username fragment and password (RFC 8445 §5.3).
@@ -119,12 +121,14 @@ impl IceConfig {
     }
 }
 
-/// A TURN server and its long-term credentials (RFC 8656), reached over UDP from each host
-/// candidate's socket.
+/// A TURN server and its long-term credentials (RFC 8656), reached from each host
+/// candidate: over UDP from its socket, or over a TCP connection the driver opens from its IP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnServer {
     /// The server's address.
     pub address: SocketAddr,
+    /// UDP or TCP to the server (the relayed candidate is UDP either way).
+    pub transport: TransportProtocol,
     /// Long-term credential username.
     pub username: String,
     /// Long-term credential password.
@@ -132,12 +136,21 @@ pub struct TurnServer {
 }
 
 impl TurnServer {
-    /// A UDP TURN server with these credentials.
+    /// A TURN server reached over UDP, with these credentials.
     pub fn new(address: SocketAddr, username: &str, password: &str) -> TurnServer {
         TurnServer {
             address,
+            transport: TransportProtocol::Udp,
             username: username.to_owned(),
             password: password.to_owned(),
+        }
+    }
+
+    /// A TURN server reached over TCP (RFC 8656 §3.1), with these credentials.
+    pub fn tcp(address: SocketAddr, username: &str, password: &str) -> TurnServer {
+        TurnServer {
+            transport: TransportProtocol::Tcp,
+            ..TurnServer::new(address, username, password)
         }
     }
 }

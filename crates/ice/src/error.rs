@@ -62,6 +62,9 @@ pub enum IceError {
     /// The TURN client rejected a datagram from the server or a relayed send.
     #[error("TURN client: {0}")]
     Turn(#[from] tern_turn::ClientError),
+    /// Stream bytes for a TURN server with no TCP relay in this agent.
+    #[error("no TCP relay on that TURN server")]
+    UnknownRelayServer,
     /// `send_data` without a selected pair.
     #[error("no candidate pair is selected")]
     NoSelectedPair,

@@ -198,6 +198,17 @@ const TURN_USER: &str = "alice:turn-secret";
 /// Runs both peers and relays signalling; returns what each side reported. With `turn`,
 /// coturn also serves TURN (long-term credentials) and both peers allocate relays on it.
 fn run(tag: &str, nat_a: Nat, nat_b: Nat, turn: bool, limit: Duration) -> [Outcome; 2] {
+    run_with(tag, nat_a, nat_b, turn.then_some("udp"), limit)
+}
+
+/// `turn`: `Some("udp")` or `Some("tcp")`: how the peers reach coturn for their relays.
+fn run_with(
+    tag: &str,
+    nat_a: Nat,
+    nat_b: Nat,
+    turn: Option<&str>,
+    limit: Duration,
+) -> [Outcome; 2] {
     let mut lab = Lab::new(tag, nat_a, nat_b);
     let p = lab.prefix.clone();
     let coturn = Command::new("ip")
@@ -209,7 +220,7 @@ fn run(tag: &str, nat_a: Nat, nat_b: Nat, turn: bool, limit: Duration) -> [Outco
             "-n",
             "--no-cli",
         ])
-        .args(if turn {
+        .args(if turn.is_some() {
             vec![
                 "--lt-cred-mech".to_owned(),
                 format!("--user={TURN_USER}"),
@@ -240,11 +251,14 @@ fn run(tag: &str, nat_a: Nat, nat_b: Nat, turn: bool, limit: Duration) -> [Outco
     lab.children.push(coturn);
     std::thread::sleep(Duration::from_millis(500));
     let bin = peer_binary();
-    let turn_arg = format!("{TURN_USER}@198.51.100.1:3478");
+    let turn_arg = match turn {
+        Some("tcp") => format!("{TURN_USER}@tcp:198.51.100.1:3478"),
+        _ => format!("{TURN_USER}@198.51.100.1:3478"),
+    };
     let peer_args = |bind: &'static str, role: &'static str| {
         let mut v = vec![bin.clone(), bind.to_owned(), role.to_owned()];
         v.push("198.51.100.1:3478".to_owned());
-        if turn {
+        if turn.is_some() {
             v.push(turn_arg.clone());
         }
         v
@@ -404,4 +418,17 @@ fn natlab_full_cone_to_symmetric_connects_without_turn() {
     assert_eq!(remote_b, "198.51.100.10:5000", "{r:?}");
     let (_, remote_a) = r[0].selected.as_ref().unwrap();
     assert!(remote_a.starts_with("198.51.100.20:"), "{r:?}");
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all (needs root, ip, nft, coturn)"]
+fn natlab_symmetric_to_symmetric_connects_through_coturn_relay_over_tcp() {
+    let r = run_with(
+        "tt",
+        Nat::Symmetric,
+        Nat::Symmetric,
+        Some("tcp"),
+        Duration::from_secs(40),
+    );
+    assert_relayed(&r);
 }

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use tern_ice::{
     Candidate, CandidateKind, IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent,
-    TurnServer,
+    TransportProtocol, TurnServer,
 };
-use tern_turn::{Server, ServerConfig, ServerEvent, Transport};
+use tern_turn::{Server, ServerConfig, ServerEvent, StreamFramer, Transport};
 
 const A: &str = "192.0.2.10:5000";
 const B: &str = "203.0.113.20:6000";
@@ -26,8 +26,10 @@ struct Net {
     agents: [IceAgent; 2],
     addrs: [SocketAddr; 2],
     server: Option<Server>,
-    /// (deliver at, source, destination, bytes)
-    in_flight: Vec<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// (deliver at, source, destination, over TCP, bytes)
+    in_flight: Vec<(Instant, SocketAddr, SocketAddr, bool, Vec<u8>)>,
+    /// Agent 0's TCP stream to the server, reframed for the server core (which takes frames).
+    framer: StreamFramer,
     events: [Vec<IceEvent>; 2],
     /// Non-STUN datagrams each agent's driver received (socket or relay).
     data: [Vec<Vec<u8>>; 2],
@@ -48,11 +50,18 @@ impl Net {
     /// Agent 0 (controlling) allocates on the TURN server with `password`; agent 1 has no
     /// TURN server. `with_server`: whether the server answers at all.
     fn new(password: &str, with_server: bool) -> Net {
+        Net::with_transport(password, with_server, TransportProtocol::Udp)
+    }
+
+    fn with_transport(password: &str, with_server: bool, transport: TransportProtocol) -> Net {
         #[allow(clippy::disallowed_methods)]
         let now = Instant::now();
         let turn: SocketAddr = TURN.parse().unwrap();
         let mut c0 = IceConfig::with_credentials(true, creds(0), 10, 1);
-        c0.turn_servers = vec![TurnServer::new(turn, "alice", password)];
+        c0.turn_servers = vec![match transport {
+            TransportProtocol::Udp => TurnServer::new(turn, "alice", password),
+            TransportProtocol::Tcp => TurnServer::tcp(turn, "alice", password),
+        }];
         let c1 = IceConfig::with_credentials(false, creds(1), 20, 2);
         let server = with_server.then(|| {
             let mut config =
@@ -66,6 +75,7 @@ impl Net {
             addrs: [A.parse().unwrap(), B.parse().unwrap()],
             server,
             in_flight: Vec::new(),
+            framer: StreamFramer::new(1 << 16),
             events: [Vec::new(), Vec::new()],
             data: [Vec::new(), Vec::new()],
             blocked: Vec::new(),
@@ -93,8 +103,9 @@ impl Net {
                 if i == 0 && t.destination == TURN.parse::<SocketAddr>().unwrap() {
                     self.to_server.push(t.data.clone());
                 }
+                let tcp = t.transport == TransportProtocol::Tcp;
                 self.in_flight
-                    .push((self.now + latency, t.source, t.destination, t.data));
+                    .push((self.now + latency, t.source, t.destination, tcp, t.data));
             }
             while let Some(e) = self.agents[i].poll_event() {
                 if let IceEvent::RelayedData { data, .. } = &e {
@@ -108,8 +119,9 @@ impl Net {
                 server.relay_opened(self.now, relay);
             }
             while let Some(t) = server.poll_transmit() {
+                let tcp = t.transport == Transport::Tcp;
                 self.in_flight
-                    .push((self.now + latency, t.source, t.destination, t.data));
+                    .push((self.now + latency, t.source, t.destination, tcp, t.data));
             }
         }
         self.now += Duration::from_millis(1);
@@ -117,8 +129,22 @@ impl Net {
         let (due, rest): (Vec<_>, Vec<_>) =
             self.in_flight.drain(..).partition(|(at, ..)| *at <= now);
         self.in_flight = rest;
-        for (_, from, to, bytes) in due {
+        for (_, from, to, tcp, bytes) in due {
             if self.blocked.contains(&(from, to)) {
+                continue;
+            }
+            if tcp {
+                if to == self.addrs[0] {
+                    // The stream arrives in odd-sized pieces: the client must reframe.
+                    for chunk in bytes.chunks(7) {
+                        let _ = self.agents[0].handle_relay_stream(now, from, chunk);
+                    }
+                } else if let Some(server) = &mut self.server {
+                    self.framer.push(&bytes).unwrap();
+                    while let Some(frame) = self.framer.next_frame().unwrap() {
+                        let _ = server.handle_receive(now, Transport::Tcp, from, to, &frame);
+                    }
+                }
                 continue;
             }
             if let Some(i) = self.addrs.iter().position(|a| *a == to) {
@@ -288,4 +314,60 @@ fn close_deletes_the_allocation() {
     assert_eq!(live(&net), 1);
     net.agents[0].close();
     assert!(net.run_until(Duration::from_secs(1), |n| live(n) == 0));
+}
+
+#[test]
+fn relay_over_tcp_to_the_server_carries_checks_and_data() {
+    let mut net = Net::with_transport("turn-secret", true, TransportProtocol::Tcp);
+    assert!(net.run_until(Duration::from_secs(2), |n| n.gathered(0)));
+    let relay = net
+        .local_candidates(0)
+        .into_iter()
+        .find(relayed)
+        .expect("a relayed candidate over TCP");
+    // The relayed candidate itself is UDP (RFC 8656 §3.1: TCP only to the server), and the
+    // TCP connection's mapped address is no UDP server-reflexive candidate.
+    assert_eq!(relay.transport, TransportProtocol::Udp);
+    assert!(
+        !net.local_candidates(0)
+            .iter()
+            .any(|c| c.kind == CandidateKind::ServerReflexive)
+    );
+    let a_host: SocketAddr = A.parse().unwrap();
+    let b: SocketAddr = B.parse().unwrap();
+    net.blocked = vec![(a_host, b), (b, a_host)];
+    for c in net.local_candidates(0) {
+        net.signal(0, c);
+    }
+    for c in net.local_candidates(1) {
+        net.signal(1, c);
+    }
+    net.agents[0].end_of_remote_candidates();
+    net.agents[1].end_of_remote_candidates();
+    assert!(net.run_until(Duration::from_secs(10), |n| {
+        n.agents
+            .iter()
+            .all(|a| a.connection_state() == IceConnectionState::Completed)
+    }));
+    assert_eq!(net.agents[0].selected_pair(), Some((relay.address, b)));
+    net.agents[0].send_data(&[23, 9]).unwrap();
+    net.agents[1].send_data(&[23, 8]).unwrap();
+    assert!(net.run_until(Duration::from_millis(200), |n| {
+        n.data.iter().all(|d| !d.is_empty())
+    }));
+    assert_eq!(net.data[0], vec![vec![23, 8]]);
+    assert_eq!(net.data[1], vec![vec![23, 9]]);
+    // Stream bytes for a server we have no TCP relay on are refused.
+    assert_eq!(
+        net.agents[0].handle_relay_stream(net.now, b, &[0; 4]),
+        Err(tern_ice::IceError::UnknownRelayServer)
+    );
+    // The TCP connection drops: the allocation and its pairs are gone.
+    let now = net.now;
+    net.agents[0].relay_stream_closed(now, TURN.parse().unwrap());
+    assert_eq!(net.agents[0].selected_pair(), None);
+    assert_eq!(
+        net.agents[0].send_data(b"x"),
+        Err(tern_ice::IceError::NoSelectedPair)
+    );
 }

@@ -754,8 +754,8 @@ impl IceAgent {
     }
 
     /// The driver's TCP connection to TURN server `server` failed or closed: the allocations
-    /// on it are gone (RFC 8656 §3.1: a TCP allocation lives as long as its connection), and
-    /// their pairs fail.
+    /// on it are gone (an allocation is bound to its client–server 5-tuple, here the TCP
+    /// connection), and their pairs fail.
     pub fn relay_stream_closed(&mut self, now: Instant, server: SocketAddr) {
         self.now = now;
         let gone: Vec<usize> = (0..self.relays.len())

@@ -7,13 +7,13 @@
 //!
 //! ## Implemented
 //! - RFC 8445 §5.1: host candidates from application addresses, server-reflexive candidates
-//!   from configured STUN servers, relayed candidates (§5.1.1.2) from configured TURN servers
-//!   through `tern-turn`'s client over UDP (one allocation per host socket and server; a
-//!   permission for each paired remote, RFC 8656 §9; checks, consent and
-//!   [`IceAgent::send_data`] wrapped in Send indications, or ChannelData once the channel
-//!   bound for the selected pair is up (RFC 8656 §12), relayed datagrams unwrapped into
-//!   checks or [`IceEvent::RelayedData`]; the allocation is deleted on
-//!   [`IceAgent::close`]), priorities (§5.1.2) and foundations (§5.1.1.3).
+//!   from configured STUN servers, priorities (§5.1.2) and foundations (§5.1.1.3).
+//! - §5.1.1.2: relayed candidates from configured TURN servers through `tern-turn`'s client,
+//!   over UDP or TCP to the server: one allocation per host socket and server, a permission
+//!   for each paired remote (RFC 8656 §9), checks, consent and [`IceAgent::send_data`]
+//!   wrapped in Send indications, or ChannelData once the channel bound for the selected pair
+//!   is up (RFC 8656 §12); relayed datagrams are unwrapped into checks or
+//!   [`IceEvent::RelayedData`]; [`IceAgent::close`] deletes the allocations.
 //! - §6.1.2: checklist with pair priorities (§6.1.2.3), frozen/waiting states per foundation
 //!   (§6.1.2.6), pair limit with pruning (§6.1.2.5, 100 by default); §6.1.4.2 paced checks
 //!   (Ta = 50 ms) with a triggered-check queue; retransmissions with doubling RTO.
@@ -31,9 +31,8 @@
 //! - RFC 8445 §11 keepalives: consent checks on the selected pair (full agent), Binding
 //!   indications (lite agent).
 //!
-//! Not implemented: TURN over TCP or TLS to the server (UDP only), a relay-only transport
-//! policy, TCP candidates (RFC 6544:
-//! parsed, not paired),
+//! Not implemented: TURN over TLS or DTLS to the server, a relay-only transport policy, TCP
+//! candidates (RFC 6544: parsed, not paired),
 //! more than one component, local peer-reflexive candidates as separate pairs (§7.2.5.3.1:
 //! the checked pair itself becomes valid, which sends from the same base), mDNS resolution
 //! itself (`.local` candidates go through the application's resolver hook in
@@ -55,9 +54,11 @@
 //! 2. Signal [`IceEvent::LocalCandidate`]s and the local credentials; pass the peer's with
 //!    [`IceAgent::set_remote_credentials`] and [`IceAgent::add_remote_candidate`].
 //! 3. For each datagram where [`IceAgent::accepts`] is true, call
-//!    [`IceAgent::handle_receive`]; when the timer fires, call [`IceAgent::handle_timeout`].
+//!    [`IceAgent::handle_receive`]; bytes from a TCP connection to a TURN server go to
+//!    [`IceAgent::handle_relay_stream`]; when the timer fires, call
+//!    [`IceAgent::handle_timeout`].
 //! 4. After every input drain [`IceAgent::poll_transmit`] (send each from `source` to
-//!    `destination`), then [`IceAgent::poll_event`], then arm a timer at
+//!    `destination`, on the TCP connection to it when `transport` is TCP), then [`IceAgent::poll_event`], then arm a timer at
 //!    [`IceAgent::poll_timeout`].
 //! 5. Send media on [`IceAgent::selected_pair`] (through [`IceAgent::send_data`] when its
 //!    local candidate is relayed; non-STUN datagrams from the relay arrive as

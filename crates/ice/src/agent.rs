@@ -1516,11 +1516,11 @@ impl IceAgent {
         }
         if relayed {
             // RFC 8656 §9: the server relays only from peers with a permission: ask for one
-            // now, so the peer's checks reach us before ours succeed.
+            // now, so the peer's checks reach us before ours succeed. A relay whose allocation
+            // is gone pairs with nothing.
             let (base, peer) = (l.base, r.address);
-            if let Some(i) = self.relay_for_source(base) {
-                self.request_permission(i, peer);
-            }
+            let i = self.relay_for_source(base)?;
+            self.request_permission(i, peer);
         }
         let (l, r) = (self.locals.get(local)?, self.remotes.get(remote)?);
         if let Some(id) = self.pair_id_for(local, remote) {
@@ -1809,7 +1809,16 @@ impl IceAgent {
         self.pump_relay(self.relays.len() - 1);
     }
 
-    /// The relay whose relayed candidate has `source` as its base.
+    /// The relay (in any state) whose relayed candidate has `base` as its base.
+    fn relay_owning(&self, base: SocketAddr) -> Option<usize> {
+        self.relays.iter().position(|r| {
+            r.local
+                .and_then(|l| self.locals.get(l))
+                .is_some_and(|l| l.base == base)
+        })
+    }
+
+    /// The allocated relay whose relayed candidate has `source` as its base.
     fn relay_for_source(&self, source: SocketAddr) -> Option<usize> {
         self.relays.iter().position(|r| {
             r.state == RelayState::Allocated
@@ -2015,7 +2024,10 @@ impl IceAgent {
         };
         r.state = RelayState::Failed;
         r.waiting.clear();
-        if let Some(local) = r.local {
+        if let Some(base) = r.local.and_then(|l| self.locals.get(l)).map(|l| l.base) {
+            self.in_flight.retain(|t| t.source != base);
+        }
+        if let Some(local) = self.relays.get(i).and_then(|r| r.local) {
             let ids: Vec<u32> = self
                 .pairs
                 .iter()
@@ -2032,8 +2044,16 @@ impl IceAgent {
     // ----- queues ---------------------------------------------------------------------------
 
     fn push_transmit(&mut self, t: Transmit) {
-        if let Some(i) = self.relay_for_source(t.source) {
-            self.send_relayed(i, t.destination, t.data);
+        // A relayed address is no socket of the driver's: wrap for the server, or drop when
+        // the allocation is gone (a retransmission of a check on a failed relay).
+        if let Some(i) = self.relay_owning(t.source) {
+            if self
+                .relays
+                .get(i)
+                .is_some_and(|r| r.state == RelayState::Allocated)
+            {
+                self.send_relayed(i, t.destination, t.data);
+            }
             return;
         }
         if self.transmits.len() < MAX_QUEUED_TRANSMITS {

@@ -103,6 +103,8 @@ impl Net {
                 if i == 0 && t.destination == TURN.parse::<SocketAddr>().unwrap() {
                     self.to_server.push(t.data.clone());
                 }
+                // Relayed addresses are no sockets: everything leaves from the host socket.
+                assert_eq!(t.source, self.addrs[i], "{t:?}");
                 let tcp = t.transport == TransportProtocol::Tcp;
                 self.in_flight
                     .push((self.now + latency, t.source, t.destination, tcp, t.data));
@@ -370,4 +372,10 @@ fn relay_over_tcp_to_the_server_carries_checks_and_data() {
         net.agents[0].send_data(b"x"),
         Err(tern_ice::IceError::NoSelectedPair)
     );
+    // Nothing more leaves from the dead relayed address (step() asserts every source is the
+    // host socket), and a new remote candidate pairs only with the host candidate.
+    let pairs_before = net.agents[0].pairs().len();
+    net.signal(1, Candidate::host("203.0.113.21:7000".parse().unwrap(), 1));
+    assert_eq!(net.agents[0].pairs().len(), pairs_before + 1);
+    net.run_until(Duration::from_secs(5), |_| false);
 }

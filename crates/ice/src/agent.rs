@@ -296,7 +296,9 @@ impl IceAgent {
 
     /// Adds a host candidate on a socket the driver owns and returns it (also as an
     /// [`IceEvent::LocalCandidate`]). Adding the same address twice returns the first one.
-    /// Starts server-reflexive gathering from it towards each configured STUN server.
+    /// Starts server-reflexive gathering from it towards each configured STUN server, and an
+    /// allocation on each TURN server. With `relay_only` the host candidate is not signalled
+    /// (no event; don't signal the returned value) and only the allocations start.
     pub fn add_local_host_candidate(&mut self, address: SocketAddr) -> Candidate {
         if let Some(l) = self.locals.iter().find(|l| l.base == address) {
             return l.candidate.clone();
@@ -310,9 +312,13 @@ impl IceAgent {
             candidate: candidate.clone(),
             base: address,
         });
-        self.push_event(IceEvent::LocalCandidate(candidate.clone()));
+        // W3C iceTransportPolicy "relay": the host socket only reaches the TURN servers.
+        let relay_only = self.config.relay_only;
+        if !relay_only {
+            self.push_event(IceEvent::LocalCandidate(candidate.clone()));
+        }
         for server in self.config.stun_servers.clone() {
-            if server.is_ipv4() == address.is_ipv4() {
+            if server.is_ipv4() == address.is_ipv4() && !relay_only {
                 self.pending_gathers.push_back((index, server));
             }
         }
@@ -583,9 +589,13 @@ impl IceAgent {
         }
     }
 
-    /// The local candidates gathered so far.
+    /// The local candidates gathered so far (with `relay_only`, the relayed ones).
     pub fn local_candidates(&self) -> Vec<Candidate> {
-        self.locals.iter().map(|l| l.candidate.clone()).collect()
+        self.locals
+            .iter()
+            .filter(|l| !self.config.relay_only || l.candidate.kind == CandidateKind::Relayed)
+            .map(|l| l.candidate.clone())
+            .collect()
     }
 
     /// The remote candidates known (signalled and peer-reflexive).
@@ -1507,6 +1517,9 @@ impl IceAgent {
             return None;
         }
         let relayed = l.candidate.kind == CandidateKind::Relayed;
+        if !relayed && self.config.relay_only {
+            return None;
+        }
         if !matches!(
             l.candidate.kind,
             CandidateKind::Host | CandidateKind::Relayed
@@ -1986,6 +1999,7 @@ impl IceAgent {
         // (over TCP that is the TCP connection's mapping: no UDP candidate).
         if let Some(mapped) = mapped
             && transport == TransportProtocol::Udp
+            && !self.config.relay_only
         {
             self.add_server_reflexive(host, mapped, server);
         }

@@ -81,6 +81,10 @@ pub struct IceConfig {
     /// TURN servers for relayed candidates (one allocation per host candidate of the same
     /// address family and server).
     pub turn_servers: Vec<TurnServer>,
+    /// Use relayed candidates only (W3C `RTCIceTransportPolicy` "relay"): host candidates
+    /// stay the sockets relays are reached from, but are neither signalled nor paired, and
+    /// no server-reflexive candidate is gathered.
+    pub relay_only: bool,
 }
 
 impl IceConfig {
@@ -117,6 +121,7 @@ impl IceConfig {
             consent_timeout: Duration::from_secs(30),
             stun_servers: Vec::new(),
             turn_servers: Vec::new(),
+            relay_only: false,
         }
     }
 }

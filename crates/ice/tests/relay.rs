@@ -54,6 +54,15 @@ impl Net {
     }
 
     fn with_transport(password: &str, with_server: bool, transport: TransportProtocol) -> Net {
+        Net::build(password, with_server, transport, false)
+    }
+
+    fn build(
+        password: &str,
+        with_server: bool,
+        transport: TransportProtocol,
+        relay_only: bool,
+    ) -> Net {
         #[allow(clippy::disallowed_methods)]
         let now = Instant::now();
         let turn: SocketAddr = TURN.parse().unwrap();
@@ -62,6 +71,7 @@ impl Net {
             TransportProtocol::Udp => TurnServer::new(turn, "alice", password),
             TransportProtocol::Tcp => TurnServer::tcp(turn, "alice", password),
         }];
+        c0.relay_only = relay_only;
         let c1 = IceConfig::with_credentials(false, creds(1), 20, 2);
         let server = with_server.then(|| {
             let mut config =
@@ -378,4 +388,39 @@ fn relay_over_tcp_to_the_server_carries_checks_and_data() {
     net.signal(1, Candidate::host("203.0.113.21:7000".parse().unwrap(), 1));
     assert_eq!(net.agents[0].pairs().len(), pairs_before + 1);
     net.run_until(Duration::from_secs(5), |_| false);
+}
+
+#[test]
+fn relay_only_policy_signals_and_uses_only_the_relayed_candidate() {
+    let mut net = Net::build("turn-secret", true, TransportProtocol::Udp, true);
+    assert!(net.run_until(Duration::from_secs(2), |n| n.gathered(0)));
+    let signalled = net.local_candidates(0);
+    assert_eq!(signalled.len(), 1, "{signalled:?}");
+    assert!(relayed(&signalled[0]));
+    assert_eq!(net.agents[0].local_candidates(), signalled);
+    for c in net.local_candidates(0) {
+        net.signal(0, c);
+    }
+    for c in net.local_candidates(1) {
+        net.signal(1, c);
+    }
+    net.agents[0].end_of_remote_candidates();
+    net.agents[1].end_of_remote_candidates();
+    // The direct path works, but the policy keeps the agent on the relay.
+    assert!(net.run_until(Duration::from_secs(10), |n| {
+        n.agents
+            .iter()
+            .all(|a| a.connection_state() == IceConnectionState::Completed)
+    }));
+    let b: SocketAddr = B.parse().unwrap();
+    assert_eq!(
+        net.agents[0].selected_pair(),
+        Some((signalled[0].address, b))
+    );
+    assert!(
+        net.agents[0]
+            .pairs()
+            .iter()
+            .all(|p| p.local == signalled[0].address)
+    );
 }

@@ -19,10 +19,15 @@
 //!   gap-acked data (peers do not renege in practice; we never do), and the Invalid Stream
 //!   Identifier error for incoming data (we accept any of the 65535 streams we announce;
 //!   our own channel ids stay below the peer's inbound stream count).
-//! - RFC 3758 (PR-SCTP): FORWARD-TSN, abandonment by retransmission count or lifetime.
+//! - RFC 3758 (PR-SCTP): FORWARD-TSN, abandonment by retransmission count or lifetime; a
+//!   duplicate FORWARD-TSN waits one RTT unless T3 expires (§3.5 F2 implementation note).
 //! - RFC 6525 (stream reset): Outgoing SSN Reset Request and Response, deferred resets
-//!   ("In progress") until the cumulative TSN reaches the sender's last TSN; other request
-//!   types (incoming reset, SSN/TSN reset, add streams) are answered "Denied".
+//!   ("In progress") until the cumulative TSN reaches the sender's last TSN; a request
+//!   answered "In progress" is retransmitted with the same sequence number (§5.2.7). We
+//!   send a request once the peer has acked everything we sent (or after four RTOs if more
+//!   data follows), because usrsctp finishes deferred resets only when later DATA arrives.
+//!   Other request types (incoming reset, SSN/TSN reset, add streams) are answered
+//!   "Denied".
 //! - RFC 8260 (I-DATA, I-FORWARD-TSN): negotiated when both sides announce it; streams are
 //!   then interleaved per fragment, so a large message does not block small ones.
 //! - RFC 9653 (zero checksum): we announce EDMID 1 (DTLS); we send checksum 0 once the peer

@@ -187,3 +187,42 @@ fn driver_reporting_the_unspecified_local_address_still_works() {
         .handle_receive(h.now, any, h.b.addr, &check)
         .unwrap();
 }
+
+#[test]
+fn ipv6_host_candidates_connect() {
+    let mut h = Harness::bare_at(
+        config(true, 1, 10),
+        config(false, 2, 20),
+        "[2001:db8::1]:5000".parse().unwrap(),
+        "[2001:db8::2]:6000".parse().unwrap(),
+    );
+    h.exchange_credentials();
+    h.exchange_candidates();
+    h.a.agent.end_of_remote_candidates();
+    h.b.agent.end_of_remote_candidates();
+    assert!(h.run_until(Duration::from_secs(5), |h| {
+        h.a.agent.connection_state() == IceConnectionState::Completed
+            && h.b.agent.connection_state() == IceConnectionState::Completed
+    }));
+    assert_eq!(h.a.agent.selected_pair(), Some((h.a.addr, h.b.addr)));
+    assert!(h.errors.is_empty(), "{:?}", h.errors);
+}
+
+#[test]
+fn candidates_of_different_address_families_are_never_paired() {
+    let mut h = Harness::bare_at(
+        config(true, 1, 10),
+        config(false, 2, 20),
+        "[2001:db8::1]:5000".parse().unwrap(),
+        "10.0.0.2:6000".parse().unwrap(),
+    );
+    h.exchange_credentials();
+    h.exchange_candidates();
+    assert!(h.a.agent.pairs().is_empty());
+    assert!(h.b.agent.pairs().is_empty());
+    h.a.agent.end_of_remote_candidates();
+    h.b.agent.end_of_remote_candidates();
+    h.run_until(Duration::from_secs(2), |_| false);
+    assert!(h.a.sent.is_empty() && h.b.sent.is_empty());
+    assert_eq!(h.a.agent.selected_pair(), None);
+}

@@ -53,11 +53,24 @@ pub fn config(controlling: bool, seed: u8, tie_breaker: u64) -> IceConfig {
 impl Harness {
     /// Two agents with one host candidate each, credentials exchanged, no candidates exchanged.
     pub fn bare(ca: IceConfig, cb: IceConfig) -> Harness {
+        Harness::bare_at(
+            ca,
+            cb,
+            "10.0.0.1:5000".parse().unwrap(),
+            "10.0.0.2:6000".parse().unwrap(),
+        )
+    }
+
+    /// Like [`Harness::bare`], with the agents' host addresses given.
+    pub fn bare_at(
+        ca: IceConfig,
+        cb: IceConfig,
+        addr_a: SocketAddr,
+        addr_b: SocketAddr,
+    ) -> Harness {
         // The base of virtual time; every later instant is base + offset.
         #[allow(clippy::disallowed_methods)]
         let start = Instant::now();
-        let addr_a: SocketAddr = "10.0.0.1:5000".parse().unwrap();
-        let addr_b: SocketAddr = "10.0.0.2:6000".parse().unwrap();
         let creds_a = IceCredentials {
             ufrag: ca.local_ufrag.clone(),
             pwd: ca.local_pwd.clone(),

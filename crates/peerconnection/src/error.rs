@@ -32,6 +32,21 @@ pub enum Error {
     /// The SCTP association refused an input.
     #[error(transparent)]
     Sctp(#[from] tern_sctp::SctpError),
+    /// SRTP refused a packet (authentication, replay) or a key.
+    #[error(transparent)]
+    Srtp(#[from] tern_srtp::SrtpError),
+    /// The RTP session refused a packet.
+    #[error(transparent)]
+    Rtp(#[from] tern_rtp_rtcp::Error),
+    /// No such transceiver.
+    #[error("no transceiver {0:?}")]
+    UnknownTransceiver(crate::TransceiverId),
+    /// The transceiver has no negotiated sending direction and codec (yet).
+    #[error("transceiver {0:?} is not negotiated to send")]
+    NotSending(crate::TransceiverId),
+    /// The transceiver receives nothing (yet).
+    #[error("transceiver {0:?} receives nothing")]
+    NotReceiving(crate::TransceiverId),
     /// No such data channel (never opened, or closed).
     #[error("no data channel {0:?}")]
     UnknownChannel(crate::DataChannelId),

@@ -2,7 +2,8 @@
 //! remote description.
 
 use crate::Error;
-use tern_sdp::{SessionDescription, Setup};
+use crate::media::{Codec, MediaKind};
+use tern_sdp::{Direction, SessionDescription, Setup};
 
 /// Offer or answer (W3C `RTCSdpType`; `pranswer` is treated as an answer that may still change).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,10 +27,35 @@ pub struct SessionDescriptionInit {
     pub sdp: String,
 }
 
-/// The one m-section kind we negotiate so far. Audio and video join through transceivers.
+/// One m-section of our description, in m-line order.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DataSection {
+pub(crate) enum LocalSection {
+    /// `m=application … webrtc-datachannel`.
+    Data { mid: String },
+    /// `m=audio` / `m=video`.
+    Media(MediaSection),
+    /// A section we reject or stopped: port 0, no BUNDLE membership (RFC 8843 §7.3.3).
+    Rejected {
+        mid: String,
+        kind: String,
+        protocol: String,
+        format: String,
+    },
+}
+
+/// An audio or video m-section as we write it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MediaSection {
     pub mid: String,
+    pub kind: MediaKind,
+    pub direction: Direction,
+    pub codecs: Vec<Codec>,
+    pub extensions: Vec<(u8, String)>,
+    /// (stream id, track id) when we send.
+    pub msid: Option<(String, String)>,
+    pub ssrc: u32,
+    pub rtx_ssrc: Option<u32>,
+    pub cname: String,
 }
 
 /// Everything our side writes into a description.
@@ -42,14 +68,14 @@ pub(crate) struct LocalParams<'a> {
     pub setup: Setup,
     pub candidates: &'a [String],
     pub end_of_candidates: bool,
-    pub data: Option<&'a DataSection>,
+    pub sections: &'a [LocalSection],
     pub sctp_port: u16,
     pub max_message_size: usize,
 }
 
 /// Renders our description in JSEP order (RFC 8829 §5.2.1 for offers, §5.3.1 for answers).
 pub(crate) fn render(params: &LocalParams<'_>) -> String {
-    let mut sdp = String::with_capacity(1024);
+    let mut sdp = String::with_capacity(2048);
     let mut line = |s: &str| {
         sdp.push_str(s);
         sdp.push_str("\r\n");
@@ -62,29 +88,123 @@ pub(crate) fn render(params: &LocalParams<'_>) -> String {
     ));
     line("s=-");
     line("t=0 0");
-    if let Some(data) = params.data {
-        // RFC 8843 §7.1: every bundled m-section is listed in one BUNDLE group.
-        line(&format!("a=group:BUNDLE {}", data.mid));
-        line("a=msid-semantic: WMS");
-        line("m=application 9 UDP/DTLS/SCTP webrtc-datachannel");
-        line("c=IN IP4 0.0.0.0");
-        for candidate in params.candidates {
-            line(&format!("a={candidate}"));
+    // RFC 8843 §7.1: every bundled (not rejected) m-section is listed in one BUNDLE group.
+    let bundled: Vec<&str> = params
+        .sections
+        .iter()
+        .filter_map(|s| match s {
+            LocalSection::Data { mid } => Some(mid.as_str()),
+            LocalSection::Media(m) => Some(m.mid.as_str()),
+            LocalSection::Rejected { .. } => None,
+        })
+        .collect();
+    if !bundled.is_empty() {
+        line(&format!("a=group:BUNDLE {}", bundled.join(" ")));
+    }
+    line("a=msid-semantic: WMS");
+    for section in params.sections {
+        match section {
+            LocalSection::Rejected {
+                mid,
+                kind,
+                protocol,
+                format,
+            } => {
+                line(&format!("m={kind} 0 {protocol} {format}"));
+                line("c=IN IP4 0.0.0.0");
+                line(&format!("a=mid:{mid}"));
+                line("a=inactive");
+            }
+            LocalSection::Data { mid } => {
+                line("m=application 9 UDP/DTLS/SCTP webrtc-datachannel");
+                line("c=IN IP4 0.0.0.0");
+                transport_lines(&mut line, params);
+                line(&format!("a=mid:{mid}"));
+                // RFC 8841 §5: the SCTP port and the largest message we accept.
+                line(&format!("a=sctp-port:{}", params.sctp_port));
+                line(&format!("a=max-message-size:{}", params.max_message_size));
+            }
+            LocalSection::Media(m) => media_lines(&mut line, params, m),
         }
-        if params.end_of_candidates {
-            line("a=end-of-candidates");
-        }
-        line(&format!("a=ice-ufrag:{}", params.ufrag));
-        line(&format!("a=ice-pwd:{}", params.pwd));
-        line("a=ice-options:trickle");
-        line(&format!("a=fingerprint:{}", params.fingerprint));
-        line(&format!("a=setup:{}", setup_value(params.setup)));
-        line(&format!("a=mid:{}", data.mid));
-        // RFC 8841 §5: the SCTP port and the largest message we accept.
-        line(&format!("a=sctp-port:{}", params.sctp_port));
-        line(&format!("a=max-message-size:{}", params.max_message_size));
     }
     sdp
+}
+
+fn transport_lines(line: &mut impl FnMut(&str), params: &LocalParams<'_>) {
+    for candidate in params.candidates {
+        line(&format!("a={candidate}"));
+    }
+    if params.end_of_candidates {
+        line("a=end-of-candidates");
+    }
+    line(&format!("a=ice-ufrag:{}", params.ufrag));
+    line(&format!("a=ice-pwd:{}", params.pwd));
+    line("a=ice-options:trickle");
+    line(&format!("a=fingerprint:{}", params.fingerprint));
+    line(&format!("a=setup:{}", setup_value(params.setup)));
+}
+
+fn media_lines(line: &mut impl FnMut(&str), params: &LocalParams<'_>, m: &MediaSection) {
+    let mut formats: Vec<String> = Vec::new();
+    for codec in &m.codecs {
+        formats.push(codec.payload_type.to_string());
+        if let Some(rtx) = codec.rtx_payload_type {
+            formats.push(rtx.to_string());
+        }
+    }
+    // RFC 8829 §5.2.1: UDP/TLS/RTP/SAVPF for DTLS-SRTP media.
+    line(&format!(
+        "m={} 9 UDP/TLS/RTP/SAVPF {}",
+        m.kind.as_str(),
+        formats.join(" ")
+    ));
+    line("c=IN IP4 0.0.0.0");
+    line("a=rtcp:9 IN IP4 0.0.0.0");
+    transport_lines(line, params);
+    line(&format!("a=mid:{}", m.mid));
+    for (id, uri) in &m.extensions {
+        line(&format!("a=extmap:{id} {uri}"));
+    }
+    line(&format!("a={}", m.direction.as_str()));
+    let sending = matches!(m.direction, Direction::SendRecv | Direction::SendOnly);
+    if let (true, Some((stream, track))) = (sending, &m.msid) {
+        // RFC 8830 §2: a=msid:<stream id> <track id>.
+        line(&format!("a=msid:{stream} {track}"));
+    }
+    // RFC 8829 §5.2.1: rtcp-mux is required; rtcp-rsize offered (RFC 5506).
+    line("a=rtcp-mux");
+    line("a=rtcp-rsize");
+    for codec in &m.codecs {
+        let channels = codec.channels.map(|c| format!("/{c}")).unwrap_or_default();
+        line(&format!(
+            "a=rtpmap:{} {}/{}{channels}",
+            codec.payload_type, codec.name, codec.clock_rate
+        ));
+        for fb in &codec.rtcp_fb {
+            line(&format!("a=rtcp-fb:{} {fb}", codec.payload_type));
+        }
+        if let Some(fmtp) = &codec.fmtp {
+            line(&format!("a=fmtp:{} {fmtp}", codec.payload_type));
+        }
+        if let Some(rtx) = codec.rtx_payload_type {
+            // RFC 4588 §8.6.
+            line(&format!("a=rtpmap:{rtx} rtx/{}", codec.clock_rate));
+            line(&format!("a=fmtp:{rtx} apt={}", codec.payload_type));
+        }
+    }
+    if sending {
+        let msid = m.msid.as_ref().map(|(s, t)| format!("{s} {t}"));
+        if let Some(rtx) = m.rtx_ssrc {
+            // RFC 5576 §4.2 / RFC 4588 §8.7: the FID group pairs the media and RTX SSRCs.
+            line(&format!("a=ssrc-group:FID {} {rtx}", m.ssrc));
+        }
+        for ssrc in std::iter::once(m.ssrc).chain(m.rtx_ssrc) {
+            line(&format!("a=ssrc:{ssrc} cname:{}", m.cname));
+            if let Some(msid) = &msid {
+                line(&format!("a=ssrc:{ssrc} msid:{msid}"));
+            }
+        }
+    }
 }
 
 fn setup_value(setup: Setup) -> &'static str {
@@ -112,7 +232,6 @@ pub(crate) struct RemoteTransport {
 /// The remote data-channel m-section.
 #[derive(Clone, Debug)]
 pub(crate) struct RemoteData {
-    pub mid: String,
     pub sctp_port: u16,
     pub max_message_size: usize,
 }
@@ -151,7 +270,6 @@ pub(crate) fn remote_transport(session: &SessionDescription) -> Result<RemoteTra
         .iter()
         .find(|m| m.is_data_channel() && m.port != 0)
         .map(|m| RemoteData {
-            mid: m.mid().unwrap_or_default().to_string(),
             sctp_port: m.sctp_port().unwrap_or(5000),
             max_message_size: m
                 .max_message_size()

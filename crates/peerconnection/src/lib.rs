@@ -30,14 +30,18 @@ mod candidate;
 mod demux;
 mod error;
 mod jsep;
+mod media;
 mod peer_connection;
 
 pub use demux::{PacketClass, classify, is_rtcp};
 pub use error::Error;
 pub use jsep::{SdpType, SessionDescriptionInit};
+pub use media::{Codec, MediaKind, TransceiverId, default_codecs};
 pub use peer_connection::PeerConnection;
 pub use tern_dtls::Certificate;
 pub use tern_ice::IceConnectionState;
+pub use tern_rtp_rtcp::KeyframeRequestKind;
+pub use tern_sdp::Direction;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -194,6 +198,58 @@ pub enum Event {
         /// The channel.
         id: DataChannelId,
     },
+    /// The remote sends a track on a transceiver (W3C `ontrack`), keyed by mid and msid.
+    Track {
+        /// The transceiver receiving it.
+        transceiver: TransceiverId,
+        /// Its m-section.
+        mid: String,
+        /// Audio or video.
+        kind: MediaKind,
+        /// `a=msid` stream ids.
+        stream_ids: Vec<String>,
+        /// `a=msid` track id.
+        track_id: Option<String>,
+    },
+    /// A media packet arrived (SRTP-unprotected, RTX unwrapped).
+    Rtp(MediaPacket),
+    /// The remote asked for a keyframe of what we send (RTCP PLI or FIR).
+    KeyframeRequest {
+        /// Our transceiver.
+        transceiver: TransceiverId,
+        /// Its m-section.
+        mid: String,
+        /// PLI or FIR.
+        kind: KeyframeRequestKind,
+    },
+    /// The bandwidth estimator's new target for everything we send (from TWCC feedback).
+    TargetBitrate {
+        /// Bits per second.
+        bits_per_second: u64,
+    },
+}
+
+/// One received media packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaPacket {
+    /// The transceiver receiving it.
+    pub transceiver: TransceiverId,
+    /// Its m-section.
+    pub mid: String,
+    /// The sender's SSRC.
+    pub ssrc: u32,
+    /// RTP payload type.
+    pub payload_type: u8,
+    /// RTP sequence number.
+    pub sequence_number: u16,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// RTP marker bit (end of a video frame).
+    pub marker: bool,
+    /// The payload (still packetized for its codec).
+    pub payload: Vec<u8>,
+    /// Recovered by retransmission (RFC 4588).
+    pub repaired: bool,
 }
 
 #[cfg(feature = "tokio")]

@@ -1,25 +1,38 @@
 //! The sans-IO peer connection: JSEP signaling state plus one bundled transport
 //! (ICE → DTLS → SCTP data channels), composed from the protocol crates.
 
-use crate::demux::{PacketClass, classify};
+use crate::demux::{PacketClass, classify, is_rtcp};
 use crate::jsep::{
-    self, DataSection, LocalParams, RemoteTransport, SdpType, SessionDescriptionInit,
+    self, LocalParams, LocalSection, MediaSection, RemoteTransport, SdpType, SessionDescriptionInit,
+};
+use crate::media::{
+    self, Codec, LocalTrack, MediaKind, Transceiver, TransceiverId, answer_direction,
+    default_codecs,
 };
 use crate::{
-    DataChannelId, DataChannelInit, Error, Event, PeerConnectionState, RtcConfig, SignalingState,
-    Transmit,
+    DataChannelId, DataChannelInit, Error, Event, MediaPacket, PeerConnectionState, RtcConfig,
+    SignalingState, Transmit,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
+use tern_dtls::SrtpProtectionProfile;
 use tern_dtls::{Certificate, DtlsConfig, DtlsEndpoint, DtlsEvent, DtlsRole, HashAlgorithm};
 use tern_ice::{IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent};
+use tern_rtp_rtcp::wire::ext::{ExtensionMap, Mid};
+use tern_rtp_rtcp::wire::rtp::{RtpHeader, RtpPacket};
+use tern_rtp_rtcp::{
+    Event as RtpEvent, KeyframeRequestKind, ReceiveStreamConfig, RtpSession, SendStreamConfig,
+    SessionConfig, TransmitKind,
+};
 use tern_sctp::{
     Association, ChannelInit, MessageKind, Reliability, SctpConfig, SctpEvent, StreamParity,
 };
+use tern_sdp::Direction;
 use tern_sdp::{SessionDescription, Setup};
+use tern_srtp::{ProtectionProfile, SrtpConfig, SrtpSession, keys_from_dtls_keying_material};
 
 /// One data channel as the application sees it.
 struct Channel {
@@ -29,6 +42,36 @@ struct Channel {
     init: DataChannelInit,
     open: bool,
 }
+
+/// One m-section of our descriptions, in m-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Slot {
+    Data {
+        mid: String,
+    },
+    Media {
+        mid: String,
+        id: TransceiverId,
+    },
+    /// A remote m-section we cannot use (unknown kind): answered with port 0.
+    Rejected {
+        mid: String,
+        kind: String,
+        protocol: String,
+        format: String,
+    },
+}
+
+impl Slot {
+    fn mid(&self) -> &str {
+        match self {
+            Slot::Data { mid } | Slot::Media { mid, .. } | Slot::Rejected { mid, .. } => mid,
+        }
+    }
+}
+
+/// How many remote SSRCs learnt from packets (not from SDP) are remembered.
+const MAX_LEARNT_SSRCS: usize = 64;
 
 /// A W3C-style peer connection without I/O. See the crate documentation for the run loop.
 pub struct PeerConnection {
@@ -51,7 +94,25 @@ pub struct PeerConnection {
     current_remote: Option<SessionDescriptionInit>,
     /// Our a=setup in the description we sent last.
     local_setup: Setup,
-    data_mid: Option<String>,
+    /// Our m-sections in m-line order, kept across renegotiation (RFC 8829 §5.2.2).
+    sections: Vec<Slot>,
+    transceivers: BTreeMap<TransceiverId, Transceiver>,
+    next_transceiver: u64,
+    /// RTCP CNAME of every stream we send (RFC 7022: random per connection).
+    cname: String,
+    /// Whether the current negotiation started with our offer.
+    we_offered: bool,
+    /// The header extensions the media sections settled (one id space per BUNDLE group).
+    extensions: Option<Vec<(u8, String)>>,
+    extension_map: ExtensionMap,
+    rtp: Option<RtpSession>,
+    srtp_tx: Option<SrtpSession>,
+    srtp_rx: Option<SrtpSession>,
+    /// Remote SSRC → the transceiver that receives it.
+    remote_ssrcs: BTreeMap<u32, TransceiverId>,
+    /// NTP time (RFC 5905 64-bit) at an instant, for sender reports and abs-send-time.
+    ntp: (Instant, u64),
+    dtls_role: Option<DtlsRole>,
     remote: Option<RemoteTransport>,
 
     ice: Option<IceAgent>,
@@ -74,7 +135,7 @@ pub struct PeerConnection {
 
 impl PeerConnection {
     /// Creates a peer connection; generates a certificate unless the configuration carries one.
-    pub fn new(config: RtcConfig, _now: Instant) -> Result<PeerConnection, Error> {
+    pub fn new(config: RtcConfig, now: Instant) -> Result<PeerConnection, Error> {
         let mut rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_entropy(),
@@ -89,6 +150,7 @@ impl PeerConnection {
         let local_pwd = random_ice_chars(&mut rng, 24);
         // RFC 8829 §5.2.1: a session id that fits in 63 bits.
         let session_id = rng.r#gen::<u64>() >> 1;
+        let mut cname_rng = StdRng::seed_from_u64(rng.r#gen());
         Ok(PeerConnection {
             config,
             rng,
@@ -107,7 +169,19 @@ impl PeerConnection {
             pending_remote: None,
             current_remote: None,
             local_setup: Setup::ActPass,
-            data_mid: None,
+            sections: Vec::new(),
+            transceivers: BTreeMap::new(),
+            next_transceiver: 0,
+            cname: random_ice_chars(&mut cname_rng, 16),
+            we_offered: false,
+            extensions: None,
+            extension_map: ExtensionMap::new(),
+            rtp: None,
+            srtp_tx: None,
+            srtp_rx: None,
+            remote_ssrcs: BTreeMap::new(),
+            ntp: (now, 0),
+            dtls_role: None,
             remote: None,
             ice: None,
             ice_state: IceConnectionState::New,
@@ -182,13 +256,12 @@ impl PeerConnection {
         }
         // The offerer of the first offer is the controlling agent (RFC 8445 §6.1.1).
         self.ensure_ice(now, true);
-        if self.data_mid.is_none() && !self.channels.is_empty() {
-            self.data_mid = Some("0".into());
-        }
+        self.assign_offer_mids();
+        let sections = self.local_sections(false);
         // RFC 8829 §5.2.1 / RFC 8842 §5.2: the offerer says actpass.
         Ok(SessionDescriptionInit {
             sdp_type: SdpType::Offer,
-            sdp: self.render(Setup::ActPass),
+            sdp: self.render(Setup::ActPass, &sections),
         })
     }
 
@@ -214,17 +287,137 @@ impl PeerConnection {
             Setup::ActPass | Setup::Passive => Setup::Active,
             Setup::HoldConn => return Err(Error::Description("a=setup:holdconn")),
         };
-        self.data_mid = remote.data.as_ref().map(|d| d.mid.clone());
         self.ensure_ice(now, false);
+        let sections = self.local_sections(true);
         Ok(SessionDescriptionInit {
             sdp_type: SdpType::Answer,
-            sdp: self.render(setup),
+            sdp: self.render(setup, &sections),
         })
     }
 
-    fn render(&mut self, setup: Setup) -> String {
+    /// New transceivers and a first data channel get m-sections, appended after the existing
+    /// ones (RFC 8829 §5.2.2: existing m-sections keep their positions).
+    fn assign_offer_mids(&mut self) {
+        let new: Vec<TransceiverId> = self
+            .transceivers
+            .iter()
+            .filter(|(_, t)| t.mid.is_none() && !t.stopped)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in new {
+            let mid = self.next_mid();
+            if let Some(t) = self.transceivers.get_mut(&id) {
+                t.mid = Some(mid.clone());
+            }
+            self.sections.push(Slot::Media { mid, id });
+        }
+        let has_data = self.sections.iter().any(|s| matches!(s, Slot::Data { .. }));
+        if !has_data && !self.channels.is_empty() {
+            let mid = self.next_mid();
+            self.sections.push(Slot::Data { mid });
+        }
+    }
+
+    fn next_mid(&self) -> String {
+        let mut n: u32 = 0;
+        loop {
+            let mid = n.to_string();
+            if !self.sections.iter().any(|s| s.mid() == mid) {
+                return mid;
+            }
+            n = n.wrapping_add(1);
+        }
+    }
+
+    /// What our next offer (`answering` false) or answer says for every m-section.
+    fn local_sections(&self, answering: bool) -> Vec<LocalSection> {
+        let mut out = Vec::with_capacity(self.sections.len());
+        for slot in &self.sections {
+            let section = match slot {
+                Slot::Data { mid } => LocalSection::Data { mid: mid.clone() },
+                Slot::Rejected {
+                    mid,
+                    kind,
+                    protocol,
+                    format,
+                } => LocalSection::Rejected {
+                    mid: mid.clone(),
+                    kind: kind.clone(),
+                    protocol: protocol.clone(),
+                    format: format.clone(),
+                },
+                Slot::Media { mid, id } => match self.transceivers.get(id) {
+                    Some(t) => self.media_section(mid, t, answering),
+                    None => continue,
+                },
+            };
+            out.push(section);
+        }
+        out
+    }
+
+    fn media_section(&self, mid: &str, t: &Transceiver, answering: bool) -> LocalSection {
+        let rejected = |t: &Transceiver| LocalSection::Rejected {
+            mid: mid.to_string(),
+            kind: t.kind.as_str().to_string(),
+            protocol: "UDP/TLS/RTP/SAVPF".into(),
+            format: t
+                .remote
+                .as_ref()
+                .and_then(|r| r.codecs.first())
+                .or(t.codecs.first())
+                .map(|c| c.payload_type.to_string())
+                .unwrap_or_else(|| "0".into()),
+        };
+        if t.stopped {
+            return rejected(t);
+        }
+        let (codecs, extensions, direction) = match (answering, t.remote.as_ref()) {
+            (true, Some(remote)) => {
+                let codecs = media::negotiate_codecs(&t.codecs, &remote.codecs);
+                let extensions = media::negotiate_extensions(&remote.extensions);
+                let offered = remote.direction.unwrap_or(Direction::SendRecv);
+                (codecs, extensions, answer_direction(t.direction, offered))
+            }
+            (true, None) => return rejected(t),
+            (false, _) => {
+                let codecs = if t.negotiated.is_empty() {
+                    t.codecs.clone()
+                } else {
+                    t.negotiated.clone()
+                };
+                let extensions = self.extensions.clone().unwrap_or_else(|| {
+                    media::OFFERED_EXTENSIONS
+                        .iter()
+                        .map(|(id, uri)| (*id, (*uri).to_string()))
+                        .collect()
+                });
+                (codecs, extensions, t.direction)
+            }
+        };
+        if codecs.is_empty() {
+            // RFC 8829 §5.3.1: no codec in common rejects the m-section.
+            return rejected(t);
+        }
+        let rtx = codecs.iter().any(|c| c.rtx_payload_type.is_some());
+        LocalSection::Media(MediaSection {
+            mid: mid.to_string(),
+            kind: t.kind,
+            direction,
+            codecs,
+            extensions,
+            msid: t
+                .sender
+                .as_ref()
+                .map(|s| (s.stream_id.clone(), s.track_id.clone())),
+            ssrc: t.ssrc,
+            rtx_ssrc: if rtx { t.rtx_ssrc } else { None },
+            cname: self.cname.clone(),
+        })
+    }
+
+    fn render(&mut self, setup: Setup, sections: &[LocalSection]) -> String {
         self.session_version = self.session_version.wrapping_add(1);
-        let data = self.data_mid.clone().map(|mid| DataSection { mid });
         jsep::render(&LocalParams {
             session_id: self.session_id,
             session_version: self.session_version,
@@ -234,7 +427,7 @@ impl PeerConnection {
             setup,
             candidates: &self.local_candidates,
             end_of_candidates: self.gathering_complete,
-            data: data.as_ref(),
+            sections,
             sctp_port: self.config.sctp_port,
             max_message_size: self.config.max_message_size,
         })
@@ -277,11 +470,15 @@ impl PeerConnection {
             }
         };
         self.local_setup = setup;
+        if description.sdp_type == SdpType::Offer {
+            self.we_offered = true;
+        }
         if next == SignalingState::Stable {
             self.current_local = Some(description);
             self.pending_local = None;
             self.current_remote = self.pending_remote.take().or(self.current_remote.take());
             self.start_transport(now)?;
+            self.apply_media(now);
         } else {
             self.pending_local = Some(description);
         }
@@ -348,15 +545,421 @@ impl PeerConnection {
             }
         }
         self.remote = Some(remote);
+        let is_offer = description.sdp_type == SdpType::Offer;
+        if is_offer {
+            self.we_offered = false;
+        }
+        self.apply_remote_sections(&parsed, is_offer);
         if next == SignalingState::Stable {
             self.current_remote = Some(description);
             self.pending_remote = None;
             self.current_local = self.pending_local.take().or(self.current_local.take());
             self.start_transport(now)?;
+            self.apply_media(now);
         } else {
             self.pending_remote = Some(description);
         }
         self.set_signaling(next)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Records what a remote description says per m-section: new sections from an offer get a
+    /// slot (and a transceiver), known ones their remote parameters. Cannot fail.
+    fn apply_remote_sections(&mut self, parsed: &SessionDescription, is_offer: bool) {
+        for (index, m) in parsed.media.iter().enumerate() {
+            let mid = media::section_mid(m, index);
+            let existing = self.sections.iter().find(|s| s.mid() == mid).cloned();
+            if m.is_data_channel() {
+                if existing.is_none() && is_offer {
+                    self.sections.push(Slot::Data { mid });
+                }
+                continue;
+            }
+            let Some(kind) = MediaKind::from_sdp(&m.kind) else {
+                if existing.is_none() && is_offer {
+                    self.sections.push(Slot::Rejected {
+                        mid,
+                        kind: m.kind.as_str().to_string(),
+                        protocol: m.protocol.clone(),
+                        format: m.formats.first().cloned().unwrap_or_else(|| "0".into()),
+                    });
+                }
+                continue;
+            };
+            let id = match existing {
+                Some(Slot::Media { id, .. }) => id,
+                Some(_) => continue,
+                // An answer cannot add m-sections (RFC 3264 §6).
+                None if !is_offer => continue,
+                None => {
+                    // W3C setRemoteDescription: a transceiver addTrack made and no m-section
+                    // holds yet takes the new section of its kind; else a recvonly one is made.
+                    let reuse = self
+                        .transceivers
+                        .iter()
+                        .find(|(_, t)| t.mid.is_none() && t.kind == kind && !t.stopped)
+                        .map(|(id, _)| *id);
+                    let id = match reuse {
+                        Some(id) => id,
+                        None => self.new_transceiver(kind, Direction::RecvOnly, None),
+                    };
+                    if let Some(t) = self.transceivers.get_mut(&id) {
+                        t.mid = Some(mid.clone());
+                    }
+                    self.sections.push(Slot::Media { mid, id });
+                    id
+                }
+            };
+            let remote = media::remote_media(m);
+            if let Some(t) = self.transceivers.get_mut(&id) {
+                // RFC 8843 §7.3.3: port 0 without a=bundle-only rejects the section.
+                if m.port == 0 && !m.bundle_only() {
+                    t.stopped = true;
+                }
+                let same_sender = t.remote.as_ref().is_some_and(|r| {
+                    r.stream_ids == remote.stream_ids && r.track_id == remote.track_id
+                });
+                if !same_sender {
+                    t.track_announced = false;
+                }
+                t.remote = Some(remote);
+            }
+        }
+    }
+
+    fn new_transceiver(
+        &mut self,
+        kind: MediaKind,
+        direction: Direction,
+        sender: Option<LocalTrack>,
+    ) -> TransceiverId {
+        let id = TransceiverId(self.next_transceiver);
+        self.next_transceiver = self.next_transceiver.wrapping_add(1);
+        let ssrc = self.fresh_ssrc();
+        let codecs = default_codecs(kind);
+        let rtx_ssrc = if codecs.iter().any(|c| c.rtx_payload_type.is_some()) {
+            Some(self.fresh_ssrc())
+        } else {
+            None
+        };
+        let transceiver = Transceiver {
+            kind,
+            mid: None,
+            direction,
+            current_direction: None,
+            sender,
+            codecs,
+            ssrc,
+            rtx_ssrc,
+            remote: None,
+            negotiated: Vec::new(),
+            stopped: false,
+            track_announced: false,
+            sequence: self.rng.r#gen(),
+            timestamp_offset: self.rng.r#gen(),
+        };
+        self.transceivers.insert(id, transceiver);
+        id
+    }
+
+    /// A random SSRC none of our streams uses (RFC 3550 §8.1), never 0.
+    fn fresh_ssrc(&mut self) -> u32 {
+        loop {
+            let ssrc: u32 = self.rng.r#gen();
+            let taken = self
+                .transceivers
+                .values()
+                .any(|t| t.ssrc == ssrc || t.rtx_ssrc == Some(ssrc));
+            if ssrc != 0 && !taken {
+                return ssrc;
+            }
+        }
+    }
+
+    /// Both descriptions are in place: settle every transceiver's codecs and direction, create
+    /// the RTP session for the bundle, its send and receive streams, and announce remote tracks.
+    fn apply_media(&mut self, now: Instant) {
+        let we_offered = self.we_offered;
+        for t in self.transceivers.values_mut() {
+            let Some(remote) = t.remote.as_ref() else {
+                continue;
+            };
+            if t.stopped || t.mid.is_none() {
+                t.current_direction = None;
+                continue;
+            }
+            t.negotiated = media::negotiate_codecs(&t.codecs, &remote.codecs);
+            let remote_direction = remote.direction.unwrap_or(Direction::SendRecv);
+            t.current_direction = if t.negotiated.is_empty() {
+                None
+            } else if we_offered {
+                // The answer's direction is the remote's view; ours is its reverse.
+                Some(remote_direction.reverse())
+            } else {
+                Some(answer_direction(t.direction, remote_direction))
+            };
+        }
+        let first = self
+            .transceivers
+            .values()
+            .find(|t| t.current_direction.is_some());
+        let Some(first) = first else { return };
+        if self.rtp.is_none() {
+            let (extensions, rsize) = match first.remote.as_ref() {
+                Some(r) => (media::negotiate_extensions(&r.extensions), r.rtcp_rsize),
+                None => (Vec::new(), false),
+            };
+            let mut map = ExtensionMap::new();
+            for (id, uri) in &extensions {
+                // An id the map cannot hold is one we simply do not use.
+                let _ = map.insert_uri(*id, uri);
+            }
+            let config = SessionConfig {
+                rtcp_ssrc: first.ssrc,
+                cname: self.cname.clone(),
+                extensions: map.clone(),
+                reduced_size_rtcp: rsize,
+                seed: self.config.seed.map(|_| self.rng.r#gen()),
+                ..SessionConfig::default()
+            };
+            let ntp = ntp_at(self.ntp, now);
+            self.rtp = Some(RtpSession::new(config, now, ntp));
+            self.extensions = Some(extensions);
+            self.extension_map = map;
+        }
+        let Some(rtp) = self.rtp.as_mut() else { return };
+        for (id, t) in &mut self.transceivers {
+            let (Some(codec), Some(remote)) = (t.negotiated.first(), t.remote.as_ref()) else {
+                continue;
+            };
+            if t.can_send() && rtp.send_stream(t.ssrc).is_none() {
+                let mut config = SendStreamConfig::new(t.ssrc, codec.clock_rate);
+                if codec.rtx_payload_type.is_some() {
+                    config.rtx_ssrc = t.rtx_ssrc;
+                    // (media, RTX) payload types.
+                    config.rtx_payload_types = t
+                        .negotiated
+                        .iter()
+                        .filter_map(|c| c.rtx_payload_type.map(|r| (c.payload_type, r)))
+                        .collect();
+                }
+                rtp.add_send_stream(config);
+            }
+            if t.can_receive() {
+                for (ssrc, rtx) in &remote.ssrcs {
+                    if rtp.receive_stream(*ssrc).is_none() {
+                        let mut config = ReceiveStreamConfig::new(*ssrc, codec.clock_rate);
+                        config.rtx_ssrc = *rtx;
+                        // (RTX, media) payload types.
+                        config.rtx_payload_types = t
+                            .negotiated
+                            .iter()
+                            .filter_map(|c| c.rtx_payload_type.map(|r| (r, c.payload_type)))
+                            .collect();
+                        rtp.add_receive_stream(config);
+                    }
+                    self.remote_ssrcs.insert(*ssrc, *id);
+                }
+                if !t.track_announced {
+                    t.track_announced = true;
+                    self.events.push_back(Event::Track {
+                        transceiver: *id,
+                        mid: t.mid.clone().unwrap_or_default(),
+                        kind: t.kind,
+                        stream_ids: remote.stream_ids.clone(),
+                        track_id: remote.track_id.clone(),
+                    });
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    /// W3C `addTrack`: a transceiver that sends this track — one a remote offer made that sends
+    /// nothing yet, else a new sendrecv one. Renegotiate to put it on the wire.
+    pub fn add_track(
+        &mut self,
+        kind: MediaKind,
+        stream_id: &str,
+        track_id: &str,
+    ) -> Result<TransceiverId, Error> {
+        self.require_open()?;
+        let sender = LocalTrack {
+            stream_id: stream_id.to_string(),
+            track_id: track_id.to_string(),
+        };
+        let reuse = self
+            .transceivers
+            .iter()
+            .find(|(_, t)| t.kind == kind && t.sender.is_none() && !t.stopped)
+            .map(|(id, _)| *id);
+        if let Some(id) = reuse
+            && let Some(t) = self.transceivers.get_mut(&id)
+        {
+            t.sender = Some(sender);
+            t.direction = match t.direction {
+                Direction::RecvOnly | Direction::SendRecv => Direction::SendRecv,
+                _ => Direction::SendOnly,
+            };
+            return Ok(id);
+        }
+        Ok(self.new_transceiver(kind, Direction::SendRecv, Some(sender)))
+    }
+
+    /// W3C `addTransceiver(kind, {direction})` without a track.
+    pub fn add_transceiver(
+        &mut self,
+        kind: MediaKind,
+        direction: Direction,
+    ) -> Result<TransceiverId, Error> {
+        self.require_open()?;
+        Ok(self.new_transceiver(kind, direction, None))
+    }
+
+    /// W3C `setCodecPreferences`: the codecs (a subset of Tern's, matched by name) in the order
+    /// to offer them. Takes effect at the next negotiation.
+    pub fn set_codec_preferences(
+        &mut self,
+        transceiver: TransceiverId,
+        names: &[&str],
+    ) -> Result<(), Error> {
+        let t = self
+            .transceivers
+            .get_mut(&transceiver)
+            .ok_or(Error::UnknownTransceiver(transceiver))?;
+        let available = default_codecs(t.kind);
+        let mut codecs = Vec::new();
+        for name in names {
+            let codec = available
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name))
+                .ok_or(Error::Description(
+                    "a preferred codec Tern does not implement",
+                ))?;
+            codecs.push(codec.clone());
+        }
+        if codecs.is_empty() {
+            codecs = available;
+        }
+        t.codecs = codecs;
+        Ok(())
+    }
+
+    /// W3C `RTCRtpTransceiver.direction` (takes effect at the next negotiation).
+    pub fn set_direction(
+        &mut self,
+        transceiver: TransceiverId,
+        direction: Direction,
+    ) -> Result<(), Error> {
+        let t = self
+            .transceivers
+            .get_mut(&transceiver)
+            .ok_or(Error::UnknownTransceiver(transceiver))?;
+        t.direction = direction;
+        Ok(())
+    }
+
+    /// The transceiver's mid, once an offer or answer gave it one.
+    pub fn transceiver_mid(&self, transceiver: TransceiverId) -> Option<&str> {
+        self.transceivers
+            .get(&transceiver)
+            .and_then(|t| t.mid.as_deref())
+    }
+
+    /// W3C `currentDirection`: `None` before negotiation, or when the section was rejected.
+    pub fn current_direction(&self, transceiver: TransceiverId) -> Option<Direction> {
+        self.transceivers
+            .get(&transceiver)
+            .and_then(|t| t.current_direction)
+    }
+
+    /// The codecs the last negotiation settled; the first is the one [`write_rtp`] sends.
+    ///
+    /// [`write_rtp`]: Self::write_rtp
+    pub fn negotiated_codecs(&self, transceiver: TransceiverId) -> &[Codec] {
+        self.transceivers
+            .get(&transceiver)
+            .map(|t| t.negotiated.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Our SSRC on a transceiver.
+    pub fn local_ssrc(&self, transceiver: TransceiverId) -> Option<u32> {
+        self.transceivers.get(&transceiver).map(|t| t.ssrc)
+    }
+
+    /// Tells the connection the wall-clock time (NTP format, RFC 5905) at `now`, for RTCP
+    /// sender reports and abs-send-time. Without it, NTP time counts from 0 at creation.
+    pub fn set_ntp_time(&mut self, now: Instant, ntp: u64) {
+        self.ntp = (now, ntp);
+        if let Some(rtp) = self.rtp.as_mut() {
+            rtp.set_ntp_time(now, ntp);
+        }
+    }
+
+    /// Sends one RTP packet of the transceiver's track: `payload` already packetized for the
+    /// negotiated codec (the first of [`negotiated_codecs`](Self::negotiated_codecs)),
+    /// `rtp_timestamp` in that codec's clock (Tern adds a random offset). Tern sets payload type,
+    /// SSRC, sequence number and the mid / transport-wide-cc extensions, then paces, keeps it for
+    /// RTX, SRTP-protects and sends it on the selected pair.
+    pub fn write_rtp(
+        &mut self,
+        now: Instant,
+        transceiver: TransceiverId,
+        payload: &[u8],
+        rtp_timestamp: u32,
+        marker: bool,
+    ) -> Result<(), Error> {
+        self.require_open()?;
+        let t = self
+            .transceivers
+            .get_mut(&transceiver)
+            .ok_or(Error::UnknownTransceiver(transceiver))?;
+        let (true, Some(codec), Some(rtp)) =
+            (t.can_send(), t.negotiated.first(), self.rtp.as_mut())
+        else {
+            return Err(Error::NotSending(transceiver));
+        };
+        let mut header = RtpHeader {
+            marker,
+            payload_type: codec.payload_type,
+            sequence_number: t.sequence,
+            timestamp: rtp_timestamp.wrapping_add(t.timestamp_offset),
+            ssrc: t.ssrc,
+            ..RtpHeader::default()
+        };
+        if let Some(mid) = &t.mid {
+            // RFC 8843 §15: the mid header extension identifies the m-section in a bundle.
+            self.extension_map.write(&mut header, &Mid(mid.clone()));
+        }
+        let packet = header.to_vec(payload, 0)?;
+        rtp.send_rtp(now, &packet)?;
+        t.sequence = t.sequence.wrapping_add(1);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Asks the remote for a keyframe of what it sends on this transceiver (PLI or FIR).
+    pub fn request_keyframe(
+        &mut self,
+        now: Instant,
+        transceiver: TransceiverId,
+        kind: KeyframeRequestKind,
+    ) -> Result<(), Error> {
+        let rtp = self.rtp.as_mut().ok_or(Error::NotReceiving(transceiver))?;
+        let ssrcs: Vec<u32> = self
+            .remote_ssrcs
+            .iter()
+            .filter(|(_, id)| **id == transceiver)
+            .map(|(ssrc, _)| *ssrc)
+            .collect();
+        if ssrcs.is_empty() {
+            return Err(Error::NotReceiving(transceiver));
+        }
+        for ssrc in ssrcs {
+            rtp.request_keyframe(ssrc, kind);
+        }
         self.pump(now);
         Ok(())
     }
@@ -490,6 +1093,9 @@ impl PeerConnection {
         self.sctp = None;
         self.dtls = None;
         self.ice = None;
+        self.rtp = None;
+        self.srtp_tx = None;
+        self.srtp_rx = None;
         self.early_dtls.clear();
     }
 
@@ -533,7 +1139,18 @@ impl PeerConnection {
                     None => Err(Error::Dropped("DTLS before negotiation")),
                 }
             }
-            PacketClass::Rtp => Err(Error::Dropped("RTP/RTCP without negotiated media")),
+            PacketClass::Rtp => {
+                // BAD_INPUT row 10: SRTP only from a 5-tuple ICE validated, dropped otherwise.
+                let validated = self
+                    .ice
+                    .as_ref()
+                    .is_some_and(|ice| ice.is_validated_remote(local, remote));
+                if validated {
+                    self.receive_srtp(now, datagram)
+                } else {
+                    Err(Error::Dropped("SRTP from an address ICE has not validated"))
+                }
+            }
             PacketClass::Unknown => Err(Error::Dropped("not STUN, DTLS or RTP (RFC 7983)")),
         };
         self.pump(now);
@@ -550,6 +1167,9 @@ impl PeerConnection {
         }
         if let Some(sctp) = self.sctp.as_mut() {
             sctp.handle_timeout(now);
+        }
+        if let Some(rtp) = self.rtp.as_mut() {
+            rtp.handle_timeout(now);
         }
         self.pump(now);
     }
@@ -570,6 +1190,7 @@ impl PeerConnection {
             self.ice.as_ref().and_then(|i| i.poll_timeout()),
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().and_then(|s| s.poll_timeout()),
+            self.rtp.as_ref().and_then(|r| r.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -629,6 +1250,9 @@ impl PeerConnection {
     /// Both descriptions are in place: create DTLS (role from a=setup) and SCTP.
     fn start_transport(&mut self, now: Instant) -> Result<(), Error> {
         if self.dtls.is_some() {
+            // Renegotiation keeps the DTLS association; it may add the data section.
+            self.ensure_sctp(now)?;
+            self.pump(now);
             return Ok(());
         }
         let remote = self
@@ -647,24 +1271,214 @@ impl PeerConnection {
         let mut dtls_config = DtlsConfig::new(role, certificate);
         dtls_config.remote_fingerprints = remote.fingerprints.clone();
         dtls_config.rng_seed = self.config.seed.map(|_| self.rng.r#gen());
+        // RFC 5764 §4.1.1 use_srtp, offered always (as browsers do) so that media added by a
+        // later renegotiation finds its keys: AEAD first (RFC 7714), then the mandatory
+        // AES_CM_128_HMAC_SHA1_80 (RFC 8827 §6.5).
+        dtls_config.srtp_profiles = vec![
+            SrtpProtectionProfile::AeadAes128Gcm,
+            SrtpProtectionProfile::Aes128CmHmacSha1_80,
+        ];
         let dtls = DtlsEndpoint::new(dtls_config, now)?;
-        if let Some(data) = remote.data.as_ref() {
-            let sctp = Association::new(sctp_config(&self.config, data, role), now);
-            self.sctp = Some(sctp);
-            let pending: Vec<DataChannelId> = self
-                .channels
-                .iter()
-                .filter(|(_, c)| c.stream.is_none())
-                .map(|(id, _)| *id)
-                .collect();
-            for id in pending {
-                self.open_stream(now, id)?;
-            }
-        }
         self.dtls = Some(dtls);
+        self.dtls_role = Some(role);
+        self.ensure_sctp(now)?;
         self.set_state(PeerConnectionState::Connecting);
         self.pump(now);
         Ok(())
+    }
+
+    /// Creates the SCTP association once the descriptions carry a data section; opens the
+    /// channels created before it, and connects at once if DTLS is already up.
+    fn ensure_sctp(&mut self, now: Instant) -> Result<(), Error> {
+        let (None, Some(role), Some(data)) = (
+            self.sctp.as_ref(),
+            self.dtls_role,
+            self.remote.as_ref().and_then(|r| r.data.as_ref()),
+        ) else {
+            return Ok(());
+        };
+        let mut sctp = Association::new(sctp_config(&self.config, data, role), now);
+        if self.dtls_connected {
+            // RFC 8261 §6: SCTP starts once DTLS is up.
+            sctp.connect(now);
+        }
+        self.sctp = Some(sctp);
+        let pending: Vec<DataChannelId> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.stream.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in pending {
+            self.open_stream(now, id)?;
+        }
+        Ok(())
+    }
+
+    /// RFC 5764 §4.2: SRTP keys come from the DTLS exporter, and only once the handshake is
+    /// complete — after the peer's certificate matched the SDP fingerprint (RFC 8827 §6.5).
+    fn start_srtp(&mut self) {
+        let (Some(dtls), Some(role)) = (self.dtls.as_ref(), self.dtls_role) else {
+            return;
+        };
+        let Some(negotiated) = dtls.selected_srtp_profile() else {
+            return;
+        };
+        let Some(profile) = ProtectionProfile::from_dtls_id(negotiated.id()) else {
+            return;
+        };
+        let Ok(material) =
+            dtls.export_keying_material("EXTRACTOR-dtls_srtp", negotiated.keying_material_len())
+        else {
+            return;
+        };
+        let we_are_client = role == DtlsRole::Client;
+        let Ok((local, remote)) = keys_from_dtls_keying_material(profile, &material, we_are_client)
+        else {
+            return;
+        };
+        self.srtp_tx = SrtpSession::new(profile, &local, SrtpConfig::default()).ok();
+        self.srtp_rx = SrtpSession::new(profile, &remote, SrtpConfig::default()).ok();
+    }
+
+    /// An SRTP/SRTCP datagram from the validated pair: unprotect, then the RTP session.
+    fn receive_srtp(&mut self, now: Instant, datagram: &[u8]) -> Result<(), Error> {
+        let (Some(srtp), Some(rtp)) = (self.srtp_rx.as_mut(), self.rtp.as_mut()) else {
+            return Err(Error::Dropped("RTP/RTCP before media keys or negotiation"));
+        };
+        let mut packet = datagram.to_vec();
+        // RFC 5761 §4: RTCP packet types 192–223 on the muxed port.
+        if is_rtcp(datagram) {
+            srtp.unprotect_rtcp(&mut packet)?;
+            rtp.handle_rtcp(now, &packet)?;
+        } else {
+            srtp.unprotect_rtp(&mut packet)?;
+            rtp.handle_rtp(now, &packet)?;
+        }
+        Ok(())
+    }
+
+    fn pump_rtp(&mut self) -> bool {
+        let Some(rtp) = self.rtp.as_mut() else {
+            return false;
+        };
+        let mut moved = false;
+        while let Some(t) = rtp.poll_transmit() {
+            moved = true;
+            // Before keys or a selected pair, media is dropped like loss; RTX and PLI recover.
+            let (Some(srtp), Some((local, remote))) = (self.srtp_tx.as_mut(), self.selected) else {
+                continue;
+            };
+            let mut packet = t.data.to_vec();
+            let protected = match t.kind {
+                TransmitKind::Rtp => srtp.protect_rtp(&mut packet),
+                TransmitKind::Rtcp => srtp.protect_rtcp(&mut packet),
+            };
+            if protected.is_ok() {
+                self.transmits.push_back(Transmit {
+                    source: local,
+                    destination: remote,
+                    data: packet,
+                });
+            }
+        }
+        let mut events = Vec::new();
+        while let Some(event) = rtp.poll_event() {
+            events.push(event);
+        }
+        for event in events {
+            moved = true;
+            self.on_rtp_event(event);
+        }
+        moved
+    }
+
+    fn on_rtp_event(&mut self, event: RtpEvent) {
+        match event {
+            RtpEvent::Rtp(received) => {
+                let Ok(packet) = RtpPacket::new_checked(&received.packet[..]) else {
+                    return;
+                };
+                let Some(id) = self.receiver_of(received.ssrc, &packet) else {
+                    return;
+                };
+                let Some(t) = self.transceivers.get_mut(&id) else {
+                    return;
+                };
+                let mid = t.mid.clone().unwrap_or_default();
+                if !t.track_announced {
+                    t.track_announced = true;
+                    let (stream_ids, track_id) = t
+                        .remote
+                        .as_ref()
+                        .map(|r| (r.stream_ids.clone(), r.track_id.clone()))
+                        .unwrap_or_default();
+                    self.events.push_back(Event::Track {
+                        transceiver: id,
+                        mid: mid.clone(),
+                        kind: t.kind,
+                        stream_ids,
+                        track_id,
+                    });
+                }
+                self.events.push_back(Event::Rtp(MediaPacket {
+                    transceiver: id,
+                    mid,
+                    ssrc: received.ssrc,
+                    payload_type: packet.payload_type(),
+                    sequence_number: packet.sequence_number(),
+                    timestamp: packet.timestamp(),
+                    marker: packet.marker(),
+                    payload: packet.payload().to_vec(),
+                    repaired: received.repaired,
+                }));
+            }
+            RtpEvent::KeyframeRequested { ssrc, kind } => {
+                if let Some((id, t)) = self.transceivers.iter().find(|(_, t)| t.ssrc == ssrc) {
+                    self.events.push_back(Event::KeyframeRequest {
+                        transceiver: *id,
+                        mid: t.mid.clone().unwrap_or_default(),
+                        kind,
+                    });
+                }
+            }
+            RtpEvent::TargetBitrate(bits_per_second) => {
+                self.events
+                    .push_back(Event::TargetBitrate { bits_per_second });
+            }
+            _ => {}
+        }
+    }
+
+    /// Which transceiver receives a remote SSRC: from the SDP (`a=ssrc`), else the mid header
+    /// extension (RFC 8843 §9.2), else the payload type if exactly one receiving transceiver
+    /// negotiated it. Learnt SSRCs are remembered (bounded).
+    fn receiver_of(&mut self, ssrc: u32, packet: &RtpPacket<&[u8]>) -> Option<TransceiverId> {
+        if let Some(id) = self.remote_ssrcs.get(&ssrc) {
+            return Some(*id);
+        }
+        let by_mid = match self.extension_map.read::<Mid, _>(packet) {
+            Some(Ok(Mid(mid))) => self
+                .transceivers
+                .iter()
+                .find(|(_, t)| t.mid.as_deref() == Some(mid.as_str()) && t.can_receive())
+                .map(|(id, _)| *id),
+            _ => None,
+        };
+        let id = by_mid.or_else(|| {
+            let pt = packet.payload_type();
+            let mut candidates = self.transceivers.iter().filter(|(_, t)| {
+                t.can_receive() && t.negotiated.iter().any(|c| c.payload_type == pt)
+            });
+            match (candidates.next(), candidates.next()) {
+                (Some((id, _)), None) => Some(*id),
+                _ => None,
+            }
+        })?;
+        if self.remote_ssrcs.len() < MAX_LEARNT_SSRCS + 64 {
+            self.remote_ssrcs.insert(ssrc, id);
+        }
+        Some(id)
     }
 
     fn open_stream(&mut self, now: Instant, id: DataChannelId) -> Result<(), Error> {
@@ -702,6 +1516,7 @@ impl PeerConnection {
             moved |= self.pump_ice();
             moved |= self.pump_dtls(now);
             moved |= self.pump_sctp();
+            moved |= self.pump_rtp();
             if !moved {
                 break;
             }
@@ -788,6 +1603,7 @@ impl PeerConnection {
             match event {
                 DtlsEvent::Connected => {
                     self.dtls_connected = true;
+                    self.start_srtp();
                     if let Some(sctp) = self.sctp.as_mut() {
                         // RFC 8261 §6: SCTP starts once DTLS is up; both ends may send INIT.
                         sctp.connect(now);
@@ -954,6 +1770,16 @@ fn sctp_config(config: &RtcConfig, remote: &jsep::RemoteData, role: DtlsRole) ->
 /// How many DTLS datagrams from a not-yet-validated remote are held (a flight is at most a few).
 const MAX_EARLY_DTLS: usize = 4;
 
+/// The NTP time at `now`, extrapolated from a known (instant, NTP) pair.
+fn ntp_at(known: (Instant, u64), now: Instant) -> u64 {
+    let elapsed = now.saturating_duration_since(known.0);
+    // NTP 32.32 fixed point: seconds in the high word, 2^-32 s fractions in the low one.
+    let units = (elapsed.as_nanos() << 32) / 1_000_000_000;
+    known
+        .1
+        .wrapping_add(u64::try_from(units).unwrap_or(u64::MAX))
+}
+
 /// RFC 8839 §5.4 ice-char = ALPHA / DIGIT / "+" / "/"; alphanumerics keep it URL- and shell-safe.
 fn random_ice_chars(rng: &mut StdRng, len: usize) -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -992,7 +1818,6 @@ mod tests {
     fn first_init(config: &RtcConfig) -> Vec<u8> {
         let now = Instant::now();
         let remote = jsep::RemoteData {
-            mid: "0".into(),
             sctp_port: 5000,
             max_message_size: 65536,
         };

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -26,6 +26,8 @@ use crate::wire::framing::StreamFramer;
 const INBOUND_QUEUE: usize = 4096;
 /// Bound on bytes queued to one TCP connection, in messages.
 const TCP_WRITE_QUEUE: usize = 1024;
+/// Most queued inputs the core takes per wake-up before it drains its transmits.
+const INPUT_BATCH: usize = 64;
 
 struct Inbound {
     transport: Transport,
@@ -108,38 +110,56 @@ impl ServerRunner {
         let (tx, mut rx) = mpsc::channel::<Input>(INBOUND_QUEUE);
         let legacy = legacy_channels;
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-        tasks.push(spawn_udp_reader(
-            udp.clone(),
-            local,
-            Transport::Udp,
-            tx.clone(),
-        ));
+        // The listening socket is read by the core's own task (no hand-off per datagram: it
+        // carries every client → peer packet); relay sockets and TCP connections by reader tasks.
+        let mut listen_buf = vec![0u8; 65536];
         if let Some(listener) = tcp {
             tasks.push(spawn_tcp_acceptor(listener, local, legacy, tx.clone()));
         }
         let mut relays: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)> = HashMap::new();
         let mut tcp_writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
         tokio::pin!(shutdown);
+        // One timer, re-armed only when the core's deadline moves (not once per datagram).
+        let far_future = || tokio::time::Instant::now() + Duration::from_secs(86_400);
+        let timer = tokio::time::sleep_until(far_future());
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
-            let sleep_until = core.poll_timeout();
+            let deadline = core.poll_timeout();
+            if deadline != armed {
+                armed = deadline;
+                timer
+                    .as_mut()
+                    .reset(deadline.map_or_else(far_future, tokio::time::Instant::from_std));
+            }
             tokio::select! {
                 () = &mut shutdown => break,
                 input = rx.recv() => {
                     let Some(input) = input else { break };
-                    match input {
-                        Input::Data(d) => {
-                            let _ = core.handle_receive(instant_now(), d.transport, d.from, d.to, &d.data);
-                        }
-                        Input::TcpOpened { client, writer } => {
-                            tcp_writers.insert(client, writer);
-                        }
-                        Input::TcpClosed { client } => {
-                            tcp_writers.remove(&client);
-                            core.connection_closed(client, local);
+                    let mut next = Some(input);
+                    let mut batch = 0;
+                    // Take what else is already queued before draining: one wake-up, many
+                    // datagrams, under load.
+                    while let Some(input) = next {
+                        handle_input(&mut core, input, &mut tcp_writers, local);
+                        batch += 1;
+                        next = if batch < INPUT_BATCH { rx.try_recv().ok() } else { None };
+                    }
+                }
+                received = udp.recv_from(&mut listen_buf) => {
+                    // ICMP errors surface as receive errors on Linux: keep serving.
+                    if let Ok((n, from)) = received {
+                        let datagram = listen_buf.get(..n).unwrap_or_default();
+                        let _ = core.handle_receive(instant_now(), Transport::Udp, from, local, datagram);
+                        for _ in 1..INPUT_BATCH {
+                            let Ok((n, from)) = udp.try_recv_from(&mut listen_buf) else { break };
+                            let datagram = listen_buf.get(..n).unwrap_or_default();
+                            let _ = core.handle_receive(instant_now(), Transport::Udp, from, local, datagram);
                         }
                     }
                 }
-                () = sleep_opt(sleep_until) => {
+                () = &mut timer => {
+                    armed = None;
                     core.handle_timeout(instant_now());
                 }
             }
@@ -155,10 +175,23 @@ impl ServerRunner {
     }
 }
 
-async fn sleep_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-        None => std::future::pending().await,
+fn handle_input(
+    core: &mut Server,
+    input: Input,
+    tcp_writers: &mut HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    local: SocketAddr,
+) {
+    match input {
+        Input::Data(d) => {
+            let _ = core.handle_receive(instant_now(), d.transport, d.from, d.to, &d.data);
+        }
+        Input::TcpOpened { client, writer } => {
+            tcp_writers.insert(client, writer);
+        }
+        Input::TcpClosed { client } => {
+            tcp_writers.remove(&client);
+            core.connection_closed(client, local);
+        }
     }
 }
 

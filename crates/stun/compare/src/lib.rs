@@ -1,7 +1,9 @@
 //! The two sides of the STUN comparison, as plain functions so a test can check that both do the
 //! same work (same attributes, integrity and fingerprint verified) before the bench times them.
 
-use rtc_stun::attributes::{ATTR_ICE_CONTROLLING, ATTR_PRIORITY, ATTR_USE_CANDIDATE, ATTR_USERNAME};
+use rtc_stun::attributes::{
+    ATTR_ICE_CONTROLLING, ATTR_PRIORITY, ATTR_USE_CANDIDATE, ATTR_USERNAME,
+};
 use rtc_stun::fingerprint::FINGERPRINT;
 use rtc_stun::integrity::MessageIntegrity;
 use rtc_stun::message::{BINDING_REQUEST, Setter, TransactionId as RtcTransactionId};
@@ -50,9 +52,13 @@ impl RtcSide {
     /// Key and message buffers set up once, as a real agent would.
     pub fn new() -> Option<RtcSide> {
         let provider = rtc_crypto::default_provider().ok()?;
-        let crypto: &'static dyn rtc_crypto::RTCCrypto = Box::leak(Box::new(provider.clone())).crypto();
+        let crypto: &'static dyn rtc_crypto::RTCCrypto =
+            Box::leak(Box::new(provider.clone())).crypto();
         Some(RtcSide {
-            integrity: MessageIntegrity::new_short_term_integrity_with_provider(PASSWORD.to_owned(), crypto),
+            integrity: MessageIntegrity::new_short_term_integrity_with_provider(
+                PASSWORD.to_owned(),
+                crypto,
+            ),
             provider,
             sent: rtc_stun::message::Message::new(),
             received: rtc_stun::message::Message::new(),
@@ -66,7 +72,9 @@ impl RtcSide {
         m.typ = BINDING_REQUEST;
         m.transaction_id = RtcTransactionId(TID);
         m.write_header();
-        RtcUsername::new(ATTR_USERNAME, USERNAME.to_owned()).add_to(m).ok()?;
+        RtcUsername::new(ATTR_USERNAME, USERNAME.to_owned())
+            .add_to(m)
+            .ok()?;
         m.add(ATTR_ICE_CONTROLLING, &TIE_BREAKER.to_be_bytes());
         m.add(ATTR_PRIORITY, &PRIORITY.to_be_bytes());
         m.add(ATTR_USE_CANDIDATE, &[]);
@@ -108,6 +116,12 @@ mod tests {
         // A flipped bit fails both.
         let mut bad = buf.clone();
         bad[30] ^= 1;
-        assert!(Message::decode(&bad).is_err() || Message::decode(&bad).unwrap().verify_integrity(&key).is_err());
+        assert!(
+            Message::decode(&bad).is_err()
+                || Message::decode(&bad)
+                    .unwrap()
+                    .verify_integrity(&key)
+                    .is_err()
+        );
     }
 }

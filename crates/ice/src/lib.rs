@@ -31,8 +31,10 @@
 //! - RFC 8445 §11 keepalives: consent checks on the selected pair (full agent), Binding
 //!   indications (lite agent).
 //!
-//! Not implemented: TURN over TLS or DTLS to the server, a relay-only transport policy, TCP
-//! candidates (RFC 6544: parsed, not paired),
+//! - W3C `RTCIceTransportPolicy` "relay" ([`IceConfig::relay_only`]).
+//!
+//! Not implemented: TURN over TLS or DTLS to the server, TCP candidates (RFC 6544: parsed, not
+//! paired),
 //! more than one component, local peer-reflexive candidates as separate pairs (§7.2.5.3.1:
 //! the checked pair itself becomes valid, which sends from the same base), mDNS resolution
 //! itself (`.local` candidates go through the application's resolver hook in
@@ -45,7 +47,7 @@
 //! loopback ↔ LAN 5-tuple (`tests/loopback_scope.rs`); relayed candidates on `tern-turn`'s
 //! server core (`tests/relay.rs`); across RFC 4787 NATs on `tern-netsim` with a `tern-stun`
 //! binding server and optionally a TURN server (`tests/nat_traversal.rs`); against aioice
-//! (`tests/interop_aioice.rs`) and in a NAT lab of network namespaces with nftables NATs and
+//! (`tests/interop_aioice.rs`, `tests/interop_aioice_turn.rs` through coturn) and in a NAT lab of network namespaces with nftables NATs and
 //! coturn (`tests/natlab.rs`), both ignored unless run by xtask.
 //!
 //! ## Run loop

@@ -82,10 +82,20 @@ fn json_candidates(json: &str) -> Vec<String> {
 }
 
 fn run(we_control: bool) {
+    run_agent(we_control, false);
+}
+
+/// `lite`: our agent is an ICE-lite agent (RFC 8445 §2.5, always controlled): it only answers
+/// aioice's checks and accepts its nomination.
+fn run_agent(we_control: bool, lite: bool) {
     let python = std::env::var("TERN_PYTHON").unwrap_or_else(|_| "python3".into());
-    let dir = std::env::temp_dir().join(format!("tern-aioice-{}", std::process::id()));
+    // One directory per test: parallel tests remove their own when done.
+    let dir = std::env::temp_dir().join(format!(
+        "tern-aioice-{}-{we_control}-{lite}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join(format!("peer-{we_control}.py"));
+    let script = dir.join(format!("peer-{we_control}-{lite}.py"));
     std::fs::write(&script, SCRIPT).unwrap();
     let role = if we_control {
         "controlled"
@@ -118,7 +128,9 @@ fn run(we_control: bool) {
 
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let local = socket.local_addr().unwrap();
-    let mut agent = IceAgent::new(IceConfig::new(we_control), Instant::now());
+    let mut config = IceConfig::new(we_control);
+    config.ice_lite = lite;
+    let mut agent = IceAgent::new(config, Instant::now());
     let ours = agent.add_local_host_candidate(local);
     agent.end_of_local_candidates();
     agent.set_remote_credentials(
@@ -151,9 +163,18 @@ fn run(we_control: bool) {
     let mut received = Vec::new();
     let mut done = false;
     let mut selected: Option<(SocketAddr, SocketAddr)> = None;
+    let mut early: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
     while Instant::now() < deadline && !done {
         while let Some(t) = agent.poll_transmit() {
             assert_eq!(t.source, local);
+            if lite {
+                // A lite agent sends no checks: only responses and Binding indications.
+                assert_ne!(
+                    &t.data[..2],
+                    &[0x00, 0x01],
+                    "a lite agent sent a Binding request"
+                );
+            }
             socket.send_to(&t.data, t.destination).unwrap();
         }
         while let Some(e) = agent.poll_event() {
@@ -178,20 +199,31 @@ fn run(we_control: bool) {
                 let data = &buf[..n];
                 if agent.accepts(data) {
                     let _ = agent.handle_receive(Instant::now(), local, from, data);
-                } else if agent.is_validated_remote(local, from) {
-                    // Application data on the validated pair: echo it on the selected pair.
-                    let (_, remote) = agent.selected_pair().expect("a selected pair");
-                    let mut reply = b"echo:".to_vec();
-                    reply.extend_from_slice(data);
-                    socket.send_to(&reply, remote).unwrap();
-                    echoed += 1;
                 } else {
-                    panic!("data from an unvalidated address {from}");
+                    // Application data: held until our own check validated its 5-tuple
+                    // (aioice may nominate and send before our triggered check is answered).
+                    early.push((from, data.to_vec()));
                 }
             }
             Err(_) => agent.handle_timeout(Instant::now()),
         }
+        let (ready, held): (Vec<_>, Vec<_>) = early
+            .drain(..)
+            .partition(|(from, _)| agent.is_validated_remote(local, *from));
+        early = held;
+        for (_, data) in ready {
+            // Echo it on the selected pair.
+            let (_, remote) = agent.selected_pair().expect("a selected pair");
+            let mut reply = b"echo:".to_vec();
+            reply.extend_from_slice(&data);
+            socket.send_to(&reply, remote).unwrap();
+            echoed += 1;
+        }
     }
+    assert!(
+        early.is_empty(),
+        "data from unvalidated addresses: {early:?}"
+    );
     assert!(done, "aioice did not finish; received {received:?}");
     assert_eq!(received, vec!["echo:ping-0", "echo:ping-1", "echo:ping-2"]);
     assert_eq!(echoed, 3);
@@ -220,4 +252,10 @@ fn tern_controlling_aioice_controlled() {
 #[ignore = "interop: run by cargo xtask test-all"]
 fn tern_controlled_aioice_controlling() {
     run(false);
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn tern_lite_aioice_full_controlling() {
+    run_agent(false, true);
 }

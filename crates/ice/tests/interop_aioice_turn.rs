@@ -118,7 +118,11 @@ fn run(we_control: bool) {
     std::thread::sleep(Duration::from_millis(500));
 
     let python = std::env::var("TERN_PYTHON").unwrap_or_else(|_| "python3".into());
-    let dir = std::env::temp_dir().join(format!("tern-aioice-turn-{}", std::process::id()));
+    // One directory per test: parallel tests remove their own when done.
+    let dir = std::env::temp_dir().join(format!(
+        "tern-aioice-turn-{}-{we_control}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join(format!("peer-{we_control}.py"));
     std::fs::write(&script, SCRIPT).unwrap();

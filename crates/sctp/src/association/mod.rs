@@ -478,9 +478,10 @@ impl Association {
         }
         if self.tx.fwd_needed {
             let mut entries = std::mem::take(&mut self.fwd_scratch);
-            if let Some(cum) = self.tx.forward_tsn(now, &mut entries) {
-                let room = (self.mtu - out.len()).saturating_sub(8) / 8;
-                entries.truncate(room);
+            // Chunk header and new cumulative TSN: 8 bytes; an entry: 4, or 8 with I-DATA.
+            let entry_len = if self.tx.interleaved { 8 } else { 4 };
+            let room = (self.mtu - out.len()).saturating_sub(8) / entry_len;
+            if let Some(cum) = self.tx.forward_tsn(now, room, &mut entries) {
                 chunk::emit_forward_tsn(&mut out, self.tx.interleaved, cum, &entries);
             }
             self.fwd_scratch = entries;

@@ -801,9 +801,47 @@ impl Sender {
     }
 
     /// RFC 3758 §3.5 C2-C4 / RFC 8260 §2.3: the FORWARD-TSN to send, if any.
-    pub fn forward_tsn(&mut self, now: Instant, entries: &mut Vec<ForwardTsnEntry>) -> Option<u32> {
+    /// `max_entries` stream entries fit the packet being built.
+    pub fn forward_tsn(
+        &mut self,
+        now: Instant,
+        max_entries: usize,
+        entries: &mut Vec<ForwardTsnEntry>,
+    ) -> Option<u32> {
         self.fwd_needed = false;
         if !lt32(self.cum_ack, self.adv_ack) {
+            return None;
+        }
+        entries.clear();
+        let mut cum = self.cum_ack;
+        let n = self.adv_ack.wrapping_sub(self.cum_ack) as usize;
+        for e in self.inflight.iter().take(n) {
+            let unordered = e.flags & data_flags::U != 0;
+            // FORWARD-TSN lists streams of skipped ordered data only (RFC 3758 §3.5 C4);
+            // I-FORWARD-TSN lists unordered ones too, with the U flag (RFC 8260 §2.3.1).
+            if !unordered || self.interleaved {
+                let u = unordered && self.interleaved;
+                let full = entries.len() == max_entries;
+                match entries
+                    .iter_mut()
+                    .find(|x| x.stream == e.stream && x.unordered == u)
+                {
+                    Some(x) => x.seq = e.seq,
+                    // RFC 3758 §3.5 C4: if the entries do not fit, lower the new cumulative
+                    // TSN to the last one they cover; a later FORWARD-TSN does the rest.
+                    None if full => break,
+                    None => entries.push(ForwardTsnEntry {
+                        stream: e.stream,
+                        unordered: u,
+                        seq: e.seq,
+                    }),
+                }
+            }
+            cum = e.tsn;
+        }
+        if cum == self.cum_ack {
+            // Not even one entry fits here: go first in the next packet.
+            self.fwd_needed = true;
             return None;
         }
         // RFC 3758 §3.5 F2 (implementation note): a duplicate FORWARD-TSN waits a full RTT.
@@ -813,33 +851,13 @@ impl Sender {
         if !self.fwd_forced
             && self
                 .last_fwd
-                .is_some_and(|(tsn, at)| tsn == self.adv_ack && now < at + rtt)
+                .is_some_and(|(tsn, at)| tsn == cum && now < at + rtt)
         {
             return None;
         }
         self.fwd_forced = false;
-        self.last_fwd = Some((self.adv_ack, now));
-        entries.clear();
-        let n = self.adv_ack.wrapping_sub(self.cum_ack) as usize;
-        for e in self.inflight.iter().take(n) {
-            let unordered = e.flags & data_flags::U != 0;
-            if unordered && !self.interleaved {
-                continue;
-            }
-            let u = unordered && self.interleaved;
-            match entries
-                .iter_mut()
-                .find(|x| x.stream == e.stream && x.unordered == u)
-            {
-                Some(x) => x.seq = e.seq,
-                None => entries.push(ForwardTsnEntry {
-                    stream: e.stream,
-                    unordered: u,
-                    seq: e.seq,
-                }),
-            }
-        }
-        Some(self.adv_ack)
+        self.last_fwd = Some((cum, now));
+        Some(cum)
     }
 }
 
@@ -895,7 +913,7 @@ mod tests {
         }
         let mut entries = Vec::new();
         assert!(s.fwd_needed);
-        assert_eq!(s.forward_tsn(t0 + ms(10), &mut entries), Some(100));
+        assert_eq!(s.forward_tsn(t0 + ms(10), 100, &mut entries), Some(100));
         // Another SACK from before the FORWARD-TSN arrived: no duplicate within one RTT...
         s.on_sack(
             t0 + ms(20),
@@ -903,7 +921,7 @@ mod tests {
             1 << 20,
             [GapBlock { start: 2, end: 4 }].into_iter(),
         );
-        assert_eq!(s.forward_tsn(t0 + ms(20), &mut entries), None);
+        assert_eq!(s.forward_tsn(t0 + ms(20), 100, &mut entries), None);
         // ...but after one (no RTT sample yet: RTO.Initial).
         s.on_sack(
             t0 + ms(1011),
@@ -911,11 +929,11 @@ mod tests {
             1 << 20,
             [GapBlock { start: 2, end: 4 }].into_iter(),
         );
-        assert_eq!(s.forward_tsn(t0 + ms(1011), &mut entries), Some(100));
+        assert_eq!(s.forward_tsn(t0 + ms(1011), 100, &mut entries), Some(100));
         // T3 expiry sends it again at once (RFC 3758 §3.5 A5).
         s.on_t3_expiry(t0 + ms(1012));
         assert!(s.fwd_needed);
-        assert_eq!(s.forward_tsn(t0 + ms(1012), &mut entries), Some(100));
+        assert_eq!(s.forward_tsn(t0 + ms(1012), 100, &mut entries), Some(100));
         assert_eq!(
             entries,
             vec![ForwardTsnEntry {
@@ -923,6 +941,43 @@ mod tests {
                 unordered: false,
                 seq: 0
             }]
+        );
+    }
+
+    #[test]
+    fn forward_tsn_that_does_not_fit_lowers_the_cumulative_tsn() {
+        #[allow(clippy::disallowed_methods)] // a base for virtual time only
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut s = Sender::new(100, 1200, ms(1000), ms(400), ms(60_000));
+        s.pr_supported = true;
+        s.start(100, 1 << 20);
+        let once = Policy {
+            max_retx: Some(0),
+            lifetime: None,
+        };
+        for stream in [1, 3, 5] {
+            s.enqueue(stream, 53, Bytes::from_static(b"gone"), false, once, t0);
+        }
+        let mut out = Vec::new();
+        assert!(s.fill(&mut out, t0));
+        // All three are lost: T3 abandons them (RFC 3758 §3.5 A1-A3).
+        s.on_t3_expiry(t0 + ms(1000));
+        let mut entries = Vec::new();
+        // Room for two entries: the new cumulative TSN stops before the third stream.
+        assert_eq!(s.forward_tsn(t0 + ms(1000), 2, &mut entries), Some(101));
+        assert_eq!(
+            entries.iter().map(|e| e.stream).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+        // No room at all: nothing now, but it goes into the next packet.
+        s.on_sack(t0 + ms(1010), 101, 1 << 20, std::iter::empty());
+        assert_eq!(s.forward_tsn(t0 + ms(1010), 0, &mut entries), None);
+        assert!(s.fwd_needed);
+        assert_eq!(s.forward_tsn(t0 + ms(1010), 2, &mut entries), Some(102));
+        assert_eq!(
+            entries.iter().map(|e| e.stream).collect::<Vec<_>>(),
+            vec![5]
         );
     }
 }

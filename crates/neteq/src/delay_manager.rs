@@ -2,8 +2,14 @@
 //!
 //! Each packet's *relative delay* is how much later it arrived than the fastest packet of the
 //! last two seconds would predict (arrival time minus media timestamp, minus the minimum of that
-//! difference over the window). Relative delays go into a histogram whose old mass decays by a
-//! forgetting factor per packet; the target delay is a high quantile of it plus one packet, bounded.
+//! difference over the window). The largest relative delay of every 250 ms interval goes into a
+//! histogram whose old mass decays by a forgetting factor per entry (a memory of tens of
+//! seconds); the target delay is its 90th percentile plus one packet, bounded.
+//!
+//! libwebrtc resamples the same way (500 ms intervals, 95th percentile). Measured on the
+//! committed traces (README), 250 ms / 90 % gives higher PESQ-WB at lower mean delay than
+//! libwebrtc; per-packet entries (no resampling) forgot periodic stalls within a second and lost
+//! to libwebrtc on the bursty traces.
 
 use std::collections::VecDeque;
 
@@ -15,9 +21,13 @@ const BUCKETS: usize = 400;
 const WINDOW_MS: u64 = 2_000;
 /// Cap of the window's entries (an attacker sending tiny packets cannot grow it).
 const MAX_WINDOW_ENTRIES: usize = 1024;
+/// Length of a resampling interval, in milliseconds.
+const RESAMPLE_MS: u64 = 250;
+/// Histogram entries taken per packet before resampling starts.
+const STARTUP_ENTRIES: u64 = 50;
 /// Quantile of the relative delay distribution the target covers.
-const QUANTILE: f64 = 0.95;
-/// Steady-state forgetting factor per packet (libwebrtc uses about 0.983 as well).
+const QUANTILE: f64 = 0.90;
+/// Steady-state forgetting factor per histogram entry (libwebrtc uses 0.983 as well).
 const FORGET: f64 = 0.983;
 
 #[derive(Debug, Clone)]
@@ -25,7 +35,11 @@ pub(crate) struct DelayManager {
     histogram: Vec<f64>,
     /// (arrival, arrival - ts) over the last WINDOW_MS.
     window: VecDeque<(u64, i64)>,
+    /// Start of the current resampling interval (arrival, samples) and its largest delay.
+    interval_start: Option<u64>,
+    interval_max: usize,
     packets_seen: u64,
+    packets_total: u64,
     samples_per_ms: usize,
     packet_samples: usize,
     min_samples: usize,
@@ -41,7 +55,10 @@ impl DelayManager {
         DelayManager {
             histogram: vec![0.0; BUCKETS],
             window: VecDeque::new(),
+            interval_start: None,
+            interval_max: 0,
             packets_seen: 0,
+            packets_total: 0,
             samples_per_ms,
             packet_samples,
             min_samples,
@@ -76,6 +93,30 @@ impl DelayManager {
         self.window.push_back((arrival, transit));
         let fastest = self.window.iter().map(|&(_, t)| t).min().unwrap_or(transit);
         let relative = transit.saturating_sub(fastest).max(0) as usize;
+        // Resample: one histogram entry per interval, the largest relative delay seen in it (as
+        // libwebrtc's delay manager does). Per-packet entries would let a stall of a few hundred
+        // milliseconds every few seconds fall under the 5 % tail and be forgotten within about a
+        // second; interval maxima keep such stalls in view for tens of seconds.
+        self.interval_max = self.interval_max.max(relative);
+        let interval = RESAMPLE_MS * self.samples_per_ms as u64;
+        // Start-up: the first entries go in packet by packet, so the target is right within a
+        // second instead of after several intervals.
+        self.packets_total = self.packets_total.saturating_add(1);
+        let starting = self.packets_total <= STARTUP_ENTRIES;
+        if self.packets_total == STARTUP_ENTRIES + 1 {
+            // The start-up block weighs as one interval entry from now on, so the first stalls
+            // count as much as they would have without it.
+            self.packets_seen = 1;
+        }
+        if !starting
+            && self
+                .interval_start
+                .is_some_and(|start| arrival.saturating_sub(start) < interval)
+        {
+            return;
+        }
+        let relative = std::mem::take(&mut self.interval_max);
+        self.interval_start = Some(arrival);
         let bucket = (relative / (BUCKET_MS * self.samples_per_ms).max(1)).min(BUCKETS - 1);
 
         // Start-up: weigh early packets more so the histogram fills quickly (1/n until the
@@ -135,7 +176,8 @@ mod tests {
         }
         let jittery = d.target();
         assert!(jittery >= 320 + 60 * 16, "target {jittery}");
-        for i in 500..1500u64 {
+        // Interval maxima are remembered for tens of seconds: 50 s of calm.
+        for i in 500..3000u64 {
             d.update(i as i64 * 320, i * 320, 320);
         }
         assert!(
@@ -143,6 +185,26 @@ mod tests {
             "target {} did not decay",
             d.target()
         );
+    }
+
+    #[test]
+    fn periodic_stalls_stay_in_the_target() {
+        let mut d = DelayManager::new(16, 0, 2000);
+        // 20 ms packets; every 4 s the path stalls for 200 ms and then delivers the backlog.
+        for i in 0..1500u64 {
+            let t = i * 20;
+            let phase = t % 4000;
+            let late = if (3000..3200).contains(&phase) {
+                3200 - phase
+            } else {
+                0
+            };
+            d.update(i as i64 * 320, (t + late) * 16, 320);
+        }
+        // The stalled packets are 5 % of all packets (per-packet entries would put the 90th
+        // percentile near 20 ms) but one or two of every 16 intervals: the interval maxima keep
+        // the target at most of a stall.
+        assert!(d.target() >= 150 * 16, "target {} ms", d.target() / 16);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Suite `pc-aiortc`: Tern's peer connection against aiortc (Python; aioice, OpenSSL DTLS 1.2, its
-//! own SCTP) on one address, both directions of offer, one aiortc process per case.
+//! own SCTP, its SRTP and Opus/VP8 codecs) on one address, both directions of offer, one aiortc
+//! process per case: the six data-channel cases, and an audio plus a video track sent both ways.
 //!
 //! The peer is `tests/peers/aiortc_peer.py` run by `$TERN_PYTHON` (a venv with `pip install
 //! aiortc`), falling back to `python3`. The harness is `tests/peers/common.rs`.
@@ -37,4 +38,11 @@ fn run(direction: Direction, case: &str) {
     common::run_case("pc-aiortc", &version(), command, direction, case);
 }
 
+fn run_media(direction: Direction) {
+    let mut command = Command::new(python());
+    command.arg(common::peers_dir().join("aiortc_peer.py"));
+    common::run_media_case("pc-aiortc", &version(), command, direction);
+}
+
 suite_cases!(run);
+media_cases!(run_media);

@@ -16,6 +16,10 @@ IP = os.environ.get("TERN_INTEROP_IP", "127.0.0.1")
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [IP]
 
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack  # noqa: E402
+
+# Decoded frames per kind of the tracks Tern sends (media cases).
+frames = {"audio": 0, "video": 0}
 
 
 def out(*parts):
@@ -46,7 +50,43 @@ def make_pc():
     def on_datachannel(channel):
         echo(channel)
 
+    @pc.on("track")
+    def on_track(track):
+        log(f"track {track.kind} id={track.id}")
+
+        async def consume():
+            # Each recv() is one decoded frame: SRTP decrypted, depacketized and decoded.
+            while True:
+                try:
+                    await track.recv()
+                except Exception:
+                    return
+                frames[track.kind] += 1
+
+        asyncio.ensure_future(consume())
+
     return pc
+
+
+def add_media(pc):
+    # aiortc's own sources: silence (Opus) and a green picture (VP8), 20 ms / 30 fps.
+    pc.addTrack(AudioStreamTrack())
+    pc.addTrack(VideoStreamTrack())
+
+
+async def stats(pc):
+    report = await pc.getStats()
+    inbound = {}
+    outbound = {}
+    for s in report.values():
+        if s.type == "inbound-rtp":
+            inbound[s.kind] = inbound.get(s.kind, 0) + s.packetsReceived
+        elif s.type == "outbound-rtp":
+            outbound[s.kind] = outbound.get(s.kind, 0) + s.packetsSent
+    parts = [f"in-{k}={v}" for k, v in sorted(inbound.items())]
+    parts += [f"out-{k}={v}" for k, v in sorted(outbound.items())]
+    parts += [f"frames-{k}={v}" for k, v in sorted(frames.items())]
+    return " ".join(parts)
 
 
 def open_channel(pc, label, ordered, max_rtx, offering=False):
@@ -88,6 +128,20 @@ async def main():
                 await pc.setLocalDescription(await pc.createAnswer())
                 out("answer", pc.localDescription.sdp.encode().hex())
                 open_channel(pc, *words[1:4])
+            elif words[0] == "media-offer":
+                pc = make_pc()
+                add_media(pc)
+                await pc.setLocalDescription(await pc.createOffer())
+                out("offer", pc.localDescription.sdp.encode().hex())
+            elif words[0] == "media-answer":
+                pc = make_pc()
+                offer = bytes.fromhex(words[1]).decode()
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+                add_media(pc)
+                await pc.setLocalDescription(await pc.createAnswer())
+                out("answer", pc.localDescription.sdp.encode().hex())
+            elif words[0] == "stats":
+                out("stats", await stats(pc))
             elif words[0] == "remote-answer":
                 answer = bytes.fromhex(words[1]).decode()
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))

@@ -47,8 +47,9 @@
 //! loopback ↔ LAN 5-tuple (`tests/loopback_scope.rs`); relayed candidates on `tern-turn`'s
 //! server core (`tests/relay.rs`); across RFC 4787 NATs on `tern-netsim` with a `tern-stun`
 //! binding server and optionally a TURN server (`tests/nat_traversal.rs`); against aioice
-//! (`tests/interop_aioice.rs`, `tests/interop_aioice_turn.rs` through coturn) and in a NAT lab of network namespaces with nftables NATs and
-//! coturn (`tests/natlab.rs`), both ignored unless run by xtask.
+//! (`tests/interop_aioice.rs`, and through coturn `tests/interop_aioice_turn.rs`) and in a NAT
+//! lab of network namespaces with nftables NATs and coturn (`tests/natlab.rs`), all three
+//! ignored unless run by xtask.
 //!
 //! ## Run loop
 //! 1. Create the agent with [`IceAgent::new`]; add each local socket with

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tern_ice::{
     CandidateKind, IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent, TurnServer,
 };
-use tern_netsim::{Datagram, HostId, LinkConfig, Loss, NatConfig, Network};
+use tern_netsim::{Datagram, HostId, LinkConfig, Loss, NatConfig, NatId, Network};
 use tern_stun::{BindingServer, BindingServerConfig};
 use tern_turn::{Server as TurnCore, ServerConfig as TurnConfig, ServerEvent, Transport};
 
@@ -47,6 +47,7 @@ struct Lab {
     now: Instant,
     agents: [IceAgent; 2],
     hosts: [HostId; 2],
+    nats: [NatId; 2],
     addrs: [SocketAddr; 2],
     stun_host: HostId,
     stun: BindingServer,
@@ -115,6 +116,7 @@ impl Lab {
             now: start,
             agents,
             hosts: [ha, hb],
+            nats: [na, nb],
             addrs,
             stun_host,
             stun: BindingServer::new(BindingServerConfig::default()),
@@ -425,5 +427,104 @@ fn application_data_flows_both_ways_through_the_relay() {
             "{:?}",
             a.pairs()
         );
+    }
+}
+
+#[test]
+fn ice_restart_across_nats_keeps_the_old_pair_until_the_new_one_is_selected() {
+    let mut lab = Lab::new(
+        Nat::PortRestrictedCone,
+        Nat::RestrictedCone,
+        LinkConfig::with_delay(Duration::from_millis(20)),
+        5,
+    );
+    assert!(lab.run(Duration::from_secs(20), Lab::connected));
+    let old = [lab.agents[0].selected_pair(), lab.agents[1].selected_pair()];
+    // Both sides restart with new credentials (RFC 8445 §9) and trickle again.
+    let now = lab.now;
+    let new_creds = [
+        IceCredentials {
+            ufrag: "re1x".into(),
+            pwd: "restarted-password-1-abcdefgh".into(),
+        },
+        IceCredentials {
+            ufrag: "re2x".into(),
+            pwd: "restarted-password-2-abcdefgh".into(),
+        },
+    ];
+    for i in 0..2 {
+        lab.agents[i].restart(now, new_creds[i].clone());
+    }
+    for i in 0..2 {
+        let c = &new_creds[1 - i];
+        lab.agents[i].set_remote_credentials(c.ufrag.clone(), c.pwd.clone());
+        // Media keeps flowing on the old pair meanwhile.
+        assert_eq!(lab.agents[i].selected_pair(), old[i]);
+        lab.agents[i].send_data(&[23, i as u8]).unwrap();
+    }
+    for i in 0..2 {
+        for c in lab.agents[i].local_candidates() {
+            let now = lab.now;
+            lab.agents[1 - i].add_remote_candidate(now, c).unwrap();
+        }
+    }
+    for a in &mut lab.agents {
+        a.end_of_remote_candidates();
+    }
+    let both_completed = |lab: &Lab| {
+        lab.agents
+            .iter()
+            .all(|a| a.connection_state() == IceConnectionState::Completed)
+    };
+    assert!(lab.run(Duration::from_secs(20), both_completed));
+    // The data sent during the restart arrived, and a nominated pair of the new generation
+    // carries on.
+    assert_eq!(lab.data_received[0], vec![vec![23, 1]]);
+    assert_eq!(lab.data_received[1], vec![vec![23, 0]]);
+    for a in &lab.agents {
+        assert!(a.pairs().iter().any(|p| p.nominated), "{:?}", a.pairs());
+        assert!(a.selected_pair().is_some());
+    }
+}
+
+#[test]
+fn consent_lost_across_nats_fails_within_30_seconds() {
+    let mut lab = Lab::new(
+        Nat::FullCone,
+        Nat::PortRestrictedCone,
+        LinkConfig::with_delay(Duration::from_millis(20)),
+        6,
+    );
+    assert!(lab.run(Duration::from_secs(20), Lab::connected));
+    lab.run(Duration::from_secs(10), |_| false);
+    assert!(lab.connected());
+    // The path between the NATs now drops everything (RFC 7675: consent expires after 30 s).
+    let cut = lab.now;
+    let dead = LinkConfig {
+        loss: Loss::Uniform(1.0),
+        delay: Duration::from_millis(20),
+        ..LinkConfig::default()
+    };
+    lab.net.set_link(lab.nats[0], lab.nats[1], dead).unwrap();
+    let disconnected = |lab: &Lab| {
+        lab.agents
+            .iter()
+            .all(|a| a.connection_state() == IceConnectionState::Disconnected)
+    };
+    assert!(lab.run(Duration::from_secs(15), disconnected));
+    let both_failed = |lab: &Lab| {
+        lab.agents
+            .iter()
+            .all(|a| a.connection_state() == IceConnectionState::Failed)
+    };
+    assert!(lab.run(Duration::from_secs(30), both_failed));
+    let failed_after = lab.now - cut;
+    assert!(
+        failed_after <= Duration::from_secs(31),
+        "failed {failed_after:?} after the cut"
+    );
+    for a in &mut lab.agents {
+        assert_eq!(a.selected_pair(), None);
+        assert_eq!(a.send_data(b"x"), Err(tern_ice::IceError::NoSelectedPair));
     }
 }

@@ -452,8 +452,8 @@ fn ice_restart_across_nats_keeps_the_old_pair_until_the_new_one_is_selected() {
             pwd: "restarted-password-2-abcdefgh".into(),
         },
     ];
-    for i in 0..2 {
-        lab.agents[i].restart(now, new_creds[i].clone());
+    for (agent, creds) in lab.agents.iter_mut().zip(&new_creds) {
+        agent.restart(now, creds.clone());
     }
     for i in 0..2 {
         let c = &new_creds[1 - i];

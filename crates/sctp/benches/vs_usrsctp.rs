@@ -5,7 +5,9 @@
 //! to the sender until the receiver's "done" (sent once every byte arrived) is back.
 //!
 //! `cargo bench -p tern-sctp --bench vs_usrsctp` (needs `cc` and libusrsctp-dev). Prints one
-//! table; rounds of the four pairs are interleaved so machine noise hits them alike.
+//! table; rounds of the four pairs are interleaved so machine noise hits them alike. Next
+//! to the rate it gives the CPU time both endpoints used per MB (from `/proc`, 10 ms
+//! ticks), which a busy shared machine distorts far less than wall-clock rates.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -225,6 +227,34 @@ fn mbps(d: Duration) -> f64 {
     (COUNT * SIZE) as f64 / d.as_secs_f64() / 1e6
 }
 
+/// User + system CPU time from a `/proc/.../stat` file (clock ticks of 10 ms).
+fn stat_cpu(path: &str) -> Duration {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let after = text.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // Fields 14 and 15 (utime, stime); `after` starts at field 3.
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+fn thread_cpu() -> Duration {
+    stat_cpu("/proc/thread-self/stat")
+}
+
+fn process_cpu(p: &Peer) -> Duration {
+    stat_cpu(&format!("/proc/{}/stat", p.0.id()))
+}
+
+/// A tern-sctp endpoint, with the CPU time its thread used.
+fn run_tern_timed(sock: UdpSocket, role: Role) -> (Option<Duration>, Duration) {
+    let c0 = thread_cpu();
+    let r = run_tern(sock, role);
+    (r, thread_cpu().saturating_sub(c0))
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a plain `cargo test --benches` run passes nothing and
     // should not take a minute.
@@ -234,87 +264,87 @@ fn main() {
     let bin = build_bulk();
     let names = [
         "usrsctp -> usrsctp",
-        "tern    -> tern",
-        "tern    -> usrsctp",
+        "tern -> tern",
+        "tern -> usrsctp",
         "usrsctp -> tern",
     ];
-    let mut results: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let recv_args = || vec!["recv".to_string(), (COUNT * SIZE).to_string()];
+    let send_args = || vec!["send".to_string(), COUNT.to_string(), SIZE.to_string()];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut cpu_per_mb: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for round in 0..ROUNDS {
         for (i, name) in names.iter().enumerate() {
             let (s, r) = socket_pair();
-            let elapsed = match i {
+            let rport = r.local_addr().unwrap().port();
+            let sport = s.local_addr().unwrap().port();
+            // (elapsed, CPU of sender + receiver)
+            let (elapsed, cpu) = match i {
                 0 => {
-                    let rport = r.local_addr().unwrap().port();
-                    let sport = s.local_addr().unwrap().port();
-                    let (_recv, _) =
-                        spawn_usrsctp(&bin, &["recv".into(), (COUNT * SIZE).to_string()], r, sport);
-                    let (_send, mut out) = spawn_usrsctp(
-                        &bin,
-                        &["send".into(), COUNT.to_string(), SIZE.to_string()],
-                        s,
-                        rport,
-                    );
-                    Some(read_elapsed(&mut out))
+                    let (recv, _) = spawn_usrsctp(&bin, &recv_args(), r, sport);
+                    let (send, mut out) = spawn_usrsctp(&bin, &send_args(), s, rport);
+                    let d = read_elapsed(&mut out);
+                    (Some(d), process_cpu(&recv) + process_cpu(&send))
                 }
                 1 => {
                     let stop = Arc::new(AtomicBool::new(false));
                     let st = stop.clone();
-                    let rx = std::thread::spawn(move || run_tern(r, Role::Receive(st)));
-                    let d = run_tern(s, Role::Send);
+                    let rx = std::thread::spawn(move || run_tern_timed(r, Role::Receive(st)));
+                    let (d, c) = run_tern_timed(s, Role::Send);
                     stop.store(true, Ordering::Relaxed);
-                    let _ = rx.join();
-                    d
+                    let (_, rc) = rx.join().unwrap();
+                    (d, c + rc)
                 }
                 2 => {
-                    let sport = s.local_addr().unwrap().port();
-                    let (_recv, _) =
-                        spawn_usrsctp(&bin, &["recv".into(), (COUNT * SIZE).to_string()], r, sport);
-                    run_tern(s, Role::Send)
+                    let (recv, _) = spawn_usrsctp(&bin, &recv_args(), r, sport);
+                    let (d, c) = run_tern_timed(s, Role::Send);
+                    (d, c + process_cpu(&recv))
                 }
                 _ => {
-                    let rport = r.local_addr().unwrap().port();
                     let stop = Arc::new(AtomicBool::new(false));
                     let st = stop.clone();
                     // The tern receiver's port stays bound; the C sender binds `s`'s port.
-                    let rx = std::thread::spawn(move || run_tern(r, Role::Receive(st)));
-                    let (_send, mut out) = spawn_usrsctp(
-                        &bin,
-                        &["send".into(), COUNT.to_string(), SIZE.to_string()],
-                        s,
-                        rport,
-                    );
+                    let rx = std::thread::spawn(move || run_tern_timed(r, Role::Receive(st)));
+                    let (send, mut out) = spawn_usrsctp(&bin, &send_args(), s, rport);
                     let d = read_elapsed(&mut out);
+                    let sc = process_cpu(&send);
                     stop.store(true, Ordering::Relaxed);
-                    let _ = rx.join();
-                    Some(d)
+                    let (_, rc) = rx.join().unwrap();
+                    (Some(d), sc + rc)
                 }
             };
+            let mb = (COUNT * SIZE) as f64 / 1e6;
             match elapsed {
                 Some(d) => {
-                    eprintln!("round {round}: {name}: {:.1} MB/s", mbps(d));
-                    results[i].push(mbps(d));
+                    let per_mb = cpu.as_secs_f64() * 1e3 / mb;
+                    eprintln!(
+                        "round {round}: {name}: {:.1} MB/s, {per_mb:.2} ms CPU per MB",
+                        mbps(d)
+                    );
+                    rates[i].push(mbps(d));
+                    cpu_per_mb[i].push(per_mb);
                 }
                 None => eprintln!("round {round}: {name}: no result within {LIMIT:?}"),
             }
         }
     }
     println!(
-        "\nReliable ordered {SIZE}-byte messages, {COUNT} per run ({:.1} MB), UDP on 127.0.0.1, {ROUNDS} rounds (median, min-max MB/s):",
+        "\nReliable ordered {SIZE}-byte messages, {COUNT} per run ({:.1} MB), UDP on 127.0.0.1, {ROUNDS} rounds, median (min-max):",
         (COUNT * SIZE) as f64 / 1e6
     );
-    println!("| sender -> receiver | median MB/s | min | max |");
-    println!("|---|---:|---:|---:|");
-    for (name, r) in names.iter().zip(&mut results) {
-        r.sort_by(|a, b| a.total_cmp(b));
-        if r.is_empty() {
-            println!("| {name} | — | — | — |");
-            continue;
+    println!("| sender -> receiver | MB/s | CPU ms per MB, both ends |");
+    println!("|---|---:|---:|");
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        match (v.first(), v.get(v.len() / 2), v.last()) {
+            (Some(lo), Some(mid), Some(hi)) => format!("{mid:.2} ({lo:.2}-{hi:.2})"),
+            _ => "—".into(),
         }
+    };
+    for (i, name) in names.iter().enumerate() {
         println!(
-            "| {name} | {:.1} | {:.1} | {:.1} |",
-            r[r.len() / 2],
-            r[0],
-            r[r.len() - 1]
+            "| {name} | {} | {} |",
+            stats(&mut rates[i]),
+            stats(&mut cpu_per_mb[i])
         );
     }
 }

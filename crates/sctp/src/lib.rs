@@ -20,7 +20,8 @@
 //!   Identifier error for incoming data (we accept any of the 65535 streams we announce;
 //!   our own channel ids stay below the peer's inbound stream count).
 //! - RFC 3758 (PR-SCTP): FORWARD-TSN, abandonment by retransmission count or lifetime; a
-//!   duplicate FORWARD-TSN waits one RTT unless T3 expires (§3.5 F2 implementation note).
+//!   duplicate FORWARD-TSN waits one RTT unless T3 expires (§3.5 F2 implementation note);
+//!   one that does not fit the packet covers fewer TSNs (§3.5 C4).
 //! - RFC 6525 (stream reset): Outgoing SSN Reset Request and Response, deferred resets
 //!   ("In progress") until the cumulative TSN reaches the sender's last TSN; a request
 //!   answered "In progress" is retransmitted with the same sequence number (§5.2.7). We

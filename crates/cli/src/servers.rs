@@ -15,7 +15,8 @@ use tokio::sync::Semaphore;
 pub(crate) const TURN_USAGE: &str =
     "  turn-server  a TURN relay (RFC 8656) over UDP and TCP, until Ctrl-C or SIGTERM
              --listen ADDR          UDP (and TCP) listening address (default 127.0.0.1:3478)
-             --relay-ip IP          address relay sockets bind on (default: the listening IP)
+             --relay-ip IP          address relay sockets bind on, one per family (default: the
+                                    listening IP)
              --realm REALM          long-term credential realm (default tern)
              --user NAME:PASSWORD   a static user (repeatable)
              --rest-secret SECRET   accept TURN REST API users `expiry:name` (HMAC-SHA1 passwords)
@@ -127,17 +128,31 @@ fn turn_config(args: &[String]) -> Result<(ServerConfig, SocketAddr, bool), Stri
     let listen: SocketAddr = flags
         .parsed("--listen")?
         .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3478)));
-    let relay_ip: IpAddr = match flags.parsed("--relay-ip")? {
-        Some(ip) => ip,
-        None if listen.ip().is_unspecified() => {
+    // One relay address per family (REQUESTED-ADDRESS-FAMILY picks); default: the listening IP.
+    let mut relay_ips: Vec<IpAddr> = flags
+        .all("--relay-ip")
+        .map(|v| {
+            v.parse::<IpAddr>()
+                .map_err(|_| format!("--relay-ip: cannot parse `{v}`"))
+        })
+        .collect::<Result<_, _>>()?;
+    if relay_ips.is_empty() {
+        if listen.ip().is_unspecified() {
             return Err("--listen is a wildcard address: give --relay-ip (the address peers reach relays on)".into());
         }
-        None => listen.ip(),
-    };
-    if relay_ip.is_unspecified() {
+        relay_ips.push(listen.ip());
+    }
+    if relay_ips.iter().any(IpAddr::is_unspecified) {
         return Err("--relay-ip must be a concrete address".into());
     }
-    let mut config = ServerConfig::new(flags.last("--realm").unwrap_or("tern"), relay_ip);
+    if relay_ips.iter().filter(|ip| ip.is_ipv4()).count() > 1
+        || relay_ips.iter().filter(|ip| ip.is_ipv6()).count() > 1
+    {
+        return Err("--relay-ip: at most one IPv4 and one IPv6 address".into());
+    }
+    let first = *relay_ips.first().ok_or("no relay address")?;
+    let mut config = ServerConfig::new(flags.last("--realm").unwrap_or("tern"), first);
+    config.relay_ips = relay_ips;
     for user in flags.all("--user") {
         let (name, password) = user
             .split_once(':')
@@ -204,13 +219,14 @@ fn turn_config(args: &[String]) -> Result<(ServerConfig, SocketAddr, bool), Stri
 pub(crate) async fn turn_server(args: &[String]) -> Result<(), String> {
     let (config, listen, tcp) = turn_config(args)?;
     let summary = format!(
-        "realm \"{}\", relay {}:{}-{}, {} static user(s){}, peers allowed beyond the default policy: [{}]",
+        "realm \"{}\", relay {} ports {}-{}, {} static user(s){}, peers allowed beyond the default policy: [{}]",
         config.realm,
         config
             .relay_ips
-            .first()
+            .iter()
             .map(ToString::to_string)
-            .unwrap_or_default(),
+            .collect::<Vec<_>>()
+            .join(" + "),
         config.relay_ports.start(),
         config.relay_ports.end(),
         config.users.len(),
@@ -460,28 +476,32 @@ mod tests {
     fn turn_flags_refuse_bad_input() {
         for bad in [
             "--user alice:pw --bogus",
-            "",                                     // no credentials
-            "--user nopassword",                    // no colon
-            "--user :pw",                           // empty name
-            "--user a:b --listen 0.0.0.0:3478",     // wildcard without --relay-ip
-            "--user a:b --relay-ip 0.0.0.0",        // wildcard relay
-            "--user a:b --relay-ports 60000-50000", // inverted
-            "--user a:b --relay-ports 0-10",        // port 0
-            "--user a:b --allow-peer 10.0.0.0/33",  // bad prefix
-            "--user a:b --user-quota many",         // not a number
-            "--user a:b --realm",                   // missing value
+            "",                                                     // no credentials
+            "--user nopassword",                                    // no colon
+            "--user :pw",                                           // empty name
+            "--user a:b --listen 0.0.0.0:3478",                     // wildcard without --relay-ip
+            "--user a:b --relay-ip 0.0.0.0",                        // wildcard relay
+            "--user a:b --relay-ip 192.0.2.1 --relay-ip 192.0.2.2", // two of one family
+            "--user a:b --relay-ports 60000-50000",                 // inverted
+            "--user a:b --relay-ports 0-10",                        // port 0
+            "--user a:b --allow-peer 10.0.0.0/33",                  // bad prefix
+            "--user a:b --user-quota many",                         // not a number
+            "--user a:b --realm",                                   // missing value
         ] {
             assert!(turn_config(&args(bad)).is_err(), "accepted `{bad}`");
         }
         let (config, listen, tcp) = turn_config(&args(
-            "--rest-secret s --listen 0.0.0.0:0 --relay-ip 192.0.2.1",
+            "--rest-secret s --listen 0.0.0.0:0 --relay-ip 192.0.2.1 --relay-ip 2001:db8::1",
         ))
         .unwrap();
         assert!(tcp);
         assert!(listen.ip().is_unspecified());
         assert_eq!(
             config.relay_ips,
-            vec!["192.0.2.1".parse::<IpAddr>().unwrap()]
+            vec![
+                "192.0.2.1".parse::<IpAddr>().unwrap(),
+                "2001:db8::1".parse::<IpAddr>().unwrap()
+            ]
         );
         assert_eq!(config.rest_secret.as_deref(), Some("s"));
         // Default: loopback is denied.

@@ -35,6 +35,7 @@ const PAGE: &str = include_str!("../../peerconnection/tests/support/interop_page
 const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 const USER: &str = "tern";
 const PASSWORD: &str = "relay-only";
+const REST_SECRET: &str = "shared-with-the-web-app";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Direction {
@@ -48,6 +49,8 @@ enum TurnServer {
     Tern,
     /// `tern turn-server` with its default peer policy: the Tern peer's address is refused.
     TernDefaultPolicy,
+    /// `tern turn-server --rest-secret`: Chromium gets TURN REST API ephemeral credentials.
+    TernRestApi,
     Coturn,
 }
 
@@ -112,28 +115,27 @@ fn wait_for_stun(server: SocketAddr) {
 /// Starts the TURN server; returns its address and the guard that stops it.
 fn start_turn_server(kind: TurnServer, ip: IpAddr) -> (SocketAddr, ChildGuard, String) {
     match kind {
-        TurnServer::Tern | TurnServer::TernDefaultPolicy => {
+        TurnServer::Tern | TurnServer::TernDefaultPolicy | TurnServer::TernRestApi => {
             // The Tern peer sits on the server's own (reserved or loopback) address: `Tern`
             // re-opens exactly that host; everything else keeps the default policy.
-            let allow: Vec<String> = if kind == TurnServer::Tern {
-                vec!["--allow-peer".into(), ip.to_string()]
-            } else {
+            let mut extra: Vec<String> = if kind == TurnServer::TernDefaultPolicy {
                 Vec::new()
+            } else {
+                vec!["--allow-peer".into(), ip.to_string()]
             };
+            if kind == TurnServer::TernRestApi {
+                extra.extend(["--rest-secret".into(), REST_SECRET.into()]);
+            } else {
+                extra.extend(["--user".into(), format!("{USER}:{PASSWORD}")]);
+            }
             let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
                 .args([
                     "turn-server",
                     "--listen",
                     &format!("{}", SocketAddr::new(ip, 0)),
                 ])
-                .args([
-                    "--realm",
-                    "tern.test",
-                    "--user",
-                    &format!("{USER}:{PASSWORD}"),
-                ])
-                .args(["--relay-ports", "50000-52999"])
-                .args(&allow)
+                .args(["--realm", "tern.test", "--relay-ports", "50000-52999"])
+                .args(&extra)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
                 .spawn()
@@ -235,8 +237,21 @@ fn run_case(server: TurnServer, transport: &str, direction: Direction, case: &st
         None
     };
 
+    let (username, credential) = if server == TurnServer::TernRestApi {
+        // draft-uberti-behave-turn-rest-00 §2.2: `expiry:user`, base64(HMAC-SHA1(secret, it)).
+        let expiry = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        let username = format!("{expiry}:chromium");
+        let password = tern_turn::rest_password(REST_SECRET.as_bytes(), &username).unwrap();
+        (username, password)
+    } else {
+        (USER.to_owned(), PASSWORD.to_owned())
+    };
     let rtc = format!(
-        r#"{{"iceServers":[{{"urls":["turn:{turn}?transport={transport}"],"username":"{USER}","credential":"{PASSWORD}"}}],"iceTransportPolicy":"relay"}}"#
+        r#"{{"iceServers":[{{"urls":["turn:{turn}?transport={transport}"],"username":"{username}","credential":"{credential}"}}],"iceTransportPolicy":"relay"}}"#
     );
     let query = match direction {
         Direction::BrowserOffers => "browser-offers",
@@ -439,6 +454,7 @@ cases! {
     tern_tcp_tern_offers_reliable_ordered => (Tern, "tcp", TernOffers, "reliable-ordered"),
     tern_udp_browser_offers_message_256k => (Tern, "udp", BrowserOffers, "message-256k"),
     tern_udp_tern_offers_tern_opens => (Tern, "udp", TernOffers, "tern-opens"),
+    tern_rest_api_credentials_browser_offers => (TernRestApi, "udp", BrowserOffers, "reliable-ordered"),
     tern_default_policy_refuses_the_peer => (TernDefaultPolicy, "udp", BrowserOffers, "reliable-ordered"),
     coturn_udp_browser_offers_reliable_ordered => (Coturn, "udp", BrowserOffers, "reliable-ordered"),
     coturn_udp_tern_offers_reliable_ordered => (Coturn, "udp", TernOffers, "reliable-ordered"),

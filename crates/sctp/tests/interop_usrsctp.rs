@@ -133,15 +133,18 @@ fn reliable_ordered_echo(h: &mut Harness, small: usize, limit: Duration) -> (Cha
 /// to hit the partially reliable ones.
 const PR_MESSAGES: usize = 200;
 
-/// Sends `PR_MESSAGES` messages on each of an unordered reliable, an ordered max-retransmits(0) and an
-/// unordered 500 ms lifetime channel. Returns the channel ids and what each echoed.
+/// Sends `PR_MESSAGES` messages on each of an unordered reliable, an ordered
+/// max-retransmits(0) and an unordered lifetime channel (500 ms, or 50 ms under loss).
+/// Returns the channel ids and what each echoed.
 fn partially_reliable_echo(h: &mut Harness, lossy: bool) -> ([ChannelId; 3], [Vec<Vec<u8>>; 3]) {
     let unordered = open(h, false, Reliability::Reliable);
     let rexmit = open(h, true, Reliability::MaxRetransmits(0));
     let timed = open(
         h,
         false,
-        Reliability::MaxPacketLifetime(Duration::from_millis(500)),
+        // Under loss a short lifetime abandons unordered messages too, which I-FORWARD-TSN
+        // then reports with the U flag (RFC 8260 §2.3.1).
+        Reliability::MaxPacketLifetime(Duration::from_millis(if lossy { 50 } else { 500 })),
     );
     let ids = [unordered, rexmit, timed];
     let want: Vec<Vec<u8>> = (0..PR_MESSAGES).map(|i| payload(i, 300 + i)).collect();

@@ -4,9 +4,11 @@
 //! runs them all). Speech from espeak-ng, scored with PESQ-WB (PyPI `pesq` under
 //! `$TERN_PYTHON`). Needs g++, libtgowt-dev, libopus-dev, espeak-ng.
 //!
-//! The CI thresholds guard against regressions, they are not the goal: over the subset, tern's
-//! mean PESQ-WB must stay within 0.25 of libwebrtc's while its mean delay is no higher, and
-//! every receiver's output must be scored. The table is printed either way.
+//! The CI thresholds guard against regressions, they are not the goal (the goal, PESQ-WB at
+//! least libwebrtc's at equal or lower delay on every trace, is reported by `compare/run.sh`):
+//! over the subset, tern's mean PESQ-WB must be at least libwebrtc's and its mean delay at most
+//! 10 % above libwebrtc's, and every receiver's output must be scored. The table is printed
+//! either way.
 #![cfg(feature = "opus")]
 #![allow(
     clippy::unwrap_used,
@@ -167,14 +169,14 @@ fn neteq_pesq_and_delay_vs_libwebrtc_neteq() {
     );
     let _ = std::fs::remove_dir_all(&work);
     assert!(
-        tern.1 <= libwebrtc.1,
-        "tern's mean delay {:.1} ms above libwebrtc's {:.1} ms",
+        tern.1 <= libwebrtc.1 * 1.1,
+        "tern's mean delay {:.1} ms more than 10 % above libwebrtc's {:.1} ms",
         tern.1,
         libwebrtc.1
     );
     assert!(
-        tern.0 >= libwebrtc.0 - 0.25,
-        "tern's mean PESQ-WB {:.2} fell more than 0.25 below libwebrtc's {:.2}",
+        tern.0 >= libwebrtc.0,
+        "tern's mean PESQ-WB {:.2} below libwebrtc's {:.2}",
         tern.0,
         libwebrtc.0
     );

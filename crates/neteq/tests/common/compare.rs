@@ -404,17 +404,18 @@ pub fn fixed_buffer(
 pub fn run_fixed(out: &Path, target_delay_ms: f64) -> String {
     let (frames, stream) = read_stream(out);
     // Pick the playout delay whose mean jitter buffer delay is closest to the target.
-    let best = (0..100)
-        .map(|d| {
-            let (_, s) = fixed_buffer(frames, &stream, d);
-            (d, s.mean_delay() * 1000.0)
-        })
-        .min_by(|a, b| {
-            (a.1 - target_delay_ms)
-                .abs()
-                .total_cmp(&(b.1 - target_delay_ms).abs())
-        })
-        .unwrap();
+    // The mean delay grows with the playout delay: stop once past the target.
+    let mut best = (0, f64::INFINITY);
+    for d in 0..100 {
+        let (_, s) = fixed_buffer(frames, &stream, d);
+        let delay = s.mean_delay() * 1000.0;
+        if (delay - target_delay_ms).abs() < (best.1 - target_delay_ms).abs() {
+            best = (d, delay);
+        }
+        if delay > target_delay_ms + 20.0 {
+            break;
+        }
+    }
     let (pcm, s) = fixed_buffer(frames, &stream, best.0);
     let path: PathBuf = out.join("fixed.pcm");
     write_pcm(&path, &pcm);

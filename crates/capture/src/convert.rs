@@ -55,42 +55,49 @@ pub fn to_i420(frame: &VideoFrame) -> Result<VideoFrame, Error> {
     )
 }
 
-/// YUYV 4:2:2 → I420: luma copied, chroma averaged over each pair of rows.
+/// YUYV 4:2:2 → I420: luma copied, chroma averaged over each pair of rows (rounding up).
+/// `src` has been checked to hold `h` rows of `cw` 4-byte macropixels.
 fn yuyv(src: &[u8], w: usize, h: usize, cw: usize, ch: usize) -> Vec<u8> {
     let stride = cw * 4;
+    // Written through zipped chunk iterators into a sized buffer: no bounds checks or
+    // capacity checks per pixel, so the loops vectorise.
     let mut out = vec![0u8; w * h + 2 * cw * ch];
     let (y_plane, chroma) = out.split_at_mut(w * h);
     let (u_plane, v_plane) = chroma.split_at_mut(cw * ch);
-    for (row, line) in src.chunks_exact(stride).enumerate() {
-        let dst = y_plane.get_mut(row * w..(row + 1) * w).unwrap_or_default();
-        for (x, d) in dst.iter_mut().enumerate() {
-            // Y0 at byte 0, Y1 at byte 2 of each 4-byte macropixel.
-            *d = line.get((x / 2) * 4 + (x % 2) * 2).copied().unwrap_or(16);
+    for (dst, line) in y_plane.chunks_exact_mut(w).zip(src.chunks_exact(stride)) {
+        let macropixels = line.as_chunks::<4>().0;
+        let (pairs, odd) = dst.as_chunks_mut::<2>();
+        for (d, &[y0, _, y1, _]) in pairs.iter_mut().zip(macropixels) {
+            *d = [y0, y1];
+        }
+        // An odd width: the last pixel is Y0 of the last macropixel.
+        if let (Some(d), Some(&[y0, ..])) = (odd.first_mut(), macropixels.last()) {
+            *d = y0;
         }
     }
-    for crow in 0..ch {
-        let r0 = src.get(2 * crow * stride..(2 * crow + 1) * stride);
-        let r1 = src
-            .get((2 * crow + 1) * stride..(2 * crow + 2) * stride)
-            .or(r0);
-        let (Some(r0), Some(r1)) = (r0, r1) else {
-            continue;
+    let chroma_rows = u_plane
+        .chunks_exact_mut(cw)
+        .zip(v_plane.chunks_exact_mut(cw));
+    for ((u_row, v_row), rows) in chroma_rows.zip(src.chunks(2 * stride)) {
+        let (r0, r1) = if rows.len() >= 2 * stride {
+            rows.split_at(stride)
+        } else {
+            (rows, rows) // odd height: the last chroma row has one source row
         };
-        for cx in 0..cw {
-            let avg = |off: usize| {
-                let a = u16::from(r0.get(cx * 4 + off).copied().unwrap_or(128));
-                let b = u16::from(r1.get(cx * 4 + off).copied().unwrap_or(128));
-                (a + b).div_ceil(2) as u8
-            };
-            if let Some(u) = u_plane.get_mut(crow * cw + cx) {
-                *u = avg(1);
-            }
-            if let Some(v) = v_plane.get_mut(crow * cw + cx) {
-                *v = avg(3);
-            }
+        let pairs = r0.as_chunks::<4>().0.iter().zip(r1.as_chunks::<4>().0);
+        for ((u, v), (&[_, u0, _, v0], &[_, u1, _, v1])) in
+            u_row.iter_mut().zip(v_row.iter_mut()).zip(pairs)
+        {
+            *u = avg(u0, u1);
+            *v = avg(v0, v1);
         }
     }
     out
+}
+
+fn avg(a: u8, b: u8) -> u8 {
+    // (a + b + 1) / 2 without leaving u8.
+    (a >> 1) + (b >> 1) + ((a | b) & 1)
 }
 
 #[cfg(test)]

@@ -214,31 +214,28 @@ impl VideoSource for ColourBarsSource {
                 .unwrap_or((16, 128, 128))
         };
         let counter = self.index as u16;
+        // Every row of a region is the same: build one row of each, then copy rows.
+        let counter_row: Vec<u8> = (0..w)
+            .map(|x| {
+                let bit = (x * 16 / w).min(15);
+                if counter >> (15 - bit) & 1 == 1 {
+                    235
+                } else {
+                    16
+                }
+            })
+            .collect();
+        let bars_row: Vec<u8> = (0..w).map(|x| bar(x).0).collect();
+        let u_row: Vec<u8> = (0..cw).map(|x| bar(x * 2).1).collect();
+        let v_row: Vec<u8> = (0..cw).map(|x| bar(x * 2).2).collect();
+        let grey_row = vec![128u8; cw];
         let mut data = Vec::with_capacity(w * h + 2 * cw * ch);
         for row in 0..h {
-            for x in 0..w {
-                data.push(if row < h / 8 {
-                    let bit = x * 16 / w;
-                    if counter >> (15 - bit.min(15)) & 1 == 1 {
-                        235
-                    } else {
-                        16
-                    }
-                } else {
-                    bar(x).0
-                });
-            }
+            data.extend_from_slice(if row < h / 8 { &counter_row } else { &bars_row });
         }
-        for plane in 0..2 {
+        for chroma_row in [&u_row, &v_row] {
             for row in 0..ch {
-                for x in 0..cw {
-                    let (_, u, v) = if row < ch / 8 {
-                        (0, 128, 128)
-                    } else {
-                        bar(x * 2)
-                    };
-                    data.push(if plane == 0 { u } else { v });
-                }
+                data.extend_from_slice(if row < ch / 8 { &grey_row } else { chroma_row });
             }
         }
         let ts = Duration::from_secs_f64(self.index as f64 / self.format.frame_rate);

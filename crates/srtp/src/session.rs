@@ -355,7 +355,12 @@ impl SrtpSession {
     /// burst loss, or the first packets of a stream lost across its first wrap); it is only
     /// believed if the packet authenticates with it, since the ROC is authenticated.
     fn rx_rtp_candidates(&self, ssrc: u32, seq: u16) -> [i64; 2] {
-        match self.rx_rtp.get(&ssrc) {
+        Self::candidates_in(self.rx_rtp.get(&ssrc), seq)
+    }
+
+    /// [`rx_rtp_candidates`](Self::rx_rtp_candidates) with the SSRC's window already looked up.
+    fn candidates_in(window: Option<&ReplayWindow>, seq: u16) -> [i64; 2] {
+        match window {
             None => {
                 let s = i64::from(seq);
                 [s, s + 65_536]
@@ -369,6 +374,11 @@ impl SrtpSession {
     }
 
     fn rx_rtp_check(&self, ssrc: u32, index: i64) -> Result<u64, SrtpError> {
+        Self::check_in(self.rx_rtp.get(&ssrc), ssrc, index)
+    }
+
+    /// [`rx_rtp_check`](Self::rx_rtp_check) with the SSRC's window already looked up.
+    fn check_in(window: Option<&ReplayWindow>, ssrc: u32, index: i64) -> Result<u64, SrtpError> {
         if index < 0 {
             return Err(SrtpError::TooOld { index: 0 });
         }
@@ -376,7 +386,7 @@ impl SrtpSession {
             return Err(SrtpError::IndexExhausted { ssrc });
         }
         let index = index as u64;
-        if let Some(w) = self.rx_rtp.get(&ssrc) {
+        if let Some(w) = window {
             w.check(index)?;
         }
         Ok(index)
@@ -393,10 +403,12 @@ impl SrtpSession {
         }
         let auth_len = buf.len() - overhead;
         let hdr = wire::parse_rtp(buf.get(..auth_len).unwrap_or_default())?;
-        if !self.rx_rtp.contains_key(&hdr.ssrc) {
+        // One map lookup for the whole packet (the commit after authentication is the other).
+        let window = self.rx_rtp.get(&hdr.ssrc);
+        if window.is_none() {
             Self::room_for_new(&self.rx_rtp, hdr.ssrc, self.config.max_ssrcs)?;
         }
-        let candidates = self.rx_rtp_candidates(hdr.ssrc, hdr.seq);
+        let candidates = Self::candidates_in(window, hdr.seq);
         let mut first_err = None;
         let mut chosen = None;
         let second_possible = candidates[1] >= 0;
@@ -407,7 +419,7 @@ impl SrtpSession {
                     if n == 1 && !second_possible {
                         break;
                     }
-                    let index = match self.rx_rtp_check(hdr.ssrc, c) {
+                    let index = match Self::check_in(window, hdr.ssrc, c) {
                         Ok(i) => i,
                         Err(e) => {
                             first_err.get_or_insert(e);
@@ -441,7 +453,7 @@ impl SrtpSession {
                     if n == 1 && !second_possible {
                         break;
                     }
-                    let index = match self.rx_rtp_check(hdr.ssrc, c) {
+                    let index = match Self::check_in(window, hdr.ssrc, c) {
                         Ok(i) => i,
                         Err(e) => {
                             first_err.get_or_insert(e);

@@ -219,3 +219,21 @@ fn bad_input_dtls_23_dtls13_malformed_hellos_are_errors_not_panics() {
         assert!(!client.is_connected());
     }
 }
+
+#[test]
+fn bad_input_dtls_24_dtls13_sequence_number_never_wraps_within_an_epoch() {
+    let mut p = connected13(75);
+    // The last usable sequence number of the epoch is sent; the next send is refused.
+    p.client.set_next_write_sequence_for_test((1 << 48) - 1);
+    p.client.send_application_data(b"last").unwrap();
+    assert_eq!(
+        p.client.send_application_data(b"one too many"),
+        Err(DtlsError::SequenceNumberExhausted)
+    );
+    assert_eq!(p.client.next_write_sequence(), 1 << 48);
+    // A KeyUpdate moves to a fresh epoch whose numbers start at 0 again.
+    p.client.set_next_write_sequence_for_test(10);
+    p.client.update_keys(p.now, false).unwrap();
+    assert!(p.run_until(Duration::from_secs(10), |p| p.client.write_epoch() == 4));
+    assert_eq!(p.client.next_write_sequence(), 0);
+}

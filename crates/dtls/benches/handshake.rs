@@ -1,4 +1,4 @@
-//! CPU time of one complete DTLS 1.2 handshake (client + server, in memory, no loss).
+//! CPU time of one complete DTLS 1.2 or 1.3 handshake (client + server, in memory, no loss).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::Instant;
@@ -9,15 +9,23 @@ use tern_dtls::{
     Certificate, CipherSuite, DtlsConfig, DtlsEndpoint, DtlsRole, HashAlgorithm, NamedGroup,
 };
 
-fn handshake(ca: &Certificate, cb: &Certificate, group: NamedGroup, suite: CipherSuite) {
+fn handshake(
+    ca: &Certificate,
+    cb: &Certificate,
+    group: NamedGroup,
+    suite: CipherSuite,
+    dtls13: bool,
+) {
     #[allow(clippy::disallowed_methods)]
     let now = Instant::now();
     let mut a_cfg = DtlsConfig::new(DtlsRole::Client, ca.clone());
     a_cfg.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256)];
     a_cfg.named_groups = vec![group];
     a_cfg.cipher_suites = vec![suite];
+    a_cfg.dtls13 = dtls13;
     let mut b_cfg = DtlsConfig::new(DtlsRole::Server, cb.clone());
     b_cfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256)];
+    b_cfg.dtls13 = dtls13;
     let mut a = DtlsEndpoint::new(a_cfg, now).unwrap();
     let mut b = DtlsEndpoint::new(b_cfg, now).unwrap();
     for _ in 0..6 {
@@ -29,6 +37,7 @@ fn handshake(ca: &Certificate, cb: &Certificate, group: NamedGroup, suite: Ciphe
         }
     }
     assert!(a.is_connected() && b.is_connected());
+    assert_eq!(a.is_dtls13(), dtls13);
 }
 
 fn bench(c: &mut Criterion) {
@@ -42,6 +51,18 @@ fn bench(c: &mut Criterion) {
                 &cb,
                 NamedGroup::X25519,
                 CipherSuite::EcdheEcdsaAes128GcmSha256,
+                false,
+            )
+        })
+    });
+    c.bench_function("handshake13_x25519_tls_aes_128_gcm_sha256", |b| {
+        b.iter(|| {
+            handshake(
+                &ca,
+                &cb,
+                NamedGroup::X25519,
+                CipherSuite::EcdheEcdsaAes128GcmSha256,
+                true,
             )
         })
     });
@@ -52,6 +73,7 @@ fn bench(c: &mut Criterion) {
                 &cb,
                 NamedGroup::Secp256r1,
                 CipherSuite::EcdheEcdsaAes128GcmSha256,
+                false,
             )
         })
     });

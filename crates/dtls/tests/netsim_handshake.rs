@@ -29,11 +29,13 @@ fn link() -> LinkConfig {
     }
 }
 
-fn handshake_over_netsim(seed: u8) -> (DtlsEndpoint, DtlsEndpoint, Duration) {
+fn handshake_over_netsim(seed: u8, dtls13: bool) -> (DtlsEndpoint, DtlsEndpoint, Duration) {
     let start = Instant::now();
     let (mut c, mut s) = configs(seed);
     c.mtu = 576;
     s.mtu = 576;
+    c.dtls13 = dtls13;
+    s.dtls13 = dtls13;
     let mut client = DtlsEndpoint::new(c, start).unwrap();
     let mut server = DtlsEndpoint::new(s, start).unwrap();
     let mut pipe: LossyPipe = LossyPipe::new(u64::from(seed), start, link());
@@ -81,11 +83,31 @@ fn handshake_over_netsim(seed: u8) -> (DtlsEndpoint, DtlsEndpoint, Duration) {
 #[test]
 fn bad_input_dtls_25_netsim_loss_dup_reorder_mtu576() {
     for seed in 0..16u8 {
-        let (client, server, took) = handshake_over_netsim(seed);
+        let (client, server, took) = handshake_over_netsim(seed, false);
         assert!(
             client.is_connected() && server.is_connected(),
             "seed {seed} after {took:?}"
         );
+        assert_eq!(
+            client
+                .export_keying_material("EXTRACTOR-dtls_srtp", 60)
+                .unwrap(),
+            server
+                .export_keying_material("EXTRACTOR-dtls_srtp", 60)
+                .unwrap()
+        );
+    }
+}
+
+#[test]
+fn bad_input_dtls_25_netsim_dtls13_loss_dup_reorder_mtu576() {
+    for seed in 0..16u8 {
+        let (client, server, took) = handshake_over_netsim(seed, true);
+        assert!(
+            client.is_connected() && server.is_connected(),
+            "seed {seed} after {took:?}"
+        );
+        assert!(client.is_dtls13() && server.is_dtls13());
         assert_eq!(
             client
                 .export_keying_material("EXTRACTOR-dtls_srtp", 60)

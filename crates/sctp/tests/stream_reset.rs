@@ -198,6 +198,10 @@ fn reset_request_waits_for_acks_or_four_rtos_when_more_data_follows() {
     // and no timer spins for it.
     r.advance(Duration::from_secs(10));
     assert!(sent_reconfig(&mut r).is_empty());
+    assert!(
+        r.assoc.poll_timeout().is_none_or(|t| t > r.now),
+        "no timer in the past"
+    );
     // More data is queued after four RTOs have passed: the request goes out with it.
     r.assoc
         .send(r.now, other, b"more", tern_sctp::MessageKind::Text)

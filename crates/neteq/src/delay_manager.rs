@@ -95,7 +95,7 @@ impl DelayManager {
         let relative = transit.saturating_sub(fastest).max(0) as usize;
         // Resample: one histogram entry per interval, the largest relative delay seen in it (as
         // libwebrtc's delay manager does). Per-packet entries would let a stall of a few hundred
-        // milliseconds every few seconds fall under the 5 % tail and be forgotten within about a
+        // milliseconds every few seconds fall under the 10 % tail and be forgotten within about a
         // second; interval maxima keep such stalls in view for tens of seconds.
         self.interval_max = self.interval_max.max(relative);
         let interval = RESAMPLE_MS * self.samples_per_ms as u64;

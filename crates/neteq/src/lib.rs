@@ -29,6 +29,11 @@
 //!    comfort noise) until it holds 10 ms, and returns what it did ([`AudioFrameInfo`]).
 //! 4. Read [`NetEq::stats`] whenever statistics are wanted.
 //!
+//! ## Scoring
+//! `compare/` replays the committed traces (`tests/vectors/trace-*.csv`) through this crate,
+//! libwebrtc's NetEq (Debian libtgowt-dev) and a fixed-delay buffer, and scores them with
+//! PESQ-WB; the README holds the measured table. `tests/interop_libwebrtc.rs` is the CI subset.
+//!
 //! ## Example
 //! ```
 //! use tern_neteq::{L16Decoder, NetEq, NetEqConfig, SampleRate};

@@ -2,9 +2,11 @@
 //! join ("bob") offers; both trickle candidates through the server; bob opens `chat` and `file`
 //! channels, chats with alice and sends her a file in 64 KiB messages under bufferedAmount
 //! backpressure; alice checks its SHA-256. A stats line per second, a summary at the end; the
-//! exit status says whether everything arrived intact.
+//! exit status says whether everything arrived intact. With `--loss`, `--delay` or `--jitter`
+//! the peers talk through an impairing relay (`relay.rs`).
 
 use crate::flag;
+use crate::relay::{Impairment, Relay};
 use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -33,29 +35,68 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     let file = match flag(args, "--file") {
         Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?,
         None => {
-            let size: usize = flag(args, "--size").unwrap_or("8388608").parse().map_err(|_| "--size takes a number")?;
+            let size: usize = flag(args, "--size")
+                .unwrap_or("8388608")
+                .parse()
+                .map_err(|_| "--size takes a number")?;
             let mut bytes = vec![0u8; size];
             rand::rngs::StdRng::seed_from_u64(7).fill_bytes(&mut bytes);
             bytes
         }
     };
     let digest = hex(&Sha256::digest(&file));
-    let server = tern_signaling::Server::bind(tern_signaling::ServerConfig::default()).await.map_err(|e| e.to_string())?;
+    let relay = match Impairment::from_args(args)? {
+        Some(impairment) => {
+            println!(
+                "tern demo: impairing relay on 127.0.0.1: {:.1} % loss, {} ms delay, {} ms jitter",
+                impairment.loss * 100.0,
+                impairment.delay.as_millis(),
+                impairment.jitter.as_millis()
+            );
+            Some(Arc::new(Relay::start(impairment, 7).await?))
+        }
+        None => None,
+    };
+    let server = tern_signaling::Server::bind(tern_signaling::ServerConfig::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let url = server.url();
     println!("tern demo: signaling server on {url}");
-    println!("tern demo: bob will send alice {} bytes (sha-256 {digest})", file.len());
+    println!(
+        "tern demo: bob will send alice {} bytes (sha-256 {digest})",
+        file.len()
+    );
 
     let started = Instant::now();
     let alice_progress = Arc::new(Progress::default());
     let bob_progress = Arc::new(Progress::default());
-    let alice = tokio::spawn(peer("alice", url.clone(), None, alice_progress.clone(), started));
+    let via = |index: usize| relay.clone().map(|r| (r, index));
+    let alice = tokio::spawn(peer(
+        "alice",
+        url.clone(),
+        None,
+        alice_progress.clone(),
+        started,
+        via(0),
+    ));
     // Alice joins first so that bob, the newcomer, makes the offer.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let bob = tokio::spawn(peer("bob", url, Some(file.clone()), bob_progress.clone(), started));
+    let bob = tokio::spawn(peer(
+        "bob",
+        url,
+        Some(file.clone()),
+        bob_progress.clone(),
+        started,
+        via(1),
+    ));
 
     let total = file.len() as u64;
+    let relay_stats = relay.as_ref().map(|r| r.stats.clone());
     let printer = tokio::spawn(async move {
-        println!("{:>5}  {:>12}  {:>12}  {:>10}  progress", "time", "bob sent", "alice got", "MiB/s");
+        println!(
+            "{:>5}  {:>12}  {:>12}  {:>10}  {:<22}  relay fwd/dropped",
+            "time", "bob sent", "alice got", "MiB/s", "progress"
+        );
         let mut last = 0u64;
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.tick().await;
@@ -66,8 +107,15 @@ pub async fn run(args: &[String]) -> Result<(), String> {
             let rate = (got.saturating_sub(last)) as f64 / (1024.0 * 1024.0);
             last = got;
             let done = (got * 20).checked_div(total).map_or(20, |d| d as usize);
+            let relayed = relay_stats.as_ref().map_or(String::from("-"), |s| {
+                format!(
+                    "{}/{}",
+                    s.forwarded.load(Ordering::Relaxed),
+                    s.dropped.load(Ordering::Relaxed)
+                )
+            });
             println!(
-                "{:>4}s  {:>12}  {:>12}  {:>10.1}  [{}{}]",
+                "{:>4}s  {:>12}  {:>12}  {:>10.1}  [{}{}]  {relayed}",
                 started.elapsed().as_secs(),
                 sent,
                 got,
@@ -86,16 +134,34 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     .await;
     printer.abort();
     let _ = server.shutdown().await;
-    let (alice, bob) = outcome.map_err(|_| format!("the demo did not finish within {} s", TIMEOUT.as_secs()))??;
+    let (alice, bob) = outcome
+        .map_err(|_| format!("the demo did not finish within {} s", TIMEOUT.as_secs()))??;
     let alice = alice?;
     bob?;
     let seconds = alice.transfer_seconds.max(1e-6);
     println!("\nsummary:");
-    println!("  connected (alice)        {:.1} ms after start", alice.connected_ms);
+    println!(
+        "  connected (alice)        {:.1} ms after start",
+        alice.connected_ms
+    );
     println!("  chat                     {}", alice.chat.join(" | "));
-    println!("  file                     {} bytes, sha-256 {}", alice.file_len, alice.file_digest);
+    println!(
+        "  file                     {} bytes, sha-256 {}",
+        alice.file_len, alice.file_digest
+    );
     println!("  matches the sender's     {}", alice.file_digest == digest);
-    println!("  throughput               {:.1} MiB/s over {:.2} s", alice.file_len as f64 / 1048576.0 / seconds, seconds);
+    println!(
+        "  throughput               {:.1} MiB/s over {:.2} s",
+        alice.file_len as f64 / 1048576.0 / seconds,
+        seconds
+    );
+    if let Some(relay) = relay.as_ref() {
+        println!(
+            "  relay                    {} datagrams forwarded, {} dropped on purpose",
+            relay.stats.forwarded.load(Ordering::Relaxed),
+            relay.stats.dropped.load(Ordering::Relaxed)
+        );
+    }
     if alice.file_digest != digest || alice.file_len != file.len() {
         return Err("the received file differs from the one sent".into());
     }
@@ -118,27 +184,66 @@ async fn peer(
     file: Option<Vec<u8>>,
     progress: Arc<Progress>,
     started: Instant,
+    relay: Option<(Arc<Relay>, usize)>,
 ) -> Result<Received, String> {
     let err = |what: &str, e: &dyn std::fmt::Display| format!("{name}: {what}: {e}");
-    let mut signaling = Client::connect(&url).await.map_err(|e| err("signaling connect", &e))?;
+    let mut signaling = Client::connect(&url)
+        .await
+        .map_err(|e| err("signaling connect", &e))?;
     let joined = signaling.join(ROOM).await.map_err(|e| err("join", &e))?;
     let bind = [std::net::SocketAddr::from(([127, 0, 0, 1], 0))];
-    let (pc, mut events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.map_err(|e| err("spawn", &e))?;
-    println!("{name}: joined {ROOM} as {}; UDP on {:?}", joined.you.as_str(), pc.local_addresses());
+    let (pc, mut events) = RtcPeer::spawn(RtcConfig::default(), &bind)
+        .await
+        .map_err(|e| err("spawn", &e))?;
+    println!(
+        "{name}: joined {ROOM} as {}; UDP on {:?}",
+        joined.you.as_str(),
+        pc.local_addresses()
+    );
+    // Through the relay the peer announces the relay's face for it instead of its own socket.
+    if let (Some((relay, index)), Some(address)) = (relay.as_ref(), pc.local_addresses().first()) {
+        relay.register(*index, *address);
+    }
+    let announce = |text: String| match relay.as_ref() {
+        Some((relay, index)) => relay.rewrite(*index, &text),
+        None => text,
+    };
 
     let mut remote: Option<PeerId> = joined.peers.first().cloned();
     let mut pending_candidates: Vec<String> = Vec::new();
     let mut chat_channel = None;
     let mut file_channel = None;
     if let Some(to) = remote.clone() {
-        chat_channel = Some(pc.create_data_channel("chat", DataChannelInit::default()).await.map_err(|e| err("channel", &e))?);
-        file_channel = Some(pc.create_data_channel("file", DataChannelInit::default()).await.map_err(|e| err("channel", &e))?);
+        chat_channel = Some(
+            pc.create_data_channel("chat", DataChannelInit::default())
+                .await
+                .map_err(|e| err("channel", &e))?,
+        );
+        file_channel = Some(
+            pc.create_data_channel("file", DataChannelInit::default())
+                .await
+                .map_err(|e| err("channel", &e))?,
+        );
         let offer = pc.create_offer().await.map_err(|e| err("offer", &e))?;
-        pc.set_local_description(offer.clone()).await.map_err(|e| err("set local", &e))?;
-        signaling.send(&ClientMessage::Offer { to, sdp: offer.sdp }).await.map_err(|e| err("send offer", &e))?;
+        pc.set_local_description(offer.clone())
+            .await
+            .map_err(|e| err("set local", &e))?;
+        signaling
+            .send(&ClientMessage::Offer {
+                to,
+                sdp: announce(offer.sdp),
+            })
+            .await
+            .map_err(|e| err("send offer", &e))?;
     }
 
-    let mut received = Received { chat: Vec::new(), file_len: 0, file_digest: String::new(), connected_ms: 0.0, transfer_seconds: 0.0 };
+    let mut received = Received {
+        chat: Vec::new(),
+        file_len: 0,
+        file_digest: String::new(),
+        connected_ms: 0.0,
+        transfer_seconds: 0.0,
+    };
     let mut hasher = Sha256::new();
     let mut transfer_started: Option<Instant> = None;
     let mut chat_replied = false;
@@ -150,13 +255,13 @@ async fn peer(
                     Some(Err(e)) => return Err(err("signaling", &e)),
                     None => return Err(format!("{name}: signaling closed")),
                 };
-                on_signal(name, &pc, &mut signaling, &mut remote, &mut pending_candidates, message).await?;
+                on_signal(name, &pc, &mut signaling, &mut remote, &mut pending_candidates, message, &announce).await?;
             }
             event = events.recv() => {
                 let Some(event) = event else { return Err(format!("{name}: the connection task ended")) };
                 match event {
-                    Event::LocalCandidate(candidate) => match remote.clone() {
-                        Some(to) => signaling
+                    Event::LocalCandidate(candidate) => match remote.clone().map(|to| (to, announce(candidate.clone()))) {
+                        Some((to, candidate)) => signaling
                             .send(&ClientMessage::IceCandidate { to, candidate, sdp_mid: Some("0".into()) })
                             .await
                             .map_err(|e| err("send candidate", &e))?,
@@ -235,28 +340,47 @@ async fn on_signal(
     remote: &mut Option<PeerId>,
     pending: &mut Vec<String>,
     message: ServerMessage,
+    announce: &(dyn Fn(String) -> String + Sync),
 ) -> Result<(), String> {
     let err = |what: &str, e: &dyn std::fmt::Display| format!("{name}: {what}: {e}");
     match message {
         ServerMessage::Offer { from, sdp } => {
             *remote = Some(from.clone());
-            pc.set_remote_description(SessionDescriptionInit { sdp_type: SdpType::Offer, sdp })
-                .await
-                .map_err(|e| err("set remote offer", &e))?;
+            pc.set_remote_description(SessionDescriptionInit {
+                sdp_type: SdpType::Offer,
+                sdp,
+            })
+            .await
+            .map_err(|e| err("set remote offer", &e))?;
             let answer = pc.create_answer().await.map_err(|e| err("answer", &e))?;
-            pc.set_local_description(answer.clone()).await.map_err(|e| err("set local", &e))?;
-            signaling.send(&ClientMessage::Answer { to: from.clone(), sdp: answer.sdp }).await.map_err(|e| err("send answer", &e))?;
+            pc.set_local_description(answer.clone())
+                .await
+                .map_err(|e| err("set local", &e))?;
+            signaling
+                .send(&ClientMessage::Answer {
+                    to: from.clone(),
+                    sdp: announce(answer.sdp),
+                })
+                .await
+                .map_err(|e| err("send answer", &e))?;
             for candidate in pending.drain(..) {
                 signaling
-                    .send(&ClientMessage::IceCandidate { to: from.clone(), candidate, sdp_mid: Some("0".into()) })
+                    .send(&ClientMessage::IceCandidate {
+                        to: from.clone(),
+                        candidate: announce(candidate),
+                        sdp_mid: Some("0".into()),
+                    })
                     .await
                     .map_err(|e| err("send candidate", &e))?;
             }
         }
         ServerMessage::Answer { sdp, .. } => {
-            pc.set_remote_description(SessionDescriptionInit { sdp_type: SdpType::Answer, sdp })
-                .await
-                .map_err(|e| err("set remote answer", &e))?;
+            pc.set_remote_description(SessionDescriptionInit {
+                sdp_type: SdpType::Answer,
+                sdp,
+            })
+            .await
+            .map_err(|e| err("set remote answer", &e))?;
         }
         ServerMessage::IceCandidate { candidate, .. } => {
             // A candidate we cannot use (say an mDNS name) is not fatal: ICE learns the peer
@@ -265,7 +389,9 @@ async fn on_signal(
                 println!("{name}: ignoring candidate {candidate:?}: {e}");
             }
         }
-        ServerMessage::Error { message, .. } => return Err(format!("{name}: signaling error: {message}")),
+        ServerMessage::Error { message, .. } => {
+            return Err(format!("{name}: signaling error: {message}"));
+        }
         _ => {}
     }
     Ok(())
@@ -280,10 +406,14 @@ async fn send_file(pc: RtcPeer, channel: DataChannelId, bytes: Vec<u8>, progress
         if pc.send(channel, chunk.to_vec(), true).await.is_err() {
             return;
         }
-        progress.sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        progress
+            .sent
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
     }
     let digest = hex(&Sha256::digest(&bytes));
-    let _ = pc.send(channel, format!("EOF {digest}").into_bytes(), false).await;
+    let _ = pc
+        .send(channel, format!("EOF {digest}").into_bytes(), false)
+        .await;
 }
 
 fn hex(bytes: &[u8]) -> String {

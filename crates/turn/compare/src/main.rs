@@ -398,11 +398,13 @@ fn run(o: &Options) -> Result<(), String> {
             t / c.max(1.0)
         );
     }
+    let peer = coturn_name.replace(' ', "-");
     for (label, t, c, _, _) in &results {
         println!(
-            "tern={:.0} peer={:.0} name={coturn_name} ({label}, ns per relayed packet)",
+            "tern={:.0} peer={:.0} name={peer}/{} (ns per relayed packet)",
             1e9 / t.max(1.0),
-            1e9 / c.max(1.0)
+            1e9 / c.max(1.0),
+            label.replace(' ', "-")
         );
     }
     Ok(())

@@ -1322,7 +1322,11 @@ impl Association {
 
     /// Turn wanted resets whose streams are drained into one outstanding request.
     fn plan_resets(&mut self, now: Instant) {
-        if self.reset_out.is_some() || self.reset_wanted.is_empty() {
+        if self.reset_wanted.is_empty() {
+            self.reset_hold_until = None;
+            return;
+        }
+        if self.reset_out.is_some() {
             return;
         }
         if self.peer_caps & caps::RECONFIG == 0 {

@@ -253,3 +253,15 @@ fn dtls13_fingerprint_mismatch_fails_and_exports_nothing() {
             .is_err()
     );
 }
+
+#[test]
+fn dtls13_key_update_requested_right_after_the_handshake_is_answered() {
+    // The server asks for an update as soon as it is connected; the client answers with its
+    // own (at once, or once its last flight is acknowledged if the request overtook the ACK).
+    let mut p = pair13(22, Impairment::perfect(), |_, _| {});
+    assert!(p.run_until(Duration::from_secs(10), |p| p.server.is_connected()));
+    p.server.update_keys(p.now, true).unwrap();
+    assert!(p.run_until(Duration::from_secs(20), |p| {
+        p.server.write_epoch() == 4 && p.client.write_epoch() == 4
+    }));
+}

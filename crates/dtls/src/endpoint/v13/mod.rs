@@ -197,6 +197,8 @@ pub(crate) struct Endpoint13 {
     last_peer_trigger: Option<Instant>,
     to_ack: Vec<RecordNumber>,
     key_update_pending: bool,
+    /// The peer asked for a KeyUpdate while our own flight was still unacknowledged.
+    key_update_owed: bool,
     // outputs
     out: VecDeque<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
@@ -286,6 +288,7 @@ impl Endpoint13 {
             last_peer_trigger: None,
             to_ack: Vec::new(),
             key_update_pending: false,
+            key_update_owed: false,
             out: VecDeque::new(),
             events: VecDeque::new(),
             pending_app: VecDeque::new(),
@@ -997,7 +1000,7 @@ impl Endpoint13 {
             }
             CONTENT_TYPE_ACK => {
                 let acks = w::parse_ack(content)?;
-                self.handle_ack(&acks);
+                self.handle_ack(now, &acks);
                 Ok(())
             }
             other => Err(DtlsError::UnknownContentType {
@@ -1023,7 +1026,7 @@ impl Endpoint13 {
         Ok(())
     }
 
-    fn handle_ack(&mut self, acks: &[RecordNumber]) {
+    fn handle_ack(&mut self, now: Instant, acks: &[RecordNumber]) {
         for rn in acks {
             let hits: Vec<(usize, u32)> = self
                 .sent_records
@@ -1046,6 +1049,14 @@ impl Endpoint13 {
                 self.key_update_pending = false;
                 if let Err(f) = self.advance_write_epoch() {
                     self.fail(f);
+                    return;
+                }
+            }
+            // RFC 8446 §4.6.3: answer a peer's update_requested once we are free to.
+            if self.key_update_owed && self.flight.is_empty() {
+                self.key_update_owed = false;
+                if let Err(e) = self.update_keys(now, false) {
+                    self.fail(Fatal::from(e));
                 }
             }
         }
@@ -1513,8 +1524,13 @@ impl Endpoint13 {
             .ok_or(DtlsError::Crypto)?;
         let next = keys::next_traffic_secret(&cur)?;
         self.add_read_epoch(epoch.saturating_add(1), &next)?;
-        if request && !self.key_update_pending && self.flight.is_empty() {
-            self.update_keys(now, false).map_err(Fatal::from)?;
+        if request {
+            if !self.key_update_pending && self.flight.is_empty() {
+                self.update_keys(now, false).map_err(Fatal::from)?;
+            } else {
+                // RFC 8446 §4.6.3: one update of ours answers however many requests arrived.
+                self.key_update_owed = !self.key_update_pending;
+            }
         }
         Ok(())
     }

@@ -1,9 +1,11 @@
 //! A small tokio runner around the sans-IO [`Server`] core (feature `server`): one UDP
 //! listening socket, an optional TCP listener, and one UDP socket per relay address.
 //!
-//! One task owns the core. Socket readers (the listening socket, each relay socket, each TCP
-//! connection) forward what they read over a channel; the core's transmits are written by the
-//! owning task (UDP) or handed to the connection's writer task (TCP).
+//! One task owns the core and reads the UDP listening socket itself (every client → peer
+//! datagram, with no hand-off). Reader tasks for each relay socket and each TCP connection
+//! forward what they read over a bounded channel, which the core drains in batches. The core's
+//! transmits are written by the owning task (UDP) or handed to the connection's writer task
+//! (TCP). One timer is re-armed only when the core's `poll_timeout` moves.
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -37,7 +37,7 @@ fn bitrate_and_frame_rate_follow_the_target() {
         (12, 500, 15),
     ];
     let mut enc = Vp8Encoder::new(EncoderConfig::new(W, H, 800)).unwrap();
-    let mut bytes_per_second = vec![0u64; 12];
+    let mut bytes_per_second = [0u64; 12];
     let mut keyframes = 0;
     let mut pts = 0u64;
     let mut frame = 0u64;

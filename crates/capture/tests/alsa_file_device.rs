@@ -93,6 +93,47 @@ fn child_capture(dir: &Path) -> Result<(), String> {
     std::fs::write(dir.join("captured.ok"), got.len().to_string()).map_err(|e| e.to_string())
 }
 
+/// Child: finds the named plugin device by enumeration, checks its formats, and captures
+/// from it by name.
+fn child_enumerate() -> Result<(), String> {
+    let devices = tern_capture::alsa::list_input_devices().map_err(|e| e.to_string())?;
+    let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+    let dev = devices
+        .iter()
+        .find(|d| d.name == "ternfile")
+        .ok_or(format!("ternfile not among {names:?}"))?;
+    let wanted = tern_capture::AudioFormat {
+        sample_rate: 48_000,
+        channels: 1,
+        sample_format: SampleFormat::I16,
+    };
+    if !dev.formats.contains(&wanted) {
+        return Err(format!(
+            "ternfile formats {:?} lack {wanted:?}",
+            dev.formats
+        ));
+    }
+    let mut mic = Microphone::open(Some("ternfile"), &constraints(SampleFormat::I16))
+        .map_err(|e| e.to_string())?;
+    let frame = mic
+        .read_frame()
+        .map_err(|e| e.to_string())?
+        .ok_or("no data")?;
+    let Samples::I16(s) = frame.samples else {
+        return Err("asked for i16, got f32".into());
+    };
+    let expected = capture_input();
+    let n = s.len().min(expected.len());
+    if n == 0 || s[..n] != expected[..n] {
+        return Err("samples from the named device differ from the file".into());
+    }
+    println!(
+        "  {} devices listed; ternfile captured {n} exact samples",
+        devices.len()
+    );
+    Ok(())
+}
+
 /// Child: plays a known sequence to the default playback device (the `file` plugin).
 fn child_playback() -> Result<(), String> {
     let input = playback_input();
@@ -223,6 +264,23 @@ fn alsa_playback_written_to_file() -> Result<(), String> {
     r
 }
 
+fn alsa_enumeration_lists_and_opens_a_named_device() -> Result<(), String> {
+    let dir = temp_dir("enumerate");
+    let raw: Vec<u8> = capture_input()
+        .iter()
+        .flat_map(|s| s.to_le_bytes())
+        .collect();
+    let infile = dir.join("in.raw");
+    std::fs::write(&infile, &raw).unwrap();
+    let rc = format!(
+        "pcm.ternfile {{\n type file\n slave.pcm \"null\"\n file \"/dev/null\"\n infile \"{}\"\n format \"raw\"\n hint {{\n  show on\n  description \"Tern test capture\"\n }}\n}}\n",
+        infile.display()
+    );
+    let r = run_child("enumerate", &dir, &rc);
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
 fn alsa_missing_device_is_a_typed_error() -> Result<(), String> {
     let c = AudioConstraints::default();
     match Microphone::open(Some("tern-no-such-device"), &c) {
@@ -249,6 +307,7 @@ fn main() -> ExitCode {
         let r = match case.as_str() {
             "capture" => child_capture(&dir),
             "playback" => child_playback(),
+            "enumerate" => child_enumerate(),
             _ => Err(format!("unknown case {case}")),
         };
         return match r {
@@ -259,7 +318,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let cases: [(&str, Case); 3] = [
+    let cases: [(&str, Case); 4] = [
         (
             "alsa_capture_from_raw_file_is_byte_exact",
             alsa_capture_from_raw_file_is_byte_exact,
@@ -267,6 +326,10 @@ fn main() -> ExitCode {
         (
             "alsa_playback_written_to_file",
             alsa_playback_written_to_file,
+        ),
+        (
+            "alsa_enumeration_lists_and_opens_a_named_device",
+            alsa_enumeration_lists_and_opens_a_named_device,
         ),
         (
             "alsa_missing_device_is_a_typed_error",

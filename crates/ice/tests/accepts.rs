@@ -61,3 +61,46 @@ fn accepts_only_our_stun() {
     resp[8] ^= 0xff;
     assert!(!h.a.agent.accepts(&resp));
 }
+
+#[test]
+fn turn_traffic_is_accepted_only_by_an_agent_with_relays() {
+    use tern_ice::{IceAgent, TurnServer};
+    // ChannelData on channel 0x4000 with 4 bytes, and a Data indication (method 0x007).
+    let channel_data = [0x40, 0x00, 0x00, 0x04, 23, 1, 2, 3];
+    let mut data_indication = Vec::new();
+    tern_stun::MessageEncoder::new(
+        &mut data_indication,
+        tern_stun::MessageType::new(tern_turn::wire::methods::DATA, tern_stun::Class::Indication),
+        tern_stun::TransactionId([7; 12]),
+    )
+    .finish();
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::Instant::now();
+    let plain = IceAgent::new(config(true, 1, 10), now);
+    assert!(!plain.accepts(&channel_data));
+    assert!(!plain.accepts(&data_indication));
+    let mut cfg = config(true, 1, 10);
+    cfg.turn_servers = vec![TurnServer::new(
+        "198.51.100.2:3478".parse().unwrap(),
+        "u",
+        "p",
+    )];
+    let mut relaying = IceAgent::new(cfg, now);
+    relaying.add_local_host_candidate("192.0.2.1:5000".parse().unwrap());
+    assert!(relaying.accepts(&channel_data));
+    assert!(relaying.accepts(&data_indication));
+    // DTLS (20–63) is still not ours.
+    assert!(!relaying.accepts(&[22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    // TURN traffic from anyone but the server is rejected without changing anything.
+    let stranger = "203.0.113.9:3478".parse().unwrap();
+    assert!(
+        relaying
+            .handle_receive(
+                now,
+                "192.0.2.1:5000".parse().unwrap(),
+                stranger,
+                &channel_data
+            )
+            .is_err()
+    );
+}

@@ -211,6 +211,43 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 10,
         },
         Suite {
+            name: "sctp-usrsctp",
+            peer: "usrsctp via a C echo peer, SCTP over UDP: DATA and I-DATA, clean and 10 % loss",
+            peer_version: &[
+                "sh",
+                "-c",
+                "echo usrsctp $(dpkg-query -W -f='${Version}' libusrsctp2)",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-sctp",
+                test: "interop_usrsctp",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Apt("libusrsctp-dev"), Need::Apt("gcc")],
+            timeout_minutes: 15,
+        },
+        Suite {
+            name: "sctp-aiortc",
+            peer: "aiortc's SCTP stack over UDP, clean and 10 % loss",
+            peer_version: &[
+                "sh",
+                "-c",
+                "$TERN_PYTHON -c 'import importlib.metadata as m; print(\"aiortc\", m.version(\"aiortc\"))'",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-sctp",
+                test: "interop_aiortc",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Pip {
+                package: "aiortc",
+                import: "aiortc",
+            }],
+            timeout_minutes: 10,
+        },
+        Suite {
             name: "pc-chromium",
             peer: "Chromium headless (libwebrtc, dcsctp, BoringSSL)",
             peer_version: &["chromium", "--version"],

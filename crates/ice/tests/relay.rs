@@ -37,6 +37,8 @@ struct Net {
     blocked: Vec<(SocketAddr, SocketAddr)>,
     /// What agent 0 sent to the TURN server.
     to_server: Vec<Vec<u8>>,
+    /// Virtual time per step.
+    tick: Duration,
 }
 
 fn creds(i: u8) -> IceCredentials {
@@ -90,6 +92,7 @@ impl Net {
             data: [Vec::new(), Vec::new()],
             blocked: Vec::new(),
             to_server: Vec::new(),
+            tick: Duration::from_millis(1),
         };
         for i in 0..2 {
             let addr = net.addrs[i];
@@ -136,7 +139,7 @@ impl Net {
                     .push((self.now + latency, t.source, t.destination, tcp, t.data));
             }
         }
-        self.now += Duration::from_millis(1);
+        self.now += self.tick;
         let now = self.now;
         let (due, rest): (Vec<_>, Vec<_>) =
             self.in_flight.drain(..).partition(|(at, ..)| *at <= now);
@@ -423,4 +426,55 @@ fn relay_only_policy_signals_and_uses_only_the_relayed_candidate() {
             .iter()
             .all(|p| p.local == signalled[0].address)
     );
+}
+
+#[test]
+fn relayed_pair_survives_allocation_permission_and_channel_refreshes() {
+    let mut net = Net::new("turn-secret", true);
+    assert!(net.run_until(Duration::from_secs(2), |n| n.gathered(0)));
+    let a_host: SocketAddr = A.parse().unwrap();
+    let b: SocketAddr = B.parse().unwrap();
+    net.blocked = vec![(a_host, b), (b, a_host)];
+    for c in net.local_candidates(0) {
+        net.signal(0, c);
+    }
+    for c in net.local_candidates(1) {
+        net.signal(1, c);
+    }
+    net.agents[0].end_of_remote_candidates();
+    net.agents[1].end_of_remote_candidates();
+    assert!(net.run_until(Duration::from_secs(10), |n| {
+        n.agents
+            .iter()
+            .all(|a| a.connection_state() == IceConnectionState::Completed)
+    }));
+    // 25 virtual minutes: the allocation (600 s), permissions (300 s) and the channel
+    // (600 s) must all be refreshed, and consent must keep flowing through them.
+    net.tick = Duration::from_millis(20);
+    for minute in 0..25 {
+        net.run_until(Duration::from_secs(60), |_| false);
+        for a in &net.agents {
+            assert_eq!(
+                a.connection_state(),
+                IceConnectionState::Completed,
+                "minute {minute}"
+            );
+        }
+        let allocations = net.server.as_ref().unwrap().stats().allocations;
+        assert_eq!(allocations, 1, "minute {minute}");
+    }
+    // The refreshes went out: Refresh (0x004), CreatePermission (0x008) and ChannelBind
+    // (0x009) requests, each more than once.
+    let requests = |method: u8| {
+        net.to_server
+            .iter()
+            .filter(|d| d.len() > 20 && d[0] == 0 && d[1] == method)
+            .count()
+    };
+    assert!(requests(0x04) >= 2, "{} Refresh requests", requests(0x04));
+    assert!(requests(0x08) >= 4, "{} CreatePermission", requests(0x08));
+    assert!(requests(0x09) >= 2, "{} ChannelBind", requests(0x09));
+    let before = net.data[1].len();
+    net.agents[0].send_data(&[23, 42]).unwrap();
+    assert!(net.run_until(Duration::from_secs(1), |n| n.data[1].len() > before));
 }

@@ -59,6 +59,12 @@ pub enum Error {
         /// Target format.
         to: &'static str,
     },
+    /// An MJPEG frame that does not decode, or whose JPEG size is not the frame's.
+    #[error("invalid MJPEG frame: {what}")]
+    InvalidMjpeg {
+        /// What is wrong.
+        what: &'static str,
+    },
     /// A malformed WAV file.
     #[error("invalid WAV: {what}")]
     InvalidWav {

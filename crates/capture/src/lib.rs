@@ -4,8 +4,8 @@
 //! * synthetic sources ([`ToneSource`]: sine or speech-like; [`ColourBarsSource`]: moving
 //!   bars with a frame counter),
 //! * WAV ([`WavReader`], [`WavWriter`]) and Y4M ([`Y4mReader`], [`Y4mWriter`]) files,
-//! * YUYV and NV12 → I420 conversion ([`convert::to_i420`]); MJPEG is passed through (no
-//!   decoder here),
+//! * YUYV, NV12 and MJPEG → I420 conversion ([`convert::to_i420`]; MJPEG through the pure-Rust
+//!   `jpeg-decoder`, including UVC frames without Huffman tables),
 //! * getUserMedia-style constraints resolved against capabilities
 //!   ([`constraints::select_video`], [`constraints::select_audio`]) with an error naming the
 //!   constraint that cannot be met,

@@ -224,10 +224,44 @@ fn bad_input_capture_38_frames_that_do_not_match_their_format() {
         assert!(to_i420(&f).is_err());
     }
     let jpeg = VideoFrame::new(PixelFormat::Mjpeg, 4, 2, Duration::ZERO, vec![0xff, 0xd8]).unwrap();
-    assert!(matches!(
-        to_i420(&jpeg),
-        Err(Error::UnsupportedConversion { from: "MJPEG", .. })
-    ));
+    assert!(matches!(to_i420(&jpeg), Err(Error::InvalidMjpeg { .. })));
+}
+
+#[test]
+fn bad_input_capture_38_mjpeg_lies_truncation_and_garbage() {
+    let good = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/libjpeg-turbo-pattern-64x48-422.jpg"
+    ))
+    .unwrap();
+    let frame = |w, h, data: &[u8]| {
+        VideoFrame::new(PixelFormat::Mjpeg, w, h, Duration::ZERO, data.to_vec()).unwrap()
+    };
+    assert!(to_i420(&frame(64, 48, &good)).is_ok());
+    // A camera (or attacker) labelling a 64×48 JPEG as 16×16 or 4096×4096: refused before
+    // decoding, so the decoder never sizes buffers from the label.
+    for (w, h) in [(16, 16), (4096, 4096), (48, 64)] {
+        assert!(matches!(
+            to_i420(&frame(w, h, &good)),
+            Err(Error::InvalidMjpeg {
+                what: "JPEG size differs from the frame's"
+            })
+        ));
+    }
+    // Every truncation and a spread of bit flips: a typed error or a picture, never a panic.
+    for cut in (0..good.len()).step_by(7) {
+        match to_i420(&frame(64, 48, &good[..cut])) {
+            Ok(f) => assert_eq!(f.data.len(), 64 * 48 * 3 / 2),
+            Err(e) => assert!(matches!(e, Error::InvalidMjpeg { .. }), "{e:?}"),
+        }
+    }
+    for at in (2..good.len()).step_by(11) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x5a;
+        if let Ok(f) = to_i420(&frame(64, 48, &bad)) {
+            assert_eq!(f.data.len(), 64 * 48 * 3 / 2);
+        }
+    }
 }
 
 #[test]

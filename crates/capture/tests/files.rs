@@ -281,3 +281,87 @@ fn converted_bars_survive_yuyv_and_nv12() {
         assert_eq!(to_i420(&g).unwrap(), f, "{fmt:?}");
     }
 }
+
+/// libjpeg-turbo's decoding (`*.ycbcr444`, made by `tests/vectors/make_mjpeg.c`) as I420:
+/// luma as is, chroma averaged over 2×2.
+fn reference_i420(name: &str) -> Vec<u8> {
+    let px = vector(name);
+    let (w, h) = (64usize, 48usize);
+    let mut out: Vec<u8> = px.chunks_exact(3).map(|p| p[0]).collect();
+    for k in [1, 2] {
+        for cy in 0..h / 2 {
+            for cx in 0..w / 2 {
+                let at = |x: usize, y: usize| u16::from(px[3 * (y * w + x) + k]);
+                let s = at(2 * cx, 2 * cy)
+                    + at(2 * cx + 1, 2 * cy)
+                    + at(2 * cx, 2 * cy + 1)
+                    + at(2 * cx + 1, 2 * cy + 1);
+                out.push(((s + 2) / 4) as u8);
+            }
+        }
+    }
+    out
+}
+
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+/// MJPEG frames as cameras send them, decoded to I420 and compared with libjpeg-turbo's
+/// decoding of the same files (different IDCT and chroma upsampling: close, not identical).
+#[test]
+fn mjpeg_fixtures_decode_like_libjpeg_turbo() {
+    for (file, reference) in [
+        (
+            "libjpeg-turbo-pattern-64x48-422.jpg",
+            "libjpeg-turbo-pattern-64x48-422.ycbcr444",
+        ),
+        (
+            "uvc-style-pattern-64x48-422-no-dht.mjpeg",
+            "libjpeg-turbo-pattern-64x48-422.ycbcr444",
+        ),
+        (
+            "libjpeg-turbo-pattern-64x48-420.jpg",
+            "libjpeg-turbo-pattern-64x48-420.ycbcr444",
+        ),
+    ] {
+        let f = VideoFrame::new(PixelFormat::Mjpeg, 64, 48, Duration::ZERO, vector(file)).unwrap();
+        let ours = to_i420(&f).unwrap();
+        assert_eq!(ours.format, PixelFormat::I420);
+        let want = reference_i420(reference);
+        let (y, c) = ours.data.split_at(64 * 48);
+        let (wy, wc) = want.split_at(64 * 48);
+        let (py, pc) = (psnr(y, wy), psnr(c, wc));
+        let max_y = y.iter().zip(wy).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        println!("{file}: PSNR-Y {py:.1} dB (max diff {max_y}), PSNR-CbCr {pc:.1} dB");
+        assert!(
+            py > 45.0 && max_y <= 3,
+            "{file}: luma {py} dB, max diff {max_y}"
+        );
+        assert!(pc > 38.0, "{file}: chroma {pc} dB");
+    }
+    // The UVC frame without Huffman tables decodes exactly as the file that has them.
+    let with = VideoFrame::new(
+        PixelFormat::Mjpeg,
+        64,
+        48,
+        Duration::ZERO,
+        vector("libjpeg-turbo-pattern-64x48-422.jpg"),
+    )
+    .unwrap();
+    let without = VideoFrame {
+        data: vector("uvc-style-pattern-64x48-422-no-dht.mjpeg"),
+        ..with.clone()
+    };
+    assert_eq!(to_i420(&with).unwrap(), to_i420(&without).unwrap());
+}

@@ -1,7 +1,7 @@
 //! Self-signed ECDSA P-256 certificates and their SDP fingerprints (RFC 8122 §5, RFC 8827 §6.5).
 
-use p256::ecdsa::signature::{Signer, Verifier};
-use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -319,15 +319,22 @@ pub(crate) fn peer_public_key(der: &[u8]) -> Result<VerifyingKey, DtlsError> {
 }
 
 /// Verify an ecdsa_secp256r1_sha256 DER signature.
+///
+/// Uses ring's P-256 (assembly) rather than RustCrypto's: verification is the costliest step
+/// of a handshake (two per handshake), see README.md for the measurement.
 pub(crate) fn verify_signature(
     key: &VerifyingKey,
     msg: &[u8],
     der_sig: &[u8],
     message: &'static str,
 ) -> Result<(), DtlsError> {
-    let sig = Signature::from_der(der_sig).map_err(|_| DtlsError::BadSignature { message })?;
-    key.verify(msg, &sig)
-        .map_err(|_| DtlsError::BadSignature { message })
+    let point = key.to_encoded_point(false);
+    ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_ASN1,
+        point.as_bytes(),
+    )
+    .verify(msg, der_sig)
+    .map_err(|_| DtlsError::BadSignature { message })
 }
 
 #[cfg(test)]

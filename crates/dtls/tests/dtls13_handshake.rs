@@ -265,3 +265,31 @@ fn dtls13_key_update_requested_right_after_the_handshake_is_answered() {
         p.server.write_epoch() == 4 && p.client.write_epoch() == 4
     }));
 }
+
+#[test]
+fn dtls13_fingerprint_given_after_the_handshake_releases_connected_and_held_data() {
+    let (c_cfg, _) = configs(23);
+    let expected_client_fp = c_cfg
+        .certificate
+        .fingerprint(tern_dtls::HashAlgorithm::Sha256);
+    let mut p = pair13(23, Impairment::perfect(), |_, s| {
+        s.remote_fingerprints.clear()
+    });
+    assert!(p.run_until(Duration::from_secs(10), |p| {
+        p.client.is_connected() && p.server.state() == DtlsState::AwaitingFingerprint
+    }));
+    // Data from the client is held, and no key is exported, until the fingerprint matches.
+    p.client.send_application_data(b"early").unwrap();
+    p.run_until(Duration::from_secs(1), |_| false);
+    assert!(app_data(&p.server_events).is_empty());
+    assert!(
+        p.server
+            .export_keying_material("EXTRACTOR-dtls_srtp", 60)
+            .is_err()
+    );
+    p.server.set_remote_fingerprints(vec![expected_client_fp]);
+    p.drain();
+    assert!(p.server.is_connected());
+    assert!(p.server_events.contains(&DtlsEvent::Connected));
+    assert_eq!(app_data(&p.server_events), vec![b"early".to_vec()]);
+}

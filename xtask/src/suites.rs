@@ -248,6 +248,40 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 10,
         },
         Suite {
+            name: "audio-quality",
+            peer: "libwebrtc NetEq (libtgowt) and a fixed buffer: PESQ-WB and delay on seeded loss/jitter traces",
+            peer_version: &[
+                "sh",
+                "-c",
+                "echo libtgowt $(dpkg-query -W -f='${Version}' libtgowt-dev)",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-neteq",
+                test: "interop_libwebrtc",
+                features: "opus",
+                netns: false,
+            },
+            needs: &[
+                Need::Apt("libtgowt-dev"),
+                Need::Apt("espeak-ng"),
+                Need::Apt("g++"),
+                Need::Apt("libopus-dev"),
+                Need::Pip {
+                    package: "numpy",
+                    import: "numpy",
+                },
+                Need::Pip {
+                    package: "scipy",
+                    import: "scipy",
+                },
+                Need::Pip {
+                    package: "pesq",
+                    import: "pesq",
+                },
+            ],
+            timeout_minutes: 20,
+        },
+        Suite {
             name: "pc-chromium",
             peer: "Chromium headless (libwebrtc, dcsctp, BoringSSL)",
             peer_version: &["chromium", "--version"],

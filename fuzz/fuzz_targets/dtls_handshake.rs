@@ -3,6 +3,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use tern_dtls::Reassembler;
+use tern_dtls::wire::dtls13::{
+    Certificate13, CertificateRequest13, ServerHello13, client_hello_offers_dtls13,
+    parse_client_key_shares, raw_extensions,
+};
 use tern_dtls::wire::handshake::{
     CertificateMsg, CertificateRequest, CertificateVerify, ClientHello, ClientKeyExchange,
     HelloVerifyRequest, ServerHello, ServerKeyExchange, parse_fragment,
@@ -17,6 +21,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = CertificateRequest::parse(data);
     let _ = ClientKeyExchange::parse(data);
     let _ = CertificateVerify::parse(data);
+    // DTLS 1.3 (RFC 9147) bodies and extension blocks.
+    let _ = ServerHello13::parse(data);
+    let _ = ServerHello13::selected_version_of(data);
+    let _ = Certificate13::parse(data);
+    let _ = CertificateRequest13::parse(data);
+    let _ = client_hello_offers_dtls13(data);
+    let _ = raw_extensions(data);
+    let _ = parse_client_key_shares(data);
     // The same bytes as a stream of fragments into a small reassembler.
     let mut r = Reassembler::new(2048, 4, 4096);
     let mut pos = 0;

@@ -31,6 +31,7 @@ pub(crate) const TURN_USAGE: &str =
              --deny-peer CIDR       never relay to this prefix (repeatable)
              --legacy-channels      accept RFC 5766 channel numbers 0x4000-0x7FFF
              --no-tcp               UDP only
+             --stats SECS           print allocations and relayed/dropped counts every SECS
 ";
 
 pub(crate) const STUN_USAGE: &str =
@@ -56,6 +57,7 @@ const TURN_VALUED: &[&str] = &[
     "--bandwidth",
     "--allow-peer",
     "--deny-peer",
+    "--stats",
 ];
 const TURN_SWITCHES: &[&str] = &["--legacy-channels", "--no-tcp"];
 const STUN_VALUED: &[&str] = &["--listen"];
@@ -123,7 +125,16 @@ impl<'a> Flags<'a> {
 const DEFAULT_LISTEN: &str = "127.0.0.1:3478";
 
 /// Builds the TURN server configuration and listening address from the command line.
-fn turn_config(args: &[String]) -> Result<(ServerConfig, SocketAddr, bool), String> {
+/// What `tern turn-server` runs: the core's configuration, the listening address, whether TCP is
+/// served, and how often to print counters.
+struct TurnSetup {
+    config: ServerConfig,
+    listen: SocketAddr,
+    tcp: bool,
+    stats_every: Option<Duration>,
+}
+
+fn turn_config(args: &[String]) -> Result<TurnSetup, String> {
     let flags = Flags::parse(args, TURN_VALUED, TURN_SWITCHES)?;
     let listen: SocketAddr = flags
         .parsed("--listen")?
@@ -212,12 +223,27 @@ fn turn_config(args: &[String]) -> Result<(ServerConfig, SocketAddr, bool), Stri
         ..PeerPolicy::default()
     };
     config.legacy_channel_range = flags.has("--legacy-channels");
-    Ok((config, listen, !flags.has("--no-tcp")))
+    let stats_every = match flags.parsed::<f64>("--stats")? {
+        Some(secs) if secs.is_finite() && secs >= 0.1 => Some(Duration::from_secs_f64(secs)),
+        Some(_) => return Err("--stats takes a number of seconds ≥ 0.1".into()),
+        None => None,
+    };
+    Ok(TurnSetup {
+        config,
+        listen,
+        tcp: !flags.has("--no-tcp"),
+        stats_every,
+    })
 }
 
 /// `tern turn-server`.
 pub(crate) async fn turn_server(args: &[String]) -> Result<(), String> {
-    let (config, listen, tcp) = turn_config(args)?;
+    let TurnSetup {
+        config,
+        listen,
+        tcp,
+        stats_every,
+    } = turn_config(args)?;
     let summary = format!(
         "realm \"{}\", relay {} ports {}-{}, {} static user(s){}, peers allowed beyond the default policy: [{}]",
         config.realm,
@@ -253,7 +279,12 @@ pub(crate) async fn turn_server(args: &[String]) -> Result<(), String> {
         runner.local_addr()
     );
     runner
-        .run(shutdown_signal())
+        .run_with_stats(shutdown_signal(), stats_every, |s| {
+            println!(
+                "tern turn-server: {} allocations, {} datagrams relayed to peers, {} to clients, {} dropped",
+                s.allocations, s.relayed_to_peers, s.relayed_to_clients, s.dropped
+            );
+        })
         .await
         .map_err(|e| e.to_string())?;
     println!("tern turn-server: stopped");
@@ -423,14 +454,16 @@ mod tests {
 
     #[test]
     fn turn_flags_build_the_config() {
-        let (config, listen, tcp) = turn_config(&args(
+        let TurnSetup { config, listen, tcp, stats_every } = turn_config(&args(
             "--listen 198.51.100.1:3479 --realm example.org --user alice:pw --user bob:p:w \
              --relay-ports 50000-50100 --user-quota 2 --total-quota 20 --max-lifetime 120 \
-             --bandwidth 100000 --allow-peer 127.0.0.0/8 --deny-peer 203.0.113.0/24 --legacy-channels --no-tcp",
+             --bandwidth 100000 --allow-peer 127.0.0.0/8 --deny-peer 203.0.113.0/24 --legacy-channels --no-tcp \
+             --stats 2.5",
         ))
         .unwrap();
         assert_eq!(listen, "198.51.100.1:3479".parse().unwrap());
         assert!(!tcp);
+        assert_eq!(stats_every, Some(Duration::from_millis(2500)));
         assert_eq!(config.realm, "example.org");
         assert_eq!(
             config.relay_ips,
@@ -490,11 +523,17 @@ mod tests {
         ] {
             assert!(turn_config(&args(bad)).is_err(), "accepted `{bad}`");
         }
-        let (config, listen, tcp) = turn_config(&args(
+        let TurnSetup {
+            config,
+            listen,
+            tcp,
+            stats_every,
+        } = turn_config(&args(
             "--rest-secret s --listen 0.0.0.0:0 --relay-ip 192.0.2.1 --relay-ip 2001:db8::1",
         ))
         .unwrap();
         assert!(tcp);
+        assert_eq!(stats_every, None);
         assert!(listen.ip().is_unspecified());
         assert_eq!(
             config.relay_ips,

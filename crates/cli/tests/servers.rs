@@ -60,6 +60,8 @@ impl Drop for ChildGuard {
 /// `tern <command> <args>` running; its bound address read from its first line.
 struct TernServer {
     addr: SocketAddr,
+    /// Every later line the command prints.
+    lines: std::sync::mpsc::Receiver<String>,
     _child: ChildGuard,
 }
 
@@ -76,11 +78,11 @@ impl TernServer {
         let guard = ChildGuard(Some(child));
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
+            let lines = BufReader::new(stdout).lines();
+            // Keeps the pipe drained for as long as the server runs.
+            for line in lines.map_while(Result::ok) {
                 let _ = tx.send(line);
             }
-            for _ in lines {} // keep the pipe drained
         });
         let line = rx
             .recv_timeout(Duration::from_secs(20))
@@ -93,6 +95,7 @@ impl TernServer {
             .unwrap_or_else(|| panic!("no address in `{line}`"));
         TernServer {
             addr,
+            lines: rx,
             _child: guard,
         }
     }
@@ -401,7 +404,7 @@ fn turn_server_default_policy_refuses_loopback_peers_and_allow_list_reopens_them
     let peer = EchoPeer::start();
     for (extra, allowed) in [
         (&[][..], false),
-        (&["--allow-peer", "127.0.0.0/8"][..], true),
+        (&["--allow-peer", "127.0.0.0/8", "--stats", "0.2"][..], true),
     ] {
         let server = TernServer::turn(extra);
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -437,6 +440,16 @@ fn turn_server_default_policy_refuses_loopback_peers_and_allow_list_reopens_them
                     (*from, &data[..]),
                     (peer.addr, &b"through tern turn-server"[..])
                 );
+                // `--stats`: the counters show the allocation and the datagram both ways.
+                let want = "1 allocations, 1 datagrams relayed to peers, 1 to clients, 0 dropped";
+                let deadline = Instant::now() + Duration::from_secs(5);
+                let mut seen = Vec::new();
+                while !seen.iter().any(|l: &String| l.contains(want)) {
+                    assert!(Instant::now() < deadline, "no `{want}` in {seen:?}");
+                    if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(500)) {
+                        seen.push(line);
+                    }
+                }
             }
             // RFC 8656 §21.1.7 / BAD_INPUT row 11: 403 Forbidden by default.
             Some(Event::PermissionFailed { error, .. }) if !allowed => {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
-use crate::server::{Server, ServerEvent};
+use crate::server::{Server, ServerEvent, ServerStats};
 use crate::transport::Transport;
 use crate::wire::framing::StreamFramer;
 
@@ -102,6 +102,17 @@ impl ServerRunner {
 
     /// Serves until `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        self.run_with_stats(shutdown, None, |_| {}).await
+    }
+
+    /// Serves until `shutdown` completes, handing the core's counters to `report` every
+    /// `every` (never when `None`).
+    pub async fn run_with_stats(
+        self,
+        shutdown: impl Future<Output = ()>,
+        every: Option<Duration>,
+        mut report: impl FnMut(ServerStats),
+    ) -> io::Result<()> {
         let ServerRunner {
             mut core,
             udp,
@@ -126,6 +137,10 @@ impl ServerRunner {
         let timer = tokio::time::sleep_until(far_future());
         tokio::pin!(timer);
         let mut armed: Option<Instant> = None;
+        let period = every
+            .unwrap_or(Duration::from_secs(3600))
+            .max(Duration::from_millis(1));
+        let mut stats_tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             let deadline = core.poll_timeout();
             if deadline != armed {
@@ -159,6 +174,9 @@ impl ServerRunner {
                             let _ = core.handle_receive(instant_now(), Transport::Udp, from, local, datagram);
                         }
                     }
+                }
+                _ = stats_tick.tick(), if every.is_some() => {
+                    report(core.stats());
                 }
                 () = &mut timer => {
                     armed = None;

@@ -38,6 +38,31 @@ fn dev_err(e: impl std::fmt::Display) -> Error {
     Error::Device(e.to_string())
 }
 
+/// cpal's "device not available" while opening means there is no such device (no card
+/// behind `default`, a name that does not resolve): say so with [`Error::NoDevice`].
+fn open_err(kind: &'static str, name: Option<&str>) -> impl Fn(String, bool) -> Error {
+    move |message, not_available| {
+        if not_available {
+            Error::NoDevice {
+                kind,
+                name: Some(name.unwrap_or("default").to_owned()),
+            }
+        } else {
+            Error::Device(message)
+        }
+    }
+}
+
+fn configs_err(e: cpal::SupportedStreamConfigsError, map: impl Fn(String, bool) -> Error) -> Error {
+    let gone = matches!(e, cpal::SupportedStreamConfigsError::DeviceNotAvailable);
+    map(e.to_string(), gone)
+}
+
+fn build_err(e: cpal::BuildStreamError, map: impl Fn(String, bool) -> Error) -> Error {
+    let gone = matches!(e, cpal::BuildStreamError::DeviceNotAvailable);
+    map(e.to_string(), gone)
+}
+
 fn sample_format(f: cpal::SampleFormat) -> Option<SampleFormat> {
     match f {
         cpal::SampleFormat::I16 => Some(SampleFormat::I16),
@@ -161,7 +186,12 @@ impl Microphone {
     /// [`Error::NoDevice`], [`Error::Overconstrained`] or [`Error::Device`].
     pub fn open(name: Option<&str>, constraints: &AudioConstraints) -> Result<Self, Error> {
         let device = find(true, name)?;
-        let caps = formats(device.supported_input_configs().map_err(dev_err)?);
+        let map = open_err("audio input", name);
+        let caps = formats(
+            device
+                .supported_input_configs()
+                .map_err(|e| configs_err(e, &map))?,
+        );
         let format = select_audio(constraints, &caps)?;
         let config = cpal::StreamConfig {
             channels: format.channels,
@@ -187,7 +217,7 @@ impl Microphone {
                 None,
             ),
         }
-        .map_err(dev_err)?;
+        .map_err(|e| build_err(e, &map))?;
         stream.play().map_err(dev_err)?;
         Ok(Self {
             _stream: stream,
@@ -282,10 +312,15 @@ impl Speaker {
     /// [`Error::NoDevice`], [`Error::Overconstrained`] or [`Error::Device`].
     pub fn open(name: Option<&str>, constraints: &AudioConstraints) -> Result<Self, Error> {
         let device = find(false, name)?;
-        let caps: Vec<AudioFormat> = formats(device.supported_output_configs().map_err(dev_err)?)
-            .into_iter()
-            .filter(|f| f.sample_format == SampleFormat::F32)
-            .collect();
+        let map = open_err("audio output", name);
+        let caps: Vec<AudioFormat> = formats(
+            device
+                .supported_output_configs()
+                .map_err(|e| configs_err(e, &map))?,
+        )
+        .into_iter()
+        .filter(|f| f.sample_format == SampleFormat::F32)
+        .collect();
         let format = select_audio(constraints, &caps)?;
         let config = cpal::StreamConfig {
             channels: format.channels,
@@ -326,7 +361,7 @@ impl Speaker {
                 },
                 None,
             )
-            .map_err(dev_err)?;
+            .map_err(|e| build_err(e, &map))?;
         stream.play().map_err(dev_err)?;
         Ok(Self {
             _stream: stream,

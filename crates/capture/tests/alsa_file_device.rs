@@ -134,6 +134,25 @@ fn child_enumerate() -> Result<(), String> {
     Ok(())
 }
 
+/// Child: `default` points at a sound card that does not exist.
+fn child_no_card() -> Result<(), String> {
+    let c = AudioConstraints::default();
+    match Microphone::open(None, &c) {
+        Err(Error::NoDevice {
+            kind: "audio input",
+            name: Some(n),
+        }) if n == "default" => {}
+        other => return Err(format!("microphone: {other:?}")),
+    }
+    match Speaker::open(None, &c) {
+        Err(Error::NoDevice {
+            kind: "audio output",
+            ..
+        }) => Ok(()),
+        other => Err(format!("speaker: {other:?}")),
+    }
+}
+
 /// Child: plays a known sequence to the default playback device (the `file` plugin).
 fn child_playback() -> Result<(), String> {
     let input = playback_input();
@@ -281,6 +300,17 @@ fn alsa_enumeration_lists_and_opens_a_named_device() -> Result<(), String> {
     r
 }
 
+fn alsa_default_without_a_card_is_no_device() -> Result<(), String> {
+    let dir = temp_dir("no-card");
+    let r = run_child(
+        "no-card",
+        &dir,
+        "pcm.!default {\n type hw\n card 29\n}\nctl.!default {\n type hw\n card 29\n}\n",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
 fn alsa_missing_device_is_a_typed_error() -> Result<(), String> {
     let c = AudioConstraints::default();
     match Microphone::open(Some("tern-no-such-device"), &c) {
@@ -308,6 +338,7 @@ fn main() -> ExitCode {
             "capture" => child_capture(&dir),
             "playback" => child_playback(),
             "enumerate" => child_enumerate(),
+            "no-card" => child_no_card(),
             _ => Err(format!("unknown case {case}")),
         };
         return match r {
@@ -318,7 +349,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let cases: [(&str, Case); 4] = [
+    let cases: [(&str, Case); 5] = [
         (
             "alsa_capture_from_raw_file_is_byte_exact",
             alsa_capture_from_raw_file_is_byte_exact,
@@ -330,6 +361,10 @@ fn main() -> ExitCode {
         (
             "alsa_enumeration_lists_and_opens_a_named_device",
             alsa_enumeration_lists_and_opens_a_named_device,
+        ),
+        (
+            "alsa_default_without_a_card_is_no_device",
+            alsa_default_without_a_card_is_no_device,
         ),
         (
             "alsa_missing_device_is_a_typed_error",

@@ -185,6 +185,8 @@ fn start_coturn() -> Result<(SocketAddr, ChildGuard, String), String> {
 struct Allocation {
     socket: UdpSocket,
     frame: Vec<u8>,
+    /// XOR-RELAYED-ADDRESS: where the peer sends to reach this client.
+    relayed: SocketAddr,
 }
 
 /// Drives `client` over `socket` until `done` matches an event (or 10 s pass).
@@ -250,12 +252,19 @@ fn allocate(
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend((0..size).map(|i| i as u8));
     socket.set_nonblocking(true).map_err(|e| e.to_string())?;
-    Ok(Allocation { socket, frame })
+    let relayed = client.relayed_address().ok_or("no relayed address")?;
+    Ok(Allocation {
+        socket,
+        frame,
+        relayed,
+    })
 }
 
 /// Counts datagrams arriving at the sink.
 struct Sink {
     addr: SocketAddr,
+    /// The same socket, for sending as the peer.
+    sender: UdpSocket,
     received: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -268,6 +277,7 @@ impl Sink {
             .set_read_timeout(Some(Duration::from_millis(20)))
             .map_err(|e| e.to_string())?;
         let addr = socket.local_addr().map_err(|e| e.to_string())?;
+        let sender = socket.try_clone().map_err(|e| e.to_string())?;
         let received = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let (count, flag) = (received.clone(), stop.clone());
@@ -281,6 +291,7 @@ impl Sink {
         });
         Ok(Sink {
             addr,
+            sender,
             received,
             stop,
             thread: Some(thread),
@@ -297,39 +308,81 @@ impl Drop for Sink {
     }
 }
 
-/// Sends for `seconds` over `allocations` (round-robin), at most WINDOW frames in flight; returns
-/// packets per second delivered and the loss fraction.
-fn blast(allocations: &[Allocation], sink: &Sink, seconds: f64) -> (f64, f64) {
-    let base = sink.received.load(Ordering::Relaxed);
+/// Calls `send` for `seconds`, at most WINDOW frames in flight by `received`; returns packets per
+/// second delivered and the loss fraction.
+fn blast_with(mut send: impl FnMut() -> bool, received: &AtomicU64, seconds: f64) -> (f64, f64) {
+    let base = received.load(Ordering::Relaxed);
     let start = Instant::now();
     let duration = Duration::from_secs_f64(seconds);
-    let (mut sent, mut credit_lost, mut next) = (0u64, 0u64, 0usize);
-    let mut last_progress = (start, base);
+    let (mut sent, mut credit_lost) = (0u64, 0u64);
+    let mut last_progress = (start, 0u64);
     while start.elapsed() < duration {
-        let got = sink.received.load(Ordering::Relaxed) - base;
+        let got = received.load(Ordering::Relaxed) - base;
         if sent - got - credit_lost < WINDOW {
-            let a = &allocations[next % allocations.len()];
-            next = next.wrapping_add(1);
-            // A full socket buffer (WouldBlock) just retries the next frame.
-            if a.socket.send(&a.frame).is_ok() {
+            // A full socket buffer (WouldBlock) just retries.
+            if send() {
                 sent += 1;
             }
         } else {
             let now = Instant::now();
-            if got != last_progress.1 - base {
-                last_progress = (now, got + base);
+            if got != last_progress.1 {
+                last_progress = (now, got);
             } else if now - last_progress.0 > Duration::from_millis(20) {
                 // Frames lost in flight: give their window slots back.
                 credit_lost = sent - got;
-                last_progress = (now, got + base);
+                last_progress = (now, got);
             }
             std::thread::yield_now();
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_millis(50));
-    let got = sink.received.load(Ordering::Relaxed) - base;
+    let got = received.load(Ordering::Relaxed) - base;
     (got as f64 / elapsed, 1.0 - got as f64 / sent.max(1) as f64)
+}
+
+/// Client → server → peer, round-robin over `allocations`.
+fn blast(allocations: &[Allocation], sink: &Sink, seconds: f64) -> (f64, f64) {
+    let mut next = 0usize;
+    blast_with(
+        || {
+            let a = &allocations[next % allocations.len()];
+            next = next.wrapping_add(1);
+            a.socket.send(&a.frame).is_ok()
+        },
+        &sink.received,
+        seconds,
+    )
+}
+
+/// Peer → relay → server → client, through one allocation (ChannelData towards the client).
+fn blast_reverse(a: &Allocation, sink: &Sink, seconds: f64) -> (f64, f64) {
+    let Ok(reader) = a.socket.try_clone() else {
+        return (0.0, 1.0);
+    };
+    let received = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let _ = reader.set_nonblocking(false);
+    let _ = reader.set_read_timeout(Some(Duration::from_millis(20)));
+    let (count, flag) = (received.clone(), stop.clone());
+    let thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while !flag.load(Ordering::Relaxed) {
+            if reader.recv(&mut buf).is_ok() {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let payload = a.frame.get(4..).unwrap_or_default();
+    let result = blast_with(
+        || sink.sender.send_to(payload, a.relayed).is_ok(),
+        &received,
+        seconds,
+    );
+    stop.store(true, Ordering::Relaxed);
+    let _ = thread.join();
+    let _ = a.socket.set_nonblocking(true);
+    result
 }
 
 fn setup(
@@ -365,28 +418,35 @@ fn run(o: &Options) -> Result<(), String> {
     let figures = [
         ("1 allocation", &tern_one, &coturn_one),
         ("many", &tern_many, &coturn_many),
+        ("reverse", &tern_one, &coturn_one),
     ];
     let mut results = Vec::new();
     for (name, ours, theirs) in figures {
         let (mut t, mut c, mut t_loss, mut c_loss) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..o.rounds {
-            let (pps, loss) = blast(ours, &sink, o.seconds);
+            let run = |side: &Vec<Allocation>| match name {
+                "reverse" => side
+                    .first()
+                    .map_or((0.0, 1.0), |a| blast_reverse(a, &sink, o.seconds)),
+                _ => blast(side, &sink, o.seconds),
+            };
+            let (pps, loss) = run(ours);
             t.push(pps);
             t_loss.push(loss);
-            let (pps, loss) = blast(theirs, &sink, o.seconds);
+            let (pps, loss) = run(theirs);
             c.push(pps);
             c_loss.push(loss);
         }
-        let label = if name == "many" {
-            format!("{} allocations", o.allocations)
-        } else {
-            name.to_owned()
+        let label = match name {
+            "many" => format!("{} allocations", o.allocations),
+            "reverse" => "peer → client, 1 allocation".to_owned(),
+            _ => name.to_owned(),
         };
         results.push((label, median(t), median(c), median(t_loss), median(c_loss)));
     }
     println!(
-        "| TURN relay, {} B ChannelData client → peer, loopback | tern (pkt/s, loss) | {coturn_name} (pkt/s, loss) | tern/coturn |",
+        "| TURN relay, {} B, loopback (client → peer unless noted) | tern (pkt/s, loss) | {coturn_name} (pkt/s, loss) | tern/coturn |",
         o.size
     );
     println!("|---|---:|---:|---:|");
@@ -404,7 +464,7 @@ fn run(o: &Options) -> Result<(), String> {
             "tern={:.0} peer={:.0} name={peer}/{} (ns per relayed packet)",
             1e9 / t.max(1.0),
             1e9 / c.max(1.0),
-            label.replace(' ', "-")
+            label.replace(' ', "-").replace('→', "to").replace(',', "")
         );
     }
     Ok(())

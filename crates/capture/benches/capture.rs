@@ -1,4 +1,4 @@
-//! Per-frame costs on the capture path: synthetic frame generation and YUYV/NV12 → I420.
+//! Per-frame costs on the capture path: synthetic frame generation and YUYV/NV12/MJPEG → I420.
 //!
 //! `cargo bench -p tern-capture --bench capture`
 #![allow(missing_docs)] // criterion_main! generates an undocumented `main`
@@ -47,6 +47,17 @@ fn capture(c: &mut Criterion) {
         g.bench_function("nv12_to_i420", |b| {
             b.iter(|| black_box(to_i420(black_box(&nv12)).unwrap()));
         });
+        if w == 640 {
+            let jpeg = std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/libjpeg-turbo-pattern-640x480-422.jpg"
+            ))
+            .unwrap();
+            let mjpeg = VideoFrame::new(PixelFormat::Mjpeg, w, h, Duration::ZERO, jpeg).unwrap();
+            g.bench_function("mjpeg_422_to_i420", |b| {
+                b.iter(|| black_box(to_i420(black_box(&mjpeg)).unwrap()));
+            });
+        }
         g.finish();
     }
 }

@@ -6,6 +6,7 @@
  *   libjpeg-turbo-pattern-64x48-420.jpg        JFIF, 4:2:0, quality 75
  *   *.ycbcr444                                 libjpeg-turbo's own decoding of each .jpg,
  *                                              interleaved Y Cb Cr per pixel: the reference
+ *   libjpeg-turbo-pattern-640x480-422.jpg      a VGA frame for the MJPEG bench
  * cc make_mjpeg.c -ljpeg -o make_mjpeg && ./make_mjpeg */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,11 @@
 #define W 64
 #define H 48
 
-static unsigned char *encode(int v_samp, int quality, unsigned long *len) {
-  static unsigned char rgb[W * H * 3];
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++) {
-      unsigned char *p = rgb + 3 * (y * W + x);
+static unsigned char *encode_size(int w, int h, int v_samp, int quality, unsigned long *len) {
+  unsigned char *rgb = malloc((size_t)w * h * 3);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      unsigned char *p = rgb + 3 * (y * w + x);
       p[0] = (unsigned char)(x * 4);                            /* red ramp */
       p[1] = (unsigned char)(y * 5);                            /* green ramp */
       p[2] = ((x / 8 + y / 8) % 2) ? 220 : 30;                  /* blue checkerboard */
@@ -31,8 +32,8 @@ static unsigned char *encode(int v_samp, int quality, unsigned long *len) {
   c.err = jpeg_std_error(&err);
   jpeg_create_compress(&c);
   jpeg_mem_dest(&c, &out, len);
-  c.image_width = W;
-  c.image_height = H;
+  c.image_width = w;
+  c.image_height = h;
   c.input_components = 3;
   c.in_color_space = JCS_RGB;
   jpeg_set_defaults(&c);
@@ -40,13 +41,18 @@ static unsigned char *encode(int v_samp, int quality, unsigned long *len) {
   c.comp_info[0].h_samp_factor = 2; /* luma 2x1 against chroma 1x1: 4:2:2; 2x2: 4:2:0 */
   c.comp_info[0].v_samp_factor = v_samp;
   jpeg_start_compress(&c, TRUE);
-  while (c.next_scanline < H) {
-    JSAMPROW row = rgb + 3 * W * c.next_scanline;
+  while (c.next_scanline < (unsigned)h) {
+    JSAMPROW row = rgb + 3 * w * c.next_scanline;
     jpeg_write_scanlines(&c, &row, 1);
   }
   jpeg_finish_compress(&c);
   jpeg_destroy_compress(&c);
+  free(rgb);
   return out;
+}
+
+static unsigned char *encode(int v_samp, int quality, unsigned long *len) {
+  return encode_size(W, H, v_samp, quality, len);
 }
 
 static void reference(const unsigned char *jpg, unsigned long len, const char *name) {
@@ -102,5 +108,8 @@ int main(void) {
   unsigned char *j420 = encode(2, 75, &len);
   write_file("libjpeg-turbo-pattern-64x48-420.jpg", j420, len);
   reference(j420, len, "libjpeg-turbo-pattern-64x48-420.ycbcr444");
+  /* A VGA camera frame for benches/capture.rs; the colour ramps wrap, giving edges. */
+  unsigned char *vga = encode_size(640, 480, 1, 80, &len);
+  write_file("libjpeg-turbo-pattern-640x480-422.jpg", vga, len);
   return 0;
 }

@@ -32,12 +32,18 @@ mod error;
 mod jsep;
 mod media;
 mod peer_connection;
+mod stats;
 
 pub use demux::{PacketClass, classify, is_rtcp};
 pub use error::Error;
 pub use jsep::{SdpType, SessionDescriptionInit};
 pub use media::{Codec, MediaKind, TransceiverId, default_codecs};
 pub use peer_connection::PeerConnection;
+pub use stats::{
+    CandidatePairStats, CertificateStats, CodecStats, DataChannelStats, IceCandidateStats,
+    InboundRtpStreamStats, OutboundRtpStreamStats, PeerConnectionStats,
+    RemoteInboundRtpStreamStats, Stats, StatsReport, TransportStats,
+};
 pub use tern_dtls::Certificate;
 pub use tern_ice::IceConnectionState;
 pub use tern_rtp_rtcp::KeyframeRequestKind;

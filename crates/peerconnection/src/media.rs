@@ -150,6 +150,9 @@ pub(crate) struct Transceiver {
     pub sequence: u16,
     /// Added to the application's RTP timestamps (random start, RFC 3550 §5.1).
     pub timestamp_offset: u32,
+    /// RTP packets and payload bytes the application wrote.
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
 }
 
 impl Transceiver {

@@ -9,6 +9,11 @@ use crate::media::{
     self, Codec, LocalTrack, MediaKind, Transceiver, TransceiverId, answer_direction,
     default_codecs,
 };
+use crate::stats::{
+    CandidatePairStats, CertificateStats, CodecStats, DataChannelStats, IceCandidateStats,
+    InboundRtpStreamStats, OutboundRtpStreamStats, PeerConnectionStats,
+    RemoteInboundRtpStreamStats, Stats, StatsReport, TransportStats,
+};
 use crate::{
     DataChannelId, DataChannelInit, Error, Event, MediaPacket, PeerConnectionState, RtcConfig,
     SignalingState, Transmit,
@@ -41,6 +46,16 @@ struct Channel {
     label: String,
     init: DataChannelInit,
     open: bool,
+    counters: Counters,
+}
+
+/// Messages (or packets) and payload bytes, each way.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counters {
+    sent: u64,
+    bytes_sent: u64,
+    received: u64,
+    bytes_received: u64,
 }
 
 /// One m-section of our descriptions, in m-line order.
@@ -113,6 +128,12 @@ pub struct PeerConnection {
     /// NTP time (RFC 5905 64-bit) at an instant, for sender reports and abs-send-time.
     ntp: (Instant, u64),
     dtls_role: Option<DtlsRole>,
+    /// Datagrams and bytes on the transport.
+    transport: Counters,
+    channels_opened: u32,
+    channels_closed: u32,
+    /// When the connection was created (stats timestamps without an NTP time).
+    created: Instant,
     remote: Option<RemoteTransport>,
 
     ice: Option<IceAgent>,
@@ -182,6 +203,10 @@ impl PeerConnection {
             remote_ssrcs: BTreeMap::new(),
             ntp: (now, 0),
             dtls_role: None,
+            transport: Counters::default(),
+            channels_opened: 0,
+            channels_closed: 0,
+            created: now,
             remote: None,
             ice: None,
             ice_state: IceConnectionState::New,
@@ -658,6 +683,8 @@ impl PeerConnection {
             track_announced: false,
             sequence: self.rng.r#gen(),
             timestamp_offset: self.rng.r#gen(),
+            packets_sent: 0,
+            bytes_sent: 0,
         };
         self.transceivers.insert(id, transceiver);
         id
@@ -936,6 +963,8 @@ impl PeerConnection {
         let packet = header.to_vec(payload, 0)?;
         rtp.send_rtp(now, &packet)?;
         t.sequence = t.sequence.wrapping_add(1);
+        t.packets_sent += 1;
+        t.bytes_sent += payload.len() as u64;
         self.pump(now);
         Ok(())
     }
@@ -1002,6 +1031,7 @@ impl PeerConnection {
                 label: label.to_string(),
                 init,
                 open: false,
+                counters: Counters::default(),
             },
         );
         if self.sctp.is_some() {
@@ -1032,6 +1062,10 @@ impl PeerConnection {
             MessageKind::Text
         };
         sctp.send(now, stream, data, kind)?;
+        if let Some(c) = self.channels.get_mut(&channel) {
+            c.counters.sent += 1;
+            c.counters.bytes_sent += data.len() as u64;
+        }
         self.pump(now);
         Ok(())
     }
@@ -1108,6 +1142,8 @@ impl PeerConnection {
         datagram: &[u8],
     ) -> Result<(), Error> {
         self.require_open()?;
+        self.transport.received += 1;
+        self.transport.bytes_received += datagram.len() as u64;
         let result = match classify(datagram) {
             PacketClass::Stun => match self.ice.as_mut() {
                 Some(ice) => ice
@@ -1176,7 +1212,10 @@ impl PeerConnection {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let transmit = self.transmits.pop_front()?;
+        self.transport.sent += 1;
+        self.transport.bytes_sent += transmit.data.len() as u64;
+        Some(transmit)
     }
 
     /// The next event for the application.
@@ -1691,8 +1730,10 @@ impl PeerConnection {
                             label: label.clone(),
                             init,
                             open: true,
+                            counters: Counters::default(),
                         },
                     );
+                    self.channels_opened = self.channels_opened.saturating_add(1);
                     self.events.push_back(Event::DataChannel {
                         id,
                         label,
@@ -1704,6 +1745,7 @@ impl PeerConnection {
                     .find(|(_, c)| c.stream == Some(stream))
                 {
                     channel.open = true;
+                    self.channels_opened = self.channels_opened.saturating_add(1);
                     self.events.push_back(Event::DataChannelOpen { id: *id });
                 }
             }
@@ -1714,6 +1756,10 @@ impl PeerConnection {
             } => {
                 if let Some(id) = self.channel_for(stream) {
                     let binary = matches!(kind, MessageKind::Binary);
+                    if let Some(channel) = self.channels.get_mut(&id) {
+                        channel.counters.received += 1;
+                        channel.counters.bytes_received += data.len() as u64;
+                    }
                     self.events.push_back(Event::DataChannelMessage {
                         id,
                         data: data.to_vec(),
@@ -1730,6 +1776,7 @@ impl PeerConnection {
             SctpEvent::ChannelClosed { id: stream } => {
                 if let Some(id) = self.channel_for(stream) {
                     self.channels.remove(&id);
+                    self.channels_closed = self.channels_closed.saturating_add(1);
                     self.events.push_back(Event::DataChannelClose { id });
                 }
             }
@@ -1742,6 +1789,298 @@ impl PeerConnection {
             .iter()
             .find(|(_, c)| c.stream == Some(stream))
             .map(|(id, _)| *id)
+    }
+}
+
+impl PeerConnection {
+    /// W3C `getStats()`: transport, candidate pairs, candidates, certificates, codecs,
+    /// inbound-rtp / outbound-rtp / remote-inbound-rtp, data channels and the connection.
+    pub fn stats(&self, now: Instant) -> StatsReport {
+        let ntp = ntp_at(self.ntp, now);
+        let timestamp = if self.ntp.1 == 0 {
+            now.saturating_duration_since(self.created).as_secs_f64() * 1000.0
+        } else {
+            // NTP era 0 starts 1900-01-01; Unix 70 years (2 208 988 800 s) later.
+            ((ntp >> 32) as f64 - 2_208_988_800.0 + (ntp & 0xffff_ffff) as f64 / 4_294_967_296.0)
+                * 1000.0
+        };
+        let transport_id = "T01".to_string();
+        let mut stats = vec![Stats::PeerConnection(PeerConnectionStats {
+            id: "P".into(),
+            timestamp,
+            data_channels_opened: self.channels_opened,
+            data_channels_closed: self.channels_closed,
+        })];
+        let local_certificate_id = format!("CF{}", self.fingerprint.replace(':', ""));
+        if let Some(certificate) = self.certificate.as_ref() {
+            stats.push(Stats::Certificate(certificate_stats(
+                &local_certificate_id,
+                timestamp,
+                certificate.der(),
+            )));
+        }
+        let remote_der = self.dtls.as_ref().and_then(|d| d.peer_certificate_der());
+        let remote_certificate_id = remote_der.map(|der| {
+            let fp = tern_dtls::Fingerprint::of_der(HashAlgorithm::Sha256, der).to_string();
+            let id = format!("CF{}", fp.replace(':', ""));
+            stats.push(Stats::Certificate(certificate_stats(&id, timestamp, der)));
+            id
+        });
+        let mut selected_candidate_pair_id = None;
+        if let Some(ice) = self.ice.as_ref() {
+            let candidate_id = |prefix: &str, address: SocketAddr| format!("I{prefix}{address}");
+            for (prefix, list) in [
+                ("L", ice.local_candidates()),
+                ("R", ice.remote_candidates().to_vec()),
+            ] {
+                for c in list {
+                    let entry = IceCandidateStats {
+                        id: candidate_id(prefix, c.address),
+                        timestamp,
+                        transport_id: transport_id.clone(),
+                        address: c.address.ip().to_string(),
+                        port: c.address.port(),
+                        protocol: "udp".into(),
+                        candidate_type: candidate_type(c.kind).into(),
+                        priority: c.priority,
+                        foundation: c.foundation.clone(),
+                    };
+                    stats.push(if prefix == "L" {
+                        Stats::LocalCandidate(entry)
+                    } else {
+                        Stats::RemoteCandidate(entry)
+                    });
+                }
+            }
+            for pair in ice.pairs() {
+                let id = format!("CP{}_{}", pair.local, pair.remote);
+                let selected = self.selected == Some((pair.local, pair.remote));
+                if selected {
+                    selected_candidate_pair_id = Some(id.clone());
+                }
+                stats.push(Stats::CandidatePair(CandidatePairStats {
+                    id,
+                    timestamp,
+                    transport_id: transport_id.clone(),
+                    local_candidate_id: candidate_id("L", pair.local),
+                    remote_candidate_id: candidate_id("R", pair.remote),
+                    state: pair_state(pair.state).into(),
+                    nominated: pair.nominated,
+                    priority: pair.priority,
+                    bytes_sent: if selected {
+                        self.transport.bytes_sent
+                    } else {
+                        0
+                    },
+                    bytes_received: if selected {
+                        self.transport.bytes_received
+                    } else {
+                        0
+                    },
+                }));
+            }
+        }
+        let dtls_state = match (self.dtls.as_ref(), self.state) {
+            (_, PeerConnectionState::Closed) => "closed",
+            (_, PeerConnectionState::Failed) => "failed",
+            (Some(_), _) if self.dtls_connected => "connected",
+            (Some(_), _) => "connecting",
+            (None, _) => "new",
+        };
+        stats.push(Stats::Transport(TransportStats {
+            id: transport_id.clone(),
+            timestamp,
+            packets_sent: self.transport.sent,
+            packets_received: self.transport.received,
+            bytes_sent: self.transport.bytes_sent,
+            bytes_received: self.transport.bytes_received,
+            ice_role: self.ice.as_ref().map(|i| {
+                if i.is_controlling() {
+                    "controlling"
+                } else {
+                    "controlled"
+                }
+                .to_string()
+            }),
+            ice_local_username_fragment: self.local_ufrag.clone(),
+            ice_state: ice_state(self.ice_state).into(),
+            dtls_state: dtls_state.into(),
+            dtls_role: self.dtls_role.map(|r| {
+                if r == DtlsRole::Client {
+                    "client"
+                } else {
+                    "server"
+                }
+                .to_string()
+            }),
+            tls_version: self.dtls.as_ref().filter(|_| self.dtls_connected).map(|d| {
+                if d.is_dtls13() {
+                    "DTLS 1.3"
+                } else {
+                    "DTLS 1.2"
+                }
+                .to_string()
+            }),
+            dtls_cipher: self
+                .dtls
+                .as_ref()
+                .and_then(|d| d.cipher_suite())
+                .map(|c| format!("{c:?}")),
+            srtp_cipher: self
+                .srtp_tx
+                .as_ref()
+                .map(|s| srtp_name(s.profile()).to_string()),
+            selected_candidate_pair_id,
+            local_certificate_id,
+            remote_certificate_id,
+        }));
+        let rtp = self.rtp.as_ref();
+        let target_bitrate = rtp.map(|r| r.target_bitrate() as f64);
+        for (tid, t) in &self.transceivers {
+            let kind = t.kind.as_str().to_string();
+            let codec_id = t.negotiated.first().map(|c| {
+                let id = format!("CO{}_{}", t.mid.as_deref().unwrap_or("-"), c.payload_type);
+                if !stats.iter().any(|s| s.id() == id) {
+                    stats.push(Stats::Codec(CodecStats {
+                        id: id.clone(),
+                        timestamp,
+                        transport_id: transport_id.clone(),
+                        payload_type: c.payload_type,
+                        mime_type: format!("{}/{}", kind, c.name),
+                        clock_rate: c.clock_rate,
+                        channels: c.channels,
+                        sdp_fmtp_line: c.fmtp.clone(),
+                    }));
+                }
+                id
+            });
+            if let Some(send) = rtp.and_then(|r| r.send_stream(t.ssrc)) {
+                let remote_id = send.last_report.as_ref().map(|report| {
+                    let id = format!("RI{}", t.ssrc);
+                    let clock = t.negotiated.first().map_or(90_000, |c| c.clock_rate).max(1);
+                    stats.push(Stats::RemoteInboundRtp(RemoteInboundRtpStreamStats {
+                        id: id.clone(),
+                        timestamp,
+                        ssrc: t.ssrc,
+                        kind: kind.clone(),
+                        transport_id: transport_id.clone(),
+                        local_id: format!("OT{}", t.ssrc),
+                        packets_lost: i64::from(report.cumulative_lost),
+                        fraction_lost: f64::from(report.fraction_lost) / 256.0,
+                        jitter: f64::from(report.jitter) / f64::from(clock),
+                        round_trip_time: send.rtt.map(|d| d.as_secs_f64()),
+                    }));
+                    id
+                });
+                stats.push(Stats::OutboundRtp(OutboundRtpStreamStats {
+                    id: format!("OT{}", t.ssrc),
+                    timestamp,
+                    ssrc: t.ssrc,
+                    kind: kind.clone(),
+                    transport_id: transport_id.clone(),
+                    codec_id: codec_id.clone(),
+                    mid: t.mid.clone(),
+                    remote_id,
+                    packets_sent: t.packets_sent,
+                    bytes_sent: t.bytes_sent,
+                    target_bitrate,
+                }));
+            }
+            let owned = self.remote_ssrcs.iter().filter(|(_, id)| *id == tid);
+            for (ssrc, _) in owned {
+                let Some(recv) = rtp.and_then(|r| r.receive_stream(*ssrc)) else {
+                    continue;
+                };
+                let clock = t.negotiated.first().map_or(90_000, |c| c.clock_rate).max(1);
+                stats.push(Stats::InboundRtp(InboundRtpStreamStats {
+                    id: format!("IT{ssrc}"),
+                    timestamp,
+                    ssrc: *ssrc,
+                    kind: kind.clone(),
+                    transport_id: transport_id.clone(),
+                    codec_id: codec_id.clone(),
+                    mid: t.mid.clone(),
+                    track_identifier: t.remote.as_ref().and_then(|r| r.track_id.clone()),
+                    packets_received: recv.received(),
+                    bytes_received: recv.bytes,
+                    packets_lost: recv.cumulative_lost(),
+                    jitter: f64::from(recv.jitter()) / f64::from(clock),
+                    retransmitted_packets_received: recv.recovered,
+                }));
+            }
+        }
+        for (id, c) in &self.channels {
+            stats.push(Stats::DataChannel(DataChannelStats {
+                id: format!("D{}", id.0),
+                timestamp,
+                label: c.label.clone(),
+                protocol: c.init.protocol.clone(),
+                data_channel_identifier: c.stream.map(|s| s.0),
+                state: if c.open { "open" } else { "connecting" }.into(),
+                messages_sent: c.counters.sent,
+                bytes_sent: c.counters.bytes_sent,
+                messages_received: c.counters.received,
+                bytes_received: c.counters.bytes_received,
+            }));
+        }
+        StatsReport { stats }
+    }
+}
+
+fn certificate_stats(id: &str, timestamp: f64, der: &[u8]) -> CertificateStats {
+    use base64::Engine as _;
+    let fingerprint = tern_dtls::Fingerprint::of_der(HashAlgorithm::Sha256, der).to_string();
+    CertificateStats {
+        id: id.to_string(),
+        timestamp,
+        // The SDP form is "sha-256 AB:CD…"; the stats field is the hex alone.
+        fingerprint: fingerprint
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .to_string(),
+        fingerprint_algorithm: "sha-256".into(),
+        base64_certificate: base64::engine::general_purpose::STANDARD.encode(der),
+    }
+}
+
+fn candidate_type(kind: tern_ice::CandidateKind) -> &'static str {
+    match kind {
+        tern_ice::CandidateKind::Host => "host",
+        tern_ice::CandidateKind::ServerReflexive => "srflx",
+        tern_ice::CandidateKind::PeerReflexive => "prflx",
+        tern_ice::CandidateKind::Relayed => "relay",
+    }
+}
+
+fn pair_state(state: tern_ice::PairState) -> &'static str {
+    match state {
+        tern_ice::PairState::Frozen => "frozen",
+        tern_ice::PairState::Waiting => "waiting",
+        tern_ice::PairState::InProgress => "in-progress",
+        tern_ice::PairState::Succeeded => "succeeded",
+        tern_ice::PairState::Failed => "failed",
+    }
+}
+
+fn ice_state(state: IceConnectionState) -> &'static str {
+    match state {
+        IceConnectionState::New => "new",
+        IceConnectionState::Checking => "checking",
+        IceConnectionState::Connected => "connected",
+        IceConnectionState::Completed => "completed",
+        IceConnectionState::Disconnected => "disconnected",
+        IceConnectionState::Failed => "failed",
+        IceConnectionState::Closed => "closed",
+    }
+}
+
+fn srtp_name(profile: ProtectionProfile) -> &'static str {
+    match profile {
+        ProtectionProfile::Aes128CmHmacSha1_80 => "AES_CM_128_HMAC_SHA1_80",
+        ProtectionProfile::Aes128CmHmacSha1_32 => "AES_CM_128_HMAC_SHA1_32",
+        ProtectionProfile::AeadAes128Gcm => "AEAD_AES_128_GCM",
+        ProtectionProfile::AeadAes256Gcm => "AEAD_AES_256_GCM",
     }
 }
 

@@ -449,3 +449,103 @@ fn bad_input_peerconnection_22_fingerprint_mismatch_exports_no_keys_and_delivers
         "b got media from an unverified peer"
     );
 }
+
+#[test]
+fn stats_use_w3c_types_and_field_names() {
+    let (mut pair, [a_audio, a_video, b_audio, _]) = upgraded_pair(35);
+    for i in 0..50u32 {
+        let now = pair.now;
+        pair.a
+            .pc
+            .write_rtp(now, a_audio, &OPUS_SILENCE, i * 960, false)
+            .unwrap();
+        pair.a
+            .pc
+            .write_rtp(now, a_video, &[7u8; 500], i * 3000, true)
+            .unwrap();
+        pair.run_for(Duration::from_millis(20));
+    }
+    // Long enough for regular RTCP receiver reports (remote-inbound-rtp).
+    pair.run_for(Duration::from_secs(6));
+    let now = pair.now;
+    let a = pair.a.pc.stats(now);
+    let b = pair.b.pc.stats(now);
+    let json: serde_json::Value = serde_json::to_value(&a).unwrap();
+    let entries = json["stats"].as_array().unwrap();
+    let of_type = |t: &str| {
+        entries
+            .iter()
+            .filter(|e| e["type"] == t)
+            .collect::<Vec<_>>()
+    };
+    for t in [
+        "peer-connection",
+        "transport",
+        "candidate-pair",
+        "local-candidate",
+        "remote-candidate",
+        "certificate",
+        "codec",
+        "outbound-rtp",
+        "remote-inbound-rtp",
+        "inbound-rtp",
+        "data-channel",
+    ] {
+        assert!(!of_type(t).is_empty(), "no {t} entry in {json}");
+    }
+    assert_eq!(
+        of_type("certificate").len(),
+        2,
+        "ours and the verified peer's"
+    );
+    let transport = of_type("transport")[0];
+    assert_eq!(transport["dtlsState"], "connected");
+    assert_eq!(transport["iceState"], "completed");
+    assert!(transport["srtpCipher"].is_string());
+    let pair_id = transport["selectedCandidatePairId"].as_str().unwrap();
+    let selected = entries.iter().find(|e| e["id"] == pair_id).unwrap();
+    assert_eq!(selected["type"], "candidate-pair");
+    assert_eq!(selected["state"], "succeeded");
+    assert!(selected["bytesSent"].as_u64().unwrap() > 0);
+
+    let ssrc = pair.a.pc.local_ssrc(a_audio).unwrap();
+    let outbound = entries
+        .iter()
+        .find(|e| e["type"] == "outbound-rtp" && e["ssrc"] == ssrc)
+        .unwrap();
+    assert_eq!(outbound["packetsSent"], 50);
+    assert_eq!(outbound["bytesSent"], 150);
+    assert_eq!(outbound["kind"], "audio");
+    let codec = entries
+        .iter()
+        .find(|e| e["id"] == outbound["codecId"])
+        .unwrap();
+    assert_eq!(codec["mimeType"], "audio/opus");
+    let remote_inbound = entries
+        .iter()
+        .find(|e| e["id"] == outbound["remoteId"])
+        .unwrap();
+    assert_eq!(remote_inbound["localId"], outbound["id"]);
+    assert_eq!(remote_inbound["packetsLost"], 0);
+
+    // b counted what a sent.
+    let inbound = b
+        .stats
+        .iter()
+        .find_map(|s| match s {
+            tern_peerconnection::Stats::InboundRtp(s) if s.ssrc == ssrc => Some(s),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(inbound.packets_received, 50);
+    assert_eq!(inbound.bytes_received, 150);
+    assert_eq!(inbound.packets_lost, 0);
+    assert_eq!(inbound.mid.as_deref(), pair.b.pc.transceiver_mid(b_audio));
+    assert_eq!(inbound.track_identifier.as_deref(), Some("audio-a"));
+    let channel = entries
+        .iter()
+        .find(|e| e["type"] == "data-channel")
+        .unwrap();
+    assert_eq!(channel["label"], "chat");
+    assert_eq!(channel["state"], "open");
+}

@@ -104,6 +104,9 @@ fn mjpeg(src: &[u8], w: usize, h: usize, cw: usize, ch: usize) -> Result<Vec<u8>
     if usize::from(info.width) != w || usize::from(info.height) != h {
         return Err(bad("JPEG size differs from the frame's"));
     }
+    if (w as u64) * (h as u64) > crate::y4m::MAX_PIXELS {
+        return Err(bad("JPEG above 8K (7680x4320 pixels)"));
+    }
     dec.set_max_decoding_buffer_size(w * h * 3);
     if info.pixel_format == jpeg_decoder::PixelFormat::RGB24 {
         // "RGB" makes jpeg-decoder interleave the three components as coded, without the

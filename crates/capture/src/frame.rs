@@ -30,13 +30,18 @@ impl PixelFormat {
         }
     }
 
-    /// Bytes of one uncompressed frame, or `None` for compressed formats.
+    /// Bytes of one uncompressed frame, or `None` for compressed formats. Saturating: an
+    /// absurd size asks for more than any buffer holds, so size checks fail instead of
+    /// overflowing.
     #[must_use]
     pub fn frame_len(self, width: u32, height: u32) -> Option<usize> {
         let (w, h) = (width as usize, height as usize);
+        let chroma = w.div_ceil(2).saturating_mul(h.div_ceil(2));
         match self {
-            Self::I420 | Self::Nv12 => Some(w * h + 2 * w.div_ceil(2) * h.div_ceil(2)),
-            Self::Yuyv => Some(w.div_ceil(2) * 4 * h),
+            Self::I420 | Self::Nv12 => {
+                Some(w.saturating_mul(h).saturating_add(chroma.saturating_mul(2)))
+            }
+            Self::Yuyv => Some(w.div_ceil(2).saturating_mul(4).saturating_mul(h)),
             Self::Mjpeg => None,
         }
     }

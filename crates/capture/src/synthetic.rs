@@ -143,11 +143,17 @@ impl ColourBarsSource {
     /// Bars at `width`×`height` and `frame_rate`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for zero sizes or a non-positive frame rate.
+    /// [`Error::InvalidParameter`] for zero sizes, more pixels than 8K, or a frame rate that
+    /// is not positive and finite.
     pub fn new(width: u32, height: u32, frame_rate: f64) -> Result<Self, Error> {
         if width == 0 || height == 0 || !frame_rate.is_finite() || frame_rate <= 0.0 {
             return Err(Error::InvalidParameter {
                 what: "size and frame rate must be positive",
+            });
+        }
+        if u64::from(width) * u64::from(height) > crate::y4m::MAX_PIXELS {
+            return Err(Error::InvalidParameter {
+                what: "size above 8K (7680x4320 pixels)",
             });
         }
         Ok(Self {

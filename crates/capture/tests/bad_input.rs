@@ -274,6 +274,14 @@ fn bad_input_capture_38_impossible_parameters() {
     assert!(ColourBarsSource::new(10, 10, f64::INFINITY).is_err());
     assert!(Y4mWriter::new(Vec::new(), 4, 4, f64::INFINITY).is_err());
     assert!(Y4mWriter::new(Vec::new(), 4, 4, 0.0).is_err());
+    // Absurd sizes: typed errors, no overflow, no allocation.
+    assert!(ColourBarsSource::new(100_000, 100_000, 30.0).is_err());
+    for fmt in [PixelFormat::I420, PixelFormat::Nv12, PixelFormat::Yuyv] {
+        assert!(matches!(
+            VideoFrame::new(fmt, u32::MAX, u32::MAX, Duration::ZERO, vec![0; 64]),
+            Err(Error::BadFrameSize { .. })
+        ));
+    }
     // Float samples outside ±1, NaN and infinities clamp on their way to 16 bits.
     let s = Samples::F32(vec![f32::NAN, f32::INFINITY, -f32::INFINITY, 2.0, -2.0]);
     assert_eq!(s.to_i16(), vec![0, 32767, -32767, 32767, -32767]);

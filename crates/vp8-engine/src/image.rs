@@ -16,7 +16,10 @@ impl I420Image {
     pub fn buffer_len(width: u32, height: u32) -> usize {
         let (w, h) = (width as usize, height as usize);
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        w * h + 2 * cw * ch
+        // Saturating: an absurd size asks for more than any buffer holds (so `from_vec`
+        // refuses it) instead of overflowing.
+        w.saturating_mul(h)
+            .saturating_add(cw.saturating_mul(ch).saturating_mul(2))
     }
 
     /// A black image.

@@ -86,3 +86,14 @@ fn bad_input_vp8_36_partition_size_beyond_frame() {
     ok.extend_from_slice(&[0; 10]);
     assert!(Vp8PayloadHeader::parse_frame(&ok, 1 << 20).is_ok());
 }
+
+#[test]
+fn bad_input_vp8_36_absurd_image_sizes_are_refused() {
+    use tern_vp8_engine::I420Image;
+    assert_eq!(I420Image::buffer_len(u32::MAX, u32::MAX), usize::MAX);
+    assert!(matches!(
+        I420Image::from_vec(u32::MAX, u32::MAX, vec![0; 16]),
+        Err(Error::InvalidImage { .. })
+    ));
+    assert!(I420Image::from_vec(0, 4, Vec::new()).is_err());
+}

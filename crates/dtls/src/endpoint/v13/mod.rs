@@ -449,8 +449,9 @@ impl Endpoint13 {
                     let mac = cookie_mac(s.cookie_secret, &fields)?;
                     fields.extend_from_slice(&mac);
                     let hrr = Self::hello_retry_body(&ch.session_id, group.id(), &fields);
-                    // RFC 9147 §5.1: stateless; the record reuses the ClientHello's sequence
-                    // number and the HelloRetryRequest is the server's message_seq 0.
+                    // RFC 9147 §5.1: a stateless HelloRetryRequest (the server's message_seq 0);
+                    // its record reuses the ClientHello's sequence number as RFC 6347 §4.2.1
+                    // has the HelloVerifyRequest do.
                     let mut msg = Vec::with_capacity(hrr.len() + HANDSHAKE_HEADER_LEN);
                     hs::emit_message(&mut msg, msg_type::SERVER_HELLO, 0, &hrr);
                     let mut dgram = Vec::with_capacity(msg.len() + RECORD_HEADER_LEN);
@@ -1693,8 +1694,8 @@ impl Endpoint13 {
                 .find(|w| w.epoch == epoch)
                 .ok_or(DtlsError::NotConnected)?;
             let seq = we.next_seq;
-            // The sequence number never wraps within an epoch (RFC 9147 §4.2.1 caps it at
-            // 2^48-1 here as in DTLS 1.2).
+            // The sequence number never wraps within an epoch; this endpoint caps it at
+            // 2^48-1 as in DTLS 1.2 (a KeyUpdate starts a fresh epoch at 0).
             if seq > MAX_SEQUENCE {
                 return Err(DtlsError::SequenceNumberExhausted);
             }

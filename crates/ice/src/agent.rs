@@ -155,6 +155,8 @@ struct Relay {
     permissions: Vec<IpAddr>,
     /// Datagrams to peers whose permission is not installed yet.
     waiting: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Peer IPs the server refused a permission for (403: its relay policy).
+    denied: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -1818,6 +1820,7 @@ impl IceAgent {
             local: None,
             permissions: Vec::new(),
             waiting: VecDeque::new(),
+            denied: Vec::new(),
         });
         self.pump_relay(self.relays.len() - 1);
     }
@@ -1897,6 +1900,7 @@ impl IceAgent {
             self.request_permission(i, peer);
             if let Some(r) = self.relays.get_mut(i)
                 && r.waiting.len() < MAX_WAITING_FOR_PERMISSION
+                && !r.denied.contains(&peer.ip())
             {
                 r.waiting.push_back((peer, data));
             }
@@ -1955,8 +1959,32 @@ impl IceAgent {
                 }
             }
             TurnEvent::PermissionFailed { peer, .. } => {
-                if let Some(r) = self.relays.get_mut(i) {
-                    r.waiting.retain(|(p, _)| p.ip() != peer);
+                // The server will not relay to that peer (e.g. its policy denies private
+                // addresses): drop what waits for it and fail the relayed pairs towards it.
+                let Some(r) = self.relays.get_mut(i) else {
+                    return;
+                };
+                r.waiting.retain(|(p, _)| p.ip() != peer);
+                if r.denied.len() < MAX_RELAY_PERMISSIONS && !r.denied.contains(&peer) {
+                    r.denied.push(peer);
+                }
+                let Some(local) = r.local else {
+                    return;
+                };
+                let ids: Vec<u32> = self
+                    .pairs
+                    .iter()
+                    .filter(|p| {
+                        p.local == local
+                            && self
+                                .remotes
+                                .get(p.remote)
+                                .is_some_and(|c| c.address.ip() == peer)
+                    })
+                    .map(|p| p.id)
+                    .collect();
+                for id in ids {
+                    self.fail_pair(id);
                 }
             }
             TurnEvent::Data { peer, data } => {

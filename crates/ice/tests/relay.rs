@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tern_ice::{
     Candidate, CandidateKind, IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent,
-    TransportProtocol, TurnServer,
+    PairState, TransportProtocol, TurnServer,
 };
 use tern_turn::{Server, ServerConfig, ServerEvent, StreamFramer, Transport};
 
@@ -477,4 +477,33 @@ fn relayed_pair_survives_allocation_permission_and_channel_refreshes() {
     let before = net.data[1].len();
     net.agents[0].send_data(&[23, 42]).unwrap();
     assert!(net.run_until(Duration::from_secs(1), |n| n.data[1].len() > before));
+}
+
+#[test]
+fn pairs_towards_a_peer_the_server_refuses_fail_at_once() {
+    let mut net = Net::new("turn-secret", true);
+    assert!(net.run_until(Duration::from_secs(2), |n| n.gathered(0)));
+    let relay = net.local_candidates(0).into_iter().find(relayed).unwrap();
+    // A private address: tern-turn's default policy answers CreatePermission with 403.
+    let private: SocketAddr = "10.1.2.3:7000".parse().unwrap();
+    net.signal(1, Candidate::host(private, 1));
+    let failed = |n: &Net| {
+        n.agents[0].pairs().iter().any(|p| {
+            p.local == relay.address && p.remote == private && p.state == PairState::Failed
+        })
+    };
+    // Far sooner than a check's retransmissions would time out (RFC 8489 §6.2.1: 39.5 s).
+    assert!(
+        net.run_until(Duration::from_secs(1), failed),
+        "{:?}",
+        net.agents[0].pairs()
+    );
+    // Nothing for that peer is held or sent through the relay afterwards.
+    let sent = net.to_server.len();
+    net.run_until(Duration::from_secs(5), |_| false);
+    let to_private = net.to_server[sent..]
+        .iter()
+        .filter(|d| d.len() > 20 && d[0] == 0 && d[1] == 0x16)
+        .count();
+    assert_eq!(to_private, 0, "Send indications after the 403");
 }

@@ -237,3 +237,48 @@ fn bad_input_dtls_24_dtls13_sequence_number_never_wraps_within_an_epoch() {
     assert!(p.run_until(Duration::from_secs(10), |p| p.client.write_epoch() == 4));
     assert_eq!(p.client.next_write_sequence(), 0);
 }
+
+fn client_fault13(seed: u8, fault: tern_dtls::Fault) -> Pair {
+    let (mut c, mut s) = configs(seed);
+    c.dtls13 = true;
+    s.dtls13 = true;
+    c.fault = Some(fault);
+    let mut p = Pair::new(c, s, Impairment::perfect(), u64::from(seed));
+    p.run_until(Duration::from_secs(30), |p| {
+        p.server.state() == DtlsState::Failed
+    });
+    p
+}
+
+#[test]
+fn bad_input_dtls_21_dtls13_client_certificate_without_certificate_verify() {
+    let p = client_fault13(76, tern_dtls::Fault::OmitCertificateVerify);
+    assert!(p.server.is_dtls13());
+    assert_eq!(p.server.state(), DtlsState::Failed);
+    assert!(p.server_events.iter().any(|e| matches!(
+        e,
+        tern_dtls::DtlsEvent::Failed(DtlsError::UnexpectedMessage { .. })
+    )));
+    assert!(
+        p.server
+            .export_keying_material("EXTRACTOR-dtls_srtp", 60)
+            .is_err()
+    );
+}
+
+#[test]
+fn bad_input_dtls_21_dtls13_certificate_verify_signed_by_another_key() {
+    let other = tern_dtls::Certificate::generate_from_seed([99; 32]).unwrap();
+    let p = client_fault13(77, tern_dtls::Fault::SignCertificateVerifyWith(other));
+    assert_eq!(p.server.state(), DtlsState::Failed);
+    assert!(p.server_events.iter().any(|e| matches!(
+        e,
+        tern_dtls::DtlsEvent::Failed(DtlsError::BadSignature { .. })
+    )));
+    assert!(!p.server.is_connected());
+    assert!(
+        p.server
+            .export_keying_material("EXTRACTOR-dtls_srtp", 60)
+            .is_err()
+    );
+}

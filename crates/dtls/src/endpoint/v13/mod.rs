@@ -24,7 +24,7 @@ use subtle::ConstantTimeEq;
 
 use super::{ECDSA_P256_SHA256, Fatal, MAX_EXPORT, MAX_PLAINTEXT, PEER_TRIGGER_GAP, msg_type_name};
 use crate::certificate;
-use crate::config::{DtlsConfig, DtlsRole, SrtpProtectionProfile};
+use crate::config::{DtlsConfig, DtlsRole, Fault, SrtpProtectionProfile};
 use crate::crypto::{EphemeralKey, NamedGroup};
 use crate::endpoint::{DtlsEvent, DtlsState};
 use crate::error::DtlsError;
@@ -1546,8 +1546,19 @@ impl Endpoint13 {
         }
         .emit(&mut cert);
         let cert_msg = self.new_message(HANDSHAKE_EPOCH, msg_type::CERTIFICATE, cert);
+        // Test-only misbehaviour of a client (BAD_INPUT row 21).
+        let fault = match self.config.role {
+            DtlsRole::Client => self.config.fault.clone(),
+            DtlsRole::Server => None,
+        };
+        if matches!(fault, Some(Fault::OmitCertificateVerify)) {
+            return Ok(vec![cert_msg]);
+        }
         let content = signed_content(context, &keys::hash(&self.transcript));
-        let signature = self.config.certificate.sign(&content)?;
+        let signature = match &fault {
+            Some(Fault::SignCertificateVerifyWith(other)) => other.sign(&content)?,
+            _ => self.config.certificate.sign(&content)?,
+        };
         let mut cv = Vec::with_capacity(signature.len() + 4);
         CertificateVerify {
             signature_scheme: ECDSA_P256_SHA256,

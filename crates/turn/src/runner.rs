@@ -40,6 +40,8 @@ struct Inbound {
 
 enum Input {
     Data(Inbound),
+    /// Datagrams a relay reader found queued on its socket together.
+    Batch(Vec<Inbound>),
     TcpOpened {
         client: SocketAddr,
         writer: mpsc::Sender<Vec<u8>>,
@@ -205,6 +207,11 @@ fn handle_input(
         Input::Data(d) => {
             let _ = core.handle_receive(instant_now(), d.transport, d.from, d.to, &d.data);
         }
+        Input::Batch(batch) => {
+            for d in batch {
+                let _ = core.handle_receive(instant_now(), d.transport, d.from, d.to, &d.data);
+            }
+        }
         Input::TcpOpened { client, writer } => {
             tcp_writers.insert(client, writer);
         }
@@ -239,7 +246,12 @@ async fn drain(
                         Some((s, _)) => s,
                         None => udp,
                     };
-                    let _ = socket.send_to(&t.data, t.destination).await;
+                    // Usually writable at once: skip the await machinery then.
+                    if let Err(e) = socket.try_send_to(&t.data, t.destination)
+                        && e.kind() == io::ErrorKind::WouldBlock
+                    {
+                        let _ = socket.send_to(&t.data, t.destination).await;
+                    }
                 }
             }
         }
@@ -283,13 +295,25 @@ fn spawn_udp_reader(
                 // ICMP errors surface as recv errors on some systems: keep reading.
                 continue;
             };
-            let data = buf.get(..n).unwrap_or_default().to_vec();
-            let input = Input::Data(Inbound {
+            let inbound = |n: usize, from: SocketAddr, buf: &[u8]| Inbound {
                 transport,
                 from,
                 to: local,
-                data,
-            });
+                data: buf.get(..n).unwrap_or_default().to_vec(),
+            };
+            // Take what else is already queued on the socket: one hand-off for the lot.
+            let mut batch = vec![inbound(n, from, &buf)];
+            while batch.len() < INPUT_BATCH {
+                let Ok((n, from)) = socket.try_recv_from(&mut buf) else {
+                    break;
+                };
+                batch.push(inbound(n, from, &buf));
+            }
+            let input = if batch.len() == 1 {
+                Input::Data(batch.remove(0))
+            } else {
+                Input::Batch(batch)
+            };
             if tx.send(input).await.is_err() {
                 return;
             }

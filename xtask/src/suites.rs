@@ -76,7 +76,7 @@ pub fn all() -> Vec<Suite> {
                 args: &["--workspace", "--all-features", "--exclude", "tern-netsim"],
             },
             needs: BUILD,
-            timeout_minutes: 45,
+            timeout_minutes: 60,
         },
         Suite {
             name: "netsim",

@@ -223,6 +223,10 @@ pub(crate) struct RemoteTransport {
     pub pwd: String,
     pub fingerprints: Vec<tern_dtls::Fingerprint>,
     pub setup: Setup,
+    /// Whether the description carried `a=setup` at all (an answer must).
+    pub setup_present: bool,
+    /// `a=tls-id` (RFC 8842 §5.4): a change means a new DTLS association.
+    pub tls_id: Option<String>,
     pub candidates: Vec<tern_sdp::Candidate>,
     pub end_of_candidates: bool,
     pub ice_lite: bool,
@@ -264,7 +268,9 @@ pub(crate) fn remote_transport(session: &SessionDescription) -> Result<RemoteTra
         return Err(Error::Description("no usable a=fingerprint"));
     }
     // RFC 8842 §5.2: a missing a=setup in an offer means actpass.
+    let setup_present = session.setup_for(first).is_some();
     let setup = session.setup_for(first).unwrap_or(Setup::ActPass);
+    let tls_id = first.tls_id().or(session.tls_id()).map(str::to_string);
     let data = session
         .media
         .iter()
@@ -281,6 +287,8 @@ pub(crate) fn remote_transport(session: &SessionDescription) -> Result<RemoteTra
         pwd: pwd.to_string(),
         fingerprints,
         setup,
+        setup_present,
+        tls_id,
         candidates: first.candidates().collect(),
         end_of_candidates: first.end_of_candidates(),
         ice_lite: session.ice_lite(),

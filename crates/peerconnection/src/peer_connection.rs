@@ -128,6 +128,8 @@ pub struct PeerConnection {
     /// NTP time (RFC 5905 64-bit) at an instant, for sender reports and abs-send-time.
     ntp: (Instant, u64),
     dtls_role: Option<DtlsRole>,
+    /// The remote fingerprints and tls-id the DTLS association was made for.
+    dtls_identity: Option<(Vec<String>, Option<String>)>,
     /// Datagrams and bytes on the transport.
     transport: Counters,
     channels_opened: u32,
@@ -203,6 +205,7 @@ impl PeerConnection {
             remote_ssrcs: BTreeMap::new(),
             ntp: (now, 0),
             dtls_role: None,
+            dtls_identity: None,
             transport: Counters::default(),
             channels_opened: 0,
             channels_closed: 0,
@@ -550,6 +553,10 @@ impl PeerConnection {
                 });
             }
         };
+        if description.sdp_type != SdpType::Offer && !remote.setup_present {
+            // RFC 8842 §5.3: the answerer picks the role with a=setup:active or passive.
+            return Err(Error::Description("an answer must carry a=setup"));
+        }
         if description.sdp_type != SdpType::Offer && remote.setup == Setup::ActPass {
             return Err(Error::Description("an answer must not say a=setup:actpass"));
         }
@@ -1111,7 +1118,7 @@ impl PeerConnection {
 
     /// W3C `close()`: SCTP shutdown, DTLS close_notify, then nothing more is sent or delivered.
     pub fn close(&mut self, now: Instant) {
-        if self.state == PeerConnectionState::Closed {
+        if self.signaling == SignalingState::Closed {
             return;
         }
         if let Some(sctp) = self.sctp.as_mut() {
@@ -1236,8 +1243,10 @@ impl PeerConnection {
         .min()
     }
 
+    /// Only `close()` ends the connection for the application (W3C `[[IsClosed]]`); a peer's
+    /// DTLS close_notify shows as `Closed` state but renegotiation can still start anew.
     fn require_open(&self) -> Result<(), Error> {
-        if self.state == PeerConnectionState::Closed {
+        if self.signaling == SignalingState::Closed {
             Err(Error::Closed)
         } else {
             Ok(())
@@ -1288,11 +1297,21 @@ impl PeerConnection {
 
     /// Both descriptions are in place: create DTLS (role from a=setup) and SCTP.
     fn start_transport(&mut self, now: Instant) -> Result<(), Error> {
+        let remote = self
+            .remote
+            .as_ref()
+            .ok_or(Error::Description("no remote description"))?;
+        let identity = remote_identity(remote);
         if self.dtls.is_some() {
-            // Renegotiation keeps the DTLS association; it may add the data section.
-            self.ensure_sctp(now)?;
-            self.pump(now);
-            return Ok(());
+            if self.dtls_identity.as_ref() == Some(&identity) {
+                // Renegotiation keeps the DTLS association; it may add the data section.
+                self.ensure_sctp(now)?;
+                self.pump(now);
+                return Ok(());
+            }
+            // RFC 8842 §5.4 (tls-id) and BAD_INPUT row 38: a new fingerprint or tls-id means a
+            // new DTLS association; nothing of the old one (keys, SCTP) is used again.
+            self.reset_dtls();
         }
         let remote = self
             .remote
@@ -1320,10 +1339,43 @@ impl PeerConnection {
         let dtls = DtlsEndpoint::new(dtls_config, now)?;
         self.dtls = Some(dtls);
         self.dtls_role = Some(role);
+        self.dtls_identity = Some(identity);
         self.ensure_sctp(now)?;
         self.set_state(PeerConnectionState::Connecting);
         self.pump(now);
         Ok(())
+    }
+
+    /// Ends the DTLS association (close_notify on the wire) with everything keyed by it: SCTP and
+    /// its channels (closed), SRTP keys. The RTP session stays; new keys come with the new
+    /// handshake.
+    fn reset_dtls(&mut self) {
+        if let Some(sctp) = self.sctp.as_mut() {
+            sctp.abort();
+        }
+        if let Some(dtls) = self.dtls.as_mut() {
+            dtls.close();
+        }
+        self.flush_dtls();
+        let open: Vec<DataChannelId> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.stream.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in open {
+            self.channels.remove(&id);
+            self.channels_closed = self.channels_closed.saturating_add(1);
+            self.events.push_back(Event::DataChannelClose { id });
+        }
+        self.dtls = None;
+        self.sctp = None;
+        self.srtp_tx = None;
+        self.srtp_rx = None;
+        self.dtls_connected = false;
+        self.dtls_identity = None;
+        self.early_dtls.clear();
+        self.set_state(PeerConnectionState::Connecting);
     }
 
     /// Creates the SCTP association once the descriptions carry a data section; opens the
@@ -2082,6 +2134,18 @@ fn srtp_name(profile: ProtectionProfile) -> &'static str {
         ProtectionProfile::AeadAes128Gcm => "AEAD_AES_128_GCM",
         ProtectionProfile::AeadAes256Gcm => "AEAD_AES_256_GCM",
     }
+}
+
+/// What identifies the remote end of a DTLS association: its fingerprints and tls-id.
+fn remote_identity(remote: &RemoteTransport) -> (Vec<String>, Option<String>) {
+    (
+        remote
+            .fingerprints
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        remote.tls_id.clone(),
+    )
 }
 
 /// The SCTP association's configuration for a negotiated m=application section.

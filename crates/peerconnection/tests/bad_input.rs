@@ -1,0 +1,440 @@
+//! BAD_INPUT rows 10 and 38 for the peer connection: hostile descriptions and candidates are
+//! refused with a clear error and change nothing; a fingerprint or tls-id change forces a new
+//! DTLS association; SRTP from an unvalidated 5-tuple is dropped; close mid-handshake leaves no
+//! timer, no output and no way back in.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(clippy::disallowed_methods)] // Instant::now() only as the base of the virtual clock
+
+mod harness;
+
+use harness::Pair;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tern_peerconnection::{
+    DataChannelId, DataChannelInit, Error, Event, MediaKind, PeerConnection, PeerConnectionState,
+    RtcConfig, SdpType, SessionDescriptionInit, SignalingState,
+};
+
+fn offer_from_b() -> String {
+    let now = Instant::now();
+    let mut b = PeerConnection::new(
+        RtcConfig {
+            seed: Some(5),
+            ..RtcConfig::default()
+        },
+        now,
+    )
+    .unwrap();
+    b.add_local_address(now, "127.0.0.1:42002".parse().unwrap());
+    b.create_data_channel(now, "x", DataChannelInit::default())
+        .unwrap();
+    b.add_track(MediaKind::Audio, "s", "t").unwrap();
+    b.create_offer(now).unwrap().sdp
+}
+
+fn fresh() -> PeerConnection {
+    let now = Instant::now();
+    let mut a = PeerConnection::new(
+        RtcConfig {
+            seed: Some(4),
+            ..RtcConfig::default()
+        },
+        now,
+    )
+    .unwrap();
+    a.add_local_address(now, "127.0.0.1:42001".parse().unwrap());
+    a
+}
+
+/// Applying `sdp` as a remote offer fails and leaves the connection as it was.
+fn refused(sdp: String) -> Error {
+    let mut a = fresh();
+    let now = Instant::now();
+    let err = a
+        .set_remote_description(
+            now,
+            SessionDescriptionInit {
+                sdp_type: SdpType::Offer,
+                sdp,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(a.signaling_state(), SignalingState::Stable);
+    assert!(a.remote_description().is_none());
+    // Still usable: the genuine offer goes through.
+    a.set_remote_description(
+        now,
+        SessionDescriptionInit {
+            sdp_type: SdpType::Offer,
+            sdp: offer_from_b(),
+        },
+    )
+    .unwrap();
+    assert!(a.create_answer(now).is_ok());
+    err
+}
+
+#[test]
+fn bad_input_peerconnection_38_ten_megabyte_sdp_is_refused() {
+    let mut sdp = offer_from_b();
+    let filler = format!("a=x-filler:{}\r\n", "y".repeat(1000));
+    while sdp.len() < 10 * 1024 * 1024 {
+        sdp.push_str(&filler);
+    }
+    let err = refused(sdp);
+    assert!(matches!(err, Error::Sdp(_)), "{err}");
+}
+
+#[test]
+fn bad_input_peerconnection_38_ten_thousand_m_lines_are_refused() {
+    let mut sdp = offer_from_b();
+    for i in 0..10_000 {
+        sdp.push_str(&format!(
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:x{i}\r\na=rtpmap:111 opus/48000/2\r\n"
+        ));
+    }
+    let err = refused(sdp);
+    assert!(matches!(err, Error::Sdp(_)), "{err}");
+}
+
+#[test]
+fn bad_input_peerconnection_38_bad_fingerprint_hex_is_refused() {
+    let sdp = offer_from_b()
+        .lines()
+        .map(|l| {
+            if l.starts_with("a=fingerprint:") {
+                "a=fingerprint:sha-256 ZZ:not:hex\r\n".to_string()
+            } else {
+                format!("{l}\r\n")
+            }
+        })
+        .collect();
+    let err = refused(sdp);
+    assert!(err.to_string().contains("fingerprint"), "{err}");
+}
+
+#[test]
+fn bad_input_peerconnection_38_answer_without_setup_is_refused() {
+    let now = Instant::now();
+    let mut a = fresh();
+    a.create_data_channel(now, "x", DataChannelInit::default())
+        .unwrap();
+    let offer = a.create_offer(now).unwrap();
+    a.set_local_description(now, offer.clone()).unwrap();
+    let mut b = PeerConnection::new(
+        RtcConfig {
+            seed: Some(6),
+            ..RtcConfig::default()
+        },
+        now,
+    )
+    .unwrap();
+    b.add_local_address(now, "127.0.0.1:42002".parse().unwrap());
+    b.set_remote_description(now, offer).unwrap();
+    let answer = b.create_answer(now).unwrap();
+    let stripped: String = answer
+        .sdp
+        .lines()
+        .filter(|l| !l.starts_with("a=setup:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let err = a
+        .set_remote_description(
+            now,
+            SessionDescriptionInit {
+                sdp_type: SdpType::Answer,
+                sdp: stripped,
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("a=setup"), "{err}");
+    assert_eq!(a.signaling_state(), SignalingState::HaveLocalOffer);
+    // The real answer still completes the exchange.
+    a.set_remote_description(now, answer).unwrap();
+    assert_eq!(a.signaling_state(), SignalingState::Stable);
+}
+
+#[test]
+fn bad_input_peerconnection_38_candidates_with_port_0_or_above_65535_are_refused() {
+    let now = Instant::now();
+    let mut a = fresh();
+    a.set_remote_description(
+        now,
+        SessionDescriptionInit {
+            sdp_type: SdpType::Offer,
+            sdp: offer_from_b(),
+        },
+    )
+    .unwrap();
+    for bad in [
+        "candidate:1 1 udp 2130706431 127.0.0.1 0 typ host",
+        "candidate:1 1 udp 2130706431 127.0.0.1 65536 typ host",
+        "candidate:1 1 udp 2130706431 127.0.0.1 99999999 typ host",
+        "candidate:1 1 udp 2130706431 not-an-ip.local 5000 typ host",
+        "candidate:1 1 tcp 2130706431 127.0.0.1 5000 typ host",
+    ] {
+        let err = a.add_ice_candidate(now, bad).unwrap_err();
+        assert!(matches!(err, Error::Candidate(_)), "{bad}: {err}");
+    }
+    assert!(a.poll_transmit().is_none() || a.poll_transmit().is_some());
+    assert!(
+        a.add_ice_candidate(now, "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host")
+            .is_ok()
+    );
+}
+
+/// Connects a and b with a data channel; returns a's channel.
+fn connected(seed: u64) -> (Pair, DataChannelId) {
+    let mut pair = Pair::new(seed);
+    let now = pair.now;
+    let chat = pair
+        .a
+        .pc
+        .create_data_channel(now, "chat", DataChannelInit::default())
+        .unwrap();
+    pair.negotiate(|_| {});
+    pair.run_until(Duration::from_secs(10), |p| {
+        p.a.events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelOpen { id } if *id == chat))
+    });
+    assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Connected);
+    (pair, chat)
+}
+
+/// A renegotiation whose answer is rewritten by `edit` before a applies it.
+fn renegotiate_with_edited_answer(pair: &mut Pair, edit: impl Fn(&str) -> String) {
+    let now = pair.now;
+    let offer = pair.a.pc.create_offer(now).unwrap();
+    pair.a.pc.set_local_description(now, offer.clone()).unwrap();
+    pair.b.pc.set_remote_description(now, offer).unwrap();
+    let answer = pair.b.pc.create_answer(now).unwrap();
+    pair.b
+        .pc
+        .set_local_description(now, answer.clone())
+        .unwrap();
+    pair.a
+        .pc
+        .set_remote_description(
+            now,
+            SessionDescriptionInit {
+                sdp_type: SdpType::Answer,
+                sdp: edit(&answer.sdp),
+            },
+        )
+        .unwrap();
+}
+
+#[test]
+fn bad_input_peerconnection_38_fingerprint_change_forces_a_new_dtls_association() {
+    let (mut pair, chat) = connected(40);
+    // The fingerprint of some other certificate.
+    let other = PeerConnection::new(
+        RtcConfig {
+            seed: Some(99),
+            ..RtcConfig::default()
+        },
+        pair.now,
+    )
+    .unwrap()
+    .local_fingerprint()
+    .to_string();
+    renegotiate_with_edited_answer(&mut pair, |sdp| {
+        sdp.lines()
+            .map(|l| {
+                if l.starts_with("a=fingerprint:") {
+                    format!("a=fingerprint:{other}\r\n")
+                } else {
+                    format!("{l}\r\n")
+                }
+            })
+            .collect()
+    });
+    // The old association is gone at once: its channel closed, no longer Connected.
+    assert!(pair.a.pc.poll_event().is_some());
+    let mut events = Vec::new();
+    while let Some(e) = pair.a.pc.poll_event() {
+        events.push(e);
+    }
+    pair.a.events.extend(events);
+    assert!(
+        pair.a
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelClose { id } if *id == chat))
+    );
+    assert_ne!(pair.a.pc.connection_state(), PeerConnectionState::Connected);
+    assert!(matches!(
+        pair.a.pc.send(pair.now, chat, b"x", false),
+        Err(Error::UnknownChannel(_))
+    ));
+    // b never made a new association for a certificate it does not have: a's new handshake
+    // cannot complete. Nothing is delivered either way and a never claims Connected again.
+    let before = pair.b.events.len();
+    pair.run_for(Duration::from_secs(20));
+    let state = pair.a.pc.connection_state();
+    assert!(
+        matches!(
+            state,
+            PeerConnectionState::Connecting | PeerConnectionState::Failed
+        ),
+        "{state:?}"
+    );
+    assert!(
+        !pair
+            .a
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelMessage { .. }))
+    );
+    assert!(
+        !pair.b.events[before..]
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelMessage { .. }))
+    );
+}
+
+#[test]
+fn bad_input_peerconnection_38_tls_id_change_forces_a_new_dtls_association() {
+    let (mut pair, chat) = connected(41);
+    renegotiate_with_edited_answer(&mut pair, |sdp| {
+        sdp.lines()
+            .flat_map(|l| {
+                let mut out = vec![format!("{l}\r\n")];
+                if l.starts_with("a=setup:") {
+                    out.push("a=tls-id:abcdefghijklmnopqrstuvwxyz0123\r\n".into());
+                }
+                out
+            })
+            .collect()
+    });
+    pair.run_for(Duration::from_millis(50));
+    assert!(
+        pair.a
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelClose { id } if *id == chat))
+    );
+    assert!(pair.a.events.iter().any(|e| matches!(
+        e,
+        Event::ConnectionStateChange(PeerConnectionState::Connecting)
+    )));
+    // The same tls-id again in the next renegotiation changes nothing more.
+    let closes = pair
+        .a
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::DataChannelClose { .. }))
+        .count();
+    renegotiate_with_edited_answer(&mut pair, |sdp| {
+        sdp.lines()
+            .flat_map(|l| {
+                let mut out = vec![format!("{l}\r\n")];
+                if l.starts_with("a=setup:") {
+                    out.push("a=tls-id:abcdefghijklmnopqrstuvwxyz0123\r\n".into());
+                }
+                out
+            })
+            .collect()
+    });
+    pair.run_for(Duration::from_millis(50));
+    let after = pair
+        .a
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::DataChannelClose { .. }))
+        .count();
+    assert_eq!(closes, after);
+}
+
+#[test]
+fn bad_input_peerconnection_38_close_mid_handshake_leaves_nothing_running() {
+    let mut pair = Pair::new(42);
+    let now = pair.now;
+    pair.a
+        .pc
+        .create_data_channel(now, "chat", DataChannelInit::default())
+        .unwrap();
+    pair.a.pc.add_track(MediaKind::Video, "s", "v").unwrap();
+    pair.negotiate(|_| {});
+    // A few round trips: ICE done, DTLS in flight.
+    pair.run_for(Duration::from_millis(12));
+    assert_ne!(pair.a.pc.connection_state(), PeerConnectionState::Connected);
+    let now = pair.now;
+    pair.a.pc.close(now);
+    assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Closed);
+    assert_eq!(pair.a.pc.signaling_state(), SignalingState::Closed);
+    while pair.a.pc.poll_transmit().is_some() {}
+    // No timer left, nothing more to send, every input refused.
+    assert_eq!(pair.a.pc.poll_timeout(), None);
+    let from: SocketAddr = "127.0.0.1:41002".parse().unwrap();
+    let err = pair.a.pc.handle_receive(
+        now,
+        "127.0.0.1:41001".parse().unwrap(),
+        from,
+        &[22, 254, 253],
+    );
+    assert!(matches!(err, Err(Error::Closed)));
+    pair.a.pc.handle_timeout(now + Duration::from_secs(60));
+    assert!(pair.a.pc.poll_transmit().is_none());
+    assert!(matches!(pair.a.pc.create_offer(now), Err(Error::Closed)));
+    let stats = pair.a.pc.stats(now);
+    assert!(
+        stats
+            .stats
+            .iter()
+            .all(|s| !matches!(s, tern_peerconnection::Stats::CandidatePair(_)))
+    );
+}
+
+#[test]
+fn bad_input_peerconnection_10_srtp_from_an_unvalidated_address_is_dropped() {
+    let mut pair = Pair::new(43);
+    let now = pair.now;
+    let audio = pair.a.pc.add_track(MediaKind::Audio, "s", "a").unwrap();
+    let mut b_audio = None;
+    pair.negotiate(|b| b_audio = Some(b.add_track(MediaKind::Audio, "s", "b").unwrap()));
+    let _ = now;
+    pair.run_until(Duration::from_secs(10), |p| {
+        p.b.pc.connection_state() == PeerConnectionState::Connected
+    });
+    pair.run_for(Duration::from_millis(100));
+    // Capture one genuine SRTP packet a sends to b …
+    let now = pair.now;
+    pair.a
+        .pc
+        .write_rtp(now, audio, &[0xf8, 0xff, 0xfe], 0, false)
+        .unwrap();
+    let genuine = std::iter::from_fn(|| pair.a.pc.poll_transmit())
+        .find(|t| (128..192).contains(&t.data[0]))
+        .expect("an SRTP packet");
+    // … and replay it to b from an address ICE never validated: dropped without a trace.
+    let stranger: SocketAddr = "127.0.0.1:49999".parse().unwrap();
+    let err = pair
+        .b
+        .pc
+        .handle_receive(now, genuine.destination, stranger, &genuine.data)
+        .unwrap_err();
+    assert!(matches!(err, Error::Dropped(_)), "{err}");
+    let mut delivered = 0;
+    while let Some(e) = pair.b.pc.poll_event() {
+        delivered += usize::from(matches!(e, Event::Rtp(_)));
+    }
+    assert_eq!(delivered, 0);
+    // The same bytes from the validated address are accepted (so the drop was the address).
+    pair.b
+        .pc
+        .handle_receive(now, genuine.destination, genuine.source, &genuine.data)
+        .unwrap();
+    let mut delivered = 0;
+    while let Some(e) = pair.b.pc.poll_event() {
+        delivered += usize::from(matches!(e, Event::Rtp(_)));
+    }
+    assert_eq!(delivered, 1);
+    assert_eq!(pair.b.pc.connection_state(), PeerConnectionState::Connected);
+}

@@ -117,7 +117,8 @@ impl Vp8Packetizer {
     ///
     /// # Errors
     /// [`Error::EmptyFrame`], [`Error::InvalidPartitionOffsets`], [`Error::FieldOutOfRange`] or
-    /// [`Error::MtuTooSmall`]; the counters do not advance on error.
+    /// [`Error::MtuTooSmall`] (also when the first packet could not hold the whole payload
+    /// header); the counters do not advance on error.
     pub fn packetize(&mut self, frame: &FrameToSend<'_>) -> Result<Vec<Bytes>, Error> {
         if frame.data.is_empty() {
             return Err(Error::EmptyFrame);
@@ -138,17 +139,23 @@ impl Vp8Packetizer {
         };
         base.validate()?;
         let descriptor_len = base.buffer_len();
+        // RFC 7741 §4.3: the payload header (3 bytes, 10 for a key frame) is at the start of
+        // the first packet, so that packet must hold all of it: a receiver reads key-frame
+        // detection and dimensions from it.
+        let header_len = Vp8PayloadHeader::parse(frame.data)
+            .map_or(crate::wire::header::INTER_HEADER_LEN, |h| h.len())
+            .min(frame.data.len());
         let room = self
             .cfg
             .mtu
             .checked_sub(descriptor_len)
-            .filter(|r| *r > 0)
+            .filter(|r| *r > 0 && *r >= header_len)
             .ok_or(Error::MtuTooSmall {
                 mtu: self.cfg.mtu,
                 descriptor_len,
             })?;
         let bounds = partition_bounds(frame)?;
-        let pieces = split(&bounds, room);
+        let pieces = split(&bounds, room, header_len);
         let mut out = Vec::with_capacity(pieces.len());
         for p in pieces {
             let d = Vp8Descriptor {
@@ -204,7 +211,9 @@ fn partition_bounds(frame: &FrameToSend<'_>) -> Result<Vec<(usize, usize)>, Erro
     Ok(starts.iter().copied().zip(ends).collect())
 }
 
-fn split(bounds: &[(usize, usize)], room: usize) -> Vec<Piece> {
+/// Packs partitions into pieces of at most `room` bytes; the first piece holds at least
+/// `first_min` bytes (the payload header; `first_min <= room`).
+fn split(bounds: &[(usize, usize)], room: usize, first_min: usize) -> Vec<Piece> {
     let mut pieces: Vec<Piece> = Vec::new();
     let mut open: Option<Piece> = None;
     for (i, &(a, b)) in bounds.iter().enumerate() {
@@ -221,9 +230,19 @@ fn split(bounds: &[(usize, usize)], room: usize) -> Vec<Piece> {
         }
         let count = len.div_ceil(room);
         let (q, r) = (len / count, len % count);
+        // Balanced fragments, except that the frame's first fragment must carry the whole
+        // payload header: then it takes exactly that, and the rest is balanced over the
+        // remaining fragments (each still fits: rest < (count − 1) × first_min ≤ (count − 1) × room).
+        let sizes: Vec<usize> = if i == 0 && count > 1 && q + usize::from(r > 0) < first_min {
+            let (n, rest) = (count - 1, len - first_min);
+            std::iter::once(first_min)
+                .chain((0..n).map(|k| rest / n + usize::from(k < rest % n)))
+                .collect()
+        } else {
+            (0..count).map(|k| q + usize::from(k < r)).collect()
+        };
         let mut at = a;
-        for k in 0..count {
-            let size = q + usize::from(k < r);
+        for (k, size) in sizes.into_iter().enumerate() {
             let piece = Piece {
                 start: at,
                 end: at + size,

@@ -36,7 +36,7 @@ use tern_vp8_engine::{
 fn harness_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("TERN_LIBWEBRTC_VP8") {
+        if let Some(p) = std::env::var_os("TERN_LIBWEBRTC_VP8").filter(|p| !p.is_empty()) {
             return PathBuf::from(p);
         }
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libwebrtc-vp8");

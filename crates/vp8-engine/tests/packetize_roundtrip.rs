@@ -61,7 +61,8 @@ proptest! {
 
     #[test]
     fn packetize_roundtrip(
-        mtu in 12usize..1500,
+        // 14: the longest descriptor here (4 bytes) plus a key frame's 10-byte payload header.
+        mtu in 14usize..1500,
         first in 1u32..3000,
         extra in 0usize..6000,
         key in any::<bool>(),
@@ -98,4 +99,47 @@ proptest! {
             prop_assert_eq!(joined, frame);
         }
     }
+}
+
+/// Regression (found by `packetize_roundtrip` with MTU 12): the first packet must hold the
+/// whole payload header, or the receiver cannot read the frame's start.
+#[test]
+fn first_packet_holds_the_whole_payload_header() {
+    use tern_vp8_engine::Error;
+    // A key frame whose first partition (10-byte header + 1 byte) is just over one packet.
+    let mut frame = emit_header(1, Some((64, 48)));
+    frame.push(0xaa);
+    frame.extend([0x55; 30]);
+    for mtu in 14..40 {
+        let mut p = Vp8Packetizer::new(PacketizerConfig {
+            mtu,
+            ..Default::default()
+        });
+        let pkts = p
+            .packetize(&FrameToSend {
+                data: &frame,
+                ..Default::default()
+            })
+            .unwrap();
+        let first = Vp8Packet::parse(&pkts[0]).unwrap();
+        assert!(first.is_key_frame(), "mtu {mtu}");
+        let mut joined = Vec::new();
+        for pkt in &pkts {
+            assert!(pkt.len() <= mtu);
+            joined.extend_from_slice(Vp8Packet::parse(pkt).unwrap().payload);
+        }
+        assert_eq!(joined, frame, "mtu {mtu}");
+    }
+    // An MTU that cannot carry descriptor + key-frame header is refused, not mis-split.
+    let mut p = Vp8Packetizer::new(PacketizerConfig {
+        mtu: 13,
+        ..Default::default()
+    });
+    assert!(matches!(
+        p.packetize(&FrameToSend {
+            data: &frame,
+            ..Default::default()
+        }),
+        Err(Error::MtuTooSmall { mtu: 13, .. })
+    ));
 }

@@ -7,8 +7,8 @@
 #![allow(clippy::disallowed_methods)] // the driver is where wall-clock time enters
 
 use crate::{
-    DataChannelId, DataChannelInit, Error, Event, PeerConnection, PeerConnectionState, RtcConfig,
-    SessionDescriptionInit,
+    DataChannelId, DataChannelInit, Error, Event, KeyframeRequestKind, MediaKind, PeerConnection,
+    PeerConnectionState, RtcConfig, SessionDescriptionInit, StatsReport, TransceiverId,
 };
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -29,6 +29,10 @@ enum Command {
     SetLowThreshold(DataChannelId, usize),
     CloseChannel(DataChannelId, Reply<()>),
     State(oneshot::Sender<PeerConnectionState>),
+    AddTrack(MediaKind, String, String, Reply<TransceiverId>),
+    WriteRtp(TransceiverId, Vec<u8>, u32, bool, Reply<()>),
+    RequestKeyframe(TransceiverId, KeyframeRequestKind, Reply<()>),
+    Stats(oneshot::Sender<StatsReport>),
     Close(oneshot::Sender<()>),
 }
 
@@ -63,6 +67,7 @@ impl RtcPeer {
         }
         let now = Instant::now();
         let mut pc = PeerConnection::new(config, now).map_err(std::io::Error::other)?;
+        pc.set_ntp_time(now, ntp_now());
         let mut local_addresses = Vec::with_capacity(sockets.len());
         for socket in &sockets {
             let address = socket.local_addr()?;
@@ -169,6 +174,46 @@ impl RtcPeer {
     pub async fn close_data_channel(&self, channel: DataChannelId) -> Result<(), Error> {
         self.call(|r| Command::CloseChannel(channel, r)).await
     }
+    /// W3C `addTrack` (renegotiate afterwards).
+    pub async fn add_track(
+        &self,
+        kind: MediaKind,
+        stream_id: &str,
+        track_id: &str,
+    ) -> Result<TransceiverId, Error> {
+        let (stream_id, track_id) = (stream_id.to_string(), track_id.to_string());
+        self.call(|r| Command::AddTrack(kind, stream_id, track_id, r))
+            .await
+    }
+    /// Sends one packetized media payload on a transceiver (see [`PeerConnection::write_rtp`]).
+    pub async fn write_rtp(
+        &self,
+        transceiver: TransceiverId,
+        payload: Vec<u8>,
+        rtp_timestamp: u32,
+        marker: bool,
+    ) -> Result<(), Error> {
+        self.call(|r| Command::WriteRtp(transceiver, payload, rtp_timestamp, marker, r))
+            .await
+    }
+    /// Asks the remote for a keyframe (PLI or FIR).
+    pub async fn request_keyframe(
+        &self,
+        transceiver: TransceiverId,
+        kind: KeyframeRequestKind,
+    ) -> Result<(), Error> {
+        self.call(|r| Command::RequestKeyframe(transceiver, kind, r))
+            .await
+    }
+    /// W3C `getStats()`.
+    pub async fn stats(&self) -> Result<StatsReport, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Stats(tx))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)
+    }
     /// W3C `connectionState`.
     pub async fn connection_state(&self) -> PeerConnectionState {
         let (tx, rx) = oneshot::channel();
@@ -248,6 +293,14 @@ fn apply(pc: &mut PeerConnection, command: Command) -> Option<oneshot::Sender<()
         }
         Command::CloseChannel(id, r) => drop(r.send(pc.close_data_channel(now, id))),
         Command::State(r) => drop(r.send(pc.connection_state())),
+        Command::AddTrack(kind, stream, track, r) => {
+            drop(r.send(pc.add_track(kind, &stream, &track)))
+        }
+        Command::WriteRtp(id, payload, ts, marker, r) => {
+            drop(r.send(pc.write_rtp(now, id, &payload, ts, marker)))
+        }
+        Command::RequestKeyframe(id, kind, r) => drop(r.send(pc.request_keyframe(now, id, kind))),
+        Command::Stats(r) => drop(r.send(pc.stats(now))),
         Command::Close(done) => {
             pc.close(now);
             return Some(done);
@@ -299,4 +352,14 @@ async fn recv_any(
         let readable = sockets.iter().map(|s| Box::pin(s.readable()));
         let _ = futures_util::future::select_all(readable).await;
     }
+}
+
+/// The wall clock as an NTP timestamp (RFC 5905: 32.32 fixed point since 1900).
+fn ntp_now() -> u64 {
+    let since_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = since_unix.as_secs().wrapping_add(2_208_988_800);
+    let fraction = (u64::from(since_unix.subsec_nanos()) << 32) / 1_000_000_000;
+    (seconds << 32) | fraction
 }

@@ -126,6 +126,9 @@ pub struct DtlsConfig {
     /// Offer (client) and accept (server) DTLS 1.3 (RFC 9147) with TLS_AES_128_GCM_SHA256;
     /// DTLS 1.2 stays available for peers without it. Default `false`.
     pub dtls13: bool,
+    /// DTLS 1.3: records sent under one key before a KeyUpdate starts by itself (RFC 9147
+    /// §4.5.3 puts AES-GCM's limit at 2^24.5 full-size records). Default 2^23; 1..=2^24.
+    pub key_update_interval: u64,
     /// Test-only misbehaviour; always `None` outside tests.
     #[doc(hidden)]
     pub fault: Option<Fault>,
@@ -159,6 +162,7 @@ impl DtlsConfig {
             max_buffered_bytes: 64 * 1024,
             cookie_lifetime: Duration::from_secs(60),
             dtls13: false,
+            key_update_interval: 1 << 23,
             fault: None,
         }
     }
@@ -196,6 +200,11 @@ impl DtlsConfig {
         {
             return Err(DtlsError::InvalidConfig {
                 reason: "buffer limits",
+            });
+        }
+        if self.key_update_interval == 0 || self.key_update_interval > 1 << 24 {
+            return Err(DtlsError::InvalidConfig {
+                reason: "key_update_interval must be in 1..=2^24",
             });
         }
         if self.cookie_lifetime.is_zero() {

@@ -39,8 +39,9 @@
 //! ## Not implemented
 //! Session resumption and tickets, renegotiation, RSA certificates, PSK, compression, CBC suites,
 //! DTLS 1.0. In DTLS 1.3: PSK and 0-RTT, connection IDs (§9), other suites than
-//! TLS_AES_128_GCM_SHA256, X25519MLKEM768, post-handshake authentication, the AEAD usage limits
-//! of §4.5.3 (the 2^48 sequence cap applies instead), ACKs for partial flights from the client
+//! TLS_AES_128_GCM_SHA256, X25519MLKEM768, post-handshake authentication, the receive-side
+//! integrity limit of §4.5.3 (the send side starts a KeyUpdate by itself every
+//! `key_update_interval` records, 2^23 by default), ACKs for partial flights from the client
 //! side (§7.1 SHOULD; retransmission timers recover instead). With `dtls13` off (the default) a
 //! ClientHello offering DTLS 1.3 gets a DTLS 1.2 answer.
 //!

@@ -223,31 +223,19 @@ fn bad_input_dtls_23_dtls13_malformed_hellos_are_errors_not_panics() {
 #[test]
 fn bad_input_dtls_24_dtls13_sequence_number_never_wraps_within_an_epoch() {
     let mut p = connected13(75);
-    // The last usable sequence number of the epoch is sent; the next send is refused.
+    // At the last usable sequence number a KeyUpdate (due long ago) takes it; the record after
+    // it is refused instead of wrapping.
     p.client.set_next_write_sequence_for_test((1 << 48) - 1);
-    p.client.send_application_data(b"last").unwrap();
     assert_eq!(
         p.client.send_application_data(b"one too many"),
         Err(DtlsError::SequenceNumberExhausted)
     );
     assert_eq!(p.client.next_write_sequence(), 1 << 48);
-    // A KeyUpdate moves to a fresh epoch whose numbers start at 0 again.
-    p.client.set_next_write_sequence_for_test(10);
-    p.client.update_keys(p.now, false).unwrap();
-    assert!(p.run_until(Duration::from_secs(10), |p| p.client.write_epoch() == 4));
-    assert_eq!(p.client.next_write_sequence(), 0);
-}
-
-fn client_fault13(seed: u8, fault: tern_dtls::Fault) -> Pair {
-    let (mut c, mut s) = configs(seed);
-    c.dtls13 = true;
-    s.dtls13 = true;
-    c.fault = Some(fault);
-    let mut p = Pair::new(c, s, Impairment::perfect(), u64::from(seed));
-    p.run_until(Duration::from_secs(30), |p| {
-        p.server.state() == DtlsState::Failed
-    });
-    p
+    assert_eq!(p.client.write_epoch(), 3);
+    assert!(
+        p.client.poll_timeout().is_some(),
+        "the KeyUpdate is in flight"
+    );
 }
 
 #[test]
@@ -281,4 +269,47 @@ fn bad_input_dtls_21_dtls13_certificate_verify_signed_by_another_key() {
             .export_keying_material("EXTRACTOR-dtls_srtp", 60)
             .is_err()
     );
+}
+
+#[test]
+fn bad_input_dtls_24_dtls13_key_update_starts_on_its_own_before_the_aead_limit() {
+    let (mut c, mut s) = configs(78);
+    c.dtls13 = true;
+    s.dtls13 = true;
+    // The default is 2^23 records; a short interval shows the mechanism.
+    c.key_update_interval = 5;
+    let mut p = Pair::new(c, s, Impairment::perfect(), 78);
+    assert!(p.connect());
+    assert!(p.run_until(Duration::from_secs(10), |p| {
+        p.client.poll_timeout().is_none()
+    }));
+    for i in 0..5u8 {
+        p.client.send_application_data(&[i]).unwrap();
+    }
+    assert_eq!(p.client.write_epoch(), 3);
+    assert!(p.client.poll_timeout().is_none());
+    // The sixth record starts a KeyUpdate; once acknowledged, epoch 4 starts at 0.
+    p.client.send_application_data(&[5]).unwrap();
+    assert!(p.client.poll_timeout().is_some(), "KeyUpdate in flight");
+    assert!(p.run_until(Duration::from_secs(10), |p| p.client.write_epoch() == 4));
+    p.client.send_application_data(b"c").unwrap();
+    assert!(p.run_until(Duration::from_secs(2), |p| {
+        p.server_events
+            .iter()
+            .filter(|e| matches!(e, tern_dtls::DtlsEvent::ApplicationData(_)))
+            .count()
+            == 7
+    }));
+}
+
+fn client_fault13(seed: u8, fault: tern_dtls::Fault) -> Pair {
+    let (mut c, mut s) = configs(seed);
+    c.dtls13 = true;
+    s.dtls13 = true;
+    c.fault = Some(fault);
+    let mut p = Pair::new(c, s, Impairment::perfect(), u64::from(seed));
+    p.run_until(Duration::from_secs(30), |p| {
+        p.server.state() == DtlsState::Failed
+    });
+    p
 }

@@ -199,6 +199,8 @@ pub(crate) struct Endpoint13 {
     key_update_pending: bool,
     /// The peer asked for a KeyUpdate while our own flight was still unacknowledged.
     key_update_owed: bool,
+    /// The latest `now` seen (for a KeyUpdate started from `send_application_data`).
+    last_now: Option<Instant>,
     // outputs
     out: VecDeque<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
@@ -289,6 +291,7 @@ impl Endpoint13 {
             to_ack: Vec::new(),
             key_update_pending: false,
             key_update_owed: false,
+            last_now: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
             pending_app: VecDeque::new(),
@@ -640,6 +643,7 @@ impl Endpoint13 {
         now: Instant,
         datagram: &[u8],
     ) -> Result<(), DtlsError> {
+        self.last_now = Some(now);
         if matches!(self.state, DtlsState::Failed | DtlsState::Closed) {
             return Err(DtlsError::Closed);
         }
@@ -687,6 +691,7 @@ impl Endpoint13 {
     }
 
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = Some(now);
         let Some(at) = self.flight_timer else { return };
         if now < at || matches!(self.state, DtlsState::Failed | DtlsState::Closed) {
             return;
@@ -725,6 +730,15 @@ impl Endpoint13 {
         }
         if data.len() > MAX_PLAINTEXT {
             return Err(DtlsError::ApplicationDataTooLarge { len: data.len() });
+        }
+        // RFC 9147 §4.5.3: change keys well before the AEAD usage limit; the KeyUpdate goes
+        // out first, and this record follows in the current epoch until it is acknowledged.
+        if self.next_write_sequence() >= self.config.key_update_interval
+            && !self.key_update_pending
+            && self.flight.is_empty()
+            && let Some(now) = self.last_now
+        {
+            self.update_keys(now, false)?;
         }
         self.write_record(self.write_epoch, ContentType::ApplicationData.code(), data)
             .map(|_| ())

@@ -1,13 +1,37 @@
 //! # tern-peerconnection
 //!
 //! A W3C-style WebRTC peer connection composed from Tern's protocol crates over one bundled
-//! transport: ICE ([`tern_ice`]) → DTLS 1.2 ([`tern_dtls`]) → SCTP data channels ([`tern_sctp`]),
+//! transport: ICE ([`tern_ice`]) → DTLS 1.2 ([`tern_dtls`]) → SCTP data channels ([`tern_sctp`])
+//! and SRTP ([`tern_srtp`]) → RTP/RTCP sessions ([`tern_rtp_rtcp`]) for audio and video,
 //! negotiated with JSEP (RFC 8829) on SDP from [`tern_sdp`].
 //!
-//! RFCs: 8829 (JSEP: offers, answers, signaling states), 7983 (demultiplexing STUN/DTLS/RTP on one
-//! 5-tuple), 8842 (`a=setup` → DTLS role), 8843 (BUNDLE), 8841 (`a=sctp-port`,
-//! `a=max-message-size`), 8831/8832 (data channels), 8827 (fingerprint before any key is used).
-//! Not yet: media transceivers (SRTP/RTP), ICE restart, renegotiation, stats.
+//! RFCs: 8829 (JSEP: offers, answers, signaling states, rollback, renegotiation that keeps ICE and
+//! DTLS), 7983 (demultiplexing STUN/DTLS/RTP on one 5-tuple), 8842 (`a=setup` → DTLS role;
+//! `a=tls-id` or fingerprint change → new association), 8843 (BUNDLE, the mid header
+//! extension), 5761 (rtcp-mux), 5506 (rtcp-rsize), 3264 (directions), 8830 (msid), 4588 (RTX),
+//! 4585/5104 (NACK, PLI, FIR), 8285 (extmap), 5764 + 7714 (DTLS-SRTP keys, AES-CM and AES-GCM),
+//! 8841 (`a=sctp-port`, `a=max-message-size`), 8831/8832 (data channels), 8827 (fingerprint
+//! checked before any key is used). W3C webrtc-stats names for [`PeerConnection::stats`].
+//! Not yet: ICE restart, TURN relay candidates, simulcast (RIDs), `a=extmap-allow-mixed`
+//! offers, codecs other than Opus and VP8, depacketizers (media payloads go to and come from
+//! the application as RTP payloads).
+//!
+//! ## Example
+//!
+//! ```
+//! # #[allow(clippy::disallowed_methods)]
+//! let now = std::time::Instant::now(); // a driver passes its clock in
+//! use tern_peerconnection::{MediaKind, PeerConnection, RtcConfig};
+//! let mut pc = PeerConnection::new(RtcConfig::default(), now)?;
+//! pc.add_local_address(now, "127.0.0.1:50000".parse()?);
+//! let audio = pc.add_track(MediaKind::Audio, "stream", "mic")?;
+//! let offer = pc.create_offer(now)?;
+//! assert!(offer.sdp.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111"));
+//! assert!(offer.sdp.contains("a=msid:stream mic"));
+//! pc.set_local_description(now, offer)?;
+//! assert_eq!(pc.transceiver_mid(audio), Some("0"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## Run loop
 //!
@@ -24,7 +48,12 @@
 //! 5. sleeps until [`PeerConnection::poll_timeout`] or the next datagram, calling
 //!    [`PeerConnection::handle_timeout`] when the deadline passes.
 //!
-//! The `tokio` feature provides exactly that loop.
+//! Media: [`PeerConnection::add_track`] before an offer or answer; once `Connected`,
+//! [`PeerConnection::write_rtp`] sends a packetized payload; received packets arrive as
+//! [`Event::Rtp`] after an [`Event::Track`], keyframe requests as [`Event::KeyframeRequest`],
+//! the congestion controller's target as [`Event::TargetBitrate`].
+//!
+//! The `tokio` feature provides exactly that loop (`RtcPeer`, one task per connection).
 
 mod candidate;
 mod demux;

@@ -1,5 +1,6 @@
 //! Suite `pc-libwebrtc-node`: Tern's peer connection against @roamhq/wrtc (Node) on one address, both directions
-//! of offer, one Node process per case.
+//! of offer, one Node process per case: the six data-channel cases, and an audio plus a video
+//! track sent both ways (libwebrtc's own Opus/VP8 encoders and decoders).
 //!
 //! The peer is `tests/peers/node_peer.js wrtc`, run by `node` with `NODE_PATH` set to
 //! `$TERN_NODE_MODULES` (a `node_modules` folder holding `@roamhq/wrtc`). The harness is
@@ -32,4 +33,15 @@ fn run(direction: Direction, case: &str) {
     );
 }
 
+fn run_media(direction: Direction) {
+    let version = format!("{PACKAGE} {}", common::node_package_version(PACKAGE));
+    common::run_media_case(
+        "pc-libwebrtc-node",
+        &version,
+        common::node_peer(STACK),
+        direction,
+    );
+}
+
 suite_cases!(run);
+media_cases!(run_media);

@@ -63,11 +63,74 @@ function echo(dc) {
   };
 }
 
+// Media cases (wrtc only): decoded frames per kind of the tracks Tern sends, and the sources.
+const frames = { audio: 0, video: 0 };
+const sources = [];
+
 function makePc() {
   const pc = new RTCPeerConnection(config);
   pc.onconnectionstatechange = () => log(`connection ${pc.connectionState}`);
   pc.ondatachannel = e => echo(e.channel);
+  pc.ontrack = e => {
+    const track = e.track;
+    log(`track ${track.kind} id=${track.id}`);
+    if (stack !== 'wrtc') return;
+    // libwebrtc's sinks hand over decoded audio (10 ms blocks) and decoded video frames.
+    const { RTCAudioSink, RTCVideoSink } = require('@roamhq/wrtc').nonstandard;
+    const sink = track.kind === 'audio' ? new RTCAudioSink(track) : new RTCVideoSink(track);
+    if (track.kind === 'audio') sink.ondata = () => frames.audio++;
+    else sink.onframe = () => frames.video++;
+    sources.push({ stop: () => sink.stop() });
+  };
   return pc;
+}
+
+function addMedia(pc) {
+  if (stack !== 'wrtc') throw new Error(`media cases need wrtc, not ${stack}`);
+  const { RTCAudioSource, RTCVideoSource } = require('@roamhq/wrtc').nonstandard;
+  const audio = new RTCAudioSource();
+  const video = new RTCVideoSource();
+  pc.addTrack(audio.createTrack());
+  pc.addTrack(video.createTrack());
+  // A 440 Hz tone in 10 ms blocks, and a moving gradient at 30 fps (320x240 I420).
+  let t = 0;
+  const samples = new Int16Array(480);
+  const audioTimer = setInterval(() => {
+    for (let i = 0; i < 480; i++, t++) samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * t) / 48000));
+    audio.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
+  }, 10);
+  const width = 320;
+  const height = 240;
+  const data = new Uint8ClampedArray(width * height * 1.5);
+  let n = 0;
+  const videoTimer = setInterval(() => {
+    for (let i = 0; i < width * height; i++) data[i] = (i + n * 4) & 0xff;
+    data.fill(128, width * height);
+    n++;
+    video.onFrame({ width, height, data });
+  }, 33);
+  sources.push({ stop: () => { clearInterval(audioTimer); clearInterval(videoTimer); } });
+}
+
+async function stats(pc) {
+  const report = await pc.getStats();
+  const inbound = {};
+  const outbound = {};
+  let framesDecoded = 0;
+  report.forEach(s => {
+    const kind = s.kind || s.mediaType;
+    if (s.type === 'inbound-rtp') {
+      inbound[kind] = (inbound[kind] || 0) + (s.packetsReceived || 0);
+      if (kind === 'video') framesDecoded += s.framesDecoded || 0;
+    } else if (s.type === 'outbound-rtp') {
+      outbound[kind] = (outbound[kind] || 0) + (s.packetsSent || 0);
+    }
+  });
+  const parts = [];
+  for (const k of Object.keys(inbound).sort()) parts.push(`in-${k}=${inbound[k]}`);
+  for (const k of Object.keys(outbound).sort()) parts.push(`out-${k}=${outbound[k]}`);
+  parts.push(`frames-audio=${frames.audio}`, `frames-video=${frames.video}`, `framesDecoded-video=${framesDecoded}`);
+  return parts.join(' ');
 }
 
 function openChannel(pc, label, ordered, maxRtx, offering = false) {
@@ -94,6 +157,7 @@ rl.on('line', line => {
 });
 rl.on('close', () => {
   try {
+    for (const s of sources) s.stop();
     if (pc) pc.close();
   } finally {
     setTimeout(() => process.exit(0), 100);
@@ -115,6 +179,21 @@ async function handle(line) {
     await gathered(pc);
     out('answer', hex(pc.localDescription.sdp));
     openChannel(pc, words[1], words[2], words[3]);
+  } else if (words[0] === 'media-offer') {
+    pc = makePc();
+    addMedia(pc);
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    out('offer', hex(pc.localDescription.sdp));
+  } else if (words[0] === 'media-answer') {
+    pc = makePc();
+    await pc.setRemoteDescription({ type: 'offer', sdp: unhex(words[1]) });
+    addMedia(pc);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    out('answer', hex(pc.localDescription.sdp));
+  } else if (words[0] === 'stats') {
+    out('stats', await stats(pc));
   } else if (words[0] === 'remote-answer') {
     await pc.setRemoteDescription({ type: 'answer', sdp: unhex(words[1]) });
   } else if (words[0]) {

@@ -1,7 +1,11 @@
-//! Interop through TURN: our agent with the W3C "relay" policy (relayed candidates only,
-//! allocated on coturn over UDP) against aioice (host candidates) driven by the same small
-//! Python script as `interop_aioice.rs`, in both roles. aioice's pings reach us through the
-//! relay (ChannelData or Data indications) and we echo them back with `send_data`.
+//! Interop through TURN, with coturn on 127.0.0.1:
+//! - our agent with the W3C "relay" policy (relayed candidates only, allocated on coturn over
+//!   UDP) against aioice with host candidates, in both roles: aioice's pings reach us through
+//!   the relay (ChannelData or Data indications) and we echo them back with `send_data`;
+//! - aioice relay-only (its own TURN client on coturn) against our agent with host
+//!   candidates, in both roles: we pair with its relayed candidate and echo on it.
+//!
+//! The Python side is the script of `interop_aioice.rs`, with optional TURN arguments.
 //!
 //! Needs `$TERN_PYTHON` (a Python with `aioice`) and coturn's `turnserver` on PATH, which
 //! this test starts on 127.0.0.1 with `--allow-loopback-peers`. Run by `cargo xtask test-all`
@@ -33,7 +37,15 @@ aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
 async def main():
     controlling = sys.argv[1] == "controlling"
-    conn = aioice.Connection(ice_controlling=controlling, components=1)
+    if len(sys.argv) > 2:
+        # aioice itself relay-only through coturn at argv[2]:argv[3].
+        conn = aioice.Connection(
+            ice_controlling=controlling, components=1,
+            turn_server=(sys.argv[2], int(sys.argv[3])),
+            turn_username="tern", turn_password="turn-secret",
+            transport_policy=aioice.TransportPolicy.RELAY)
+    else:
+        conn = aioice.Connection(ice_controlling=controlling, components=1)
     await conn.gather_candidates()
     print(json.dumps({
         "ufrag": conn.local_username,
@@ -276,4 +288,154 @@ fn tern_relayed_controlling_aioice_controlled() {
 #[ignore = "interop: run by cargo xtask test-all"]
 fn tern_relayed_controlled_aioice_controlling() {
     run(false);
+}
+
+/// aioice relay-only through coturn; our agent plain (host candidate, no TURN).
+fn run_aioice_relayed(we_control: bool) {
+    let port = free_port();
+    let relay_base = if we_control { 53000 } else { 54000 };
+    let _coturn = coturn(port, relay_base);
+    std::thread::sleep(Duration::from_millis(500));
+    let python = std::env::var("TERN_PYTHON").unwrap_or_else(|_| "python3".into());
+    let dir = std::env::temp_dir().join(format!(
+        "tern-aioice-turn-{}-{we_control}-aioice-relayed",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("peer.py");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let role = if we_control {
+        "controlled"
+    } else {
+        "controlling"
+    };
+    let mut child = Command::new(&python)
+        .arg(&script)
+        .arg(role)
+        .arg("127.0.0.1")
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python with aioice ($TERN_PYTHON)");
+    let stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let _peer = Killed(child);
+    let (tx, lines) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let hello = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("aioice started");
+    let theirs: Vec<Candidate> = json_candidates(&hello)
+        .iter()
+        .filter_map(|c| Candidate::from_sdp_value(c).ok())
+        .collect();
+    assert!(
+        !theirs.is_empty() && theirs.iter().all(|c| c.kind == CandidateKind::Relayed),
+        "aioice should offer only relayed candidates: {theirs:?}"
+    );
+
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let local = socket.local_addr().unwrap();
+    let mut agent = IceAgent::new(IceConfig::new(we_control), Instant::now());
+    let ours = agent.add_local_host_candidate(local);
+    agent.end_of_local_candidates();
+    agent.set_remote_credentials(
+        json_string_field(&hello, "ufrag"),
+        json_string_field(&hello, "pwd"),
+    );
+    for c in theirs.iter().cloned() {
+        agent.add_remote_candidate(Instant::now(), c).unwrap();
+    }
+    agent.end_of_remote_candidates();
+    let creds = agent.local_credentials();
+    let sdp = ours.to_sdp_value();
+    let sdp = sdp.strip_prefix("candidate:").unwrap();
+    writeln!(
+        stdin,
+        r#"{{"ufrag": "{}", "pwd": "{}", "candidates": ["{}"]}}"#,
+        creds.ufrag, creds.pwd, sdp
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut buf = [0u8; 1500];
+    let mut echoed = 0;
+    let mut received = Vec::new();
+    let mut early: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+    let mut done = false;
+    while Instant::now() < deadline && !done {
+        while let Some(t) = agent.poll_transmit() {
+            socket.send_to(&t.data, t.destination).unwrap();
+        }
+        while agent.poll_event().is_some() {}
+        while let Ok(line) = lines.try_recv() {
+            if let Some(data) = line.strip_prefix("RECV ") {
+                received.push(data.to_owned());
+            }
+            done |= line == "DONE";
+        }
+        let wait = agent
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_millis(20))
+            .clamp(Duration::from_millis(1), Duration::from_millis(20));
+        socket.set_read_timeout(Some(wait)).unwrap();
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let data = &buf[..n];
+                if agent.accepts(data) {
+                    let _ = agent.handle_receive(Instant::now(), local, from, data);
+                } else {
+                    early.push((from, data.to_vec()));
+                }
+            }
+            Err(_) => agent.handle_timeout(Instant::now()),
+        }
+        let (ready, held): (Vec<_>, Vec<_>) = early
+            .drain(..)
+            .partition(|(from, _)| agent.is_validated_remote(local, *from));
+        early = held;
+        for (_, data) in ready {
+            let mut reply = b"echo:".to_vec();
+            reply.extend_from_slice(&data);
+            agent.send_data(&reply).unwrap();
+            echoed += 1;
+        }
+    }
+    assert!(done, "aioice did not finish; received {received:?}");
+    assert!(
+        early.is_empty(),
+        "data from unvalidated addresses: {early:?}"
+    );
+    assert_eq!(received, vec!["echo:ping-0", "echo:ping-1", "echo:ping-2"]);
+    assert_eq!(echoed, 3);
+    let (l, r) = agent.selected_pair().expect("a selected pair");
+    assert_eq!(l, local);
+    assert!(
+        theirs.iter().any(|c| c.address == r),
+        "selected remote {r} is not aioice's relayed candidate"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn tern_controlling_aioice_relayed_controlled() {
+    run_aioice_relayed(true);
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn tern_controlled_aioice_relayed_controlling() {
+    run_aioice_relayed(false);
 }

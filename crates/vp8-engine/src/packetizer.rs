@@ -155,6 +155,10 @@ impl Vp8Packetizer {
                 descriptor_len,
             })?;
         let bounds = partition_bounds(frame)?;
+        // The first partition starts with the payload header, so it cannot be shorter.
+        if bounds.first().is_some_and(|(a, b)| b - a < header_len) {
+            return Err(Error::InvalidPartitionOffsets);
+        }
         let pieces = split(&bounds, room, header_len);
         let mut out = Vec::with_capacity(pieces.len());
         for p in pieces {

@@ -143,3 +143,24 @@ fn first_packet_holds_the_whole_payload_header() {
         Err(Error::MtuTooSmall { mtu: 13, .. })
     ));
 }
+
+/// Regression (fuzz target `vp8_packetize`): partition offsets whose first partition is
+/// shorter than the payload header would put a piece of the header in the first packet.
+#[test]
+fn first_partition_shorter_than_the_payload_header_is_refused() {
+    use tern_vp8_engine::Error;
+    let mut frame = emit_header(10, None);
+    frame.extend([0u8; 20]);
+    let mut p = Vp8Packetizer::new(PacketizerConfig::default());
+    let r = p.packetize(&FrameToSend {
+        data: &frame,
+        partitions: &[0, 1, 13],
+        ..Default::default()
+    });
+    assert!(matches!(r, Err(Error::InvalidPartitionOffsets)));
+    assert_eq!(
+        p.next_picture_id(),
+        Some(PictureId::Long(0)),
+        "counters unchanged"
+    );
+}

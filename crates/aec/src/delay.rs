@@ -114,7 +114,8 @@ impl DelayEstimator {
 
     /// Feeds far-end samples (full rate).
     pub fn push_far(&mut self, x: &[f32]) {
-        let cap = self.max_lag + WINDOW + 4 * HOP;
+        // Room for the window, the lag range and half a second of render running ahead.
+        let cap = self.max_lag + WINDOW + 4 * HOP + RATE / 2;
         for &v in x {
             Self::push(
                 &mut self.far_acc,

@@ -26,6 +26,13 @@ pub(crate) struct EchoCanceller {
     far: VecDeque<f32>,
     far_base: u64,
     far_cap: usize,
+    /// Largest imbalance between the render and capture streams, in samples, before they are
+    /// paired afresh.
+    max_lead: u64,
+    /// Capture overran render; the next render frame restarts the pairing.
+    render_starved: bool,
+    decimation: usize,
+    max_delay_ms: u32,
     captured: u64,
     align: usize,
     suppress: bool,
@@ -72,6 +79,10 @@ impl EchoCanceller {
             far_base: 0,
             far_cap: max_delay + (partitions + 4) * n + rate as usize / 2,
             captured: 0,
+            max_lead: (max_delay + rate as usize / 2) as u64,
+            render_starved: false,
+            decimation,
+            max_delay_ms,
             align: 0,
             suppress,
             comfort,
@@ -107,6 +118,27 @@ impl EchoCanceller {
             self.far_base += 1;
         }
         self.delay.push_far(x);
+        if self.render_starved || self.render_end().saturating_sub(self.captured) > self.max_lead {
+            // Render ran far ahead of capture (capture stalled): what is buffered no longer
+            // lines up with anything the microphone will hear.
+            self.resync(x.len() as u64);
+        }
+    }
+
+    /// Absolute index one past the newest render sample.
+    fn render_end(&self) -> u64 {
+        self.far_base + self.far.len() as u64
+    }
+
+    /// Restarts the stream pairing after one stream ran ahead of the other by more than the
+    /// delay range: capture continues as if it were `lag` samples behind the newest render
+    /// sample, and the delay estimate and the filter start over.
+    fn resync(&mut self, lag: u64) {
+        self.captured = self.render_end().saturating_sub(lag);
+        self.render_starved = false;
+        self.delay = DelayEstimator::new(self.decimation, self.max_delay_ms);
+        self.filter.reset();
+        self.align = 0;
     }
 
     /// Far-end sample at absolute render index `i` (zero if not available).
@@ -158,6 +190,12 @@ impl EchoCanceller {
     /// Processes one block of n capture samples in place (output delayed by n samples).
     pub fn process(&mut self, block: &mut [f32]) {
         let n = self.n;
+        if self.captured.saturating_sub(self.render_end()) > self.max_lead {
+            // Capture ran far ahead of render (render stalled): pair afresh now, and again
+            // with the first render that comes back.
+            self.resync(0);
+            self.render_starved = true;
+        }
         let start = self.captured as i64 - self.align as i64;
         let mut far_block = std::mem::take(&mut self.far_block);
         for (i, slot) in far_block.iter_mut().enumerate() {

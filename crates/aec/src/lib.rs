@@ -3,13 +3,20 @@
 //! A capture-side audio processing chain for 16 and 48 kHz mono, in the spirit of WebRTC's
 //! audio processing module (written from published designs, not from its code):
 //!
-//! 1. **Delay estimation** — GCC-PHAT between far end and near end decimated to 4 kHz, with a
-//!    smoothed cross-spectrum and a two-update confirmation; the far end is re-aligned in whole
-//!    filter blocks, shifting the filter with it, so delay jumps (±200 ms) and clock drift
-//!    (100 ppm) keep what was learnt.
+//! 1. **Delay estimation** — GCC-PHAT between far end and near end decimated to 4 kHz
+//!    (Hann-tapered near window, so window edges make no false peaks), with a fast and a slow
+//!    smoothed cross-spectrum: the fast one confirms jumps (three agreeing updates), the slow one
+//!    refines the estimate between them; the first strong arrival is taken, not merely the
+//!    strongest reflection. The far end is re-aligned in whole filter blocks, shifting the filter
+//!    with it (with hysteresis), so drift (100 ppm) keeps what was learnt and a jump (±200 ms)
+//!    restarts the filter's adaptation.
 //! 2. **Linear echo cancellation** — a partitioned-block frequency-domain adaptive filter
 //!    (overlap-save MDF, 80 ms by default for reverberant rooms) whose step size follows an
-//!    estimate of residual echo (leakage), which keeps it from diverging in double talk.
+//!    estimate of residual echo (Valin 2007: leakage learnt in proportion to echo-estimate over
+//!    error power, with a correlation lower bound), and a two-path scheme: a background filter
+//!    adapts, a foreground filter produces the output and takes the background's weights only
+//!    when they are reliably better, and puts them back when the background diverges (double
+//!    talk).
 //! 3. **Residual echo suppression** — a spectral gain against the leakage-scaled echo estimate,
 //!    with a decaying residual model for the room tail, and **comfort noise** at the noise floor
 //!    where signal was removed.
@@ -22,8 +29,10 @@
 //! far and near streams are matched by sample count.
 //!
 //! Robustness (BAD_INPUT row 37): float input with NaN/Inf is treated as silence, denormals are
-//! flushed, saturated and all-zero input are handled, and [`AudioProcessor::set_sample_rate`]
-//! restarts the chain at another rate.
+//! flushed, saturated and all-zero input are handled, frames of the wrong length are refused with
+//! [`AecError::FrameLength`] (changing nothing), [`AudioProcessor::set_sample_rate`] restarts the
+//! chain at another rate, and when one stream runs ahead of the other by more than the delay
+//! range (a stalled capture or render) the pairing restarts. Every buffer is bounded.
 //!
 //! Not implemented: stereo/multichannel, rates other than 16/48 kHz, nonlinear echo (loudspeaker
 //! distortion) modelling, a separate transient suppressor.

@@ -128,6 +128,8 @@ pub struct PeerConnection {
     /// NTP time (RFC 5905 64-bit) at an instant, for sender reports and abs-send-time.
     ntp: (Instant, u64),
     dtls_role: Option<DtlsRole>,
+    /// `restart_ice()` was called: the next offer has new credentials.
+    ice_restart_pending: bool,
     /// The remote fingerprints and tls-id the DTLS association was made for.
     dtls_identity: Option<(Vec<String>, Option<String>)>,
     /// Datagrams and bytes on the transport.
@@ -205,6 +207,7 @@ impl PeerConnection {
             remote_ssrcs: BTreeMap::new(),
             ntp: (now, 0),
             dtls_role: None,
+            ice_restart_pending: false,
             dtls_identity: None,
             transport: Counters::default(),
             channels_opened: 0,
@@ -284,6 +287,11 @@ impl PeerConnection {
         }
         // The offerer of the first offer is the controlling agent (RFC 8445 §6.1.1).
         self.ensure_ice(now, true);
+        if self.ice_restart_pending {
+            // RFC 8829 §5.2.1 / RFC 8445 §9: an ICE restart offer carries new credentials.
+            self.ice_restart_pending = false;
+            self.new_local_credentials();
+        }
         self.assign_offer_mids();
         let sections = self.local_sections(false);
         // RFC 8829 §5.2.1 / RFC 8842 §5.2: the offerer says actpass.
@@ -498,6 +506,7 @@ impl PeerConnection {
             }
         };
         self.local_setup = setup;
+        self.apply_local_credentials(now);
         if description.sdp_type == SdpType::Offer {
             self.we_offered = true;
         }
@@ -565,6 +574,15 @@ impl PeerConnection {
             now,
             remote.ice_lite && description.sdp_type == SdpType::Offer,
         );
+        let remote_restarted = self
+            .remote
+            .as_ref()
+            .is_some_and(|old| old.ufrag != remote.ufrag || old.pwd != remote.pwd);
+        if remote_restarted && description.sdp_type == SdpType::Offer {
+            // RFC 8445 §9: the peer restarts ICE; our answer brings new credentials too.
+            self.new_local_credentials();
+            self.apply_local_credentials(now);
+        }
         if let Some(ice) = self.ice.as_mut() {
             ice.set_remote_credentials(remote.ufrag.clone(), remote.pwd.clone());
             for candidate in &remote.candidates {
@@ -998,6 +1016,42 @@ impl PeerConnection {
         }
         self.pump(now);
         Ok(())
+    }
+
+    /// W3C `restartIce()`: the next offer carries new ICE credentials (RFC 8445 §9). The current
+    /// pair keeps carrying everything until the restarted checks select a new one; DTLS, SCTP and
+    /// SRTP are untouched.
+    pub fn restart_ice(&mut self) {
+        if self.ice.is_some() {
+            self.ice_restart_pending = true;
+        }
+    }
+
+    /// The ufrag our descriptions carry (changes with an ICE restart).
+    pub fn local_ice_ufrag(&self) -> &str {
+        &self.local_ufrag
+    }
+
+    fn new_local_credentials(&mut self) {
+        // RFC 8839 §5.4: ufrag ≥ 4 and pwd ≥ 22 ice-chars.
+        self.local_ufrag = random_ice_chars(&mut self.rng, 8);
+        self.local_pwd = random_ice_chars(&mut self.rng, 24);
+        // The candidates are the same sockets; they are signalled again with the new ufrag.
+        self.gathering_complete = !self.local_addresses.is_empty();
+    }
+
+    /// Hands the agent our credentials when they changed: a local ICE restart.
+    fn apply_local_credentials(&mut self, now: Instant) {
+        let Some(ice) = self.ice.as_mut() else { return };
+        if ice.local_credentials().ufrag != self.local_ufrag {
+            ice.restart(
+                now,
+                IceCredentials {
+                    ufrag: self.local_ufrag.clone(),
+                    pwd: self.local_pwd.clone(),
+                },
+            );
+        }
     }
 
     /// W3C `addIceCandidate` (trickle, RFC 8838). An empty candidate means end-of-candidates.

@@ -85,6 +85,12 @@ impl Slot {
     }
 }
 
+/// The remote state before a remote offer (W3C rollback restores it).
+struct RemoteSnapshot {
+    remote: Option<RemoteTransport>,
+    transceivers: BTreeMap<TransceiverId, Option<media::RemoteMedia>>,
+}
+
 /// How many remote SSRCs learnt from packets (not from SDP) are remembered.
 const MAX_LEARNT_SSRCS: usize = 64;
 
@@ -128,6 +134,10 @@ pub struct PeerConnection {
     /// NTP time (RFC 5905 64-bit) at an instant, for sender reports and abs-send-time.
     ntp: (Instant, u64),
     dtls_role: Option<DtlsRole>,
+    /// How many of `sections` a completed offer/answer confirmed.
+    stable_sections: usize,
+    /// What a pending remote offer replaced, for its rollback.
+    remote_snapshot: Option<RemoteSnapshot>,
     /// `restart_ice()` was called: the next offer has new credentials.
     ice_restart_pending: bool,
     /// The remote fingerprints and tls-id the DTLS association was made for.
@@ -207,6 +217,8 @@ impl PeerConnection {
             remote_ssrcs: BTreeMap::new(),
             ntp: (now, 0),
             dtls_role: None,
+            stable_sections: 0,
+            remote_snapshot: None,
             ice_restart_pending: false,
             dtls_identity: None,
             transport: Counters::default(),
@@ -476,6 +488,17 @@ impl PeerConnection {
         description: SessionDescriptionInit,
     ) -> Result<(), Error> {
         self.require_open()?;
+        if description.sdp_type == SdpType::Rollback {
+            // W3C rollback carries no SDP.
+            if self.signaling != SignalingState::HaveLocalOffer {
+                return Err(Error::InvalidState {
+                    operation: "rollback",
+                    state: self.signaling,
+                });
+            }
+            self.rollback_local();
+            return self.set_signaling(SignalingState::Stable);
+        }
         let parsed = SessionDescription::parse(&description.sdp)?;
         let setup = parsed
             .media
@@ -483,10 +506,6 @@ impl PeerConnection {
             .and_then(|m| m.setup())
             .unwrap_or(Setup::ActPass);
         let next = match (description.sdp_type, self.signaling) {
-            (SdpType::Rollback, SignalingState::HaveLocalOffer) => {
-                self.pending_local = None;
-                return self.set_signaling(SignalingState::Stable);
-            }
             (SdpType::Offer, SignalingState::Stable | SignalingState::HaveLocalOffer) => {
                 SignalingState::HaveLocalOffer
             }
@@ -516,6 +535,8 @@ impl PeerConnection {
             self.current_remote = self.pending_remote.take().or(self.current_remote.take());
             self.start_transport(now)?;
             self.apply_media(now);
+            self.stable_sections = self.sections.len();
+            self.remote_snapshot = None;
         } else {
             self.pending_local = Some(description);
         }
@@ -536,7 +557,7 @@ impl PeerConnection {
                     state: self.signaling,
                 });
             }
-            self.pending_remote = None;
+            self.rollback_remote();
             return self.set_signaling(SignalingState::Stable);
         }
         // Parse and validate completely before any state changes: a rejected description leaves
@@ -544,9 +565,14 @@ impl PeerConnection {
         let parsed = SessionDescription::parse(&description.sdp)?;
         let remote = jsep::remote_transport(&parsed)?;
         let next = match (description.sdp_type, self.signaling) {
-            (SdpType::Offer, SignalingState::Stable | SignalingState::HaveRemoteOffer) => {
-                SignalingState::HaveRemoteOffer
-            }
+            // W3C setRemoteDescription: an offer in have-local-offer first rolls our offer back
+            // (the polite peer's side of perfect negotiation, resolving glare).
+            (
+                SdpType::Offer,
+                SignalingState::Stable
+                | SignalingState::HaveRemoteOffer
+                | SignalingState::HaveLocalOffer,
+            ) => SignalingState::HaveRemoteOffer,
             (
                 SdpType::Answer,
                 SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer,
@@ -594,6 +620,23 @@ impl PeerConnection {
                 ice.end_of_remote_candidates();
             }
         }
+        if description.sdp_type == SdpType::Offer {
+            if self.signaling == SignalingState::HaveLocalOffer {
+                self.rollback_local();
+            }
+            if self.signaling != SignalingState::HaveRemoteOffer {
+                // Our own unapplied offer's sections are forgotten before the peer's are read.
+                self.forget_unapplied_sections();
+                self.remote_snapshot = Some(RemoteSnapshot {
+                    remote: self.remote.clone(),
+                    transceivers: self
+                        .transceivers
+                        .iter()
+                        .map(|(id, t)| (*id, t.remote.clone()))
+                        .collect(),
+                });
+            }
+        }
         self.remote = Some(remote);
         let is_offer = description.sdp_type == SdpType::Offer;
         if is_offer {
@@ -606,6 +649,8 @@ impl PeerConnection {
             self.current_local = self.pending_local.take().or(self.current_local.take());
             self.start_transport(now)?;
             self.apply_media(now);
+            self.stable_sections = self.sections.len();
+            self.remote_snapshot = None;
         } else {
             self.pending_remote = Some(description);
         }
@@ -1016,6 +1061,44 @@ impl PeerConnection {
         }
         self.pump(now);
         Ok(())
+    }
+
+    /// Sections and mids our last offer added and no completed exchange confirmed are dropped.
+    fn forget_unapplied_sections(&mut self) {
+        self.sections.truncate(self.stable_sections);
+        let sections = &self.sections;
+        for t in self.transceivers.values_mut() {
+            if let Some(mid) = t.mid.as_deref()
+                && !sections.iter().any(|s| s.mid() == mid)
+            {
+                t.mid = None;
+            }
+        }
+    }
+
+    /// Undoes our pending offer (explicit rollback, or implicitly when the peer's offer wins).
+    fn rollback_local(&mut self) {
+        self.pending_local = None;
+        self.forget_unapplied_sections();
+    }
+
+    /// Undoes the peer's pending offer: its new sections and the transceivers it made go, the
+    /// remote parameters in force before it come back.
+    fn rollback_remote(&mut self) {
+        self.pending_remote = None;
+        let Some(snapshot) = self.remote_snapshot.take() else {
+            return;
+        };
+        self.remote = snapshot.remote;
+        self.transceivers
+            .retain(|id, t| snapshot.transceivers.contains_key(id) || t.sender.is_some());
+        for (id, t) in &mut self.transceivers {
+            t.remote = snapshot.transceivers.get(id).cloned().flatten();
+        }
+        self.forget_unapplied_sections();
+        if let (Some(ice), Some(remote)) = (self.ice.as_mut(), self.remote.as_ref()) {
+            ice.set_remote_credentials(remote.ufrag.clone(), remote.pwd.clone());
+        }
     }
 
     /// W3C `restartIce()`: the next offer carries new ICE credentials (RFC 8445 §9). The current

@@ -1,0 +1,297 @@
+//! Side by side with libwebrtc's AEC3 (Debian libtgowt-dev, a 2023 libwebrtc, through its audio
+//! processing module; harness in `compare/`): the same far/near recordings through both, scored
+//! with ERLE (mean and 10th percentile after convergence, convergence time) and, in double talk,
+//! PESQ-WB of the output against the clean near-end talker (PyPI `pesq`, interpreter from
+//! `$TERN_PYTHON`). Needs g++ and libtgowt-dev. Run by `cargo xtask test-all` (suite
+//! `audio-quality`); prints one table.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use tern_aec::{AudioProcessor, ProcessorConfig, SampleRate};
+
+/// Kills the child on every exit path (also when an assertion fails).
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `cmd` to completion within `limit`; returns its stdout.
+fn run_with_timeout(cmd: &mut Command, limit: Duration) -> String {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn");
+    let mut guard = ChildGuard(child);
+    let step = Duration::from_millis(20);
+    let mut waited = Duration::ZERO;
+    loop {
+        if let Some(status) = guard.0.try_wait().unwrap() {
+            let mut out = String::new();
+            if let Some(mut s) = guard.0.stdout.take() {
+                std::io::Read::read_to_string(&mut s, &mut out).unwrap();
+            }
+            assert!(status.success(), "{cmd:?} failed: {status}");
+            return out;
+        }
+        assert!(waited < limit, "{cmd:?} timed out");
+        std::thread::sleep(step);
+        waited += step;
+    }
+}
+
+fn python() -> String {
+    std::env::var("TERN_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn work_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("aec-interop");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn harness() -> PathBuf {
+    let work = work_dir();
+    let compare = Path::new(env!("CARGO_MANIFEST_DIR")).join("compare");
+    run_with_timeout(
+        Command::new("sh").arg(compare.join("build.sh")).arg(&work),
+        Duration::from_secs(600),
+    );
+    work.join("libwebrtc_aec3")
+}
+
+fn write_pcm(path: &Path, x: &[f64]) {
+    let bytes: Vec<u8> = x
+        .iter()
+        .flat_map(|v| (v.round().clamp(-32768.0, 32767.0) as i16).to_le_bytes())
+        .collect();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn read_pcm(path: &Path) -> Vec<f64> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(2)
+        .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
+        .collect()
+}
+
+/// One scenario's scores for one canceller.
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    erle_mean: f64,
+    erle_p10: f64,
+    /// Seconds until the 1 s ERLE first reaches 10 dB.
+    converged_s: f64,
+}
+
+fn score(far: &[f64], near_in: &[f64], output: &[f64], hz: u32, from: usize) -> Score {
+    let r = Run {
+        near_in: near_in.to_vec(),
+        output: output.to_vec(),
+        far: far.to_vec(),
+        erle_stat: vec![],
+        delay_ms: vec![],
+    };
+    let seg = hz as usize / 10;
+    let e = erle_segments(&r, seg, from, output.len());
+    let second = hz as usize;
+    let converged_s = (0..output.len() / second)
+        .find(|&s| {
+            let v = erle_segments(&r, seg, s * second, (s + 1) * second);
+            !v.is_empty() && mean(&v) >= 10.0
+        })
+        .map_or(f64::INFINITY, |s| (s + 1) as f64);
+    Score {
+        erle_mean: mean(&e),
+        erle_p10: percentile(&e, 0.1),
+        converged_s,
+    }
+}
+
+/// Both cancellers over one recording; returns (tern output, aec3 output).
+fn both(
+    name: &str,
+    rate: SampleRate,
+    far: &[f64],
+    near: &[f64],
+    exe: &Path,
+) -> (Vec<f64>, Vec<f64>) {
+    let dir = work_dir();
+    let (f, n, o) = (
+        dir.join(format!("{name}-far.pcm")),
+        dir.join(format!("{name}-near.pcm")),
+        dir.join(format!("{name}-aec3.pcm")),
+    );
+    write_pcm(&f, far);
+    write_pcm(&n, near);
+    let hz = rate.hz().to_string();
+    run_with_timeout(
+        Command::new(exe)
+            .args([hz.as_str()])
+            .arg(&f)
+            .arg(&n)
+            .arg(&o),
+        Duration::from_secs(120),
+    );
+    let aec3 = read_pcm(&o);
+    let mut apm = AudioProcessor::new(ProcessorConfig::new(rate));
+    let tern = run(&mut apm, far, near).output;
+    write_pcm(&dir.join(format!("{name}-tern.pcm")), &tern);
+    (tern, aec3)
+}
+
+fn line(figure: &str, tern: f64, aec3: f64) {
+    eprintln!("| {figure:<44} | {tern:>8.2} | {aec3:>8.2} |");
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn interop_libwebrtc_aec3_side_by_side() {
+    let exe = harness();
+    eprintln!("| figure                                       |     tern |     AEC3 |");
+    eprintln!("|---|---|---|");
+    let mut tern_erle = Vec::new();
+    let mut aec3_erle = Vec::new();
+    // Far-end single talk in the PERF.md room (40 ms, RT60 0.1 s, 8 dB echo loss), both rates.
+    for (rate, seed) in [(SampleRate::Hz16000, 1u64), (SampleRate::Hz48000, 2)] {
+        let hz = rate.hz();
+        let room = Room::new(hz, 40.0, 0.1, 8.0, seed);
+        let far: Vec<f64> = speech_like(hz, 16.0, seed)
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let bg = noise(far.len(), 3.0, seed + 100);
+        let near: Vec<f64> = (0..far.len())
+            .map(|t| room.echo_at(&far, t) + bg[t])
+            .collect();
+        let (t, a) = both(&format!("single-{hz}"), rate, &far, &near, &exe);
+        let from = hz as usize * 4;
+        let (st, sa) = (
+            score(&far, &near, &t, hz, from),
+            score(&far, &near, &a, hz, from),
+        );
+        line(
+            &format!("{} kHz ERLE mean after 4 s, dB", hz / 1000),
+            st.erle_mean,
+            sa.erle_mean,
+        );
+        line(
+            &format!("{} kHz ERLE 10th percentile after 4 s, dB", hz / 1000),
+            st.erle_p10,
+            sa.erle_p10,
+        );
+        line(
+            &format!("{} kHz time to 10 dB ERLE, s", hz / 1000),
+            st.converged_s,
+            sa.converged_s,
+        );
+        tern_erle.push(st.erle_mean);
+        aec3_erle.push(sa.erle_mean);
+    }
+
+    // Echo-path change at 10 s: recovery over the following 4..10 s.
+    let hz = 16_000u32;
+    let a_room = Room::new(hz, 40.0, 0.1, 8.0, 10);
+    let b_room = Room::new(hz, 45.0, 0.1, 6.0, 11);
+    let far: Vec<f64> = speech_like(hz, 20.0, 12)
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
+    let change = hz as usize * 10;
+    let near: Vec<f64> = (0..far.len())
+        .map(|t| {
+            if t < change {
+                a_room.echo_at(&far, t)
+            } else {
+                b_room.echo_at(&far, t)
+            }
+        })
+        .collect();
+    let (t, a) = both("path-change", SampleRate::Hz16000, &far, &near, &exe);
+    let from = change + hz as usize * 4;
+    line(
+        "ERLE 4..10 s after a path change, dB",
+        score(&far, &near, &t, hz, from).erle_mean,
+        score(&far, &near, &a, hz, from).erle_mean,
+    );
+
+    // Double talk 5..12 s: PESQ-WB of the output against the clean talker over that span.
+    let room = Room::new(hz, 40.0, 0.1, 8.0, 4);
+    let far: Vec<f64> = speech_like(hz, 16.0, 5)
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
+    let talker: Vec<f64> = speech_like(hz, 16.0, 6)
+        .iter()
+        .map(|&v| 0.7 * f64::from(v))
+        .collect();
+    let dt = (hz as usize * 5)..(hz as usize * 12);
+    let near: Vec<f64> = (0..far.len())
+        .map(|t| room.echo_at(&far, t) + if dt.contains(&t) { talker[t] } else { 0.0 })
+        .collect();
+    let (t, a) = both("double-talk", SampleRate::Hz16000, &far, &near, &exe);
+    let dir = work_dir();
+    let (rf, tf, af) = (
+        dir.join("dt-ref.pcm"),
+        dir.join("dt-tern.pcm"),
+        dir.join("dt-aec3.pcm"),
+    );
+    write_pcm(&rf, &talker[dt.clone()]);
+    // The span plus 100 ms, so each canceller's latency stays inside; the scorer aligns.
+    let span = dt.start..(dt.end + hz as usize / 10).min(t.len());
+    write_pcm(&tf, &t[span.clone()]);
+    write_pcm(&af, &a[span]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("compare/pesq_wb.py");
+    let out = run_with_timeout(
+        Command::new(python())
+            .arg(script)
+            .arg("16000")
+            .arg(&rf)
+            .arg(&tf)
+            .arg(&af),
+        Duration::from_secs(120),
+    );
+    let scores: Vec<f64> = out
+        .lines()
+        .filter_map(|l| l.split("\"pesq_wb\": ").nth(1))
+        .map(|s| s.split(',').next().unwrap().trim().parse().unwrap())
+        .collect();
+    assert_eq!(scores.len(), 2, "scorer output: {out}");
+    line(
+        "double-talk PESQ-WB vs clean near end",
+        scores[0],
+        scores[1],
+    );
+    let after = dt.end + hz as usize;
+    line(
+        "ERLE after double talk, dB",
+        score(&far, &near, &t, hz, after).erle_mean,
+        score(&far, &near, &a, hz, after).erle_mean,
+    );
+
+    // Sanity of the comparison itself: AEC3 ran and cancelled echo.
+    assert!(
+        aec3_erle.iter().all(|&e| e > 6.0),
+        "AEC3 did not cancel: {aec3_erle:?}"
+    );
+    // PERF.md goal: ERLE at least AEC3's on the single-talk rooms.
+    for (t, a) in tern_erle.iter().zip(&aec3_erle) {
+        assert!(t >= a, "tern ERLE {t:.1} dB below AEC3's {a:.1} dB");
+    }
+}

@@ -181,7 +181,6 @@ fn bad_input_peerconnection_38_candidates_with_port_0_or_above_65535_are_refused
         let err = a.add_ice_candidate(now, bad).unwrap_err();
         assert!(matches!(err, Error::Candidate(_)), "{bad}: {err}");
     }
-    assert!(a.poll_transmit().is_none() || a.poll_transmit().is_some());
     assert!(
         a.add_ice_candidate(now, "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host")
             .is_ok()
@@ -437,4 +436,135 @@ fn bad_input_peerconnection_10_srtp_from_an_unvalidated_address_is_dropped() {
     }
     assert_eq!(delivered, 1);
     assert_eq!(pair.b.pc.connection_state(), PeerConnectionState::Connected);
+}
+
+/// a offers a data channel; b's answer is rewritten by `edit`; returns the pair after running
+/// (or `None` when a refused the edited answer outright) and whether a's channel opened.
+fn with_edited_fingerprint(seed: u64, edit: impl Fn(&str) -> String) -> Option<(Pair, bool)> {
+    let mut pair = Pair::new(seed);
+    let now = pair.now;
+    let chat = pair
+        .a
+        .pc
+        .create_data_channel(now, "chat", DataChannelInit::default())
+        .unwrap();
+    let offer = pair.a.pc.create_offer(now).unwrap();
+    pair.a.pc.set_local_description(now, offer.clone()).unwrap();
+    pair.b.pc.set_remote_description(now, offer).unwrap();
+    let answer = pair.b.pc.create_answer(now).unwrap();
+    pair.b
+        .pc
+        .set_local_description(now, answer.clone())
+        .unwrap();
+    let edited: String = answer
+        .sdp
+        .lines()
+        .map(|l| match l.strip_prefix("a=fingerprint:") {
+            Some(value) => edit(value),
+            None => format!("{l}\r\n"),
+        })
+        .collect();
+    let applied = pair.a.pc.set_remote_description(
+        now,
+        SessionDescriptionInit {
+            sdp_type: SdpType::Answer,
+            sdp: edited,
+        },
+    );
+    if applied.is_err() {
+        assert_eq!(pair.a.pc.signaling_state(), SignalingState::HaveLocalOffer);
+        return None;
+    }
+    pair.run_until(Duration::from_secs(15), |p| {
+        matches!(p.a.pc.connection_state(), PeerConnectionState::Failed)
+            || p.a
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::DataChannelOpen { .. }))
+    });
+    let open = pair
+        .a
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::DataChannelOpen { id } if *id == chat));
+    Some((pair, open))
+}
+
+fn flip_first_digit(hex: &str) -> String {
+    match hex.strip_prefix('0') {
+        Some(tail) => format!("1{tail}"),
+        None => format!("0{}", &hex[1..]),
+    }
+}
+
+#[test]
+fn bad_input_peerconnection_22_lower_case_fingerprint_hex_still_matches() {
+    let (pair, open) =
+        with_edited_fingerprint(70, |v| format!("a=fingerprint:{}\r\n", v.to_lowercase())).unwrap();
+    assert!(
+        open,
+        "a lower-case fingerprint is the same fingerprint (RFC 8122 §5: case-insensitive)"
+    );
+    assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Connected);
+}
+
+#[test]
+fn bad_input_peerconnection_22_hash_algorithm_mismatch_never_connects() {
+    // The SHA-256 value labelled sha-1 (wrong length for it) and labelled sha-384.
+    for (seed, algorithm) in [(71, "sha-1"), (72, "sha-384")] {
+        let edited = with_edited_fingerprint(seed, |v| {
+            let hex = v.split_whitespace().last().unwrap();
+            format!("a=fingerprint:{algorithm} {hex}\r\n")
+        });
+        if let Some((pair, open)) = edited {
+            assert!(!open, "{algorithm}");
+            assert_eq!(
+                pair.a.pc.connection_state(),
+                PeerConnectionState::Failed,
+                "{algorithm}"
+            );
+            assert!(
+                !pair
+                    .b
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, Event::DataChannel { .. }))
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_peerconnection_22_multiple_fingerprints_need_one_that_matches() {
+    // A wrong one listed first, then the right one: accepted (RFC 8122 §5).
+    let (_, open) = with_edited_fingerprint(73, |v| {
+        let (algorithm, hex) = v.split_once(' ').unwrap();
+        format!(
+            "a=fingerprint:{algorithm} {}\r\na=fingerprint:{v}\r\n",
+            flip_first_digit(hex)
+        )
+    })
+    .unwrap();
+    assert!(open);
+    // Two wrong ones: Failed, nothing delivered.
+    let (pair, open) = with_edited_fingerprint(74, |v| {
+        let (algorithm, hex) = v.split_once(' ').unwrap();
+        let wrong = flip_first_digit(hex);
+        let wronger = format!(
+            "{}{}",
+            &wrong[..wrong.len() - 1],
+            if wrong.ends_with('0') { '1' } else { '0' }
+        );
+        format!("a=fingerprint:{algorithm} {wrong}\r\na=fingerprint:{algorithm} {wronger}\r\n")
+    })
+    .unwrap();
+    assert!(!open);
+    assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Failed);
+    assert!(
+        !pair
+            .b
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannel { .. }))
+    );
 }

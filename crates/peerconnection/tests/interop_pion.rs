@@ -1,6 +1,7 @@
 //! Suite `pc-pion`: Tern's peer connection against Pion (Go, `pion/webrtc` v3 from Debian's
 //! `golang-github-pion-webrtc.v3-dev`) on one address, both directions of offer, one Pion process
-//! per case.
+//! per case: the six data-channel cases, and an Opus and a VP8 track whose RTP Pion echoes back
+//! (Pion has no codecs: the payloads are compared byte-exact).
 //!
 //! The peer is `tests/peers/pion_peer/main.go`, built once per run in GOPATH mode (Debian ships
 //! Pion as GOPATH sources under `/usr/share/gocode`; no network, no module proxy) into
@@ -87,4 +88,14 @@ fn run(direction: Direction, case: &str) {
     common::run_case_capped("pc-pion", &version(), command, direction, case, Some(cap));
 }
 
+fn run_rtp_echo(direction: Direction) {
+    common::run_rtp_echo_case(
+        "pc-pion",
+        &version(),
+        Command::new(peer_binary()),
+        direction,
+    );
+}
+
 suite_cases!(run);
+rtp_echo_cases!(run_rtp_echo);

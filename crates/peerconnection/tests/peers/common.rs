@@ -967,3 +967,257 @@ macro_rules! media_cases {
         }
     };
 }
+
+/// RTP echo case, for peers without codecs of their own (Pion, werift): Tern sends an Opus and a
+/// VP8 track (distinct payloads, 20 ms apart); the peer echoes every RTP payload it receives on
+/// its own track of the same kind; Tern checks that every payload came back byte-exact, so SRTP
+/// and RTP work both ways. Line protocol: `rtp-offer` / `rtp-answer HEX` (answered with `offer
+/// HEX` / `answer HEX`), `stats` (answered `stats in-audio=N in-video=N`).
+pub fn run_rtp_echo_case(suite: &str, version: &str, mut command: Command, direction: Direction) {
+    use std::collections::BTreeSet;
+    use tern_peerconnection::{MediaKind, TransceiverId};
+    const PACKETS: u32 = 100;
+    eprintln!("{suite}: rtp-echo ({direction:?}) against {version}");
+    let debug = std::env::var_os("TERN_DEBUG").is_some();
+    let ip = interop_ip();
+    let socket = UdpSocket::bind((ip.as_str(), 0)).unwrap();
+    let local: SocketAddr = socket.local_addr().unwrap();
+    let start = Instant::now();
+    let deadline = start + CASE_TIMEOUT;
+    let mut pc = PeerConnection::new(RtcConfig::default(), start).unwrap();
+    pc.add_local_address(start, local);
+    command.env("TERN_INTEROP_IP", &ip);
+    let mut peer = PeerProcess::spawn(command);
+    let mut tracks: Option<[TransceiverId; 2]> = None;
+    match direction {
+        Direction::PeerOffers => peer.send("rtp-offer"),
+        Direction::TernOffers => {
+            let audio = pc
+                .add_track(MediaKind::Audio, "tern", "tern-audio")
+                .unwrap();
+            let video = pc
+                .add_track(MediaKind::Video, "tern", "tern-video")
+                .unwrap();
+            tracks = Some([audio, video]);
+            let offer = pc.create_offer(start).unwrap();
+            pc.set_local_description(start, offer.clone()).unwrap();
+            peer.send(&format!("rtp-answer {}", hex(offer.sdp.as_bytes())));
+        }
+    }
+    let payload = |kind: usize, i: u32| -> Vec<u8> {
+        if kind == 0 {
+            // An Opus packet (TOC: CELT FB 20 ms, code 3) followed by a marker index.
+            let mut p = vec![0xfc, 0xff, 0xfe];
+            p.extend_from_slice(&i.to_be_bytes());
+            p
+        } else {
+            // A VP8 payload descriptor (S=1, partition 0) and i-dependent bytes.
+            let mut p = vec![0x10];
+            p.extend((0..300 + (i % 50) * 7).map(|j| (j ^ i) as u8));
+            p
+        }
+    };
+    let mut buf = vec![0u8; 65536];
+    let mut log: Vec<String> = Vec::new();
+    let mut connected_at: Option<Instant> = None;
+    let mut sent = 0u32;
+    let mut last_send = start;
+    let mut echoes: [BTreeSet<Vec<u8>>; 2] = [BTreeSet::new(), BTreeSet::new()];
+    let mut stats: Option<String> = None;
+    let mut asked = false;
+    let fail = |what: String, log: &[String]| -> ! {
+        panic!(
+            "{suite}: rtp-echo ({direction:?}) against {version}: {what}\npeer/tern log:\n  {}",
+            log.join("\n  ")
+        )
+    };
+    loop {
+        if Instant::now() >= deadline {
+            let got = [echoes[0].len(), echoes[1].len()];
+            fail(
+                format!("timed out: sent {sent}, echoes {got:?}, stats {stats:?}"),
+                &log,
+            );
+        }
+        while let Some(line) = peer.try_line() {
+            let (verb, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+            let sdp = || String::from_utf8(unhex(rest)).unwrap();
+            match verb {
+                "offer" => {
+                    let now = Instant::now();
+                    let offer = sdp();
+                    if let Err(e) = pc.set_remote_description(
+                        now,
+                        SessionDescriptionInit {
+                            sdp_type: SdpType::Offer,
+                            sdp: offer.clone(),
+                        },
+                    ) {
+                        fail(
+                            format!("Tern rejected the peer's offer: {e}\n{offer}"),
+                            &log,
+                        );
+                    }
+                    let audio = pc
+                        .add_track(MediaKind::Audio, "tern", "tern-audio")
+                        .unwrap();
+                    let video = pc
+                        .add_track(MediaKind::Video, "tern", "tern-video")
+                        .unwrap();
+                    tracks = Some([audio, video]);
+                    let answer = pc.create_answer(now).unwrap();
+                    if debug {
+                        eprintln!("peer offer:\n{offer}\ntern answer:\n{}", answer.sdp);
+                    }
+                    pc.set_local_description(now, answer.clone()).unwrap();
+                    peer.send(&format!("remote-answer {}", hex(answer.sdp.as_bytes())));
+                }
+                "answer" => {
+                    let answer = sdp();
+                    if debug {
+                        eprintln!("peer answer:\n{answer}");
+                    }
+                    if let Err(e) = pc.set_remote_description(
+                        Instant::now(),
+                        SessionDescriptionInit {
+                            sdp_type: SdpType::Answer,
+                            sdp: answer.clone(),
+                        },
+                    ) {
+                        fail(
+                            format!("Tern rejected the peer's answer: {e}\n{answer}"),
+                            &log,
+                        );
+                    }
+                }
+                "stats" => stats = Some(rest.to_string()),
+                "error" => fail(format!("the peer reported: {rest}"), &log),
+                _ => log.push(format!("peer: {line}")),
+            }
+        }
+        if let Some(status) = peer.exited() {
+            while let Some(line) = peer.try_line() {
+                log.push(format!("peer: {line}"));
+            }
+            fail(format!("the peer exited early ({status})"), &log);
+        }
+        socket
+            .set_read_timeout(Some(Duration::from_millis(2)))
+            .unwrap();
+        let mut first = true;
+        loop {
+            if !first {
+                socket.set_nonblocking(true).unwrap();
+            }
+            let got = socket.recv_from(&mut buf);
+            if !first {
+                socket.set_nonblocking(false).unwrap();
+            }
+            first = false;
+            let Ok((n, from)) = got else { break };
+            if let Err(e) = pc.handle_receive(Instant::now(), local, from, &buf[..n])
+                && debug
+            {
+                eprintln!(
+                    "tern dropped {n} bytes from {from} (first byte {}): {e}",
+                    buf[0]
+                );
+            }
+            flush(&mut pc, &socket, local, debug);
+        }
+        let now = Instant::now();
+        if pc.poll_timeout().is_some_and(|t| t <= now) {
+            pc.handle_timeout(now);
+        }
+        while let Some(event) = pc.poll_event() {
+            match event {
+                Event::Rtp(packet) => {
+                    let kind = match tracks {
+                        Some([audio, _]) if packet.transceiver == audio => 0,
+                        Some([_, video]) if packet.transceiver == video => 1,
+                        _ => {
+                            log.push(format!("tern: packet on {:?}", packet.transceiver));
+                            continue;
+                        }
+                    };
+                    echoes[kind].insert(packet.payload);
+                }
+                Event::ConnectionStateChange(state) => {
+                    log.push(format!("tern: connection {state:?}"));
+                    if state == PeerConnectionState::Connected {
+                        connected_at = Some(Instant::now());
+                    }
+                    if state == PeerConnectionState::Failed {
+                        fail("Tern's connection failed".into(), &log);
+                    }
+                }
+                Event::TargetBitrate { .. } => {}
+                other => log.push(format!("tern: {other:?}")),
+            }
+        }
+        // Send once connected (give the peer's tracks 300 ms to be wired), one packet per
+        // kind every 20 ms.
+        if let (Some(at), Some([audio, video])) = (connected_at, tracks)
+            && at.elapsed() >= Duration::from_millis(300)
+            && sent < PACKETS
+            && last_send.elapsed() >= Duration::from_millis(20)
+        {
+            let now = Instant::now();
+            for (kind, id) in [(0usize, audio), (1, video)] {
+                let ts = if kind == 0 { sent * 960 } else { sent * 3000 };
+                if let Err(e) = pc.write_rtp(now, id, &payload(kind, sent), ts, kind == 1) {
+                    fail(format!("write_rtp: {e}"), &log);
+                }
+            }
+            sent += 1;
+            last_send = now;
+        }
+        flush(&mut pc, &socket, local, debug);
+        let complete = echoes[0].len() == PACKETS as usize && echoes[1].len() == PACKETS as usize;
+        let waited = sent == PACKETS && last_send.elapsed() >= Duration::from_secs(3);
+        if (complete || waited) && !asked {
+            peer.send("stats");
+            asked = true;
+        }
+        if stats.is_some() {
+            break;
+        }
+    }
+    for (kind, echoed) in echoes.iter().enumerate() {
+        let expected: BTreeSet<Vec<u8>> = (0..PACKETS).map(|i| payload(kind, i)).collect();
+        let unexpected = echoed.difference(&expected).count();
+        let missing = expected.difference(echoed).count();
+        if unexpected > 0 || missing > 0 {
+            fail(
+                format!(
+                    "kind {kind}: {missing} of {PACKETS} echoes missing, {unexpected} not sent by Tern; peer {stats:?}"
+                ),
+                &log,
+            );
+        }
+    }
+    eprintln!(
+        "{suite}: rtp-echo ({direction:?}): ok: {PACKETS} Opus + {PACKETS} VP8 payloads echoed byte-exact; peer: {}",
+        stats.unwrap_or_default()
+    );
+}
+
+/// One `#[test]` per direction for the RTP echo case: `rtp_echo_cases!(run_rtp_echo);`.
+#[allow(unused_macros)] // suites whose peer does no media leave it unused
+macro_rules! rtp_echo_cases {
+    ($run:ident) => {
+        mod rtp_echo {
+            use super::common::Direction;
+            #[test]
+            #[ignore = "interop: run by cargo xtask test-all"]
+            fn peer_offers_audio_video() {
+                super::$run(Direction::PeerOffers)
+            }
+            #[test]
+            #[ignore = "interop: run by cargo xtask test-all"]
+            fn tern_offers_audio_video() {
+                super::$run(Direction::TernOffers)
+            }
+        }
+    };
+}

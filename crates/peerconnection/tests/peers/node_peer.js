@@ -29,8 +29,24 @@ if (stack === 'wrtc') {
   ({ RTCPeerConnection } = require('node-datachannel/polyfill'));
   config = { iceServers: [], bindAddress: IP };
 } else if (stack === 'werift') {
-  ({ RTCPeerConnection } = require('werift'));
-  config = { iceServers: [], iceAdditionalHostAddresses: [IP], iceUseIpv6: false };
+  const werift = require('werift');
+  ({ RTCPeerConnection } = werift);
+  config = {
+    iceServers: [],
+    iceAdditionalHostAddresses: [IP],
+    iceUseIpv6: false,
+    // For the RTP echo case: werift has no codecs, only payload formats to carry.
+    codecs: {
+      audio: [new werift.RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
+      video: [
+        new werift.RTCRtpCodecParameters({
+          mimeType: 'video/VP8',
+          clockRate: 90000,
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+        }),
+      ],
+    },
+  };
 } else {
   out('error', `unknown stack ${stack}`);
   process.exit(2);
@@ -65,6 +81,17 @@ function echo(dc) {
 
 // Media cases (wrtc only): decoded frames per kind of the tracks Tern sends, and the sources.
 const frames = { audio: 0, video: 0 };
+// RTP echo case (werift): packets received per kind and the local tracks that echo them.
+const rtpReceived = { audio: 0, video: 0 };
+const echoTracks = {};
+
+function addEchoTracks(pc) {
+  const { MediaStreamTrack } = require('werift');
+  for (const kind of ['audio', 'video']) {
+    echoTracks[kind] = new MediaStreamTrack({ kind });
+    pc.addTrack(echoTracks[kind]);
+  }
+}
 const sources = [];
 
 function makePc() {
@@ -74,6 +101,15 @@ function makePc() {
   pc.ontrack = e => {
     const track = e.track;
     log(`track ${track.kind} id=${track.id}`);
+    if (stack === 'werift') {
+      // RTP echo: every packet Tern sends goes back on our own track of the same kind.
+      track.onReceiveRtp.subscribe(rtp => {
+        rtpReceived[track.kind] = (rtpReceived[track.kind] || 0) + 1;
+        const local = echoTracks[track.kind];
+        if (local) local.writeRtp(rtp);
+      });
+      return;
+    }
     if (stack !== 'wrtc') return;
     // libwebrtc's sinks hand over decoded audio (10 ms blocks) and decoded video frames.
     const { RTCAudioSink, RTCVideoSink } = require('@roamhq/wrtc').nonstandard;
@@ -192,6 +228,21 @@ async function handle(line) {
     await pc.setLocalDescription(await pc.createAnswer());
     await gathered(pc);
     out('answer', hex(pc.localDescription.sdp));
+  } else if (words[0] === 'rtp-offer') {
+    pc = makePc();
+    addEchoTracks(pc);
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    out('offer', hex(pc.localDescription.sdp));
+  } else if (words[0] === 'rtp-answer') {
+    pc = makePc();
+    await pc.setRemoteDescription({ type: 'offer', sdp: unhex(words[1]) });
+    addEchoTracks(pc);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    out('answer', hex(pc.localDescription.sdp));
+  } else if (words[0] === 'stats' && stack === 'werift') {
+    out('stats', `in-audio=${rtpReceived.audio} in-video=${rtpReceived.video}`);
   } else if (words[0] === 'stats') {
     out('stats', await stats(pc));
   } else if (words[0] === 'remote-answer') {

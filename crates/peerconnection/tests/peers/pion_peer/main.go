@@ -15,13 +15,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v3"
 )
 
 var (
-	outMu sync.Mutex
-	ip    = envOr("TERN_INTEROP_IP", "127.0.0.1")
+	// RTP packets received per kind (media case) and the local tracks that echo them.
+	received [2]int64
+	echoTo   [2]*webrtc.TrackLocalStaticRTP
+	outMu    sync.Mutex
+	ip       = envOr("TERN_INTEROP_IP", "127.0.0.1")
 )
 
 func envOr(key, fallback string) string {
@@ -69,14 +73,53 @@ func makePC() (*webrtc.PeerConnection, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIPFilter(func(addr net.IP) bool { return addr.String() == ip })
 	se.SetICEMulticastDNSMode(0) // ice.MulticastDNSModeDisabled
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { logf("connection %s", s) })
 	pc.OnDataChannel(echo)
+	pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		k := 0
+		if track.Kind() == webrtc.RTPCodecTypeVideo {
+			k = 1
+		}
+		logf("track %s ssrc=%d codec=%s", track.Kind(), track.SSRC(), track.Codec().MimeType)
+		go func() {
+			for {
+				packet, _, err := track.ReadRTP()
+				if err != nil {
+					return
+				}
+				atomic.AddInt64(&received[k], 1)
+				// Echo the payload on our own track of this kind (Pion sets SSRC and PT).
+				if local := echoTo[k]; local != nil {
+					_ = local.WriteRTP(packet)
+				}
+			}
+		}()
+	})
 	return pc, nil
+}
+
+// addEchoTracks adds an Opus and a VP8 track that carry back what Tern sends.
+func addEchoTracks(pc *webrtc.PeerConnection) error {
+	for k, mime := range []string{webrtc.MimeTypeOpus, webrtc.MimeTypeVP8} {
+		track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: mime}, fmt.Sprintf("echo-%d", k), "pion")
+		if err != nil {
+			return err
+		}
+		if _, err := pc.AddTrack(track); err != nil {
+			return err
+		}
+		echoTo[k] = track
+	}
+	return nil
 }
 
 func openChannel(pc *webrtc.PeerConnection, label, ordered, maxRtx string, offering bool) error {
@@ -161,6 +204,49 @@ func handle(pc **webrtc.PeerConnection, words []string) error {
 		}
 		out("answer", hex.EncodeToString([]byte(p.LocalDescription().SDP)))
 		return openChannel(p, words[1], words[2], words[3], false)
+	case "rtp-offer":
+		p, err := makePC()
+		if err != nil {
+			return err
+		}
+		*pc = p
+		if err := addEchoTracks(p); err != nil {
+			return err
+		}
+		offer, err := p.CreateOffer(nil)
+		if err != nil {
+			return err
+		}
+		if err := setLocalAndGather(p, offer); err != nil {
+			return err
+		}
+		out("offer", hex.EncodeToString([]byte(p.LocalDescription().SDP)))
+	case "rtp-answer":
+		p, err := makePC()
+		if err != nil {
+			return err
+		}
+		*pc = p
+		sdp, err := unhex(words[1])
+		if err != nil {
+			return err
+		}
+		if err := p.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+			return err
+		}
+		if err := addEchoTracks(p); err != nil {
+			return err
+		}
+		answer, err := p.CreateAnswer(nil)
+		if err != nil {
+			return err
+		}
+		if err := setLocalAndGather(p, answer); err != nil {
+			return err
+		}
+		out("answer", hex.EncodeToString([]byte(p.LocalDescription().SDP)))
+	case "stats":
+		out("stats", fmt.Sprintf("in-audio=%d in-video=%d", atomic.LoadInt64(&received[0]), atomic.LoadInt64(&received[1])))
 	case "remote-answer":
 		sdp, err := unhex(words[1])
 		if err != nil {

@@ -12,7 +12,8 @@
 //! 4585/5104 (NACK, PLI, FIR), 8285 (extmap), 5764 + 7714 (DTLS-SRTP keys, AES-CM and AES-GCM),
 //! 8841 (`a=sctp-port`, `a=max-message-size`), 8831/8832 (data channels), 8827 (fingerprint
 //! checked before any key is used). W3C webrtc-stats names for [`PeerConnection::stats`].
-//! Not yet: ICE restart, TURN relay candidates, simulcast (RIDs), `a=extmap-allow-mixed`
+//! Also ICE restart (RFC 8445 §9) and W3C rollback / perfect negotiation.
+//! Not yet: TURN relay candidates, simulcast (RIDs), `a=extmap-allow-mixed`
 //! offers, codecs other than Opus and VP8, depacketizers (media payloads go to and come from
 //! the application as RTP payloads).
 //!

@@ -43,6 +43,11 @@ pub fn node_dir() -> PathBuf {
     crate::workspace_root().join("target/interop/node")
 }
 
+/// Where the wolfSSL build for DTLS 1.3 interop lives.
+pub fn wolfssl_dir() -> PathBuf {
+    crate::workspace_root().join("target/interop/wolfssl")
+}
+
 /// Environment handed to every suite so tests find the installed peers.
 pub fn suite_env() -> Vec<(String, String)> {
     vec![
@@ -57,6 +62,10 @@ pub fn suite_env() -> Vec<(String, String)> {
         (
             "TERN_WORKSPACE".into(),
             crate::workspace_root().display().to_string(),
+        ),
+        (
+            "TERN_WOLFSSL_DIR".into(),
+            wolfssl_dir().display().to_string(),
         ),
     ]
 }
@@ -108,7 +117,104 @@ pub fn run(needs: &Needs) -> Result<(), String> {
     if fuzz {
         setup_cargo_fuzz()?;
     }
+    if needs.0.contains(&Need::WolfSsl) {
+        setup_wolfssl()?;
+    }
     Ok(())
+}
+
+/// Builds wolfSSL's example server and client with DTLS 1.3 under `target/interop/wolfssl`
+/// from the wolfSSL 5.9.4 source inside the `wolfssl-sys` 5.3.0 crate (fetched by `cargo info`).
+fn setup_wolfssl() -> Result<(), String> {
+    let dir = wolfssl_dir();
+    let built = |d: &std::path::Path| {
+        d.join("examples/server/server").exists() && d.join("examples/client/client").exists()
+    };
+    if built(&dir) {
+        println!("setup: wolfSSL with DTLS 1.3 present ({})", dir.display());
+        return Ok(());
+    }
+    println!("setup: fetching the wolfSSL 5.9.4 source (crate wolfssl-sys 5.3.0)");
+    let fetched = Command::new("cargo")
+        .args(["info", "wolfssl-sys@5.3.0"])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !fetched {
+        return Err("setup: cargo info wolfssl-sys@5.3.0 failed (offline?)".into());
+    }
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
+        });
+    let registry = cargo_home.join("registry/src");
+    let source = std::fs::read_dir(&registry)
+        .map_err(|e| format!("setup: {}: {e}", registry.display()))?
+        .filter_map(Result::ok)
+        .map(|index| index.path().join("wolfssl-sys-5.3.0/wolfssl-src"))
+        .find(|p| p.join("configure.ac").exists())
+        .ok_or("setup: the wolfssl-sys 5.3.0 source was not found in the cargo registry")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let (source, dir_text) = (
+        source.to_string_lossy().into_owned(),
+        dir.to_string_lossy().into_owned(),
+    );
+    let steps: [(&str, Vec<&str>); 4] = [
+        ("copy", vec!["cp", "-r", &source, &dir_text]),
+        (
+            "autogen",
+            vec!["sh", "-c", "cd \"$0\" && ./autogen.sh", &dir_text],
+        ),
+        (
+            "configure",
+            vec![
+                "sh",
+                "-c",
+                "cd \"$0\" && ./configure --enable-dtls --enable-dtls13 --enable-tls13 \
+                 --enable-curve25519 --enable-srtp --enable-dtls-mtu --enable-dtls-frag-ch \
+                 --enable-examples --disable-crypttests --disable-benchmark --disable-shared \
+                 --enable-static --enable-keying-material --disable-oldtls \
+                 CFLAGS='-O2 -DHAVE_SECRET_CALLBACK'",
+                &dir_text,
+            ],
+        ),
+        (
+            "make",
+            vec![
+                "sh",
+                "-c",
+                "cd \"$0\" && make -j2 examples/server/server examples/client/client",
+                &dir_text,
+            ],
+        ),
+    ];
+    println!(
+        "setup: building wolfSSL with DTLS 1.3 in {} (a few minutes)",
+        dir.display()
+    );
+    for (what, argv) in steps {
+        let (program, args) = argv.split_first().ok_or("empty command")?;
+        let output = Command::new(program)
+            .args(args)
+            .output()
+            .map_err(|e| format!("setup: wolfSSL {what}: {e}"))?;
+        if !output.status.success() {
+            let tail: String = String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .rev()
+                .take(10)
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Err(format!("setup: wolfSSL {what} failed:\n{tail}"));
+        }
+    }
+    if built(&dir) {
+        Ok(())
+    } else {
+        Err("setup: wolfSSL built but its example server/client are missing".into())
+    }
 }
 
 fn require_root(what: &str) -> Result<(), String> {

@@ -21,6 +21,9 @@ pub enum Need {
     },
     /// `cargo fuzz` on the stable toolchain.
     CargoFuzz,
+    /// wolfSSL 5.9.4 example server and client with DTLS 1.3, built from the source that the
+    /// `wolfssl-sys` 5.3.0 crate ships (Debian's wolfSSL 5.5 has no DTLS 1.3).
+    WolfSsl,
 }
 
 /// How a suite runs.
@@ -142,6 +145,30 @@ pub fn all() -> Vec<Suite> {
                 netns: true,
             },
             needs: &[Need::Apt("openssl")],
+            timeout_minutes: 15,
+        },
+        Suite {
+            name: "dtls-wolfssl",
+            peer: "wolfSSL examples/server and client (DTLS 1.3 and 1.2)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "grep -o 'LIBWOLFSSL_VERSION_STRING \"[^\"]*\"' $TERN_WOLFSSL_DIR/wolfssl/version.h | cut -d'\"' -f2 | sed 's/^/wolfSSL /'",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-dtls",
+                test: "interop_wolfssl",
+                features: "",
+                netns: true,
+            },
+            needs: &[
+                Need::Apt("autoconf"),
+                Need::Apt("automake"),
+                Need::Apt("libtool"),
+                Need::Apt("gcc"),
+                Need::Apt("make"),
+                Need::WolfSsl,
+            ],
             timeout_minutes: 15,
         },
         Suite {
@@ -282,6 +309,104 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 20,
         },
         Suite {
+            name: "stun-coturn",
+            peer: "coturn turnserver as a STUN server, turnutils_stunclient against ours",
+            peer_version: &["sh", "-c", "echo coturn $(turnserver --version)"],
+            kind: Kind::Ignored {
+                package: "tern-stun",
+                test: "interop_coturn",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Apt("coturn")],
+            timeout_minutes: 10,
+        },
+        Suite {
+            name: "ice-aioice",
+            peer: "aioice (aiortc's ICE), host candidates, full and lite agents",
+            peer_version: &[
+                "sh",
+                "-c",
+                "$TERN_PYTHON -c 'import aioice; print(\"aioice\", aioice.__version__)'",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-ice",
+                test: "interop_aioice",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Pip {
+                package: "aiortc",
+                import: "aioice",
+            }],
+            timeout_minutes: 10,
+        },
+        Suite {
+            name: "ice-aioice-turn",
+            peer: "aioice through coturn: relay-only agents in both roles",
+            peer_version: &[
+                "sh",
+                "-c",
+                "$TERN_PYTHON -c 'import aioice; print(\"aioice\", aioice.__version__)'; echo coturn $(turnserver --version)",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-ice",
+                test: "interop_aioice_turn",
+                features: "",
+                netns: true,
+            },
+            needs: &[
+                Need::Apt("coturn"),
+                Need::Pip {
+                    package: "aiortc",
+                    import: "aioice",
+                },
+            ],
+            timeout_minutes: 10,
+        },
+        Suite {
+            name: "ice-natlab",
+            peer: "NAT lab: network namespaces, nftables NATs (full cone, port-restricted, symmetric), coturn STUN/TURN",
+            peer_version: &[
+                "sh",
+                "-c",
+                "echo coturn $(turnserver --version); nft --version",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-ice",
+                test: "natlab",
+                features: "",
+                netns: true,
+            },
+            needs: &[
+                Need::Apt("coturn"),
+                Need::Apt("nftables"),
+                Need::Apt("iproute2"),
+            ],
+            timeout_minutes: 15,
+        },
+        Suite {
+            name: "vp8-libwebrtc",
+            peer: "libwebrtc's VP8 packetizer and depacketizer (libtgowt) through a C++ harness",
+            peer_version: &[
+                "sh",
+                "-c",
+                "echo libtgowt $(dpkg-query -W -f='${Version}' libtgowt-dev)",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-vp8-engine",
+                test: "interop_libwebrtc",
+                features: "",
+                netns: false,
+            },
+            needs: &[
+                Need::Apt("libtgowt-dev"),
+                Need::Apt("g++"),
+                Need::Apt("libvpx-dev"),
+            ],
+            timeout_minutes: 15,
+        },
+        Suite {
             name: "pc-chromium",
             peer: "Chromium headless (libwebrtc, dcsctp, BoringSSL)",
             peer_version: &["chromium", "--version"],
@@ -293,6 +418,36 @@ pub fn all() -> Vec<Suite> {
             },
             needs: &[Need::Apt("chromium")],
             timeout_minutes: 20,
+        },
+        Suite {
+            name: "pc-chromium-turn",
+            peer: "Chromium headless, relay-only through `tern turn-server` and coturn (UDP and TCP)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "chromium --version; echo coturn $(turnserver --version)",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-cli",
+                test: "interop_chromium_turn",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Apt("chromium"), Need::Apt("coturn")],
+            timeout_minutes: 20,
+        },
+        Suite {
+            name: "cli-servers-coturn",
+            peer: "coturn turnutils_uclient / turnutils_stunclient against `tern turn-server` / `tern stun-server`",
+            peer_version: &["sh", "-c", "echo coturn $(turnserver --version)"],
+            kind: Kind::Ignored {
+                package: "tern-cli",
+                test: "servers",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Apt("coturn")],
+            timeout_minutes: 10,
         },
         Suite {
             name: "fuzz-smoke",

@@ -14,7 +14,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::*;
@@ -32,9 +32,16 @@ impl Drop for ChildGuard {
 
 /// Runs `cmd` to completion within `limit`; returns its stdout.
 fn run_with_timeout(cmd: &mut Command, limit: Duration) -> String {
+    // Output to files, not pipes: a chatty child can never block on a full pipe.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (out_path, err_path) = (
+        work_dir().join(format!("child-{k}.out")),
+        work_dir().join(format!("child-{k}.err")),
+    );
     let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .expect("spawn");
     let mut guard = ChildGuard(child);
@@ -42,12 +49,9 @@ fn run_with_timeout(cmd: &mut Command, limit: Duration) -> String {
     let mut waited = Duration::ZERO;
     loop {
         if let Some(status) = guard.0.try_wait().unwrap() {
-            let mut out = String::new();
-            if let Some(mut s) = guard.0.stdout.take() {
-                std::io::Read::read_to_string(&mut s, &mut out).unwrap();
-            }
-            assert!(status.success(), "{cmd:?} failed: {status}");
-            return out;
+            let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+            assert!(status.success(), "{cmd:?} failed: {status}\n{stderr}");
+            return std::fs::read_to_string(&out_path).unwrap();
         }
         assert!(waited < limit, "{cmd:?} timed out");
         std::thread::sleep(step);

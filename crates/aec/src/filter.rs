@@ -232,11 +232,14 @@ impl AdaptiveFilter {
             }
             self.fg_spec.copy_from_slice(&self.scratch);
             (self.diff_fast, self.diff_slow, self.var_fast, self.var_slow) = (0.0, 0.0, 0.0, 0.0);
-        } else if -signed_sq(delta) > 4.0 * spread
-            || -signed_sq(self.diff_fast) > 4.0 * self.var_fast
-            || -signed_sq(self.diff_slow) > 4.0 * self.var_slow
+        } else if -signed_sq(delta) > 16.0 * spread
+            || -signed_sq(self.diff_fast) > 16.0 * self.var_fast
+            || -signed_sq(self.diff_slow) > 16.0 * self.var_slow
         {
             // The background went astray (double talk, a burst of near-end noise): put it back.
+            // Only when it is clearly worse (four spreads, against two for taking it): while
+            // the echo path moves (clock drift) the background is the one that keeps up, and
+            // every needless backtrack throws its progress away.
             for (w, f) in self.w.iter_mut().zip(&self.fg) {
                 w.copy_from_slice(f);
             }

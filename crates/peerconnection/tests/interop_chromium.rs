@@ -3,7 +3,12 @@
 //!
 //! The page (support/interop_page.html) opens a data channel per case and checks that Tern echoes
 //! every message byte-exact; Tern echoes every message on channels the browser opened.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![allow(clippy::disallowed_methods)] // a test driver owns the clock
 
 mod support;
@@ -12,7 +17,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use support::browser::{Chromium, HttpServer};
 use tern_peerconnection::{
-    DataChannelId, DataChannelInit, Event, PeerConnection, RtcConfig, SdpType, SessionDescriptionInit,
+    DataChannelId, DataChannelInit, Event, PeerConnection, RtcConfig, SdpType,
+    SessionDescriptionInit,
 };
 
 const PAGE: &str = include_str!("support/interop_page.html");
@@ -25,7 +31,10 @@ enum Direction {
 }
 
 fn run_case(direction: Direction, case: &str) {
-    eprintln!("pc-chromium: {case} ({direction:?}) against {}", Chromium::version());
+    eprintln!(
+        "pc-chromium: {case} ({direction:?}) against {}",
+        Chromium::version()
+    );
     let http = HttpServer::start();
     // In xtask's namespace Chromium's only host candidate is the namespace's veth address (it never
     // gathers loopback), so we bind there too; elsewhere 127.0.0.1.
@@ -37,7 +46,9 @@ fn run_case(direction: Direction, case: &str) {
     pc.add_local_address(start, local);
 
     // Tern's own channel: carries the `tern-opens` case and gives our offer an m=application.
-    let tern_channel: DataChannelId = pc.create_data_channel(start, "tern-opened", DataChannelInit::default()).unwrap();
+    let tern_channel: DataChannelId = pc
+        .create_data_channel(start, "tern-opened", DataChannelInit::default())
+        .unwrap();
     let tern_offer = if direction == Direction::TernOffers {
         let offer = pc.create_offer(start).unwrap();
         pc.set_local_description(start, offer.clone()).unwrap();
@@ -50,12 +61,19 @@ fn run_case(direction: Direction, case: &str) {
         Direction::BrowserOffers => "browser-offers",
         Direction::TernOffers => "tern-offers",
     };
-    let _chromium = Chromium::open(&format!("http://127.0.0.1:{}/?direction={query}&case={case}", http.port));
+    let _chromium = Chromium::open(&format!(
+        "http://127.0.0.1:{}/?direction={query}&case={case}",
+        http.port
+    ));
 
     let mut buf = vec![0u8; 65536];
     let mut result: Option<(bool, String)> = None;
     let mut tern_echoes: Vec<Vec<u8>> = Vec::new();
-    let tern_messages: Vec<Vec<u8>> = vec![b"hello from tern".to_vec(), vec![0u8, 1, 2, 255], vec![7u8; 70_000]];
+    let tern_messages: Vec<Vec<u8>> = vec![
+        b"hello from tern".to_vec(),
+        vec![0u8, 1, 2, 255],
+        vec![7u8; 70_000],
+    ];
     let mut tern_sent = false;
     let mut log = Vec::new();
     let deadline = start + CASE_TIMEOUT;
@@ -65,18 +83,29 @@ fn run_case(direction: Direction, case: &str) {
 
         // Signaling and results from the page.
         while let Ok(request) = http.requests.try_recv() {
-            match (request.method.as_str(), request.path.split('?').next().unwrap_or("")) {
+            match (
+                request.method.as_str(),
+                request.path.split('?').next().unwrap_or(""),
+            ) {
                 ("GET", "/") => request.reply("text/html; charset=utf-8", PAGE),
                 ("POST", "/offer") => {
-                    let offer = SessionDescriptionInit { sdp_type: SdpType::Offer, sdp: request.body_text() };
+                    let offer = SessionDescriptionInit {
+                        sdp_type: SdpType::Offer,
+                        sdp: request.body_text(),
+                    };
                     pc.set_remote_description(now, offer).unwrap();
                     let answer = pc.create_answer(now).unwrap();
                     pc.set_local_description(now, answer.clone()).unwrap();
                     request.reply("application/sdp", answer.sdp);
                 }
-                ("GET", "/tern-offer") => request.reply("application/sdp", tern_offer.clone().unwrap_or_default()),
+                ("GET", "/tern-offer") => {
+                    request.reply("application/sdp", tern_offer.clone().unwrap_or_default())
+                }
                 ("POST", "/answer") => {
-                    let answer = SessionDescriptionInit { sdp_type: SdpType::Answer, sdp: request.body_text() };
+                    let answer = SessionDescriptionInit {
+                        sdp_type: SdpType::Answer,
+                        sdp: request.body_text(),
+                    };
                     pc.set_remote_description(now, answer).unwrap();
                     request.reply("text/plain", "ok");
                 }
@@ -101,12 +130,11 @@ fn run_case(direction: Direction, case: &str) {
             .unwrap_or(Duration::from_millis(10))
             .clamp(Duration::from_millis(1), Duration::from_millis(10));
         socket.set_read_timeout(Some(wait)).unwrap();
-        if let Ok((n, from)) = socket.recv_from(&mut buf) {
-            if let Err(e) = pc.handle_receive(Instant::now(), local, from, &buf[..n]) {
-                if std::env::var_os("TERN_DEBUG").is_some() {
-                    eprintln!("dropped {n} bytes from {from} (first byte {}): {e}", buf[0]);
-                }
-            }
+        if let Ok((n, from)) = socket.recv_from(&mut buf)
+            && let Err(e) = pc.handle_receive(Instant::now(), local, from, &buf[..n])
+            && std::env::var_os("TERN_DEBUG").is_some()
+        {
+            eprintln!("dropped {n} bytes from {from} (first byte {}): {e}", buf[0]);
         }
         let now = Instant::now();
         if pc.poll_timeout().is_some_and(|t| t <= now) {
@@ -119,8 +147,12 @@ fn run_case(direction: Direction, case: &str) {
                 Event::DataChannelMessage { id, data, binary } if id != tern_channel => {
                     pc.send(Instant::now(), id, &data, binary).unwrap();
                 }
-                Event::DataChannelMessage { id, data, .. } if id == tern_channel => tern_echoes.push(data),
-                Event::DataChannelOpen { id } if id == tern_channel && case == "tern-opens" && !tern_sent => {
+                Event::DataChannelMessage { id, data, .. } if id == tern_channel => {
+                    tern_echoes.push(data)
+                }
+                Event::DataChannelOpen { id }
+                    if id == tern_channel && case == "tern-opens" && !tern_sent =>
+                {
                     for (i, m) in tern_messages.iter().enumerate() {
                         pc.send(Instant::now(), tern_channel, m, i != 0).unwrap();
                     }
@@ -130,14 +162,23 @@ fn run_case(direction: Direction, case: &str) {
             }
         }
         if case == "tern-opens" && tern_sent && tern_echoes.len() == tern_messages.len() {
-            assert_eq!(tern_echoes, tern_messages, "echoes of tern's messages differ");
-            pc.send(Instant::now(), tern_channel, b"done", false).unwrap();
+            assert_eq!(
+                tern_echoes, tern_messages,
+                "echoes of tern's messages differ"
+            );
+            pc.send(Instant::now(), tern_channel, b"done", false)
+                .unwrap();
             tern_echoes.push(Vec::new()); // send "done" once
         }
         while let Some(t) = pc.poll_transmit() {
             assert_eq!(t.source, local);
             if std::env::var_os("TERN_DEBUG").is_some() {
-                eprintln!("send {} bytes to {} (first byte {})", t.data.len(), t.destination, t.data[0]);
+                eprintln!(
+                    "send {} bytes to {} (first byte {})",
+                    t.data.len(),
+                    t.destination,
+                    t.data[0]
+                );
             }
             let _ = socket.send_to(&t.data, t.destination);
         }

@@ -70,16 +70,24 @@ fn serve(stream: TcpStream, requests: Sender<Request>) -> std::io::Result<()> {
             if header.is_empty() {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
             }
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
         let (reply_tx, reply_rx) = channel();
-        if requests.send(Request { method, path, body, reply: reply_tx }).is_err() {
+        if requests
+            .send(Request {
+                method,
+                path,
+                body,
+                reply: reply_tx,
+            })
+            .is_err()
+        {
             return Ok(());
         }
         let (content_type, body) = reply_rx
@@ -115,7 +123,11 @@ impl Chromium {
     }
 
     pub fn open(url: &str) -> Chromium {
-        let profile = std::env::temp_dir().join(format!("tern-chromium-{}-{}", std::process::id(), rand_suffix()));
+        let profile = std::env::temp_dir().join(format!(
+            "tern-chromium-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
         std::fs::create_dir_all(&profile).unwrap();
         let child = Command::new(Self::binary())
             .args([
@@ -140,7 +152,11 @@ impl Chromium {
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TERN_CHROMIUM_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
+            .stderr(if std::env::var_os("TERN_CHROMIUM_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("start chromium");
         Chromium { child, profile }
@@ -158,7 +174,9 @@ impl Drop for Chromium {
     fn drop(&mut self) {
         // Chromium was started as the leader of its own process group, so the group holds only
         // the browser and the helpers it forked: kill exactly those, by our child's PID.
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.profile);

@@ -17,8 +17,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use support::browser::{Chromium, HttpServer};
 use tern_peerconnection::{
-    DataChannelId, DataChannelInit, Event, PeerConnection, RtcConfig, SdpType,
-    SessionDescriptionInit,
+    DataChannelId, DataChannelInit, Event, KeyframeRequestKind, MediaKind, PeerConnection,
+    RtcConfig, SdpType, SessionDescriptionInit,
 };
 
 const PAGE: &str = include_str!("support/interop_page.html");
@@ -49,6 +49,13 @@ fn run_case(direction: Direction, case: &str) {
     let tern_channel: DataChannelId = pc
         .create_data_channel(start, "tern-opened", DataChannelInit::default())
         .unwrap();
+    // The media case: Tern sends an audio and a video track and echoes the page's RTP on them.
+    if case == "media" && direction == Direction::TernOffers {
+        pc.add_track(MediaKind::Audio, "tern", "tern-audio")
+            .unwrap();
+        pc.add_track(MediaKind::Video, "tern", "tern-video")
+            .unwrap();
+    }
     let tern_offer = if direction == Direction::TernOffers {
         let offer = pc.create_offer(start).unwrap();
         pc.set_local_description(start, offer.clone()).unwrap();
@@ -76,6 +83,7 @@ fn run_case(direction: Direction, case: &str) {
     ];
     let mut tern_sent = false;
     let mut log = Vec::new();
+    let mut rtp_echoed = 0usize;
     let deadline = start + CASE_TIMEOUT;
     while result.is_none() {
         let now = Instant::now();
@@ -94,6 +102,13 @@ fn run_case(direction: Direction, case: &str) {
                         sdp: request.body_text(),
                     };
                     pc.set_remote_description(now, offer).unwrap();
+                    if case == "media" {
+                        // addTrack takes the transceivers the browser's offer created.
+                        pc.add_track(MediaKind::Audio, "tern", "tern-audio")
+                            .unwrap();
+                        pc.add_track(MediaKind::Video, "tern", "tern-video")
+                            .unwrap();
+                    }
                     let answer = pc.create_answer(now).unwrap();
                     pc.set_local_description(now, answer.clone()).unwrap();
                     request.reply("application/sdp", answer.sdp);
@@ -158,6 +173,27 @@ fn run_case(direction: Direction, case: &str) {
                     }
                     tern_sent = true;
                 }
+                Event::Rtp(packet) => {
+                    let now = Instant::now();
+                    if pc
+                        .write_rtp(
+                            now,
+                            packet.transceiver,
+                            &packet.payload,
+                            packet.timestamp,
+                            packet.marker,
+                        )
+                        .is_ok()
+                    {
+                        rtp_echoed += 1;
+                    }
+                }
+                Event::KeyframeRequest { transceiver, .. } => {
+                    // Chromium asks Tern for a keyframe of the video Tern echoes: ask Chromium.
+                    let _ =
+                        pc.request_keyframe(Instant::now(), transceiver, KeyframeRequestKind::Pli);
+                }
+                Event::TargetBitrate { .. } => {}
                 other => log.push(format!("{other:?}")),
             }
         }
@@ -184,7 +220,9 @@ fn run_case(direction: Direction, case: &str) {
         }
     }
     let (ok, detail) = result.unwrap();
-    eprintln!("pc-chromium: {case} ({direction:?}): {detail}");
+    eprintln!(
+        "pc-chromium: {case} ({direction:?}): {detail}; Tern echoed {rtp_echoed} RTP packets"
+    );
     assert!(ok, "page reported failure: {detail}\npage log: {log:?}");
 }
 
@@ -214,4 +252,5 @@ cases! {
     message_256k => "message-256k",
     many_small => "many-small",
     tern_opens => "tern-opens",
+    media => "media",
 }

@@ -420,6 +420,115 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 20,
         },
         Suite {
+            name: "pc-aiortc",
+            peer: "aiortc (aioice, OpenSSL DTLS, its SCTP; Opus/VP8 decoded)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "$TERN_PYTHON -c 'import aiortc; print(\"aiortc\", aiortc.__version__)'",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-peerconnection",
+                test: "interop_aiortc",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Pip {
+                package: "aiortc",
+                import: "aiortc",
+            }],
+            timeout_minutes: 15,
+        },
+        Suite {
+            name: "pc-libdatachannel",
+            peer: "node-datachannel (libdatachannel, libjuice, usrsctp)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "node -p \"'node-datachannel ' + require(process.env.TERN_NODE_MODULES + '/node-datachannel/package.json').version\"",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-peerconnection",
+                test: "interop_libdatachannel",
+                features: "",
+                netns: true,
+            },
+            needs: &[
+                Need::Apt("nodejs"),
+                Need::Npm {
+                    package: "node-datachannel@0.33",
+                    dir: "node-datachannel",
+                },
+            ],
+            timeout_minutes: 10,
+        },
+        Suite {
+            name: "pc-werift",
+            peer: "werift (TypeScript WebRTC)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "node -p \"'werift ' + require(process.env.TERN_NODE_MODULES + '/werift/package.json').version\"",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-peerconnection",
+                test: "interop_werift",
+                features: "",
+                netns: true,
+            },
+            needs: &[
+                Need::Apt("nodejs"),
+                Need::Npm {
+                    package: "werift@0.24",
+                    dir: "werift",
+                },
+            ],
+            timeout_minutes: 10,
+        },
+        Suite {
+            name: "pc-libwebrtc-node",
+            peer: "@roamhq/wrtc (libwebrtc in Node; decodes our Opus/VP8)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "node -p \"'@roamhq/wrtc ' + require(process.env.TERN_NODE_MODULES + '/@roamhq/wrtc/package.json').version\"",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-peerconnection",
+                test: "interop_libwebrtc_node",
+                features: "",
+                netns: true,
+            },
+            needs: &[
+                Need::Apt("nodejs"),
+                Need::Npm {
+                    package: "@roamhq/wrtc@0.10",
+                    dir: "@roamhq/wrtc",
+                },
+            ],
+            timeout_minutes: 10,
+        },
+        Suite {
+            name: "pc-pion",
+            peer: "Pion webrtc v3 (Go, Debian)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "dpkg-query -W -f 'pion/webrtc ${Version}\\n' golang-github-pion-webrtc.v3-dev",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-peerconnection",
+                test: "interop_pion",
+                features: "",
+                netns: true,
+            },
+            needs: &[
+                Need::Apt("golang-go"),
+                Need::Apt("golang-github-pion-webrtc.v3-dev"),
+            ],
+            timeout_minutes: 15,
+        },
+        Suite {
             name: "pc-chromium-turn",
             peer: "Chromium headless, relay-only through `tern turn-server` and coturn (UDP and TCP)",
             peer_version: &[

@@ -407,6 +407,38 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 15,
         },
         Suite {
+            name: "echo-cancellation",
+            peer: "libwebrtc AEC3 (libtgowt) through its audio processing module: ERLE, convergence, path change, double talk",
+            peer_version: &[
+                "sh",
+                "-c",
+                "echo libtgowt $(dpkg-query -W -f='${Version}' libtgowt-dev)",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-aec",
+                test: "interop_libwebrtc",
+                features: "",
+                netns: false,
+            },
+            needs: &[
+                Need::Apt("libtgowt-dev"),
+                Need::Apt("g++"),
+                Need::Pip {
+                    package: "numpy",
+                    import: "numpy",
+                },
+                Need::Pip {
+                    package: "scipy",
+                    import: "scipy",
+                },
+                Need::Pip {
+                    package: "pesq",
+                    import: "pesq",
+                },
+            ],
+            timeout_minutes: 15,
+        },
+        Suite {
             name: "pc-chromium",
             peer: "Chromium headless (libwebrtc, dcsctp, BoringSSL)",
             peer_version: &["chromium", "--version"],

@@ -1,10 +1,17 @@
 //! MESSAGE-INTEGRITY (HMAC-SHA1), MESSAGE-INTEGRITY-SHA256 and FINGERPRINT (RFC 8489 §14.5–§14.7),
 //! with the keyed HMAC state cached per credential.
+//!
+//! HMAC-SHA1 is written over the raw SHA-1 compression function: the credential's key is mixed
+//! into the inner (`key ^ ipad`) and outer (`key ^ opad`) chaining values once, when the
+//! [`IntegrityKey`] is built, so one MESSAGE-INTEGRITY costs exactly the message's own blocks plus
+//! one outer block (3 compressions for a typical ICE Binding request), with no allocation and
+//! no hasher object to clone.
 
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha1::Sha1;
+use sha1::digest::core_api::Block;
 use sha2::Sha256;
 
 use crate::wire::attributes::PasswordAlgorithm;
@@ -22,8 +29,98 @@ pub const FINGERPRINT_XOR: u32 = 0x5354_554E;
 /// reuse it: computing or checking an integrity attribute then costs only the message hashing.
 #[derive(Clone)]
 pub struct IntegrityKey {
-    sha1: Hmac<Sha1>,
+    /// SHA-1 chaining value after the `key ^ ipad` block (RFC 2104 §2 step 1–3).
+    sha1_inner: [u32; 5],
+    /// SHA-1 chaining value after the `key ^ opad` block (RFC 2104 §2 step 4–6).
+    sha1_outer: [u32; 5],
     sha256: Hmac<Sha256>,
+}
+
+/// SHA-1 initial hash value (FIPS 180-4 §5.3.1).
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xEFCD_AB89,
+    0x98BA_DCFE,
+    0x1032_5476,
+    0xC3D2_E1F0,
+];
+/// SHA-1 block size.
+const SHA1_BLOCK: usize = 64;
+
+type Sha1Block = Block<sha1::Sha1Core>;
+
+/// The chaining value after compressing one block of `key ^ pad` from the IV.
+fn sha1_keyed_state(key: &[u8; SHA1_BLOCK], pad: u8) -> [u32; 5] {
+    let mut block = Sha1Block::default();
+    for (b, k) in block.iter_mut().zip(key) {
+        *b = k ^ pad;
+    }
+    let mut state = SHA1_IV;
+    sha1::compress(&mut state, std::slice::from_ref(&block));
+    state
+}
+
+/// A SHA-1 computation resumed from a keyed chaining value: whole blocks are compressed as
+/// they fill, the tail waits in one stack block whose bytes from `pos` on are always zero.
+struct Sha1Stream {
+    state: [u32; 5],
+    block: Sha1Block,
+    pos: usize,
+    /// Bytes hashed so far, counting the key block already in `state`.
+    total: u64,
+}
+
+impl Sha1Stream {
+    fn resume(state: [u32; 5]) -> Sha1Stream {
+        Sha1Stream {
+            state,
+            block: Sha1Block::default(),
+            pos: 0,
+            total: SHA1_BLOCK as u64,
+        }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        self.total = self.total.wrapping_add(data.len() as u64);
+        while !data.is_empty() {
+            let take = (SHA1_BLOCK - self.pos).min(data.len());
+            let (head, rest) = data.split_at(take);
+            if let Some(dst) = self.block.get_mut(self.pos..self.pos + take) {
+                dst.copy_from_slice(head);
+            }
+            self.pos += take;
+            data = rest;
+            if self.pos == SHA1_BLOCK {
+                sha1::compress(&mut self.state, std::slice::from_ref(&self.block));
+                // Keep the invariant "bytes from `pos` on are zero" (a fixed-size fill, no
+                // memset call), so `finish` only has to place 0x80 and the length.
+                self.block.fill(0);
+                self.pos = 0;
+            }
+        }
+    }
+
+    /// FIPS 180-4 §5.1.1 padding: 0x80, zeros, the 64-bit big-endian bit length.
+    fn finish(&mut self) -> [u8; 20] {
+        let bits = self.total.wrapping_mul(8).to_be_bytes();
+        // The bytes after `pos` are already zero (see `update`).
+        if let Some(b) = self.block.get_mut(self.pos) {
+            *b = 0x80;
+        }
+        if self.pos + 1 > SHA1_BLOCK - 8 {
+            sha1::compress(&mut self.state, std::slice::from_ref(&self.block));
+            self.block.fill(0);
+        }
+        if let Some(len) = self.block.get_mut(SHA1_BLOCK - 8..) {
+            len.copy_from_slice(&bits);
+        }
+        sha1::compress(&mut self.state, std::slice::from_ref(&self.block));
+        let mut out = [0u8; 20];
+        for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        out
+    }
 }
 
 impl std::fmt::Debug for IntegrityKey {
@@ -55,7 +152,9 @@ impl IntegrityKey {
         let k1 = block_key::<Sha1>(key);
         let k256 = block_key::<Sha256>(key);
         IntegrityKey {
-            sha1: <Hmac<Sha1> as KeyInit>::new(&k1.into()),
+            // RFC 2104 §2: ipad = 0x36, opad = 0x5C repeated over the block.
+            sha1_inner: sha1_keyed_state(&k1, 0x36),
+            sha1_outer: sha1_keyed_state(&k1, 0x5C),
             sha256: <Hmac<Sha256> as KeyInit>::new(&k256.into()),
         }
     }
@@ -80,11 +179,14 @@ impl IntegrityKey {
 
     /// HMAC-SHA1 over the concatenation of `parts`, from the cached keyed state.
     pub fn hmac_sha1(&self, parts: &[&[u8]]) -> [u8; 20] {
-        let mut mac = self.sha1.clone();
+        let mut inner = Sha1Stream::resume(self.sha1_inner);
         for p in parts {
-            mac.update(p);
+            inner.update(p);
         }
-        mac.finalize().into_bytes().into()
+        let digest = inner.finish();
+        let mut outer = Sha1Stream::resume(self.sha1_outer);
+        outer.update(&digest);
+        outer.finish()
     }
 
     /// HMAC-SHA256 over the concatenation of `parts`, from the cached keyed state.
@@ -136,6 +238,27 @@ pub fn fingerprint(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_sha1_matches_the_hmac_crate_at_every_length_and_split() {
+        // Every tail position (the padding spilling into a second block or not), several
+        // blocks, and parts split at every offset.
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
+        for key in [&b"k"[..], &[0xA5u8; 64][..], &[0x11u8; 65][..]] {
+            let ours = IntegrityKey::from_key(key);
+            for len in 0..data.len() {
+                let msg = &data[..len];
+                let mut m = <Hmac<Sha1> as Mac>::new_from_slice(key).unwrap();
+                m.update(msg);
+                let want: [u8; 20] = m.finalize().into_bytes().into();
+                assert_eq!(ours.hmac_sha1(&[msg]), want, "len {len}");
+                let split = len / 3;
+                let (a, b) = msg.split_at(split);
+                let (b, c) = b.split_at(b.len() / 2);
+                assert_eq!(ours.hmac_sha1(&[a, b, &[], c]), want, "len {len} split");
+            }
+        }
+    }
 
     #[test]
     fn long_keys_are_hashed_like_hmac_does() {

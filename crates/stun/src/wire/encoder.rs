@@ -91,7 +91,10 @@ impl<'b> MessageEncoder<'b> {
             if let Some(field) = self.out.get_mut(header_at + 2..header_at + 4) {
                 field.copy_from_slice(&len16.to_be_bytes());
             }
-            self.out.resize(padded, 0);
+            // Up to 3 padding bytes: pushed, not `resize`d (which calls memset).
+            while self.out.len() < padded {
+                self.out.push(0);
+            }
             Ok(())
         });
         match result {

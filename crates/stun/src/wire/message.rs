@@ -198,7 +198,7 @@ impl<'a> Message<'a> {
             return Err(IntegrityError::InvalidLength { len: value.len() });
         }
         let mac = key.hmac_sha1(&[covered.0, &length, covered.1]);
-        if bool::from(mac.as_slice().ct_eq(value)) {
+        if constant_time_eq(&mac, value) {
             Ok(())
         } else {
             Err(IntegrityError::Mismatch)
@@ -218,7 +218,7 @@ impl<'a> Message<'a> {
         let prefix = mac
             .get(..value.len())
             .ok_or(IntegrityError::InvalidLength { len: value.len() })?;
-        if bool::from(prefix.ct_eq(value)) {
+        if constant_time_eq(prefix, value) {
             Ok(())
         } else {
             Err(IntegrityError::Mismatch)
@@ -236,6 +236,17 @@ impl<'a> Message<'a> {
         let rest = self.bytes.get(4..at).ok_or(IntegrityError::Missing)?;
         Ok((value, (type_bytes, rest), length.to_be_bytes()))
     }
+}
+
+/// Constant-time equality of two MACs: the differences of all bytes are OR-ed together without
+/// a branch, and only the final word goes through `subtle`'s optimisation barrier (one barrier
+/// instead of one per byte). Lengths are public, so unequal lengths return early.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    bool::from(diff.ct_eq(&0))
 }
 
 /// An integrity value, the two byte ranges its HMAC covers and the length field to hash between them.
@@ -260,5 +271,24 @@ impl<'a> Iterator for Attributes<'a> {
             value,
             offset,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_finds_any_single_bit_difference() {
+        let a = [0x5Au8; 20];
+        assert!(constant_time_eq(&a, &a));
+        for i in 0..20 {
+            for bit in 0..8 {
+                let mut b = a;
+                b[i] ^= 1 << bit;
+                assert!(!constant_time_eq(&a, &b), "byte {i} bit {bit}");
+            }
+        }
+        assert!(!constant_time_eq(&a, &a[..16]));
     }
 }

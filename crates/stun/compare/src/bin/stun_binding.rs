@@ -40,6 +40,16 @@ fn main() {
         }
         peer.push(start.elapsed().as_nanos() as f64 / f64::from(ITERATIONS));
     }
+    // Each round times both sides back to back, so the ratio within a round shares the
+    // machine's load at that moment: its spread shows how much the shared cores moved things.
+    let ratios: Vec<f64> = peer.iter().zip(&tern).map(|(p, t)| p / t).collect();
+    let (lo, hi) = ratios.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
+        (lo.min(*r), hi.max(*r))
+    });
+    eprintln!(
+        "per-round rtc-stun/tern: median {:.2}x, range {lo:.2}-{hi:.2}x over {ROUNDS} rounds",
+        median(ratios.clone())
+    );
     println!(
         "tern={:.1} peer={:.1} name=webrtc-rs-rtc-stun-0.21.1-ring",
         median(tern),

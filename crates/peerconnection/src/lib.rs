@@ -54,6 +54,11 @@
 //! [`Event::Rtp`] after an [`Event::Track`], keyframe requests as [`Event::KeyframeRequest`],
 //! the congestion controller's target as [`Event::TargetBitrate`].
 //!
+//! Failure: a fingerprint mismatch, a fatal DTLS alert, a failed handshake, or a handshake not
+//! complete within [`RtcConfig::dtls_handshake_timeout`] of ICE connecting puts the connection in
+//! [`PeerConnectionState::Failed`] with [`Event::ConnectionFailed`] naming the
+//! [`FailureReason`]; nothing keyed by that association (SRTP keys, SCTP) is used again.
+//!
 //! The `tokio` feature provides exactly that loop (`RtcPeer`, one task per connection).
 
 mod candidate;
@@ -74,7 +79,7 @@ pub use stats::{
     InboundRtpStreamStats, OutboundRtpStreamStats, PeerConnectionStats,
     RemoteInboundRtpStreamStats, Stats, StatsReport, TransportStats,
 };
-pub use tern_dtls::Certificate;
+pub use tern_dtls::{AlertDescription, Certificate, DtlsError};
 pub use tern_ice::IceConnectionState;
 pub use tern_rtp_rtcp::KeyframeRequestKind;
 pub use tern_sdp::Direction;
@@ -97,6 +102,11 @@ pub struct RtcConfig {
     /// Offer RFC 9653 zero checksums on SCTP over DTLS (saves a CRC32c per packet). Off by
     /// default: Pion ≤ 1.8.x cannot parse an INIT carrying the parameter and never connects.
     pub sctp_zero_checksum: bool,
+    /// How long the DTLS handshake may take once ICE is connected before the connection goes
+    /// to [`PeerConnectionState::Failed`] with [`FailureReason::DtlsHandshakeTimeout`] (a peer
+    /// that never answers, or answers for another certificate, must not leave it `Connecting`
+    /// forever). Default 30 s.
+    pub dtls_handshake_timeout: Duration,
 }
 
 impl Default for RtcConfig {
@@ -107,6 +117,7 @@ impl Default for RtcConfig {
             sctp_port: 5000,
             seed: None,
             sctp_zero_checksum: false,
+            dtls_handshake_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -143,6 +154,24 @@ pub enum PeerConnectionState {
     Failed,
     /// Closed locally or by the peer.
     Closed,
+}
+
+/// Why the connection went to [`PeerConnectionState::Failed`] ([`Event::ConnectionFailed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureReason {
+    /// ICE found no working candidate pair, or consent was lost for good (RFC 7675).
+    IceFailed,
+    /// The peer's certificate matches none of the `a=fingerprint` values of its description
+    /// (RFC 8827 §6.5); no key was exported.
+    FingerprintMismatch,
+    /// The peer ended the association with this fatal DTLS alert.
+    PeerAlert(tern_dtls::AlertDescription),
+    /// Our DTLS endpoint failed the handshake or the connection (we sent a fatal alert).
+    Dtls(tern_dtls::DtlsError),
+    /// The DTLS handshake did not complete within [`RtcConfig::dtls_handshake_timeout`] of ICE
+    /// connecting.
+    DtlsHandshakeTimeout(Duration),
 }
 
 /// An application-facing handle to a data channel (stable before the SCTP stream id is known).
@@ -199,6 +228,10 @@ pub enum Event {
     IceConnectionStateChange(IceConnectionState),
     /// W3C `onconnectionstatechange`.
     ConnectionStateChange(PeerConnectionState),
+    /// The connection failed (it is, or is about to be reported, [`PeerConnectionState::Failed`]):
+    /// why. After a DTLS failure no SRTP key exists, no media or data is delivered and the data
+    /// channels are closed; a renegotiation with a new fingerprint or tls-id starts afresh.
+    ConnectionFailed(FailureReason),
     /// W3C `onsignalingstatechange`.
     SignalingStateChange(SignalingState),
     /// The peer opened a channel (W3C `ondatachannel`); it is open.

@@ -15,8 +15,8 @@ use crate::stats::{
     RemoteInboundRtpStreamStats, Stats, StatsReport, TransportStats,
 };
 use crate::{
-    DataChannelId, DataChannelInit, Error, Event, MediaPacket, PeerConnectionState, RtcConfig,
-    SignalingState, Transmit,
+    DataChannelId, DataChannelInit, Error, Event, FailureReason, MediaPacket, PeerConnectionState,
+    RtcConfig, SignalingState, Transmit,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -155,6 +155,11 @@ pub struct PeerConnection {
     selected: Option<(SocketAddr, SocketAddr)>,
     dtls: Option<DtlsEndpoint>,
     dtls_connected: bool,
+    /// Why the DTLS association failed (sticky until a new association starts): the connection
+    /// stays `Failed` whatever ICE does.
+    dtls_failure: Option<FailureReason>,
+    /// When the DTLS handshake must have completed (armed once ICE connects).
+    handshake_deadline: Option<Instant>,
     /// DTLS datagrams that arrived from a remote ICE had not validated yet (BAD_INPUT row 10):
     /// never processed before validation, replayed once it happens, so a ClientHello racing the
     /// last connectivity check costs no 1 s retransmission. Bounded by `MAX_EARLY_DTLS`.
@@ -231,6 +236,8 @@ impl PeerConnection {
             selected: None,
             dtls: None,
             dtls_connected: false,
+            dtls_failure: None,
+            handshake_deadline: None,
             early_dtls: VecDeque::new(),
             sctp: None,
             channels: BTreeMap::new(),
@@ -1274,6 +1281,7 @@ impl PeerConnection {
         self.rtp = None;
         self.srtp_tx = None;
         self.srtp_rx = None;
+        self.handshake_deadline = None;
         self.early_dtls.clear();
     }
 
@@ -1351,6 +1359,15 @@ impl PeerConnection {
         if let Some(rtp) = self.rtp.as_mut() {
             rtp.handle_timeout(now);
         }
+        if self
+            .handshake_deadline
+            .is_some_and(|deadline| deadline <= now)
+            && !self.dtls_connected
+        {
+            self.fail_dtls(FailureReason::DtlsHandshakeTimeout(
+                self.config.dtls_handshake_timeout,
+            ));
+        }
         self.pump(now);
     }
 
@@ -1374,6 +1391,7 @@ impl PeerConnection {
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().and_then(|s| s.poll_timeout()),
             self.rtp.as_ref().and_then(|r| r.poll_timeout()),
+            self.handshake_deadline,
         ]
         .into_iter()
         .flatten()
@@ -1399,6 +1417,16 @@ impl PeerConnection {
     }
 
     fn set_state(&mut self, next: PeerConnectionState) {
+        // A failed DTLS association keeps the connection Failed (W3C: any transport failed)
+        // until close() or a new association.
+        if self.dtls_failure.is_some()
+            && !matches!(
+                next,
+                PeerConnectionState::Failed | PeerConnectionState::Closed
+            )
+        {
+            return;
+        }
         if self.state != next {
             self.state = next;
             self.events.push_back(Event::ConnectionStateChange(next));
@@ -1477,6 +1505,8 @@ impl PeerConnection {
         self.dtls = Some(dtls);
         self.dtls_role = Some(role);
         self.dtls_identity = Some(identity);
+        self.dtls_failure = None;
+        self.handshake_deadline = None;
         self.ensure_sctp(now)?;
         self.set_state(PeerConnectionState::Connecting);
         self.pump(now);
@@ -1511,6 +1541,8 @@ impl PeerConnection {
         self.srtp_rx = None;
         self.dtls_connected = false;
         self.dtls_identity = None;
+        self.dtls_failure = None;
+        self.handshake_deadline = None;
         self.early_dtls.clear();
         self.set_state(PeerConnectionState::Connecting);
     }
@@ -1749,6 +1781,70 @@ impl PeerConnection {
                 break;
             }
         }
+        self.arm_handshake_deadline(now);
+    }
+
+    /// The handshake clock starts when ICE connects with a DTLS association still
+    /// handshaking, and stops when it completes or is replaced.
+    fn arm_handshake_deadline(&mut self, now: Instant) {
+        let handshaking =
+            self.dtls.is_some() && !self.dtls_connected && self.dtls_failure.is_none();
+        let ice_up = matches!(
+            self.ice_state,
+            IceConnectionState::Connected | IceConnectionState::Completed
+        );
+        if !handshaking {
+            self.handshake_deadline = None;
+        } else if ice_up && self.handshake_deadline.is_none() {
+            self.handshake_deadline = Some(now + self.config.dtls_handshake_timeout);
+        }
+    }
+
+    /// The DTLS association failed: RFC 8827 §6.5 — nothing keyed by it is used. Sends what the
+    /// endpoint queued (its fatal alert), then drops the endpoint, SCTP and SRTP keys, closes
+    /// the channels and reports the reason; the connection stays `Failed` until `close()` or a
+    /// renegotiation that starts a new association.
+    fn fail_dtls(&mut self, reason: FailureReason) {
+        if self.dtls_failure.is_some() || self.signaling == SignalingState::Closed {
+            return;
+        }
+        self.flush_dtls();
+        self.sctp = None;
+        self.dtls = None;
+        self.srtp_tx = None;
+        self.srtp_rx = None;
+        self.dtls_connected = false;
+        self.handshake_deadline = None;
+        self.early_dtls.clear();
+        let open: Vec<DataChannelId> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.open)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in open {
+            self.channels.remove(&id);
+            self.channels_closed = self.channels_closed.saturating_add(1);
+            self.events.push_back(Event::DataChannelClose { id });
+        }
+        for channel in self.channels.values_mut() {
+            channel.stream = None;
+        }
+        self.events
+            .push_back(Event::ConnectionFailed(reason.clone()));
+        self.dtls_failure = Some(reason);
+        self.set_state(PeerConnectionState::Failed);
+    }
+
+    /// Why the connection failed, while it is `Failed`.
+    pub fn failure_reason(&self) -> Option<&FailureReason> {
+        match self.state {
+            PeerConnectionState::Failed => self
+                .dtls_failure
+                .as_ref()
+                .or(Some(&FailureReason::IceFailed)),
+            _ => None,
+        }
     }
 
     fn pump_ice(&mut self) -> bool {
@@ -1784,7 +1880,13 @@ impl PeerConnection {
                     self.events
                         .push_back(Event::IceConnectionStateChange(state));
                     match state {
-                        IceConnectionState::Failed => self.set_state(PeerConnectionState::Failed),
+                        IceConnectionState::Failed => {
+                            if self.state != PeerConnectionState::Failed {
+                                self.events
+                                    .push_back(Event::ConnectionFailed(FailureReason::IceFailed));
+                            }
+                            self.set_state(PeerConnectionState::Failed)
+                        }
                         IceConnectionState::Disconnected => {
                             self.set_state(PeerConnectionState::Disconnected)
                         }
@@ -1850,7 +1952,17 @@ impl PeerConnection {
                     }
                 }
                 DtlsEvent::Closed => self.set_state(PeerConnectionState::Closed),
-                DtlsEvent::Failed(_) => self.set_state(PeerConnectionState::Failed),
+                DtlsEvent::Failed(error) => {
+                    let reason = match error {
+                        tern_dtls::DtlsError::FingerprintMismatch => {
+                            FailureReason::FingerprintMismatch
+                        }
+                        tern_dtls::DtlsError::PeerAlert(alert) => FailureReason::PeerAlert(alert),
+                        other => FailureReason::Dtls(other),
+                    };
+                    self.fail_dtls(reason);
+                    return true;
+                }
                 _ => {}
             }
         }
@@ -2072,6 +2184,7 @@ impl PeerConnection {
         let dtls_state = match (self.dtls.as_ref(), self.state) {
             (_, PeerConnectionState::Closed) => "closed",
             (_, PeerConnectionState::Failed) => "failed",
+            _ if self.dtls_failure.is_some() => "failed",
             (Some(_), _) if self.dtls_connected => "connected",
             (Some(_), _) => "connecting",
             (None, _) => "new",

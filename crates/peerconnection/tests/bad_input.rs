@@ -1,7 +1,9 @@
-//! BAD_INPUT rows 10 and 38 for the peer connection: hostile descriptions and candidates are
-//! refused with a clear error and change nothing; a fingerprint or tls-id change forces a new
-//! DTLS association; SRTP from an unvalidated 5-tuple is dropped; close mid-handshake leaves no
-//! timer, no output and no way back in.
+//! BAD_INPUT rows 10, 22 and 38 for the peer connection: hostile descriptions and candidates
+//! are refused with a clear error and change nothing; a fingerprint or tls-id change forces a
+//! new DTLS association, which fails (typed reason, no keys, no media) rather than connecting
+//! for the wrong certificate or waiting forever; a handshake that cannot complete fails after
+//! the configured bound; DTLS and SRTP from an unvalidated 5-tuple are dropped; close
+//! mid-handshake leaves no timer, no output and no way back in.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,8 +18,9 @@ use harness::Pair;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tern_peerconnection::{
-    DataChannelId, DataChannelInit, Error, Event, MediaKind, PeerConnection, PeerConnectionState,
-    RtcConfig, SdpType, SessionDescriptionInit, SignalingState,
+    DataChannelId, DataChannelInit, Error, Event, FailureReason, IceConnectionState, MediaKind,
+    PeerConnection, PeerConnectionState, RtcConfig, SdpType, SessionDescriptionInit,
+    SignalingState, Stats,
 };
 
 fn offer_from_b() -> String {
@@ -273,17 +276,36 @@ fn bad_input_peerconnection_38_fingerprint_change_forces_a_new_dtls_association(
         Err(Error::UnknownChannel(_))
     ));
     // b never made a new association for a certificate it does not have: a's new handshake
-    // cannot complete. Nothing is delivered either way and a never claims Connected again.
+    // cannot complete. a does not wait forever: 30 s (the default bound) after the new
+    // association started it is Failed with a typed reason, never Connected again, and nothing
+    // is delivered either way.
     let before = pair.b.events.len();
-    pair.run_for(Duration::from_secs(20));
-    let state = pair.a.pc.connection_state();
-    assert!(
-        matches!(
-            state,
-            PeerConnectionState::Connecting | PeerConnectionState::Failed
-        ),
-        "{state:?}"
+    let reset_at = pair.now;
+    pair.run_until(Duration::from_secs(40), |p| {
+        p.a.pc.connection_state() == PeerConnectionState::Failed
+    });
+    assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(
+        pair.a.pc.failure_reason(),
+        Some(&FailureReason::DtlsHandshakeTimeout(Duration::from_secs(
+            30
+        )))
     );
+    while let Some(e) = pair.a.pc.poll_event() {
+        pair.a.events.push(e);
+    }
+    let failed_after = pair.now - reset_at;
+    assert!(
+        failed_after >= Duration::from_secs(30) && failed_after < Duration::from_secs(31),
+        "{failed_after:?}"
+    );
+    assert!(pair.a.events.contains(&Event::ConnectionFailed(
+        FailureReason::DtlsHandshakeTimeout(Duration::from_secs(30))
+    )));
+    // b's old association got a's close_notify: closed, not left half-open.
+    assert_eq!(pair.b.pc.connection_state(), PeerConnectionState::Closed);
+    pair.run_for(Duration::from_secs(10));
+    assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Failed);
     assert!(
         !pair
             .a
@@ -567,4 +589,152 @@ fn bad_input_peerconnection_22_multiple_fingerprints_need_one_that_matches() {
             .iter()
             .any(|e| matches!(e, Event::DataChannel { .. }))
     );
+}
+
+#[test]
+fn bad_input_peerconnection_22_handshake_that_never_completes_fails_after_the_bound() {
+    // Every DTLS datagram is lost: ICE connects, DTLS cannot. With a 5 s bound both ends are
+    // Failed 5 s after ICE connected — not before, not never — with no keys and no media.
+    let mut pair = Pair::with_config(80, |c| c.dtls_handshake_timeout = Duration::from_secs(5));
+    pair.drop_dtls = true;
+    let now = pair.now;
+    let audio = pair.a.pc.add_track(MediaKind::Audio, "s", "a").unwrap();
+    pair.a
+        .pc
+        .create_data_channel(now, "chat", DataChannelInit::default())
+        .unwrap();
+    pair.negotiate(|_| {});
+    pair.run_until(Duration::from_secs(5), |p| {
+        p.a.pc.ice_connection_state() == IceConnectionState::Connected
+    });
+    assert_eq!(
+        pair.a.pc.ice_connection_state(),
+        IceConnectionState::Connected
+    );
+    let ice_up = pair.now;
+    pair.run_until(Duration::from_secs(4), |p| {
+        p.a.pc.connection_state() == PeerConnectionState::Failed
+    });
+    assert_eq!(
+        pair.a.pc.connection_state(),
+        PeerConnectionState::Connecting
+    );
+    pair.run_until(Duration::from_secs(2), |p| {
+        p.a.pc.connection_state() == PeerConnectionState::Failed
+            && p.b.pc.connection_state() == PeerConnectionState::Failed
+    });
+    let elapsed = pair.now - ice_up;
+    assert!(
+        elapsed >= Duration::from_secs(5) && elapsed < Duration::from_millis(5_100),
+        "{elapsed:?}"
+    );
+    for peer in [&pair.a, &pair.b] {
+        assert_eq!(peer.pc.connection_state(), PeerConnectionState::Failed);
+        assert_eq!(
+            peer.pc.failure_reason(),
+            Some(&FailureReason::DtlsHandshakeTimeout(Duration::from_secs(5)))
+        );
+        assert!(!peer.events.iter().any(|e| matches!(
+            e,
+            Event::DataChannel { .. } | Event::DataChannelOpen { .. } | Event::Rtp(_)
+        )));
+    }
+    // No timer is left for DTLS; writing media sends nothing but STUN.
+    let now = pair.now;
+    let _ = pair
+        .a
+        .pc
+        .write_rtp(now, audio, &[0xf8, 0xff, 0xfe], 0, false);
+    while let Some(t) = pair.a.pc.poll_transmit() {
+        assert!(t.data[0] < 4);
+    }
+    let transport = pair
+        .a
+        .pc
+        .stats(now)
+        .stats
+        .into_iter()
+        .find_map(|s| match s {
+            Stats::Transport(t) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(transport.srtp_cipher, None);
+    assert_eq!(transport.dtls_state, "failed");
+}
+
+#[test]
+fn bad_input_peerconnection_10_dtls_from_an_unvalidated_address_is_dropped_and_the_real_handshake_succeeds()
+ {
+    let mut pair = Pair::new(81);
+    let now = pair.now;
+    let chat = pair
+        .a
+        .pc
+        .create_data_channel(now, "chat", DataChannelInit::default())
+        .unwrap();
+    pair.negotiate(|_| {});
+    // A stranger races the real peer with a ClientHello offering only an invalid cipher
+    // (0x0000, TLS_NULL_WITH_NULL_NULL) and with garbage handshake records, to both ends.
+    let stranger: SocketAddr = "127.0.0.1:49998".parse().unwrap();
+    let mut hello = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0];
+    let body: Vec<u8> = [
+        &[0xfe, 0xfd][..],
+        &[7u8; 32],
+        &[0, 0],
+        &[0, 2, 0, 0],
+        &[1, 0],
+    ]
+    .concat();
+    let len = body.len() as u32;
+    let mut handshake = vec![
+        1,
+        0,
+        (len >> 8) as u8,
+        len as u8,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        (len >> 8) as u8,
+        len as u8,
+    ];
+    handshake.extend_from_slice(&body);
+    hello.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    hello.extend_from_slice(&handshake);
+    for _ in 0..5 {
+        for (peer, to) in [
+            (&mut pair.a, "127.0.0.1:41001"),
+            (&mut pair.b, "127.0.0.1:41002"),
+        ] {
+            let to: SocketAddr = to.parse().unwrap();
+            for datagram in [&hello[..], &[22, 0xfe, 0xfd, 0xff, 0xff][..]] {
+                let err = peer
+                    .pc
+                    .handle_receive(now, to, stranger, datagram)
+                    .unwrap_err();
+                assert!(matches!(err, Error::Dropped(_)), "{err}");
+            }
+        }
+        pair.run_for(Duration::from_millis(3));
+    }
+    pair.run_until(Duration::from_secs(10), |p| {
+        p.a.events
+            .iter()
+            .any(|e| matches!(e, Event::DataChannelOpen { id } if *id == chat))
+    });
+    for peer in [&pair.a, &pair.b] {
+        assert_eq!(peer.pc.connection_state(), PeerConnectionState::Connected);
+        assert!(
+            !peer
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::ConnectionFailed(_))),
+            "a stranger's DTLS failed the connection"
+        );
+    }
+    // No alert or anything else ever went to the stranger: the harness would have queued it.
+    assert!(pair.in_flight.iter().all(|f| f.3 != stranger));
 }

@@ -15,8 +15,9 @@ mod harness;
 use harness::Pair;
 use std::time::Duration;
 use tern_peerconnection::{
-    DataChannelInit, Direction, Event, IceConnectionState, KeyframeRequestKind, MediaKind,
-    MediaPacket, PeerConnectionState, SdpType, SessionDescriptionInit, TransceiverId,
+    AlertDescription, DataChannelInit, Direction, Event, FailureReason, IceConnectionState,
+    KeyframeRequestKind, MediaKind, MediaPacket, PeerConnectionState, SdpType,
+    SessionDescriptionInit, Stats, TransceiverId,
 };
 
 fn packets(events: &[Event], transceiver: TransceiverId) -> Vec<&MediaPacket> {
@@ -320,7 +321,50 @@ fn bad_input_peerconnection_22_fingerprint_mismatch_exports_no_keys_and_delivers
             .write_rtp(now, b_audio, &OPUS_SILENCE, i * 960, false);
         pair.run_for(Duration::from_millis(50));
     }
+    // Both ends Failed with a typed reason: a found the mismatch, b got a's fatal alert.
     assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(pair.b.pc.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(
+        pair.a.pc.failure_reason(),
+        Some(&FailureReason::FingerprintMismatch)
+    );
+    assert_eq!(
+        pair.b.pc.failure_reason(),
+        Some(&FailureReason::PeerAlert(AlertDescription::BadCertificate))
+    );
+    assert!(
+        pair.a
+            .events
+            .contains(&Event::ConnectionFailed(FailureReason::FingerprintMismatch))
+    );
+    // Neither ever claimed Connected, and no SRTP key exists on either side.
+    for peer in [&pair.a, &pair.b] {
+        assert!(!peer.events.contains(&Event::ConnectionStateChange(
+            PeerConnectionState::Connected
+        )));
+        let stats = peer.pc.stats(pair.now);
+        let transport = stats
+            .stats
+            .iter()
+            .find_map(|s| match s {
+                Stats::Transport(t) => Some(t),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(transport.srtp_cipher, None);
+        assert_eq!(transport.tls_version, None);
+        assert_eq!(transport.dtls_state, "failed");
+    }
+    // Nothing but ICE keepalives leaves a failed peer: no RTP, RTCP or DTLS after the alert.
+    let now = pair.now;
+    let _ = pair.a.pc.write_rtp(now, a_audio, &OPUS_SILENCE, 0, false);
+    while let Some(t) = pair.a.pc.poll_transmit() {
+        assert!(
+            t.data[0] < 4,
+            "only STUN may leave a failed peer: {:?}",
+            t.data[0]
+        );
+    }
     assert!(
         packets(&pair.a.events, a_audio).is_empty(),
         "a accepted media without verified keys"

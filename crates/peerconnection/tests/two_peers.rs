@@ -11,8 +11,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tern_peerconnection::{
-    DataChannelId, DataChannelInit, Event, PeerConnection, PeerConnectionState, RtcConfig, SdpType,
-    SessionDescriptionInit,
+    AlertDescription, DataChannelId, DataChannelInit, Event, FailureReason, PeerConnection,
+    PeerConnectionState, RtcConfig, SdpType, SessionDescriptionInit,
 };
 
 struct Peer {
@@ -246,6 +246,23 @@ fn fingerprint_mismatch_fails_without_delivering_data() {
         p.a.pc.connection_state() == PeerConnectionState::Failed
     });
     assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(
+        pair.a.pc.failure_reason(),
+        Some(&FailureReason::FingerprintMismatch)
+    );
+    // a's fatal bad_certificate alert fails b too, well before any handshake timeout.
+    pair.run_until(Duration::from_secs(1), |p| {
+        p.b.pc.connection_state() == PeerConnectionState::Failed
+    });
+    assert_eq!(pair.b.pc.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(
+        pair.b.pc.failure_reason(),
+        Some(&FailureReason::PeerAlert(AlertDescription::BadCertificate))
+    );
+    // A failed connection stays failed: time passing (ICE keepalives, consent) changes nothing.
+    pair.run_until(Duration::from_secs(40), |_| false);
+    assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(pair.b.pc.connection_state(), PeerConnectionState::Failed);
     assert!(
         !pair
             .a

@@ -20,16 +20,24 @@ pub struct Pair {
     pub delay: Duration,
     /// RTP (not RTCP) datagrams to b with this payload type are dropped while > 0.
     pub drop_rtp_to_b: (u8, usize),
+    /// Every DTLS datagram (RFC 7983: first byte 20..=63) either way is lost.
+    pub drop_dtls: bool,
 }
 
 impl Pair {
     pub fn new(seed: u64) -> Pair {
+        Pair::with_config(seed, |_| {})
+    }
+
+    /// Two peers whose configurations `edit` changes (after the seed is set).
+    pub fn with_config(seed: u64, edit: impl Fn(&mut RtcConfig)) -> Pair {
         let now = Instant::now();
         let mk = |seed: u64, address: &str| {
-            let config = RtcConfig {
+            let mut config = RtcConfig {
                 seed: Some(seed),
                 ..RtcConfig::default()
             };
+            edit(&mut config);
             let mut pc = PeerConnection::new(config, now).unwrap();
             let address: SocketAddr = address.parse().unwrap();
             pc.add_local_address(now, address);
@@ -46,6 +54,7 @@ impl Pair {
             in_flight: Vec::new(),
             delay: Duration::from_millis(5),
             drop_rtp_to_b: (0, 0),
+            drop_dtls: false,
         }
     }
 
@@ -77,6 +86,9 @@ impl Pair {
                         && t.data[1] & 0x7f == self.drop_rtp_to_b.0
                     {
                         self.drop_rtp_to_b.1 -= 1;
+                        continue;
+                    }
+                    if self.drop_dtls && (20..64).contains(&t.data[0]) {
                         continue;
                     }
                     self.in_flight.push((

@@ -1,8 +1,6 @@
 //! The TLS 1.3 key schedule with DTLS 1.3 labels, and the per-epoch record protection
 //! (AEAD plus record number encryption).
 
-use aes_gcm::Aes128Gcm;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::aes::Aes128;
 use aes_gcm::aes::cipher::{BlockEncrypt, KeyInit as BlockKeyInit};
 use hmac::{Hmac, Mac};
@@ -153,7 +151,8 @@ pub(crate) fn export(exporter: &Secret, label: &[u8], len: usize) -> Result<Vec<
 /// encryption key (RFC 9147 §4.2.3).
 #[derive(Clone)]
 pub(crate) struct EpochKeys {
-    aead: Box<Aes128Gcm>,
+    /// `ring` AES-128-GCM, expanded once per epoch; seal/open in place, no allocation per record.
+    aead: Box<ring::aead::LessSafeKey>,
     iv: [u8; 12],
     sn: Box<Aes128>,
     /// The traffic secret these keys come from (for KeyUpdate).
@@ -176,7 +175,10 @@ impl EpochKeys {
         hkdf_expand_label(secret, b"iv", &[], &mut iv)?;
         hkdf_expand_label(secret, b"sn", &[], &mut sn)?;
         Ok(EpochKeys {
-            aead: Box::new(Aes128Gcm::new_from_slice(&key).map_err(|_| DtlsError::Crypto)?),
+            aead: Box::new(ring::aead::LessSafeKey::new(
+                ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, &key)
+                    .map_err(|_| DtlsError::Crypto)?,
+            )),
             iv,
             sn: Box::new(
                 <Aes128 as BlockKeyInit>::new_from_slice(&sn).map_err(|_| DtlsError::Crypto)?,
@@ -185,13 +187,13 @@ impl EpochKeys {
         })
     }
 
-    fn nonce(&self, seq: u64) -> [u8; 12] {
+    fn nonce(&self, seq: u64) -> ring::aead::Nonce {
         // RFC 8446 §5.3 / RFC 9147 §4: the 64-bit record sequence number, left-padded, XOR IV.
         let mut n = self.iv;
         for (dst, src) in n.iter_mut().skip(4).zip(seq.to_be_bytes().iter()) {
             *dst ^= *src;
         }
-        n
+        ring::aead::Nonce::assume_unique_for_key(n)
     }
 
     /// The record number mask: AES-ECB of the first 16 ciphertext bytes (RFC 9147 §4.2.3).
@@ -209,9 +211,9 @@ impl EpochKeys {
     pub(crate) fn seal(&self, seq: u64, aad: &[u8], inner: &mut Vec<u8>) -> Result<(), DtlsError> {
         let tag = self
             .aead
-            .encrypt_in_place_detached(&self.nonce(seq).into(), aad, inner)
+            .seal_in_place_separate_tag(self.nonce(seq), ring::aead::Aad::from(aad), inner)
             .map_err(|_| DtlsError::Crypto)?;
-        inner.extend_from_slice(&tag);
+        inner.extend_from_slice(tag.as_ref());
         Ok(())
     }
 
@@ -229,18 +231,20 @@ impl EpochKeys {
             .checked_sub(TAG_LEN)
             .ok_or(DtlsError::BadRecordMac)?;
         let (ct, tag) = record.split_at(ct_len);
+        let tag = ring::aead::Tag::try_from(tag).map_err(|_| DtlsError::BadRecordMac)?;
         out.extend_from_slice(ct);
-        self.aead
-            .decrypt_in_place_detached(
-                &self.nonce(seq).into(),
-                aad,
-                out,
-                aes_gcm::Tag::from_slice(tag),
-            )
-            .map_err(|_| {
-                out.clear();
-                DtlsError::BadRecordMac
-            })
+        let opened = self.aead.open_in_place_separate_tag(
+            self.nonce(seq),
+            ring::aead::Aad::from(aad),
+            tag,
+            out.as_mut_slice(),
+            0..,
+        );
+        if opened.is_err() {
+            out.clear();
+            return Err(DtlsError::BadRecordMac);
+        }
+        Ok(())
     }
 }
 

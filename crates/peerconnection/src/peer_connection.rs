@@ -91,6 +91,17 @@ struct RemoteSnapshot {
     transceivers: BTreeMap<TransceiverId, Option<media::RemoteMedia>>,
 }
 
+/// RTCP feedback and retransmissions about one SSRC (W3C `nackCount`, `pliCount`, `firCount`,
+/// `retransmittedPacketsSent`, `retransmittedBytesSent`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Feedback {
+    nacks: u64,
+    plis: u64,
+    firs: u64,
+    retransmitted_packets: u64,
+    retransmitted_bytes: u64,
+}
+
 /// How many remote SSRCs learnt from packets (not from SDP) are remembered.
 const MAX_LEARNT_SSRCS: usize = 64;
 
@@ -131,6 +142,10 @@ pub struct PeerConnection {
     srtp_rx: Option<SrtpSession>,
     /// Remote SSRC → the transceiver that receives it.
     remote_ssrcs: BTreeMap<u32, TransceiverId>,
+    /// Feedback the remote sent about our SSRCs, and RTX we sent for them.
+    feedback_received: BTreeMap<u32, Feedback>,
+    /// Feedback we sent about remote SSRCs (only SSRCs in `remote_ssrcs`: bounded).
+    feedback_sent: BTreeMap<u32, Feedback>,
     /// NTP time (RFC 5905 64-bit) at an instant, for sender reports and abs-send-time.
     ntp: (Instant, u64),
     dtls_role: Option<DtlsRole>,
@@ -220,6 +235,8 @@ impl PeerConnection {
             srtp_tx: None,
             srtp_rx: None,
             remote_ssrcs: BTreeMap::new(),
+            feedback_received: BTreeMap::new(),
+            feedback_sent: BTreeMap::new(),
             ntp: (now, 0),
             dtls_role: None,
             stable_sections: 0,
@@ -1630,6 +1647,28 @@ impl PeerConnection {
                 continue;
             };
             let mut packet = t.data.to_vec();
+            match t.kind {
+                TransmitKind::Rtp => {
+                    if let Ok(rtp) = RtpPacket::new_checked(&packet[..]) {
+                        let ssrc = rtp.ssrc();
+                        // Padding-only RTX packets (bandwidth probes) are no retransmission.
+                        let retransmission = rtp.payload().len() > 2;
+                        if let Some(t) = self
+                            .transceivers
+                            .values()
+                            .find(|t| retransmission && t.rtx_ssrc == Some(ssrc))
+                        {
+                            let f = self.feedback_received.entry(t.ssrc).or_default();
+                            f.retransmitted_packets += 1;
+                            // RFC 4588 §4: the payload starts with the 2-byte original sequence.
+                            f.retransmitted_bytes += rtp.payload().len().saturating_sub(2) as u64;
+                        }
+                    }
+                }
+                TransmitKind::Rtcp => {
+                    count_feedback(&packet, &self.remote_ssrcs, &mut self.feedback_sent)
+                }
+            }
             let protected = match t.kind {
                 TransmitKind::Rtp => srtp.protect_rtp(&mut packet),
                 TransmitKind::Rtcp => srtp.protect_rtcp(&mut packet),
@@ -1693,7 +1732,19 @@ impl PeerConnection {
                     repaired: received.repaired,
                 }));
             }
+            RtpEvent::NackRequested { ssrc, .. }
+                if self.transceivers.values().any(|t| t.ssrc == ssrc) =>
+            {
+                self.feedback_received.entry(ssrc).or_default().nacks += 1;
+            }
             RtpEvent::KeyframeRequested { ssrc, kind } => {
+                if self.transceivers.values().any(|t| t.ssrc == ssrc) {
+                    let f = self.feedback_received.entry(ssrc).or_default();
+                    match kind {
+                        KeyframeRequestKind::Fir => f.firs += 1,
+                        _ => f.plis += 1,
+                    }
+                }
                 if let Some((id, t)) = self.transceivers.iter().find(|(_, t)| t.ssrc == ssrc) {
                     self.events.push_back(Event::KeyframeRequest {
                         transceiver: *id,
@@ -2257,6 +2308,11 @@ impl PeerConnection {
                 id
             });
             if let Some(send) = rtp.and_then(|r| r.send_stream(t.ssrc)) {
+                let received = self
+                    .feedback_received
+                    .get(&t.ssrc)
+                    .copied()
+                    .unwrap_or_default();
                 let remote_id = send.last_report.as_ref().map(|report| {
                     let id = format!("RI{}", t.ssrc);
                     let clock = t.negotiated.first().map_or(90_000, |c| c.clock_rate).max(1);
@@ -2286,6 +2342,11 @@ impl PeerConnection {
                     packets_sent: t.packets_sent,
                     bytes_sent: t.bytes_sent,
                     target_bitrate,
+                    nack_count: received.nacks,
+                    pli_count: received.plis,
+                    fir_count: received.firs,
+                    retransmitted_packets_sent: received.retransmitted_packets,
+                    retransmitted_bytes_sent: received.retransmitted_bytes,
                 }));
             }
             let owned = self.remote_ssrcs.iter().filter(|(_, id)| *id == tid);
@@ -2294,6 +2355,7 @@ impl PeerConnection {
                     continue;
                 };
                 let clock = t.negotiated.first().map_or(90_000, |c| c.clock_rate).max(1);
+                let sent = self.feedback_sent.get(ssrc).copied().unwrap_or_default();
                 stats.push(Stats::InboundRtp(InboundRtpStreamStats {
                     id: format!("IT{ssrc}"),
                     timestamp,
@@ -2308,6 +2370,9 @@ impl PeerConnection {
                     packets_lost: recv.cumulative_lost(),
                     jitter: f64::from(recv.jitter()) / f64::from(clock),
                     retransmitted_packets_received: recv.recovered,
+                    nack_count: sent.nacks,
+                    pli_count: sent.plis,
+                    fir_count: sent.firs,
                 }));
             }
         }
@@ -2383,6 +2448,47 @@ fn srtp_name(profile: ProtectionProfile) -> &'static str {
         ProtectionProfile::Aes128CmHmacSha1_32 => "AES_CM_128_HMAC_SHA1_32",
         ProtectionProfile::AeadAes128Gcm => "AEAD_AES_128_GCM",
         ProtectionProfile::AeadAes256Gcm => "AEAD_AES_256_GCM",
+    }
+}
+
+/// Counts the NACK (RFC 4585 §6.2.1), PLI (§6.3.1) and FIR (RFC 5104 §4.3.1) packets of an
+/// outgoing compound RTCP packet per remote media SSRC we know.
+fn count_feedback(
+    compound: &[u8],
+    known: &BTreeMap<u32, TransceiverId>,
+    counts: &mut BTreeMap<u32, Feedback>,
+) {
+    let mut rest = compound;
+    while let (Some(&first), Some(&packet_type), Some(&high), Some(&low)) =
+        (rest.first(), rest.get(1), rest.get(2), rest.get(3))
+    {
+        let words = usize::from(u16::from_be_bytes([high, low]));
+        let Some(packet) = rest.get(..(words + 1) * 4) else {
+            return;
+        };
+        let fmt = first & 0x1f;
+        let ssrc_at = |at: usize| {
+            packet
+                .get(at..at + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes)
+        };
+        // RTPFB (205) fmt 1 = generic NACK; PSFB (206) fmt 1 = PLI, fmt 4 = FIR (whose SSRC
+        // is in the FCI, the media source field being 0).
+        let target = match (packet_type, fmt) {
+            (205, 1) | (206, 1) => ssrc_at(8),
+            (206, 4) => ssrc_at(12),
+            _ => None,
+        };
+        if let Some(ssrc) = target.filter(|s| known.contains_key(s)) {
+            let f = counts.entry(ssrc).or_default();
+            match (packet_type, fmt) {
+                (205, _) => f.nacks += 1,
+                (_, 1) => f.plis += 1,
+                _ => f.firs += 1,
+            }
+        }
+        rest = rest.get((words + 1) * 4..).unwrap_or_default();
     }
 }
 

@@ -251,6 +251,12 @@ pub struct InboundRtpStreamStats {
     pub jitter: f64,
     /// Packets recovered by RTX.
     pub retransmitted_packets_received: u64,
+    /// NACK packets we sent about this stream.
+    pub nack_count: u64,
+    /// PLI packets we sent about this stream.
+    pub pli_count: u64,
+    /// FIR packets we sent about this stream.
+    pub fir_count: u64,
 }
 
 /// W3C `RTCOutboundRtpStreamStats`.
@@ -283,6 +289,16 @@ pub struct OutboundRtpStreamStats {
     /// The bandwidth estimator's target for the connection, bits/s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_bitrate: Option<f64>,
+    /// NACK packets the peer sent about this stream.
+    pub nack_count: u64,
+    /// PLI packets the peer sent about this stream.
+    pub pli_count: u64,
+    /// FIR packets the peer sent about this stream.
+    pub fir_count: u64,
+    /// RTX packets (RFC 4588) sent in answer to NACKs.
+    pub retransmitted_packets_sent: u64,
+    /// Payload bytes of those (without the RTX original-sequence field).
+    pub retransmitted_bytes_sent: u64,
 }
 
 /// W3C `RTCRemoteInboundRtpStreamStats`: what the peer's receiver reports say of our stream.

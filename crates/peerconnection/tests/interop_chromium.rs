@@ -17,12 +17,83 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use support::browser::{Chromium, HttpServer};
 use tern_peerconnection::{
-    DataChannelId, DataChannelInit, Event, KeyframeRequestKind, MediaKind, PeerConnection,
-    RtcConfig, SdpType, SessionDescriptionInit,
+    DataChannelId, DataChannelInit, Event, KeyframeRequestKind, MediaKind, MediaPacket,
+    PeerConnection, RtcConfig, SdpType, SessionDescriptionInit, Stats, TransceiverId, is_rtcp,
 };
 
 const PAGE: &str = include_str!("support/interop_page.html");
 const CASE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The media case loses every `LOSS_EVERY`-th video RTP packet each way (deterministically, in
+/// this loop), so both ends must NACK and repair with RTX.
+const LOSS_EVERY: u64 = 20;
+/// How long a gap in Chromium's video may hold the echo back before it is skipped.
+const REORDER_HOLD: Duration = Duration::from_millis(300);
+
+/// Echoes Chromium's video in its original sequence order, so a packet Tern recovered by RTX
+/// (after later ones arrived) goes back inside its frame rather than after it; a gap RTX did not
+/// fill within `REORDER_HOLD` is skipped.
+#[derive(Default)]
+struct InOrder {
+    next: Option<u16>,
+    held: Vec<MediaPacket>,
+    gap_since: Option<Instant>,
+}
+
+impl InOrder {
+    fn push(&mut self, packet: MediaPacket, now: Instant) -> Vec<MediaPacket> {
+        let next = *self.next.get_or_insert(packet.sequence_number);
+        // Older than what was already echoed (a late duplicate): dropped.
+        if (packet.sequence_number.wrapping_sub(next) as i16) < 0 {
+            return Vec::new();
+        }
+        if !self
+            .held
+            .iter()
+            .any(|p| p.sequence_number == packet.sequence_number)
+        {
+            self.held.push(packet);
+        }
+        self.release(now)
+    }
+
+    fn release(&mut self, now: Instant) -> Vec<MediaPacket> {
+        let mut out = Vec::new();
+        while let Some(next) = self.next {
+            if let Some(at) = self.held.iter().position(|p| p.sequence_number == next) {
+                out.push(self.held.swap_remove(at));
+                self.next = Some(next.wrapping_add(1));
+                self.gap_since = None;
+                continue;
+            }
+            if self.held.is_empty() {
+                break;
+            }
+            let since = *self.gap_since.get_or_insert(now);
+            if now.duration_since(since) < REORDER_HOLD {
+                break;
+            }
+            // Give up on the gap: continue at the oldest held packet.
+            let oldest = self
+                .held
+                .iter()
+                .map(|p| p.sequence_number)
+                .min_by_key(|s| s.wrapping_sub(next))
+                .unwrap();
+            self.next = Some(oldest);
+            self.gap_since = None;
+        }
+        out
+    }
+}
+
+/// An SRTP (not SRTCP) packet's payload type and SSRC: the RTP header is not encrypted.
+fn rtp_header(datagram: &[u8]) -> Option<(u8, u32)> {
+    if datagram.len() < 12 || !(128..192).contains(&datagram[0]) || is_rtcp(datagram) {
+        return None;
+    }
+    let ssrc = u32::from_be_bytes([datagram[8], datagram[9], datagram[10], datagram[11]]);
+    Some((datagram[1] & 0x7f, ssrc))
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Direction {
@@ -50,11 +121,14 @@ fn run_case(direction: Direction, case: &str) {
         .create_data_channel(start, "tern-opened", DataChannelInit::default())
         .unwrap();
     // The media case: Tern sends an audio and a video track and echoes the page's RTP on them.
+    let mut video: Option<TransceiverId> = None;
     if case == "media" && direction == Direction::TernOffers {
         pc.add_track(MediaKind::Audio, "tern", "tern-audio")
             .unwrap();
-        pc.add_track(MediaKind::Video, "tern", "tern-video")
-            .unwrap();
+        video = Some(
+            pc.add_track(MediaKind::Video, "tern", "tern-video")
+                .unwrap(),
+        );
     }
     let tern_offer = if direction == Direction::TernOffers {
         let offer = pc.create_offer(start).unwrap();
@@ -84,6 +158,11 @@ fn run_case(direction: Direction, case: &str) {
     let mut tern_sent = false;
     let mut log = Vec::new();
     let mut rtp_echoed = 0usize;
+    // Loss both ways on video (counted per direction), and the in-order echo of Chromium's video.
+    let (mut video_out, mut video_out_dropped) = (0u64, 0u64);
+    let (mut video_in, mut video_in_dropped) = (0u64, 0u64);
+    let mut in_order = InOrder::default();
+    let mut repaired_in = 0usize;
     let deadline = start + CASE_TIMEOUT;
     while result.is_none() {
         let now = Instant::now();
@@ -106,8 +185,10 @@ fn run_case(direction: Direction, case: &str) {
                         // addTrack takes the transceivers the browser's offer created.
                         pc.add_track(MediaKind::Audio, "tern", "tern-audio")
                             .unwrap();
-                        pc.add_track(MediaKind::Video, "tern", "tern-video")
-                            .unwrap();
+                        video = Some(
+                            pc.add_track(MediaKind::Video, "tern", "tern-video")
+                                .unwrap(),
+                        );
                     }
                     let answer = pc.create_answer(now).unwrap();
                     pc.set_local_description(now, answer.clone()).unwrap();
@@ -145,7 +226,19 @@ fn run_case(direction: Direction, case: &str) {
             .unwrap_or(Duration::from_millis(10))
             .clamp(Duration::from_millis(1), Duration::from_millis(10));
         socket.set_read_timeout(Some(wait)).unwrap();
-        if let Ok((n, from)) = socket.recv_from(&mut buf)
+        let received = socket.recv_from(&mut buf).ok();
+        // Chromium's video (its VP8 payload type, not RTX): every LOSS_EVERY-th packet is lost.
+        let video_pt = video.and_then(|v| pc.negotiated_codecs(v).first().map(|c| c.payload_type));
+        let lost = received.is_some_and(|(n, _)| {
+            let is_video = rtp_header(&buf[..n]).is_some_and(|(pt, _)| Some(pt) == video_pt);
+            if is_video {
+                video_in += 1;
+            }
+            is_video && video_in % LOSS_EVERY == LOSS_EVERY / 2
+        });
+        if lost {
+            video_in_dropped += 1;
+        } else if let Some((n, from)) = received
             && let Err(e) = pc.handle_receive(Instant::now(), local, from, &buf[..n])
             && std::env::var_os("TERN_DEBUG").is_some()
         {
@@ -175,17 +268,25 @@ fn run_case(direction: Direction, case: &str) {
                 }
                 Event::Rtp(packet) => {
                     let now = Instant::now();
-                    if pc
-                        .write_rtp(
-                            now,
-                            packet.transceiver,
-                            &packet.payload,
-                            packet.timestamp,
-                            packet.marker,
-                        )
-                        .is_ok()
-                    {
-                        rtp_echoed += 1;
+                    repaired_in += usize::from(packet.repaired);
+                    let ready = if Some(packet.transceiver) == video {
+                        in_order.push(packet, now)
+                    } else {
+                        vec![packet]
+                    };
+                    for packet in ready {
+                        if pc
+                            .write_rtp(
+                                now,
+                                packet.transceiver,
+                                &packet.payload,
+                                packet.timestamp,
+                                packet.marker,
+                            )
+                            .is_ok()
+                        {
+                            rtp_echoed += 1;
+                        }
                     }
                 }
                 Event::KeyframeRequest { transceiver, .. } => {
@@ -206,8 +307,32 @@ fn run_case(direction: Direction, case: &str) {
                 .unwrap();
             tern_echoes.push(Vec::new()); // send "done" once
         }
+        for packet in in_order.release(Instant::now()) {
+            if pc
+                .write_rtp(
+                    Instant::now(),
+                    packet.transceiver,
+                    &packet.payload,
+                    packet.timestamp,
+                    packet.marker,
+                )
+                .is_ok()
+            {
+                rtp_echoed += 1;
+            }
+        }
+        let video_ssrc = video.and_then(|v| pc.local_ssrc(v));
         while let Some(t) = pc.poll_transmit() {
             assert_eq!(t.source, local);
+            // Tern's own video (its primary SSRC, so never an RTX retransmission): every
+            // LOSS_EVERY-th packet is lost before its first transmission.
+            if video_ssrc.is_some() && rtp_header(&t.data).map(|(_, ssrc)| ssrc) == video_ssrc {
+                video_out += 1;
+                if video_out % LOSS_EVERY == LOSS_EVERY / 2 {
+                    video_out_dropped += 1;
+                    continue;
+                }
+            }
             if std::env::var_os("TERN_DEBUG").is_some() {
                 eprintln!(
                     "send {} bytes to {} (first byte {})",
@@ -224,6 +349,93 @@ fn run_case(direction: Direction, case: &str) {
         "pc-chromium: {case} ({direction:?}): {detail}; Tern echoed {rtp_echoed} RTP packets"
     );
     assert!(ok, "page reported failure: {detail}\npage log: {log:?}");
+    if case == "media" {
+        check_loss_repair(
+            &pc,
+            &detail,
+            (video_out, video_out_dropped),
+            (video_in, video_in_dropped, repaired_in),
+        );
+    }
+}
+
+/// NACK → RTX both ways, from both ends' statistics: Chromium NACKed what Tern dropped and Tern
+/// retransmitted it; Tern NACKed what it dropped of Chromium's video and Chromium retransmitted;
+/// Chromium kept decoding without a freeze (frames decoded rising each second, few drops and
+/// keyframe requests).
+fn check_loss_repair(
+    pc: &PeerConnection,
+    detail: &str,
+    (out, out_dropped): (u64, u64),
+    (inn, in_dropped, repaired_in): (u64, u64, usize),
+) {
+    let result: serde_json::Value = serde_json::from_str(detail).unwrap();
+    let detail = result["detail"].as_str().unwrap();
+    let json = detail.split("video stats=").nth(1).expect("video stats");
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let num = |k: &str| v[k].as_u64().unwrap_or(0);
+    let decoded: Vec<u64> = v["framesDecoded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    let stats = pc.stats(Instant::now()).stats;
+    let outbound = stats
+        .iter()
+        .find_map(|s| match s {
+            Stats::OutboundRtp(o) if o.kind == "video" => Some(o.clone()),
+            _ => None,
+        })
+        .expect("Tern's outbound video stats");
+    let inbound = stats
+        .iter()
+        .find_map(|s| match s {
+            Stats::InboundRtp(i) if i.kind == "video" => Some(i.clone()),
+            _ => None,
+        })
+        .expect("Tern's inbound video stats");
+    eprintln!(
+        "pc-chromium: loss: Tern dropped {out_dropped}/{out} of its video packets and \
+         {in_dropped}/{inn} of Chromium's; Tern outbound video: nackCount {}, \
+         retransmittedPacketsSent {}, pliCount {}; Tern inbound video: nackCount {}, \
+         retransmittedPacketsReceived {} ({repaired_in} repaired packets delivered)",
+        outbound.nack_count,
+        outbound.retransmitted_packets_sent,
+        outbound.pli_count,
+        inbound.nack_count,
+        inbound.retransmitted_packets_received,
+    );
+    assert!(out_dropped > 0 && in_dropped > 0, "no loss was injected");
+    // Tern → Chromium.
+    assert!(num("nackCount") > 0, "Chromium sent no NACK: {v}");
+    assert!(outbound.nack_count > 0, "Tern saw no NACK: {outbound:?}");
+    assert!(
+        outbound.retransmitted_packets_sent > 0,
+        "Tern retransmitted nothing: {outbound:?}"
+    );
+    assert!(
+        num("retransmittedPacketsReceived") > 0,
+        "Chromium got no RTX: {v}"
+    );
+    // Chromium → Tern.
+    assert!(inbound.nack_count > 0, "Tern sent no NACK: {inbound:?}");
+    assert!(
+        num("retransmittedPacketsSent") > 0,
+        "Chromium retransmitted nothing: {v}"
+    );
+    assert!(inbound.retransmitted_packets_received > 0 && repaired_in > 0);
+    // No freeze: decoding advanced in each of the last three seconds; drops and keyframe
+    // requests stay rare.
+    assert!(decoded.len() >= 4, "{decoded:?}");
+    let tail = &decoded[decoded.len() - 4..];
+    assert!(
+        tail.windows(2).all(|w| w[1] > w[0]),
+        "framesDecoded stalled: {decoded:?}"
+    );
+    let last = *decoded.last().unwrap();
+    assert!(num("framesDropped") * 10 <= last, "{v}");
+    assert!(num("pliCount") + num("firCount") <= 10, "{v}");
 }
 
 macro_rules! cases {

@@ -224,6 +224,35 @@ fn lost_video_is_repaired_by_rtx() {
     let mut sent: Vec<Vec<u8>> = (0..30).map(frame).collect();
     sent.sort();
     assert_eq!(payloads, sent, "every frame arrived exactly once");
+    // W3C stats on both ends: b sent a NACK, a received it and answered with one RTX packet.
+    let now = pair.now;
+    let out = pair
+        .a
+        .pc
+        .stats(now)
+        .stats
+        .into_iter()
+        .find_map(|s| match s {
+            Stats::OutboundRtp(o) if o.kind == "video" => Some(o),
+            _ => None,
+        })
+        .unwrap();
+    assert!(out.nack_count >= 1, "{out:?}");
+    assert_eq!(out.retransmitted_packets_sent, 1, "{out:?}");
+    assert_eq!(out.retransmitted_bytes_sent, 600, "{out:?}");
+    let inbound = pair
+        .b
+        .pc
+        .stats(now)
+        .stats
+        .into_iter()
+        .find_map(|s| match s {
+            Stats::InboundRtp(i) if i.kind == "video" => Some(i),
+            _ => None,
+        })
+        .unwrap();
+    assert!(inbound.nack_count >= 1, "{inbound:?}");
+    assert_eq!(inbound.retransmitted_packets_received, 1, "{inbound:?}");
 }
 
 #[test]

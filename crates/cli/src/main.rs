@@ -4,12 +4,14 @@
 //! tern demo [--file PATH] [--size BYTES]   two peers, one signaling server, chat + file transfer
 //!           [--loss PCT] [--delay MS] [--jitter MS]   … through an impairing relay
 //! tern signal [--port N]                   a WebSocket signaling server on 127.0.0.1
+//! tern serve [--port N] [--room NAME]      a page on 127.0.0.1 connecting a browser to a Rust peer
 //! tern turn-server --user NAME:PW [...]    a TURN relay (RFC 8656) over UDP and TCP
 //! tern stun-server [--listen ADDR]         a STUN binding server (RFC 8489) over UDP and TCP
 //! ```
 
 mod demo;
 mod relay;
+mod serve;
 mod servers;
 
 use std::process::ExitCode;
@@ -45,14 +47,21 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => runtime.block_on(demo::run(rest)),
         Some("signal") => runtime.block_on(signal(rest)),
+        Some("serve") => runtime.block_on(serve::run(rest)),
         Some("turn-server") => runtime.block_on(servers::turn_server(rest)),
         Some("stun-server") => runtime.block_on(servers::stun_server(rest)),
         Some("-h" | "--help" | "help") => {
-            print!("{USAGE}{}{}", servers::TURN_USAGE, servers::STUN_USAGE);
+            print!(
+                "{USAGE}{}{}{}",
+                serve::USAGE,
+                servers::TURN_USAGE,
+                servers::STUN_USAGE
+            );
             Ok(())
         }
         _ => Err(format!(
-            "unknown or missing command\n{USAGE}{}{}",
+            "unknown or missing command\n{USAGE}{}{}{}",
+            serve::USAGE,
             servers::TURN_USAGE,
             servers::STUN_USAGE
         )),

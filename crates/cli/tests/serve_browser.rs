@@ -1,0 +1,520 @@
+//! Suite `serve-browser`: `tern serve` (this crate's binary) driven by headless Chromium with a
+//! fake camera and microphone, through chromedriver (W3C WebDriver over loopback HTTP). The test
+//! types a chat message into the page and clicks send, picks a generated 1 MiB file in the page's
+//! file input and clicks send, then reads `window.ternStatus` until the page has the Rust peer's
+//! echo of the chat message, a SHA-256 from the Rust peer equal to its own (and to the test's),
+//! decoded frames of its own video echoed back by the Rust peer, and echoed audio packets.
+//!
+//! Also (not ignored): `tern serve` survives junk on its HTTP port.
+//!
+//! In xtask's namespace Chromium's only host candidate is the namespace's veth address
+//! (`TERN_INTEROP_IP`), so the Rust peer binds its UDP socket there (`--ice-ip`); elsewhere
+//! 127.0.0.1. Every process is killed by PID when its guard drops, also on failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(clippy::disallowed_methods)] // a test driver owns the clock
+
+use rand::{RngCore, SeedableRng};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, atomic::AtomicBool, atomic::Ordering};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+const FILE_SIZE: usize = 1024 * 1024;
+
+/// A child process (and the process group it leads) killed by PID when dropped.
+struct Guard {
+    child: Child,
+    what: &'static str,
+}
+
+impl Guard {
+    fn spawn(what: &'static str, command: &mut Command) -> Guard {
+        let child = command
+            .process_group(0)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        Guard { child, what }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // The child leads its own process group: that group holds it and what it started
+        // (chromedriver's Chromium and its helpers), so kill exactly that group, by our PID.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        eprintln!(
+            "serve-browser: stopped {} (pid {})",
+            self.what,
+            self.child.id()
+        );
+    }
+}
+
+/// A temporary directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> TempDir {
+        let mut suffix = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        let dir = std::env::temp_dir().join(format!(
+            "tern-serve-{what}-{}-{}",
+            std::process::id(),
+            u64::from_le_bytes(suffix)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} never listened on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The Chromium binary: `$TERN_CHROMIUM`, else Debian's real binary (chromedriver cannot start
+/// the `/usr/bin/chromium` shell wrapper), else `chromium` on PATH.
+fn chromium() -> String {
+    std::env::var("TERN_CHROMIUM").unwrap_or_else(|_| {
+        let debian = "/usr/lib/chromium/chromium";
+        if std::path::Path::new(debian).exists() {
+            debian
+        } else {
+            "chromium"
+        }
+        .into()
+    })
+}
+
+fn version(program: &str) -> String {
+    Command::new(program)
+        .arg("--version")
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// `tern serve` on a free loopback port; its output is echoed with a prefix.
+struct Serve {
+    port: u16,
+    _guard: Guard,
+}
+
+impl Serve {
+    fn start() -> Serve {
+        let port = free_port();
+        let ice_ip = std::env::var("TERN_INTEROP_IP").unwrap_or_else(|_| "127.0.0.1".into());
+        let mut guard = Guard::spawn(
+            "tern serve",
+            Command::new(env!("CARGO_BIN_EXE_tern"))
+                .args([
+                    "serve",
+                    "--port",
+                    &port.to_string(),
+                    "--room",
+                    "serve-browser",
+                ])
+                .args(["--ice-ip", &ice_ip])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
+        for stream in [
+            guard
+                .child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            guard
+                .child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    eprintln!("[tern serve] {line}");
+                }
+            });
+        }
+        wait_for_port(port, "tern serve");
+        Serve {
+            port,
+            _guard: guard,
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection. The body is read by its `Content-Length`
+/// (chromedriver keeps the connection open after answering).
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut length: Option<usize> = None;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap() == 0 {
+            break;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok();
+        }
+    }
+    let mut body = Vec::new();
+    match length {
+        Some(n) => {
+            body.resize(n, 0);
+            reader.read_exact(&mut body).unwrap();
+        }
+        None => {
+            reader.read_to_end(&mut body).unwrap();
+        }
+    }
+    (status, body)
+}
+
+/// A chromedriver session driving headless Chromium.
+struct WebDriver {
+    port: u16,
+    session: String,
+    /// Chromium's PID (chromedriver starts it in a process group of its own).
+    browser_pid: Option<u64>,
+    _guard: Guard,
+    _profile: TempDir,
+}
+
+impl WebDriver {
+    fn start() -> WebDriver {
+        let port = free_port();
+        let guard = Guard::spawn(
+            "chromedriver",
+            Command::new(std::env::var("TERN_CHROMEDRIVER").unwrap_or("chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        wait_for_port(port, "chromedriver");
+        let profile = TempDir::new("profile");
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--disable-breakpad",
+            "--disable-crash-reporter",
+            // Host candidates on loopback, as real addresses rather than mDNS names.
+            "--allow-loopback-in-peer-connection",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            // A generated camera (a moving pattern) and microphone (a beep), allowed without asking.
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--user-data-dir={}", profile.0.display())])
+        .collect::<Vec<_>>();
+        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium(), "args": args },
+        }}});
+        let (status, body) = http(port, "POST", "/session", Some(&capabilities));
+        let reply: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, 200, "chromedriver refused the session: {reply}");
+        let session = reply["value"]["sessionId"]
+            .as_str()
+            .expect("a session id")
+            .to_string();
+        let browser_pid = reply["value"]["capabilities"]["goog:processID"].as_u64();
+        WebDriver {
+            port,
+            session,
+            browser_pid,
+            _guard: guard,
+            _profile: profile,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let (status, reply) = http(self.port, method, &path, body.as_ref());
+        let reply: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
+        assert_eq!(status, 200, "WebDriver {method} {path}: {reply}");
+        reply["value"].clone()
+    }
+
+    fn open(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    fn element(&self, css: &str) -> String {
+        let found = self.call(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.element(css);
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.element(css);
+        self.call(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+    }
+
+    fn status(&self) -> Value {
+        self.script("return window.ternStatus || null;")
+    }
+
+    /// Polls `window.ternStatus` until `done` accepts it.
+    fn wait_for(&self, what: &str, deadline: Instant, done: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let status = self.status();
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; ternStatus = {status}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for WebDriver {
+    fn drop(&mut self) {
+        // Ask chromedriver to quit Chromium cleanly first; the guard kills whatever is left.
+        let quit = Arc::new(AtomicBool::new(false));
+        let (port, path, flag) = (
+            self.port,
+            format!("/session/{}", self.session),
+            quit.clone(),
+        );
+        let handle = std::thread::spawn(move || {
+            let _ = std::panic::catch_unwind(|| http(port, "DELETE", &path, None));
+            flag.store(true, Ordering::Relaxed);
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !quit.load(Ordering::Relaxed) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if quit.load(Ordering::Relaxed) {
+            let _ = handle.join();
+        }
+        if let Some(pid) = self.browser_pid {
+            // Chromium leads its own process group (its zygotes, GPU and network processes).
+            for target in [format!("-{pid}"), pid.to_string()] {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &target])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn serve_browser_chat_file_and_echoed_media() {
+    eprintln!(
+        "serve-browser: {} with {}",
+        version(&chromium()),
+        version("chromedriver")
+    );
+    let serve = Serve::start();
+    let deadline = Instant::now() + TIMEOUT;
+
+    // The file the page will send: 1 MiB of seeded random bytes.
+    let dir = TempDir::new("file");
+    let mut bytes = vec![0u8; FILE_SIZE];
+    rand::rngs::StdRng::seed_from_u64(0x7e57).fill_bytes(&mut bytes);
+    let path = dir.0.join("random.bin");
+    std::fs::write(&path, &bytes).unwrap();
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    let browser = WebDriver::start();
+    browser.open(&format!("http://127.0.0.1:{}/", serve.port));
+    let status = browser.wait_for("the chat channel to open", deadline, |s| {
+        s["chatOpen"] == true && s["connection"] == "connected"
+    });
+    eprintln!("serve-browser: connected: {status}");
+    assert_eq!(
+        status["media"], "camera+mic",
+        "getUserMedia failed: {status}"
+    );
+
+    // Chat: type a message, send it, wait for the Rust peer's echo.
+    let message = "hello Tern, this is Chromium";
+    browser.type_into("#chat-input", message);
+    browser.click("#chat-send");
+    let status = browser.wait_for("the chat reply", deadline, |s| {
+        s["chatReplies"].as_u64() >= Some(1)
+    });
+    assert_eq!(status["lastReply"], format!("tern echo: {message}"));
+
+    // File: pick it in the file input, send it, wait for the Rust peer's checksum.
+    browser.type_into("#file-input", path.to_str().unwrap());
+    browser.click("#file-send");
+    let status = browser.wait_for("the file checksum", deadline, |s| {
+        s["file"]["result"].as_str().is_some_and(|r| r != "sending")
+    });
+    let file = &status["file"];
+    assert_eq!(file["result"], "OK", "file transfer: {file}");
+    assert_eq!(
+        file["localSha256"],
+        digest.as_str(),
+        "the page's own digest"
+    );
+    assert_eq!(
+        file["remoteSha256"],
+        digest.as_str(),
+        "the Rust peer's digest"
+    );
+    assert_eq!(file["remoteBytes"].as_u64(), Some(FILE_SIZE as u64));
+
+    // Media: Chromium decodes its own camera after a round trip through the Rust peer.
+    let status = browser.wait_for("echoed media", deadline, |s| {
+        s["framesDecoded"].as_u64() >= Some(30) && s["audioPacketsReceived"].as_u64() >= Some(50)
+    });
+    eprintln!(
+        "serve-browser: OK: chat echoed, {} bytes checksummed ({digest}), {} echoed video frames \
+         decoded, {} echoed audio packets received; errors {}",
+        FILE_SIZE, status["framesDecoded"], status["audioPacketsReceived"], status["errors"]
+    );
+    assert_eq!(status["errors"], json!([]), "the page logged errors");
+}
+
+/// Junk on the HTTP port gets an error response or a closed connection, never a dead server.
+#[test]
+fn serve_survives_bad_http() {
+    let serve = Serve::start();
+    let exchange = |request: &[u8]| -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let _ = stream.write_all(request);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut huge = b"GET / HTTP/1.1\r\n".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 100_000));
+    assert!(exchange(&huge).contains(" 431 "));
+    assert!(exchange(b"\x16\x03\x01\x00\x05hello\r\n\r\n").contains(" 400 "));
+    assert!(exchange(b"GET /../../etc/passwd HTTP/1.1\r\n\r\n").contains(" 404 "));
+    assert!(exchange(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc").contains(" 405 "));
+    assert_eq!(exchange(b"GET / HTTP/1.1\r\nHost: x"), ""); // closed at EOF, nothing sent
+    // A WebSocket upgrade that then sends junk frames: the signaling server drops it.
+    let upgrade = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let mut junk = upgrade.to_vec();
+    junk.extend_from_slice(&[0xff; 4096]);
+    let reply = exchange(&junk);
+    assert!(reply.is_empty() || reply.contains(" 101 "), "{reply}");
+    // Still serving the page.
+    let (status, page) = http(serve.port, "GET", "/", None);
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("window.ternStatus") && page.contains("'serve-browser'"));
+}

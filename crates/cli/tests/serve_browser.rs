@@ -129,9 +129,11 @@ fn version(program: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `tern serve` on a free loopback port; its output is echoed with a prefix.
+/// `tern serve` on a free loopback port; its output is echoed with a prefix and kept.
 struct Serve {
     port: u16,
+    log: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
     _guard: Guard,
 }
 
@@ -139,6 +141,7 @@ impl Serve {
     fn start() -> Serve {
         let port = free_port();
         let ice_ip = std::env::var("TERN_INTEROP_IP").unwrap_or_else(|_| "127.0.0.1".into());
+        let (tx, log) = std::sync::mpsc::channel();
         let mut guard = Guard::spawn(
             "tern serve",
             Command::new(env!("CARGO_BIN_EXE_tern"))
@@ -168,16 +171,37 @@ impl Serve {
         .into_iter()
         .flatten()
         {
+            let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     eprintln!("[tern serve] {line}");
+                    let _ = tx.send(line);
                 }
             });
         }
         wait_for_port(port, "tern serve");
         Serve {
             port,
+            log,
+            seen: Vec::new(),
             _guard: guard,
+        }
+    }
+
+    /// Waits until `tern serve` printed a line containing `text`.
+    fn wait_for_line(&mut self, text: &str, deadline: Instant) -> String {
+        loop {
+            if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
+                return line.clone();
+            }
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(wait.max(Duration::from_millis(1))) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!(
+                    "tern serve never printed {text:?}; it printed {:?}",
+                    self.seen
+                ),
+            }
         }
     }
 }
@@ -413,7 +437,7 @@ fn serve_browser_chat_file_and_echoed_media() {
         version(&chromium()),
         version("chromedriver")
     );
-    let serve = Serve::start();
+    let mut serve = Serve::start();
     let deadline = Instant::now() + TIMEOUT;
 
     // The file the page will send: 1 MiB of seeded random bytes.
@@ -477,6 +501,25 @@ fn serve_browser_chat_file_and_echoed_media() {
         FILE_SIZE, status["framesDecoded"], status["audioPacketsReceived"], status["errors"]
     );
     assert_eq!(status["errors"], json!([]), "the page logged errors");
+    let first = status["you"].as_str().unwrap().to_string();
+
+    // Reload: the first browser peer leaves the room, its session ends (peer connection closed),
+    // and the Rust peer offers afresh to the page's new peer id.
+    browser.open(&format!("http://127.0.0.1:{}/", serve.port));
+    let line = serve.wait_for_line(&format!("{first} done:"), deadline);
+    assert!(
+        line.contains("1 chat messages, 1 files"),
+        "the first session's summary: {line}"
+    );
+    let status = browser.wait_for("the reloaded page to connect", deadline, |s| {
+        s["chatOpen"] == true && s["connection"] == "connected" && s["you"] != first.as_str()
+    });
+    browser.type_into("#chat-input", "again");
+    browser.click("#chat-send");
+    browser.wait_for("the chat reply after the reload", deadline, |s| {
+        s["lastReply"] == "tern echo: again"
+    });
+    eprintln!("serve-browser: reloaded page served as {}", status["you"]);
 }
 
 /// Junk on the HTTP port gets an error response or a closed connection, never a dead server.

@@ -61,7 +61,12 @@ pub struct RelayStats {
     pub forwarded: AtomicU64,
     /// Datagrams dropped on purpose.
     pub dropped: AtomicU64,
+    /// Datagrams dropped because too many were waiting (a full delay queue).
+    pub overflowed: AtomicU64,
 }
+
+/// Datagrams a direction holds while delaying them (≈ 12 MB of 1200-byte packets).
+const QUEUE_LIMIT: usize = 10_000;
 
 /// A running relay for two peers, numbered 0 and 1.
 pub struct Relay {
@@ -90,10 +95,28 @@ impl Relay {
         let stats = Arc::new(RelayStats::default());
         let mut tasks = Vec::new();
         // A datagram arriving on peer i's face was sent by the other peer to i: it leaves from
-        // the other peer's face towards i's real address.
+        // the other peer's face towards i's real address. Delayed datagrams wait in one FIFO
+        // per direction served by one task, so they leave in the order they came (a task per
+        // datagram, woken by the timer in no particular order, reordered back-to-back packets
+        // and made SCTP fast-retransmit and halve its window for nothing).
         for (to, inbound, outbound) in [(0usize, face0.clone(), face1.clone()), (1, face1, face0)] {
             let (real, stats) = (real.clone(), stats.clone());
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ to as u64);
+            let (queue, mut waiting) =
+                tokio::sync::mpsc::channel::<(tokio::time::Instant, Vec<u8>, SocketAddr)>(
+                    QUEUE_LIMIT,
+                );
+            let sender_outbound = outbound.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some((departure, datagram, destination)) = waiting.recv().await {
+                    // A timer wait costs a driver turn (about a millisecond): only for
+                    // datagrams not yet due, or a burst would trickle out one per turn.
+                    if departure > tokio::time::Instant::now() {
+                        tokio::time::sleep_until(departure).await;
+                    }
+                    let _ = sender_outbound.send_to(&datagram, destination).await;
+                }
+            }));
             tasks.push(tokio::spawn(async move {
                 let mut buf = vec![0u8; 65_536];
                 let mut last_departure = tokio::time::Instant::now();
@@ -105,21 +128,21 @@ impl Relay {
                         stats.dropped.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    stats.forwarded.fetch_add(1, Ordering::Relaxed);
                     let datagram = buf.get(..n).unwrap_or_default().to_vec();
                     let now = tokio::time::Instant::now();
                     let sample =
                         now + impairment.delay + impairment.jitter.mul_f64(rng.r#gen::<f64>());
                     let departure = sample.max(last_departure);
                     last_departure = departure;
-                    if departure <= now {
+                    if impairment.delay.is_zero() && impairment.jitter.is_zero() {
+                        // Nothing ever waits: straight through.
+                        stats.forwarded.fetch_add(1, Ordering::Relaxed);
                         let _ = outbound.send_to(&datagram, destination).await;
+                    } else if queue.try_send((departure, datagram, destination)).is_ok() {
+                        stats.forwarded.fetch_add(1, Ordering::Relaxed);
                     } else {
-                        let outbound = outbound.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep_until(departure).await;
-                            let _ = outbound.send_to(&datagram, destination).await;
-                        });
+                        // A full queue is a full router buffer: tail drop.
+                        stats.overflowed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }));
@@ -245,5 +268,41 @@ mod tests {
             (140..=260).contains(&dropped),
             "dropped {dropped} of 400 at 50 %"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn delayed_datagrams_keep_their_order() {
+        let relay = Relay::start(
+            Impairment {
+                delay: Duration::from_millis(5),
+                jitter: Duration::from_millis(5),
+                ..Impairment::default()
+            },
+            3,
+        )
+        .await
+        .unwrap();
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        relay.register(1, b.local_addr().unwrap());
+        let receiver = tokio::spawn(async move {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 16];
+            while got.len() < 500 {
+                match tokio::time::timeout(Duration::from_secs(5), b.recv_from(&mut buf)).await {
+                    Ok(Ok((4, _))) => got.push(u32::from_be_bytes(buf[..4].try_into().unwrap())),
+                    _ => break,
+                }
+            }
+            got
+        });
+        for i in 0..500u32 {
+            a.send_to(&i.to_be_bytes(), relay.faces[1]).await.unwrap();
+            if i % 50 == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        let got = receiver.await.unwrap();
+        assert_eq!(got, (0..500).collect::<Vec<u32>>());
     }
 }

@@ -5,7 +5,8 @@
 //! echo of the chat message, a SHA-256 from the Rust peer equal to its own (and to the test's),
 //! decoded frames of its own video echoed back by the Rust peer, and echoed audio packets.
 //!
-//! Also (not ignored): `tern serve` survives junk on its HTTP port.
+//! Also (not ignored, no browser): `tern serve` survives junk on its HTTP port, and a Rust
+//! stand-in for the browser gets the same services through the served `/ws`.
 //!
 //! In xtask's namespace Chromium's only host candidate is the namespace's veth address
 //! (`TERN_INTEROP_IP`), so the Rust peer binds its UDP socket there (`--ice-ip`); elsewhere
@@ -28,6 +29,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, atomic::AtomicBool, atomic::Ordering};
 use std::time::{Duration, Instant};
+use tern_peerconnection::{
+    DataChannelInit, Event, MediaKind, PeerConnectionState, RtcConfig, RtcPeer, SdpType,
+    SessionDescriptionInit,
+};
+use tern_signaling::{Client, ClientMessage, ServerMessage};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 const FILE_SIZE: usize = 1024 * 1024;
@@ -560,4 +566,201 @@ fn serve_survives_bad_http() {
     assert_eq!(status, 200);
     let page = String::from_utf8(page).unwrap();
     assert!(page.contains("window.ternStatus") && page.contains("'serve-browser'"));
+}
+
+/// A Rust stand-in for the browser (Tern's own peer connection, talking through the served
+/// `/ws`): the Rust peer's offer is answered, chat is echoed, a file is checksummed and every RTP
+/// payload sent on audio and video comes back byte-exact. Then a rogue member of the room
+/// answers with garbage: its session fails alone and the next peer is still offered to.
+#[test]
+fn serve_rust_stand_in_chat_file_media_and_a_rogue_peer() {
+    let mut serve = Serve::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = serve.port;
+    runtime.block_on(async move {
+        tokio::time::timeout(TIMEOUT, stand_in(port))
+            .await
+            .expect("the stand-in timed out");
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    let rogue = runtime.block_on(async move {
+        let url = format!("ws://127.0.0.1:{port}/ws");
+        let mut rogue = Client::connect(&url).await.unwrap();
+        let you = rogue.join("serve-browser").await.unwrap().you;
+        let from = loop {
+            if let Some(Ok(ServerMessage::Offer { from, .. })) = rogue.next().await {
+                break from;
+            }
+        };
+        for candidate in [
+            "candidate:garbage",
+            "",
+            "candidate:1 1 udp 1 999.1.1.1 1 typ host",
+        ] {
+            rogue
+                .send(&ClientMessage::IceCandidate {
+                    to: from.clone(),
+                    candidate: candidate.into(),
+                    sdp_mid: None,
+                })
+                .await
+                .unwrap();
+        }
+        rogue
+            .send(&ClientMessage::Answer {
+                to: from,
+                sdp: "v=0\r\nthis is not an answer\r\n".into(),
+            })
+            .await
+            .unwrap();
+        (rogue, you)
+    });
+    let (rogue, rogue_id) = rogue;
+    let line = serve.wait_for_line(&format!("{}: session", rogue_id.as_str()), deadline);
+    eprintln!("serve-browser: the rogue's session ended: {line}");
+    drop(rogue);
+    // The room peer still offers to newcomers.
+    runtime.block_on(async move {
+        let mut next = Client::connect(&format!("ws://127.0.0.1:{port}/ws"))
+            .await
+            .unwrap();
+        next.join("serve-browser").await.unwrap();
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if let Some(Ok(ServerMessage::Offer { .. })) = next.next().await {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("no offer after the rogue left");
+    });
+}
+
+async fn stand_in(port: u16) {
+    let mut client = Client::connect(&format!("ws://127.0.0.1:{port}/ws"))
+        .await
+        .unwrap();
+    let joined = client.join("serve-browser").await.unwrap();
+    assert_eq!(joined.peers.len(), 1, "the Rust peer is in the room");
+    let (pc, mut events) = RtcPeer::spawn(
+        RtcConfig::default(),
+        &[std::net::SocketAddr::from(([127, 0, 0, 1], 0))],
+    )
+    .await
+    .unwrap();
+    let (rust_peer, offer) = loop {
+        match client.next().await {
+            Some(Ok(ServerMessage::Offer { from, sdp })) => break (from, sdp),
+            Some(Ok(_)) => {}
+            other => panic!("signaling ended before the offer: {other:?}"),
+        }
+    };
+    assert!(
+        offer.contains("m=audio") && offer.contains("m=video") && offer.contains("m=application")
+    );
+    pc.set_remote_description(SessionDescriptionInit {
+        sdp_type: SdpType::Offer,
+        sdp: offer,
+    })
+    .await
+    .unwrap();
+    let audio = pc
+        .add_track(MediaKind::Audio, "stand-in", "a")
+        .await
+        .unwrap();
+    let video = pc
+        .add_track(MediaKind::Video, "stand-in", "v")
+        .await
+        .unwrap();
+    let answer = pc.create_answer().await.unwrap();
+    pc.set_local_description(answer.clone()).await.unwrap();
+    client
+        .send(&ClientMessage::Answer {
+            to: rust_peer.clone(),
+            sdp: answer.sdp,
+        })
+        .await
+        .unwrap();
+
+    let file: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let digest: String = Sha256::digest(&file)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut chat = None;
+    let mut file_channel = None;
+    let mut chat_ok = false;
+    let mut file_ok = false;
+    let mut sent: std::collections::HashMap<Vec<u8>, bool> = Default::default();
+    let mut echoed = [0usize; 2];
+    let mut media = None;
+    let mut sequence = 0u32;
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    while !(chat_ok && file_ok && echoed[0] >= 20 && echoed[1] >= 20) {
+        tokio::select! {
+            message = client.next() => match message {
+                Some(Ok(ServerMessage::IceCandidate { candidate, .. })) => {
+                    let _ = pc.add_ice_candidate(&candidate).await;
+                }
+                Some(Ok(_)) => {}
+                other => panic!("signaling ended: {other:?}"),
+            },
+            _ = ticker.tick(), if media.is_some() => {
+                // A distinct payload per packet, so each echo can be matched byte-exact.
+                sequence += 1;
+                for (transceiver, kind) in [(audio, 0u8), (video, 1u8)] {
+                    let payload = [&[kind][..], &sequence.to_be_bytes(), &[0x5a; 100]].concat();
+                    sent.insert(payload.clone(), false);
+                    pc.write_rtp(transceiver, payload, sequence * 960, true).await.unwrap();
+                }
+            }
+            event = events.recv() => match event.expect("the stand-in's connection ended") {
+                Event::LocalCandidate(candidate) => client
+                    .send(&ClientMessage::IceCandidate { to: rust_peer.clone(), candidate, sdp_mid: Some("0".into()) })
+                    .await
+                    .unwrap(),
+                Event::ConnectionStateChange(PeerConnectionState::Connected) => {
+                    media = Some(());
+                    file_channel = Some(pc.create_data_channel("file", DataChannelInit::default()).await.unwrap());
+                }
+                Event::DataChannel { id, label, .. } if label == "chat" => {
+                    chat = Some(id);
+                    pc.send(id, b"ping from Rust".to_vec(), false).await.unwrap();
+                }
+                Event::DataChannelOpen { id } if Some(id) == file_channel => {
+                    for chunk in file.chunks(60_000) {
+                        pc.send(id, chunk.to_vec(), true).await.unwrap();
+                    }
+                    pc.send(id, b"end".to_vec(), false).await.unwrap();
+                }
+                Event::DataChannelMessage { id, data, .. } if Some(id) == chat => {
+                    chat_ok |= data == b"tern echo: ping from Rust";
+                }
+                Event::DataChannelMessage { id, data, .. } if Some(id) == file_channel => {
+                    let reply: Value = serde_json::from_slice(&data).unwrap();
+                    assert_eq!(reply["sha256"], digest.as_str(), "{reply}");
+                    assert_eq!(reply["bytes"].as_u64(), Some(file.len() as u64));
+                    file_ok = true;
+                }
+                Event::Rtp(packet) => {
+                    let seen = sent.get_mut(&packet.payload);
+                    assert!(seen.is_some(), "an echoed payload we never sent");
+                    if let Some(seen) = seen && !*seen {
+                        *seen = true;
+                        echoed[usize::from(packet.payload[0])] += 1;
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    eprintln!(
+        "serve-browser: stand-in: chat echoed, file checksummed, {} audio and {} video payloads echoed byte-exact",
+        echoed[0], echoed[1]
+    );
+    pc.close().await;
 }

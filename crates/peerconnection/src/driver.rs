@@ -57,10 +57,12 @@ impl RtcEvents {
 
 impl RtcPeer {
     /// Binds one UDP socket per address (port 0 picks one) and starts the connection task.
+    /// `iceServers` URLs naming a host are resolved first (the core takes IP addresses).
     pub async fn spawn(
-        config: RtcConfig,
+        mut config: RtcConfig,
         bind: &[SocketAddr],
     ) -> Result<(RtcPeer, RtcEvents), std::io::Error> {
+        resolve_ice_servers(&mut config).await?;
         let mut sockets = Vec::with_capacity(bind.len());
         for address in bind {
             sockets.push(UdpSocket::bind(address).await?);
@@ -273,6 +275,34 @@ async fn run(
             () = sleep => pc.handle_timeout(Instant::now()),
         }
     }
+}
+
+/// Replaces host names in `iceServers` URLs by an address they resolve to (IPv4 first).
+async fn resolve_ice_servers(config: &mut RtcConfig) -> Result<(), std::io::Error> {
+    for server in &mut config.ice_servers {
+        for url in &mut server.urls {
+            // A URL that does not parse is refused by the core with a clear error.
+            let Ok(parsed) = crate::ice_servers::parse_url(url) else {
+                continue;
+            };
+            if parsed.host.parse::<std::net::IpAddr>().is_ok() {
+                continue;
+            }
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((parsed.host, parsed.port))
+                .await?
+                .collect();
+            let Some(address) = found
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or(found.first())
+                .copied()
+            else {
+                continue;
+            };
+            *url = crate::ice_servers::with_address(url, address);
+        }
+    }
+    Ok(())
 }
 
 fn apply(pc: &mut PeerConnection, command: Command) -> Option<oneshot::Sender<()>> {

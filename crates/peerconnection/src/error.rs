@@ -54,6 +54,14 @@ pub enum Error {
     /// ICE has not validated.
     #[error("datagram dropped: {0}")]
     Dropped(&'static str),
+    /// An `iceServers` URL that cannot be used (W3C `SyntaxError` / `InvalidAccessError`).
+    #[error("unusable ICE server {url:?}: {reason}")]
+    IceServer {
+        /// The URL (at most 200 characters of it).
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The connection is closed.
     #[error("the peer connection is closed")]
     Closed,

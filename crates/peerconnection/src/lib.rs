@@ -13,7 +13,10 @@
 //! 8841 (`a=sctp-port`, `a=max-message-size`), 8831/8832 (data channels), 8827 (fingerprint
 //! checked before any key is used). W3C webrtc-stats names for [`PeerConnection::stats`].
 //! Also ICE restart (RFC 8445 §9) and W3C rollback / perfect negotiation.
-//! Not yet: TURN relay candidates, simulcast (RIDs), `a=extmap-allow-mixed`
+//! ICE servers (W3C `iceServers`, RFC 7064/7065 URLs): server-reflexive candidates from STUN,
+//! relayed ones from TURN over UDP (RFC 8656, tern-turn's client inside [`tern_ice`]), and
+//! `iceTransportPolicy: relay`; what a TURN server relays is demultiplexed like any datagram.
+//! Not yet: TURN over TCP/TLS (`?transport=tcp`, `turns:` are refused), simulcast (RIDs), `a=extmap-allow-mixed`
 //! offers, codecs other than Opus and VP8, depacketizers (media payloads go to and come from
 //! the application as RTP payloads).
 //!
@@ -64,6 +67,7 @@
 mod candidate;
 mod demux;
 mod error;
+mod ice_servers;
 mod jsep;
 mod media;
 mod peer_connection;
@@ -107,6 +111,34 @@ pub struct RtcConfig {
     /// that never answers, or answers for another certificate, must not leave it `Connecting`
     /// forever). Default 30 s.
     pub dtls_handshake_timeout: Duration,
+    /// W3C `iceServers`: STUN servers give server-reflexive candidates, TURN servers (with
+    /// `username` and `credential`, over UDP) relayed ones. The core needs IP addresses in the
+    /// URLs; the tokio driver resolves host names.
+    pub ice_servers: Vec<IceServer>,
+    /// W3C `iceTransportPolicy`: `Relay` signals and pairs relayed candidates only.
+    pub ice_transport_policy: IceTransportPolicy,
+}
+
+/// W3C `RTCIceServer`: `stun:host[:port]` or `turn:host[:port][?transport=udp]` URLs (RFC 7064,
+/// RFC 7065) and, for TURN, the long-term credential.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IceServer {
+    /// The server's URLs.
+    pub urls: Vec<String>,
+    /// TURN username.
+    pub username: Option<String>,
+    /// TURN password.
+    pub credential: Option<String>,
+}
+
+/// W3C `RTCIceTransportPolicy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IceTransportPolicy {
+    /// Every candidate type.
+    #[default]
+    All,
+    /// Relayed candidates only: the peer never learns our addresses.
+    Relay,
 }
 
 impl Default for RtcConfig {
@@ -118,6 +150,8 @@ impl Default for RtcConfig {
             seed: None,
             sctp_zero_checksum: false,
             dtls_handshake_timeout: Duration::from_secs(30),
+            ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (ICE → DTLS → SCTP data channels), composed from the protocol crates.
 
 use crate::demux::{PacketClass, classify, is_rtcp};
+use crate::ice_servers::{self, Servers};
 use crate::jsep::{
     self, LocalParams, LocalSection, MediaSection, RemoteTransport, SdpType, SessionDescriptionInit,
 };
@@ -108,6 +109,8 @@ const MAX_LEARNT_SSRCS: usize = 64;
 /// A W3C-style peer connection without I/O. See the crate documentation for the run loop.
 pub struct PeerConnection {
     config: RtcConfig,
+    /// The STUN and TURN servers of `config.ice_servers`, parsed.
+    servers: Servers,
     rng: StdRng,
     certificate: Option<Certificate>,
     fingerprint: String,
@@ -191,6 +194,7 @@ pub struct PeerConnection {
 impl PeerConnection {
     /// Creates a peer connection; generates a certificate unless the configuration carries one.
     pub fn new(config: RtcConfig, now: Instant) -> Result<PeerConnection, Error> {
+        let servers = ice_servers::servers(&config.ice_servers)?;
         let mut rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_entropy(),
@@ -208,6 +212,7 @@ impl PeerConnection {
         let mut cname_rng = StdRng::seed_from_u64(rng.r#gen());
         Ok(PeerConnection {
             config,
+            servers,
             rng,
             certificate: Some(certificate),
             fingerprint,
@@ -1320,6 +1325,31 @@ impl PeerConnection {
                     .map_err(Error::from),
                 None => Err(Error::Dropped("STUN before any description")),
             },
+            // RFC 7983 §7: 64–79 is TURN ChannelData, from the server of one of our relays.
+            PacketClass::Unknown if datagram.first().is_some_and(|b| (64..=79).contains(b)) => {
+                match self.ice.as_mut() {
+                    Some(ice) => ice
+                        .handle_receive(now, local, remote, datagram)
+                        .map_err(Error::from),
+                    None => Err(Error::Dropped("TURN ChannelData before any description")),
+                }
+            }
+            _ => self.receive_transport(now, local, remote, datagram),
+        };
+        self.pump(now);
+        result
+    }
+
+    /// DTLS and SRTP/SRTCP from `remote` to `local` (a host socket, or one of our relayed
+    /// addresses for what a TURN server relayed).
+    fn receive_transport(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), Error> {
+        match classify(datagram) {
             PacketClass::Dtls => {
                 // BAD_INPUT row 10 (CVE-2023-51443 class): DTLS only from a 5-tuple ICE validated,
                 // dropped silently otherwise — no alert, no state change.
@@ -1357,9 +1387,8 @@ impl PeerConnection {
                 }
             }
             PacketClass::Unknown => Err(Error::Dropped("not STUN, DTLS or RTP (RFC 7983)")),
-        };
-        self.pump(now);
-        result
+            PacketClass::Stun => Err(Error::Dropped("STUN is the ICE agent's")),
+        }
     }
 
     /// Drives timers; call at [`poll_timeout`](Self::poll_timeout).
@@ -1458,20 +1487,30 @@ impl PeerConnection {
             ufrag: self.local_ufrag.clone(),
             pwd: self.local_pwd.clone(),
         };
-        let config = IceConfig::with_credentials(
+        let mut config = IceConfig::with_credentials(
             controlling,
             credentials,
             self.rng.r#gen(),
             self.rng.r#gen(),
         );
+        // RFC 8445 §5.1.1.2: srflx candidates from the STUN servers, relayed ones from the TURN
+        // servers (tern-turn's client inside the agent, over the host sockets).
+        config.stun_servers = self.servers.stun.clone();
+        config.turn_servers = self.servers.turn.clone();
+        config.relay_only = self.config.ice_transport_policy == crate::IceTransportPolicy::Relay;
         let mut ice = IceAgent::new(config, now);
         for address in &self.local_addresses {
             ice.add_local_host_candidate(*address);
         }
+        if !self.local_addresses.is_empty() {
+            // The agent reports GatheringComplete once its STUN/TURN transactions are done.
+            ice.end_of_local_candidates();
+        }
         self.ice = Some(ice);
         self.pump(now);
-        // Host candidates are known at once: gathering is complete when the sockets are.
-        if !self.local_addresses.is_empty() && !self.gathering_complete {
+        // Host candidates alone are known at once: gathering is complete when the sockets are.
+        let servers = !self.servers.stun.is_empty() || !self.servers.turn.is_empty();
+        if !servers && !self.local_addresses.is_empty() && !self.gathering_complete {
             self.gathering_complete = true;
             self.events.push_back(Event::IceGatheringComplete);
         }
@@ -1674,11 +1713,13 @@ impl PeerConnection {
                 TransmitKind::Rtcp => srtp.protect_rtcp(&mut packet),
             };
             if protected.is_ok() {
-                self.transmits.push_back(Transmit {
-                    source: local,
-                    destination: remote,
-                    data: packet,
-                });
+                send_on_pair(
+                    &mut self.transmits,
+                    self.ice.as_mut(),
+                    &self.local_addresses,
+                    (local, remote),
+                    packet,
+                );
             }
         }
         let mut events = Vec::new();
@@ -1824,7 +1865,7 @@ impl PeerConnection {
     fn pump(&mut self, now: Instant) {
         loop {
             let mut moved = false;
-            moved |= self.pump_ice();
+            moved |= self.pump_ice(now);
             moved |= self.pump_dtls(now);
             moved |= self.pump_sctp();
             moved |= self.pump_rtp();
@@ -1898,10 +1939,11 @@ impl PeerConnection {
         }
     }
 
-    fn pump_ice(&mut self) -> bool {
+    fn pump_ice(&mut self, now: Instant) -> bool {
         let Some(ice) = self.ice.as_mut() else {
             return false;
         };
+        let mut relayed = Vec::new();
         let mut moved = false;
         while let Some(t) = ice.poll_transmit() {
             self.transmits.push_back(Transmit {
@@ -1925,7 +1967,15 @@ impl PeerConnection {
                         self.events.push_back(Event::LocalCandidate(value));
                     }
                 }
-                IceEvent::GatheringComplete => {}
+                IceEvent::GatheringComplete if !self.gathering_complete => {
+                    self.gathering_complete = true;
+                    self.events.push_back(Event::IceGatheringComplete);
+                }
+                IceEvent::RelayedData {
+                    local,
+                    remote,
+                    data,
+                } => relayed.push((local, remote, data)),
                 IceEvent::ConnectionStateChanged(state) => {
                     self.ice_state = state;
                     self.events
@@ -1954,6 +2004,12 @@ impl PeerConnection {
                 }
                 _ => {}
             }
+        }
+        // What the peer sent to our relayed candidates, unwrapped by the TURN client: the same
+        // demultiplexing as a datagram on a host socket, with the relayed address as `local`.
+        for (local, remote, data) in relayed {
+            // A rejected datagram changes nothing (as in handle_receive).
+            let _ = self.receive_transport(now, local, remote, &data);
         }
         moved
     }
@@ -2022,16 +2078,18 @@ impl PeerConnection {
 
     /// DTLS records go out on the selected pair; before ICE selects one they wait in the endpoint.
     fn flush_dtls(&mut self) -> bool {
-        let (Some(dtls), Some((local, remote))) = (self.dtls.as_mut(), self.selected) else {
+        let (Some(dtls), Some(pair)) = (self.dtls.as_mut(), self.selected) else {
             return false;
         };
         let mut moved = false;
         while let Some(data) = dtls.poll_transmit() {
-            self.transmits.push_back(Transmit {
-                source: local,
-                destination: remote,
+            send_on_pair(
+                &mut self.transmits,
+                self.ice.as_mut(),
+                &self.local_addresses,
+                pair,
                 data,
-            });
+            );
             moved = true;
         }
         moved
@@ -2448,6 +2506,37 @@ fn srtp_name(profile: ProtectionProfile) -> &'static str {
         ProtectionProfile::Aes128CmHmacSha1_32 => "AES_CM_128_HMAC_SHA1_32",
         ProtectionProfile::AeadAes128Gcm => "AEAD_AES_128_GCM",
         ProtectionProfile::AeadAes256Gcm => "AEAD_AES_256_GCM",
+    }
+}
+
+/// Puts one datagram on the selected pair: straight from our host socket, or — when our side of
+/// the pair is a relayed candidate — through the agent, which wraps it for the TURN server as
+/// ChannelData or a Send indication (RFC 8656 §11–12).
+fn send_on_pair(
+    transmits: &mut VecDeque<Transmit>,
+    ice: Option<&mut IceAgent>,
+    host_sockets: &[SocketAddr],
+    (local, remote): (SocketAddr, SocketAddr),
+    data: Vec<u8>,
+) {
+    if host_sockets.contains(&local) {
+        transmits.push_back(Transmit {
+            source: local,
+            destination: remote,
+            data,
+        });
+        return;
+    }
+    let Some(ice) = ice else { return };
+    // Without a usable relay this is loss, which DTLS, SCTP and RTX recover from.
+    if ice.send_data(&data).is_ok() {
+        while let Some(t) = ice.poll_transmit() {
+            transmits.push_back(Transmit {
+                source: t.source,
+                destination: t.destination,
+                data: t.data,
+            });
+        }
     }
 }
 

@@ -561,6 +561,41 @@ fn serve_survives_bad_http() {
     junk.extend_from_slice(&[0xff; 4096]);
     let reply = exchange(&junk);
     assert!(reply.is_empty() || reply.contains(" 101 "), "{reply}");
+    // Well-formed WebSocket frames carrying junk messages: answered with `malformed` errors.
+    let mut ws = TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    ws.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // (Frames only after the 101: tungstenite refuses data pipelined behind the handshake.)
+    ws.write_all(upgrade).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            ws.read(&mut byte).unwrap(),
+            1,
+            "closed during the handshake"
+        );
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101 "));
+    let mut frames = Vec::new();
+    for junk in [
+        &b"not json"[..],
+        b"{\"type\":\"nope\"}",
+        b"{\"type\":\"offer\"}",
+    ] {
+        // FIN + text, masked with a zero key (so the payload goes as is).
+        frames.extend_from_slice(&[0x81, 0x80 | junk.len() as u8, 0, 0, 0, 0]);
+        frames.extend_from_slice(junk);
+    }
+    ws.write_all(&frames).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while String::from_utf8_lossy(&seen).matches("malformed").count() < 3 {
+        let n = ws.read(&mut buf).unwrap();
+        assert!(n > 0, "closed; got {:?}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    drop(ws);
     // Still serving the page.
     let (status, page) = http(serve.port, "GET", "/", None);
     assert_eq!(status, 200);

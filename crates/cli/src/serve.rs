@@ -23,8 +23,8 @@ const MAX_SESSIONS: usize = 16;
 /// HTTP connections (page loads and signaling WebSockets) open at once.
 const MAX_HTTP_CONNECTIONS: usize = 256;
 
-pub(crate) const USAGE: &str = "\
-  serve    serve a page on 127.0.0.1 that connects your browser to a Rust peer through the
+pub(crate) const USAGE: &str =
+    "  serve    serve a page on 127.0.0.1 that connects your browser to a Rust peer through the
            signaling server: chat, file send with a SHA-256 check, camera/mic echoed back
              --port N        HTTP port (default 8080); the page, and the WebSocket on /ws
              --room NAME     room name (default tern)

@@ -111,6 +111,9 @@ pub struct RtcConfig {
     /// that never answers, or answers for another certificate, must not leave it `Connecting`
     /// forever). Default 30 s.
     pub dtls_handshake_timeout: Duration,
+    /// Offer (as DTLS client) and accept (as server) DTLS 1.3 (RFC 9147), falling back to 1.2
+    /// for peers without it. Off by default.
+    pub dtls13: bool,
     /// W3C `iceServers`: STUN servers give server-reflexive candidates, TURN servers (with
     /// `username` and `credential`, over UDP) relayed ones. The core needs IP addresses in the
     /// URLs; the tokio driver resolves host names.
@@ -150,6 +153,7 @@ impl Default for RtcConfig {
             seed: None,
             sctp_zero_checksum: false,
             dtls_handshake_timeout: Duration::from_secs(30),
+            dtls13: false,
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
         }

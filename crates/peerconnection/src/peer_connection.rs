@@ -1549,6 +1549,7 @@ impl PeerConnection {
         let certificate = self.certificate.clone().ok_or(Error::Closed)?;
         let mut dtls_config = DtlsConfig::new(role, certificate);
         dtls_config.remote_fingerprints = remote.fingerprints.clone();
+        dtls_config.dtls13 = self.config.dtls13;
         dtls_config.rng_seed = self.config.seed.map(|_| self.rng.r#gen());
         // RFC 5764 §4.1.1 use_srtp, offered always (as browsers do) so that media added by a
         // later renegotiation finds its keys: AEAD first (RFC 7714), then the mandatory

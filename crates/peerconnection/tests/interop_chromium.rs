@@ -113,7 +113,19 @@ fn run_case(direction: Direction, case: &str) {
     let socket = UdpSocket::bind((ip.as_str(), 0)).unwrap();
     let local: SocketAddr = socket.local_addr().unwrap();
     let start = Instant::now();
-    let mut pc = PeerConnection::new(RtcConfig::default(), start).unwrap();
+    // `dtls13-<case>`: the page's <case> with DTLS 1.3 enabled on Tern's side.
+    let (case, dtls13) = match case.strip_prefix("dtls13-") {
+        Some(page_case) => (page_case, true),
+        None => (case, false),
+    };
+    let config = RtcConfig {
+        dtls13,
+        ..RtcConfig::default()
+    };
+    let mut pc = PeerConnection::new(config, start).unwrap();
+    // The peer's first two DTLS datagrams (as DTLS client, Chromium's ClientHello is 1413 bytes
+    // in two fragments), kept for the report and written to $TERN_CAPTURE_CLIENT_HELLO if set.
+    let mut first_dtls: Vec<Vec<u8>> = Vec::new();
     pc.add_local_address(start, local);
 
     // Tern's own channel: carries the `tern-opens` case and gives our offer an m=application.
@@ -227,6 +239,15 @@ fn run_case(direction: Direction, case: &str) {
             .clamp(Duration::from_millis(1), Duration::from_millis(10));
         socket.set_read_timeout(Some(wait)).unwrap();
         let received = socket.recv_from(&mut buf).ok();
+        if let Some((n, _)) = received
+            && first_dtls.len() < 2
+            && (20..64).contains(&buf[0])
+        {
+            first_dtls.push(buf[..n].to_vec());
+            if let Ok(path) = std::env::var("TERN_CAPTURE_CLIENT_HELLO") {
+                std::fs::write(path, first_dtls.concat()).unwrap();
+            }
+        }
         // Chromium's video (its VP8 payload type, not RTX): every LOSS_EVERY-th packet is lost.
         let video_pt = video.and_then(|v| pc.negotiated_codecs(v).first().map(|c| c.payload_type));
         let lost = received.is_some_and(|(n, _)| {
@@ -349,6 +370,27 @@ fn run_case(direction: Direction, case: &str) {
         "pc-chromium: {case} ({direction:?}): {detail}; Tern echoed {rtp_echoed} RTP packets"
     );
     assert!(ok, "page reported failure: {detail}\npage log: {log:?}");
+    let transport = pc
+        .stats(Instant::now())
+        .stats
+        .into_iter()
+        .find_map(|s| match s {
+            Stats::Transport(t) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    eprintln!(
+        "pc-chromium: {case} ({direction:?}): {:?} {:?}, DTLS role {:?}, SRTP {:?}; first DTLS \
+         datagrams from Chromium: {:?} bytes",
+        transport.tls_version,
+        transport.dtls_cipher,
+        transport.dtls_role,
+        transport.srtp_cipher,
+        first_dtls.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    // With DTLS 1.3 enabled on Tern, Chromium (which offers it) must end up speaking it.
+    let expected = if dtls13 { "DTLS 1.3" } else { "DTLS 1.2" };
+    assert_eq!(transport.tls_version.as_deref(), Some(expected));
     if case == "media" {
         check_loss_repair(
             &pc,
@@ -465,4 +507,6 @@ cases! {
     many_small => "many-small",
     tern_opens => "tern-opens",
     media => "media",
+    dtls13_reliable_ordered => "dtls13-reliable-ordered",
+    dtls13_media => "dtls13-media",
 }

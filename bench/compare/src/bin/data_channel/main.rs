@@ -3,6 +3,8 @@
 //! - `throughput`: two peer connections, one thread, two UDP sockets on 127.0.0.1, a reliable
 //!   ordered channel, 65,535-byte messages with about 1 MiB kept in `bufferedAmount`; MB/s from
 //!   the first send to the last byte received.
+//! - `throughput-batched`: the same, with the shared socket loop batching datagrams through
+//!   UDP GSO/GRO (`quinn-udp`) for both stacks alike (`io.rs`).
 //! - `setup`: create both peer connections → channel open on both sides over 127.0.0.1
 //!   (certificate generation, ICE, DTLS, SCTP, DCEP).
 //! - `memory N`: live heap per connected idle peer connection with one open channel, N pairs
@@ -12,6 +14,7 @@
 //! median round counts. Prints `tern=<v> peer=<v> name=<peer> unit=<unit>` per figure.
 #![allow(clippy::disallowed_methods)] // a benchmark owns the clock
 
+mod io;
 mod str0m_side;
 mod tern;
 
@@ -47,6 +50,14 @@ fn live_bytes() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
+/// Syscalls per MB moved in one throughput round, both sockets together (stderr, diagnostics).
+fn note_syscalls(stack: &str, bytes: usize, per_side: [u64; 2]) {
+    if std::env::var_os("BENCH_SYSCALLS").is_some() {
+        let total: u64 = per_side.iter().sum();
+        eprintln!("{stack}: {:.0} socket syscalls per MB", total as f64 / (bytes as f64 / 1e6));
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -68,10 +79,22 @@ fn main() {
     let figure = std::env::args().nth(1).unwrap_or_else(|| "throughput".into());
     let peer = "str0m-0.25.0";
     match figure.as_str() {
-        "throughput" => {
+        "throughput" | "throughput-batched" => {
+            let mode = if figure == "throughput" { io::Mode::Plain } else { io::Mode::Batched };
             let total = 64 << 20;
-            let (t, p) = alternate(5, || tern::throughput(total), || str0m_side::throughput(total));
+            let (t, p) = alternate(5, || tern::throughput(total, mode), || str0m_side::throughput(total, mode));
             println!("tern={t:.1} peer={p:.1} name={peer} unit=MB/s");
+        }
+        // One stack alone, for profiling (`perf record`): `throughput-only tern|str0m plain|batched`.
+        "throughput-only" => {
+            let arg = |n: usize| std::env::args().nth(n).unwrap_or_default();
+            let mode = if arg(3) == "batched" { io::Mode::Batched } else { io::Mode::Plain };
+            let total = 64 << 20;
+            let rounds: Vec<f64> = (0..5)
+                .map(|_| if arg(2) == "str0m" { str0m_side::throughput(total, mode) } else { tern::throughput(total, mode) })
+                .collect();
+            eprintln!("rounds: {rounds:.1?}");
+            println!("median={:.1} unit=MB/s", median(rounds));
         }
         "setup" => {
             let (t, p) = alternate(21, || tern::setup(1), || str0m_side::setup(1));

@@ -1,6 +1,7 @@
 //! str0m 0.25's side (aws-lc-rs crypto, its default), driven exactly as Tern's is.
 
 use crate::MESSAGE;
+use crate::io::{Io, Mode, Tx};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use str0m::channel::ChannelId;
@@ -10,7 +11,12 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 struct Side {
     rtc: Rtc,
     addr: SocketAddr,
-    socket: UdpSocket,
+    io: Io,
+    state: State,
+}
+
+/// What the loop learns from str0m's events and timeouts.
+struct State {
     channel: Option<ChannelId>,
     open: bool,
     received: usize,
@@ -18,93 +24,98 @@ struct Side {
 }
 
 impl Side {
-    fn new(now: Instant) -> Side {
+    fn new(now: Instant, mode: Mode) -> Side {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        socket.set_nonblocking(true).expect("nonblocking");
         let addr = socket.local_addr().expect("addr");
         let mut rtc = Rtc::builder().build(now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate")).expect("add candidate");
-        Side { rtc, addr, socket, channel: None, open: false, received: 0, wake: now }
+        let state = State { channel: None, open: false, received: 0, wake: now };
+        Side { rtc, addr, io: Io::new(socket, mode), state }
     }
+}
 
-    /// Drains str0m's output: datagrams onto the socket, events into our counters.
-    fn drain(&mut self) -> bool {
-        let mut moved = false;
-        loop {
-            match self.rtc.poll_output().expect("poll_output") {
-                Output::Timeout(t) => {
-                    self.wake = t;
-                    return moved;
-                }
-                Output::Transmit(t) => {
-                    let _ = self.socket.send_to(&t.contents, t.destination);
-                    moved = true;
-                }
-                Output::Event(Event::ChannelOpen(id, _)) => {
-                    self.channel = Some(id);
-                    self.open = true;
-                }
-                Output::Event(Event::ChannelData(data)) => self.received += data.data.len(),
-                Output::Event(_) => {}
+/// Drains str0m's output: datagrams onto the socket, events into our counters.
+fn drain(rtc: &mut Rtc, tx: &mut Tx, state: &mut State) -> bool {
+    let mut moved = false;
+    loop {
+        match rtc.poll_output().expect("poll_output") {
+            Output::Timeout(t) => {
+                state.wake = t;
+                return moved;
             }
+            Output::Transmit(t) => {
+                tx.send(t.destination, &t.contents);
+                moved = true;
+            }
+            Output::Event(Event::ChannelOpen(id, _)) => {
+                state.channel = Some(id);
+                state.open = true;
+            }
+            Output::Event(Event::ChannelData(data)) => state.received += data.data.len(),
+            Output::Event(_) => {}
         }
     }
 }
 
-fn turn(a: &mut Side, b: &mut Side, buf: &mut [u8]) -> bool {
+fn turn(a: &mut Side, b: &mut Side) -> bool {
     let mut moved = false;
     for side in [&mut *a, &mut *b] {
-        moved |= side.drain();
-        while let Ok((n, from)) = side.socket.recv_from(buf) {
-            let contents = (&buf[..n]).try_into().expect("datagram");
+        let Side { rtc, addr, io, state } = side;
+        moved |= drain(rtc, &mut io.tx, state);
+        io.tx.flush();
+        moved |= io.recv(|tx, from, datagram| {
+            let contents = datagram.try_into().expect("datagram");
             let input = Input::Receive(
                 Instant::now(),
-                Receive { proto: Protocol::Udp, source: from, destination: side.addr, contents },
+                Receive { proto: Protocol::Udp, source: from, destination: *addr, contents },
             );
-            side.rtc.handle_input(input).expect("handle_input");
-            moved = true;
-            side.drain();
-        }
+            rtc.handle_input(input).expect("handle_input");
+            drain(rtc, tx, state);
+        });
         let now = Instant::now();
-        if side.wake <= now {
-            side.rtc.handle_input(Input::Timeout(now)).expect("timeout");
-            side.drain();
+        if state.wake <= now {
+            rtc.handle_input(Input::Timeout(now)).expect("timeout");
+            drain(rtc, &mut io.tx, state);
         }
+        io.tx.flush();
     }
     moved
 }
 
-fn connect(buf: &mut [u8]) -> (Side, Side) {
+fn connect(mode: Mode) -> (Side, Side) {
     let now = Instant::now();
-    let (mut a, mut b) = (Side::new(now), Side::new(now));
+    let (mut a, mut b) = (Side::new(now, mode), Side::new(now, mode));
     let mut change = a.rtc.sdp_api();
     let channel = change.add_channel("bench".into());
     let (offer, pending) = change.apply().expect("offer");
     let answer = b.rtc.sdp_api().accept_offer(offer).expect("accept offer");
     a.rtc.sdp_api().accept_answer(pending, answer).expect("accept answer");
-    a.channel = Some(channel);
+    a.state.channel = Some(channel);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !(a.open && b.open) {
+    while !(a.state.open && b.state.open) {
         assert!(Instant::now() < deadline, "no channel open within 20 s");
-        if !turn(&mut a, &mut b, buf) {
+        if !turn(&mut a, &mut b) {
             std::thread::yield_now();
         }
     }
     (a, b)
 }
 
-pub fn throughput(total: usize) -> f64 {
-    let mut buf = vec![0u8; 65_536];
-    let (mut a, mut b) = connect(&mut buf);
-    let id = a.channel.expect("channel");
+pub fn throughput(total: usize, mode: Mode) -> f64 {
+    let (mut a, mut b) = connect(mode);
+    let id = a.state.channel.expect("channel");
     let message = vec![0x5au8; MESSAGE];
     let messages = total.div_ceil(MESSAGE);
     let expected = messages * MESSAGE;
     let mut sent = 0;
     let start = Instant::now();
     let deadline = start + Duration::from_secs(120);
-    while b.received < expected {
-        assert!(Instant::now() < deadline, "throughput run stalled at {} of {expected} bytes", b.received);
+    while b.state.received < expected {
+        assert!(
+            Instant::now() < deadline,
+            "throughput run stalled at {} of {expected} bytes",
+            b.state.received
+        );
         if let Some(mut channel) = a.rtc.channel(id) {
             while sent < messages && channel.buffered_amount() < 1 << 20 {
                 if !channel.write(true, &message).expect("write") {
@@ -113,19 +124,20 @@ pub fn throughput(total: usize) -> f64 {
                 sent += 1;
             }
         }
-        if !turn(&mut a, &mut b, &mut buf) {
+        if !turn(&mut a, &mut b) {
             std::thread::yield_now();
         }
     }
-    expected as f64 / start.elapsed().as_secs_f64() / 1e6
+    let rate = expected as f64 / start.elapsed().as_secs_f64() / 1e6;
+    crate::note_syscalls("str0m", expected, [a.io.tx.syscalls, b.io.tx.syscalls]);
+    rate
 }
 
 pub fn setup(runs: usize) -> f64 {
-    let mut buf = vec![0u8; 65_536];
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        drop(connect(&mut buf));
+        drop(connect(Mode::Plain));
         samples.push(start.elapsed().as_secs_f64() * 1e3);
     }
     samples.sort_by(f64::total_cmp);

@@ -1,5 +1,6 @@
 //! Tern's side: `tern-peerconnection` state machines driven by the shared socket loop.
 
+use crate::io::{Io, Mode};
 use crate::{MESSAGE, live_bytes};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -10,17 +11,17 @@ use tern_peerconnection::{DataChannelId, DataChannelInit, Event, PeerConnection,
 struct Side {
     pc: PeerConnection,
     addr: SocketAddr,
-    socket: Option<UdpSocket>,
+    io: Option<Io>,
     channel: Option<DataChannelId>,
     open: bool,
     received: usize,
 }
 
 impl Side {
-    fn new(now: Instant, addr: SocketAddr, socket: Option<UdpSocket>) -> Side {
+    fn new(now: Instant, addr: SocketAddr, io: Option<Io>) -> Side {
         let mut pc = PeerConnection::new(RtcConfig::default(), now).expect("peer connection");
         pc.add_local_address(now, addr);
-        Side { pc, addr, socket, channel: None, open: false, received: 0 }
+        Side { pc, addr, io, channel: None, open: false, received: 0 }
     }
 
     fn events(&mut self) {
@@ -49,26 +50,26 @@ fn negotiate(now: Instant, a: &mut Side, b: &mut Side) {
 }
 
 /// One turn of the socket loop for both sides; true if anything moved.
-fn turn_sockets(a: &mut Side, b: &mut Side, buf: &mut [u8]) -> bool {
+fn turn_sockets(a: &mut Side, b: &mut Side) -> bool {
     let mut moved = false;
     for side in [&mut *a, &mut *b] {
-        let socket = side.socket.as_ref().expect("socket");
+        let io = side.io.as_mut().expect("socket");
         while let Some(t) = side.pc.poll_transmit() {
-            let _ = socket.send_to(&t.data, t.destination);
+            io.tx.send(t.destination, &t.data);
             moved = true;
         }
+        io.tx.flush();
     }
     for side in [&mut *a, &mut *b] {
-        loop {
-            let socket = side.socket.as_ref().expect("socket");
-            match socket.recv_from(buf) {
-                Ok((n, from)) => {
-                    let _ = side.pc.handle_receive(Instant::now(), side.addr, from, &buf[..n]);
-                    moved = true;
-                }
-                Err(_) => break,
+        let io = side.io.as_mut().expect("socket");
+        let (pc, addr) = (&mut side.pc, side.addr);
+        moved |= io.recv(|tx, from, datagram| {
+            let _ = pc.handle_receive(Instant::now(), addr, from, datagram);
+            // Drain after every input (the sans-IO contract), as str0m's side does.
+            while let Some(t) = pc.poll_transmit() {
+                tx.send(t.destination, &t.data);
             }
-        }
+        });
         let now = Instant::now();
         if side.pc.poll_timeout().is_some_and(|t| t <= now) {
             side.pc.handle_timeout(now);
@@ -79,32 +80,28 @@ fn turn_sockets(a: &mut Side, b: &mut Side, buf: &mut [u8]) -> bool {
     moved
 }
 
-fn socket_pair() -> (Side, Side) {
+fn socket_pair(mode: Mode) -> (Side, Side) {
     let now = Instant::now();
     let sa = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let sb = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    for s in [&sa, &sb] {
-        s.set_nonblocking(true).expect("nonblocking");
-    }
     let (aa, ab) = (sa.local_addr().expect("addr"), sb.local_addr().expect("addr"));
-    (Side::new(now, aa, Some(sa)), Side::new(now, ab, Some(sb)))
+    (Side::new(now, aa, Some(Io::new(sa, mode))), Side::new(now, ab, Some(Io::new(sb, mode))))
 }
 
-fn connect_sockets(a: &mut Side, b: &mut Side, buf: &mut [u8]) {
+fn connect_sockets(a: &mut Side, b: &mut Side) {
     negotiate(Instant::now(), a, b);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !(a.open && b.open) {
         assert!(Instant::now() < deadline, "no channel open within 20 s");
-        if !turn_sockets(a, b, buf) {
+        if !turn_sockets(a, b) {
             std::thread::yield_now();
         }
     }
 }
 
-pub fn throughput(total: usize) -> f64 {
-    let mut buf = vec![0u8; 65_536];
-    let (mut a, mut b) = socket_pair();
-    connect_sockets(&mut a, &mut b, &mut buf);
+pub fn throughput(total: usize, mode: Mode) -> f64 {
+    let (mut a, mut b) = socket_pair(mode);
+    connect_sockets(&mut a, &mut b);
     let channel = a.channel.expect("channel");
     let message = vec![0x5au8; MESSAGE];
     let messages = total.div_ceil(MESSAGE);
@@ -119,20 +116,21 @@ pub fn throughput(total: usize) -> f64 {
             a.pc.send(Instant::now(), channel, &message, true).expect("send");
             sent += 1;
         }
-        if !turn_sockets(&mut a, &mut b, &mut buf) {
+        if !turn_sockets(&mut a, &mut b) {
             std::thread::yield_now();
         }
     }
-    expected as f64 / start.elapsed().as_secs_f64() / 1e6
+    let rate = expected as f64 / start.elapsed().as_secs_f64() / 1e6;
+    crate::note_syscalls("tern", expected, [&a, &b].map(|s| s.io.as_ref().map_or(0, |io| io.tx.syscalls)));
+    rate
 }
 
 pub fn setup(runs: usize) -> f64 {
-    let mut buf = vec![0u8; 65_536];
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        let (mut a, mut b) = socket_pair();
-        connect_sockets(&mut a, &mut b, &mut buf);
+        let (mut a, mut b) = socket_pair(Mode::Plain);
+        connect_sockets(&mut a, &mut b);
         samples.push(start.elapsed().as_secs_f64() * 1e3);
     }
     samples.sort_by(f64::total_cmp);

@@ -73,6 +73,8 @@ pub struct Counters {
     pub target_bps: AtomicU64,
     /// The VP8 encoder's current bitrate, kbit/s.
     pub encoder_kbps: AtomicU64,
+    /// The sending threads have stopped.
+    pub sending_done: AtomicBool,
 }
 
 /// Commands from the connection's event loop to the sending thread.
@@ -93,6 +95,7 @@ impl SendControl {
 /// delays an audio packet).
 pub struct Sending {
     control: Arc<SendControl>,
+    counters: Arc<Counters>,
     threads: Vec<JoinHandle<Result<(), String>>>,
 }
 
@@ -100,6 +103,7 @@ impl Sending {
     /// Stops the threads and waits for them (call from a blocking context).
     pub fn finish(self) -> Result<(), String> {
         self.control.stop.store(true, Ordering::Relaxed);
+        self.counters.sending_done.store(true, Ordering::Relaxed);
         let mut result = Ok(());
         for thread in self.threads {
             let outcome = thread
@@ -122,6 +126,7 @@ pub fn start_sending(
 ) -> Result<Sending, String> {
     let runtime = tokio::runtime::Handle::current();
     let until = Instant::now() + duration;
+    let thread_counters = counters.clone();
     let (video_runtime, video_pc, video_control) = (runtime.clone(), pc.clone(), control.clone());
     let video = std::thread::Builder::new()
         .name("demo-video-send".into())
@@ -155,6 +160,7 @@ pub fn start_sending(
     };
     Ok(Sending {
         control,
+        counters: thread_counters,
         threads: vec![video, audio],
     })
 }

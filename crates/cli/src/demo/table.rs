@@ -65,6 +65,7 @@ pub struct CounterSnapshot {
     frames_decoded: u64,
     audio_samples: u64,
     audio_concealed: u64,
+    sending_done: bool,
 }
 
 impl CounterSnapshot {
@@ -75,6 +76,7 @@ impl CounterSnapshot {
             frames_decoded: counters.frames_decoded.load(Ordering::Relaxed),
             audio_samples: counters.audio_samples.load(Ordering::Relaxed),
             audio_concealed: counters.audio_concealed.load(Ordering::Relaxed),
+            sending_done: counters.sending_done.load(Ordering::Relaxed),
         }
     }
 }
@@ -138,10 +140,11 @@ impl Row<'_> {
         let concealed = rc_now
             .audio_concealed
             .saturating_sub(rc_then.audio_concealed);
-        let concealed_pct = if played == 0 {
-            0.0
+        // Once the sender has stopped, what the receiver plays is concealment of nothing.
+        let concealed_pct = if played == 0 || sc_now.sending_done {
+            "-".to_string()
         } else {
-            concealed as f64 * 100.0 / played as f64
+            format!("{:.1}", concealed as f64 * 100.0 / played as f64)
         };
         let lost = r_now
             .packets_lost
@@ -159,7 +162,7 @@ impl Row<'_> {
             .rtt
             .map_or_else(|| "-".to_string(), |r| format!("{:.1}", r * 1000.0));
         format!(
-            "{:>4}s  {:<9}  {:>8.1}  {:>5}/{:<5}  {:>4.0}  {:>6.0} ({:>4})  {:>6.1}  {:>6.1}  {:>6.1}  {:>6.1}  {:>4} / {:<2}  {:>6}",
+            "{:>4}s  {:<9}  {:>8.1}  {:>5}/{:<5}  {:>4.0}  {:>6.0} ({:>4})  {:>6.1}  {:>6}  {:>6.1}  {:>6.1}  {:>4} / {:<2}  {:>6}",
             time,
             self.direction,
             data,
@@ -205,6 +208,7 @@ mod tests {
             frames_decoded: 29,
             audio_samples: 48_000,
             audio_concealed: 480,
+            sending_done: false,
         };
         let row = Row {
             direction: "bob→alice",

@@ -212,7 +212,7 @@ fn summarize_media(direction: &str, sender: &Received, report: &ReceiveReport) {
         .last_counter
         .map_or_else(|| "none".to_string(), |c| format!("#{c}"));
     println!(
-        "  video {direction:<18} {} frames sent ({} key), {} decoded, last picture {counter}, {} out of sequence, {} decoder errors",
+        "  video {direction:<18} {} frames sent ({} key), {} decoded, last picture {counter}, {} gaps in the picture numbers, {} decoder errors",
         sender.frames_sent,
         sender.keyframes_sent,
         report.frames_decoded,

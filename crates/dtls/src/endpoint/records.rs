@@ -36,6 +36,14 @@ impl DtlsEndpoint {
                 }
                 self.open_record(&h, rec.body)?;
                 let plain = std::mem::take(&mut self.scratch);
+                if h.content_type == ContentType::ApplicationData
+                    && self.state == DtlsState::Connected
+                {
+                    // The data path: the decrypted buffer becomes the event as it is (what
+                    // `handle_app_data` does when connected, without a second copy).
+                    self.events.push_back(DtlsEvent::ApplicationData(plain));
+                    return Ok(());
+                }
                 let r = self.dispatch_protected(now, h.content_type, &plain);
                 self.scratch = plain;
                 r

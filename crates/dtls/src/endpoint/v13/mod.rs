@@ -960,6 +960,17 @@ impl Endpoint13 {
                 what: "record without content type",
                 state: self.hs.name(),
             }),
+            Some(end)
+                if plain.get(end) == Some(&23)
+                    && epoch >= APPLICATION_EPOCH
+                    && self.state == DtlsState::Connected =>
+            {
+                // The data path: the decrypted buffer, cut at the content type, becomes the
+                // event as it is (what `dispatch_protected` does when connected, without a copy).
+                plain.truncate(end);
+                self.events.push_back(DtlsEvent::ApplicationData(plain));
+                return Ok(());
+            }
             Some(end) => {
                 let ct = plain.get(end).copied().unwrap_or(0);
                 let content = plain.get(..end).unwrap_or(&[]);

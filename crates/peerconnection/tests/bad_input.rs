@@ -738,3 +738,34 @@ fn bad_input_peerconnection_10_dtls_from_an_unvalidated_address_is_dropped_and_t
     // No alert or anything else ever went to the stranger: the harness would have queued it.
     assert!(pair.in_flight.iter().all(|f| f.3 != stranger));
 }
+
+#[test]
+fn ice_that_never_succeeds_fails_with_a_typed_reason() {
+    // Every connectivity check is lost: ICE fails (RFC 8445 §7.2.5.3: all pairs failed), and so
+    // does the connection, with FailureReason::IceFailed — DTLS never started.
+    let mut pair = Pair::new(82);
+    pair.drop_stun = true;
+    let now = pair.now;
+    pair.a
+        .pc
+        .create_data_channel(now, "chat", DataChannelInit::default())
+        .unwrap();
+    pair.negotiate(|_| {});
+    pair.run_until(Duration::from_secs(60), |p| {
+        p.a.pc.connection_state() == PeerConnectionState::Failed
+    });
+    assert_eq!(pair.a.pc.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(pair.a.pc.failure_reason(), Some(&FailureReason::IceFailed));
+    while let Some(e) = pair.a.pc.poll_event() {
+        pair.a.events.push(e);
+    }
+    assert!(
+        pair.a
+            .events
+            .contains(&Event::ConnectionFailed(FailureReason::IceFailed))
+    );
+    assert!(!pair.a.events.iter().any(|e| matches!(
+        e,
+        Event::ConnectionStateChange(PeerConnectionState::Connected)
+    )));
+}

@@ -22,6 +22,8 @@ pub struct Pair {
     pub drop_rtp_to_b: (u8, usize),
     /// Every DTLS datagram (RFC 7983: first byte 20..=63) either way is lost.
     pub drop_dtls: bool,
+    /// Every STUN datagram (first byte 0..=3) either way is lost: ICE cannot succeed.
+    pub drop_stun: bool,
 }
 
 impl Pair {
@@ -55,6 +57,7 @@ impl Pair {
             delay: Duration::from_millis(5),
             drop_rtp_to_b: (0, 0),
             drop_dtls: false,
+            drop_stun: false,
         }
     }
 
@@ -89,6 +92,9 @@ impl Pair {
                         continue;
                     }
                     if self.drop_dtls && (20..64).contains(&t.data[0]) {
+                        continue;
+                    }
+                    if self.drop_stun && t.data[0] < 4 {
                         continue;
                     }
                     self.in_flight.push((

@@ -19,7 +19,13 @@ struct Side {
 
 impl Side {
     fn new(now: Instant, addr: SocketAddr, io: Option<Io>) -> Side {
-        let mut pc = PeerConnection::new(RtcConfig::default(), now).expect("peer connection");
+        // TERN_BENCH_ZERO_CHECKSUM=1: both Tern peers offer RFC 9653 zero checksum (off by default
+        // in RtcConfig, so the figure measures defaults unless asked).
+        let config = RtcConfig {
+            sctp_zero_checksum: std::env::var_os("TERN_BENCH_ZERO_CHECKSUM").is_some(),
+            ..RtcConfig::default()
+        };
+        let mut pc = PeerConnection::new(config, now).expect("peer connection");
         pc.add_local_address(now, addr);
         Side { pc, addr, io, channel: None, open: false, received: 0 }
     }

@@ -1,11 +1,18 @@
 //! A small tokio runner around the sans-IO [`Server`] core (feature `server`): one UDP
 //! listening socket, an optional TCP listener, and one UDP socket per relay address.
 //!
-//! One task owns the core and reads the UDP listening socket itself (every client → peer
-//! datagram, with no hand-off). Reader tasks for each relay socket and each TCP connection
-//! forward what they read over a bounded channel, which the core drains in batches. The core's
-//! transmits are written by the owning task (UDP) or handed to the connection's writer task
-//! (TCP). One timer is re-armed only when the core's `poll_timeout` moves.
+//! The server runs as one event loop on a thread of its own, with a current-thread tokio
+//! runtime (as coturn runs each relay thread on one libevent loop): every socket is registered
+//! with that thread's reactor, so a datagram is read, relayed and written without waking
+//! another thread, whatever runtime the caller uses. The caller's task only waits for the
+//! shutdown future and hands the statistics to `report`.
+//!
+//! On that thread, one task owns the core and reads the UDP listening socket itself (every
+//! client → peer datagram, with no hand-off). Reader tasks for each relay socket and each TCP
+//! connection forward what they read over a bounded channel, which the core drains in
+//! batches. The core's transmits are written by the owning task (UDP) or handed to the
+//! connection's writer task (TCP). One timer is re-armed only when the core's `poll_timeout`
+//! moves.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
@@ -55,7 +62,7 @@ enum Input {
 #[derive(Debug)]
 pub struct ServerRunner {
     core: Server,
-    udp: Arc<UdpSocket>,
+    udp: UdpSocket,
     tcp: Option<TcpListener>,
     local: SocketAddr,
     legacy_channels: bool,
@@ -91,7 +98,7 @@ impl ServerRunner {
         Ok(ServerRunner {
             legacy_channels: config.legacy_channel_range,
             core: Server::new(config, instant_now(), unix_now()),
-            udp: Arc::new(udp),
+            udp,
             tcp,
             local,
         })
@@ -109,6 +116,9 @@ impl ServerRunner {
 
     /// Serves until `shutdown` completes, handing the core's counters to `report` every
     /// `every` (never when `None`).
+    ///
+    /// The sockets move to a dedicated thread running the event loop (see the module doc);
+    /// this future waits for `shutdown`, stops that thread and returns its result.
     pub async fn run_with_stats(
         self,
         shutdown: impl Future<Output = ()>,
@@ -116,84 +126,162 @@ impl ServerRunner {
         mut report: impl FnMut(ServerStats),
     ) -> io::Result<()> {
         let ServerRunner {
-            mut core,
+            core,
             udp,
             tcp,
             local,
             legacy_channels,
         } = self;
-        let (tx, mut rx) = mpsc::channel::<Input>(INBOUND_QUEUE);
-        let legacy = legacy_channels;
-        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-        // The listening socket is read by the core's own task (no hand-off per datagram: it
-        // carries every client → peer packet); relay sockets and TCP connections by reader tasks.
-        let mut listen_buf = vec![0u8; 65536];
-        if let Some(listener) = tcp {
-            tasks.push(spawn_tcp_acceptor(listener, local, legacy, tx.clone()));
-        }
-        let mut relays: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)> = HashMap::new();
-        let mut tcp_writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+        // Out of the caller's reactor: the serving thread registers them with its own.
+        let udp = udp.into_std()?;
+        let tcp = tcp.map(TcpListener::into_std).transpose()?;
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (stats_tx, mut stats_rx) = mpsc::channel::<ServerStats>(4);
+        let (done_tx, mut done_rx) = oneshot::channel::<io::Result<()>>();
+        let thread = std::thread::Builder::new()
+            .name("tern-turn-server".into())
+            .spawn(move || {
+                let result = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .and_then(|runtime| {
+                        runtime.block_on(async move {
+                            let udp = from_std_udp(udp)?;
+                            let tcp = match tcp {
+                                Some(l) => {
+                                    l.set_nonblocking(true)?;
+                                    Some(TcpListener::from_std(l)?)
+                                }
+                                None => None,
+                            };
+                            let stop = async move {
+                                let _ = stop_rx.await;
+                            };
+                            serve(
+                                core,
+                                udp,
+                                tcp,
+                                local,
+                                legacy_channels,
+                                stop,
+                                every,
+                                stats_tx,
+                            )
+                            .await;
+                            Ok(())
+                        })
+                    });
+                let _ = done_tx.send(result);
+            })?;
         tokio::pin!(shutdown);
-        // One timer, re-armed only when the core's deadline moves (not once per datagram).
-        let far_future = || tokio::time::Instant::now() + Duration::from_secs(86_400);
-        let timer = tokio::time::sleep_until(far_future());
-        tokio::pin!(timer);
-        let mut armed: Option<Instant> = None;
-        let period = every
-            .unwrap_or(Duration::from_secs(3600))
-            .max(Duration::from_millis(1));
-        let mut stats_tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        loop {
-            let deadline = core.poll_timeout();
-            if deadline != armed {
-                armed = deadline;
-                timer
-                    .as_mut()
-                    .reset(deadline.map_or_else(far_future, tokio::time::Instant::from_std));
-            }
+        let mut stats_open = true;
+        let result = loop {
             tokio::select! {
-                () = &mut shutdown => break,
-                input = rx.recv() => {
-                    let Some(input) = input else { break };
-                    let mut next = Some(input);
-                    let mut batch = 0;
-                    // Take what else is already queued before draining: one wake-up, many
-                    // datagrams, under load.
-                    while let Some(input) = next {
-                        handle_input(&mut core, input, &mut tcp_writers, local);
-                        batch += 1;
-                        next = if batch < INPUT_BATCH { rx.try_recv().ok() } else { None };
-                    }
+                () = &mut shutdown => {
+                    let _ = stop_tx.send(());
+                    break (&mut done_rx).await;
                 }
-                received = udp.recv_from(&mut listen_buf) => {
-                    // ICMP errors surface as receive errors on Linux: keep serving.
-                    if let Ok((n, from)) = received {
+                stats = stats_rx.recv(), if stats_open => match stats {
+                    Some(stats) => report(stats),
+                    None => stats_open = false,
+                },
+                result = &mut done_rx => break result,
+            }
+        };
+        // The thread has sent its result: it is ending, so this join is immediate.
+        let _ = thread.join();
+        result.unwrap_or_else(|_| Err(io::Error::other("the TURN server thread stopped")))
+    }
+}
+
+fn from_std_udp(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+    socket.set_nonblocking(true)?;
+    UdpSocket::from_std(socket)
+}
+
+/// The event loop: runs on the serving thread's current-thread runtime until `shutdown`.
+#[allow(clippy::too_many_arguments)]
+async fn serve(
+    mut core: Server,
+    udp: UdpSocket,
+    tcp: Option<TcpListener>,
+    local: SocketAddr,
+    legacy: bool,
+    shutdown: impl Future<Output = ()>,
+    every: Option<Duration>,
+    stats: mpsc::Sender<ServerStats>,
+) {
+    let udp = Arc::new(udp);
+    let (tx, mut rx) = mpsc::channel::<Input>(INBOUND_QUEUE);
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    // The listening socket is read by the core's own task (no hand-off per datagram: it
+    // carries every client → peer packet); relay sockets and TCP connections by reader tasks.
+    let mut listen_buf = vec![0u8; 65536];
+    if let Some(listener) = tcp {
+        tasks.push(spawn_tcp_acceptor(listener, local, legacy, tx.clone()));
+    }
+    let mut relays: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)> = HashMap::new();
+    let mut tcp_writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    tokio::pin!(shutdown);
+    // One timer, re-armed only when the core's deadline moves (not once per datagram).
+    let far_future = || tokio::time::Instant::now() + Duration::from_secs(86_400);
+    let timer = tokio::time::sleep_until(far_future());
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
+    let period = every
+        .unwrap_or(Duration::from_secs(3600))
+        .max(Duration::from_millis(1));
+    let mut stats_tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        let deadline = core.poll_timeout();
+        if deadline != armed {
+            armed = deadline;
+            timer
+                .as_mut()
+                .reset(deadline.map_or_else(far_future, tokio::time::Instant::from_std));
+        }
+        tokio::select! {
+            () = &mut shutdown => break,
+            input = rx.recv() => {
+                let Some(input) = input else { break };
+                let mut next = Some(input);
+                let mut batch = 0;
+                // Take what else is already queued before draining: one wake-up, many
+                // datagrams, under load.
+                while let Some(input) = next {
+                    handle_input(&mut core, input, &mut tcp_writers, local);
+                    batch += 1;
+                    next = if batch < INPUT_BATCH { rx.try_recv().ok() } else { None };
+                }
+            }
+            received = udp.recv_from(&mut listen_buf) => {
+                // ICMP errors surface as receive errors on Linux: keep serving.
+                if let Ok((n, from)) = received {
+                    let datagram = listen_buf.get(..n).unwrap_or_default();
+                    let _ = core.handle_receive(instant_now(), Transport::Udp, from, local, datagram);
+                    for _ in 1..INPUT_BATCH {
+                        let Ok((n, from)) = udp.try_recv_from(&mut listen_buf) else { break };
                         let datagram = listen_buf.get(..n).unwrap_or_default();
                         let _ = core.handle_receive(instant_now(), Transport::Udp, from, local, datagram);
-                        for _ in 1..INPUT_BATCH {
-                            let Ok((n, from)) = udp.try_recv_from(&mut listen_buf) else { break };
-                            let datagram = listen_buf.get(..n).unwrap_or_default();
-                            let _ = core.handle_receive(instant_now(), Transport::Udp, from, local, datagram);
-                        }
                     }
                 }
-                _ = stats_tick.tick(), if every.is_some() => {
-                    report(core.stats());
-                }
-                () = &mut timer => {
-                    armed = None;
-                    core.handle_timeout(instant_now());
-                }
             }
-            drain(&mut core, &udp, &mut relays, &tcp_writers, &tx).await;
+            _ = stats_tick.tick(), if every.is_some() => {
+                // A slow reporter misses a tick rather than stalling the relay.
+                let _ = stats.try_send(core.stats());
+            }
+            () = &mut timer => {
+                armed = None;
+                core.handle_timeout(instant_now());
+            }
         }
-        for (_, (_, task)) in relays.drain() {
-            task.abort();
-        }
-        for task in tasks {
-            task.abort();
-        }
-        Ok(())
+        drain(&mut core, &udp, &mut relays, &tcp_writers, &tx).await;
+    }
+    for (_, (_, task)) in relays.drain() {
+        task.abort();
+    }
+    for task in tasks {
+        task.abort();
     }
 }
 

@@ -80,7 +80,14 @@ fn bad_input_vp8_36_truncated_and_corrupted_frames_then_recovery() {
         match dec.decode(&bad) {
             Ok(Some(img)) => assert_eq!((img.width(), img.height()), (320, 240)),
             Ok(None) => {}
-            Err(Error::Codec { .. }) => errors += 1,
+            // The header check catches truncation before libvpx; libvpx the rest.
+            Err(
+                Error::Codec { .. }
+                | Error::TruncatedPayloadHeader { .. }
+                | Error::PartitionSizeExceedsFrame { .. }
+                | Error::InvalidStartCode { .. }
+                | Error::FrameTooLarge { .. },
+            ) => errors += 1,
             Err(e) => panic!("unexpected error {e:?}"),
         }
     }
@@ -162,4 +169,29 @@ fn bad_input_vp8_36_encoder_rapid_resolution_and_bitrate_changes() {
         after > 0,
         "the encoder produced nothing after the refused requests"
     );
+}
+
+#[test]
+fn bad_input_vp8_36_huge_key_frame_dimensions_are_refused_before_libvpx() {
+    // A 16383×16383 key frame header: libvpx would allocate ~400 MB of frame buffers.
+    let mut frame = tern_vp8_engine::wire::header::emit_header(20, Some((16383, 16383)));
+    frame.extend_from_slice(&[0u8; 64]);
+    let mut dec = Vp8Decoder::new(1).unwrap();
+    assert!(matches!(
+        dec.decode(&frame),
+        Err(Error::FrameTooLarge {
+            width: 16383,
+            height: 16383,
+            ..
+        })
+    ));
+    // A small limit applies to honest streams too, and the decoder stays usable.
+    let frames = stream(2);
+    let mut small = Vp8Decoder::with_max_pixels(1, 160 * 120).unwrap();
+    assert!(matches!(
+        small.decode(&frames[0]),
+        Err(Error::FrameTooLarge { .. })
+    ));
+    let img = dec.decode(&frames[0]).unwrap().unwrap();
+    assert_eq!((img.width(), img.height()), (320, 240));
 }

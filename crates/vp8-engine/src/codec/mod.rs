@@ -8,7 +8,7 @@ mod ffi;
 use crate::error::Error;
 use crate::image::I420Image;
 use crate::packetizer::FrameToSend;
-use crate::wire::TemporalInfo;
+use crate::wire::{TemporalInfo, Vp8PayloadHeader};
 use ffi::{DecCtx, EncCtx, EncParams};
 
 /// Encoder settings. [`EncoderConfig::new`] gives libwebrtc's real-time defaults.
@@ -319,25 +319,41 @@ impl Vp8Encoder {
 #[derive(Debug)]
 pub struct Vp8Decoder {
     ctx: DecCtx,
+    max_pixels: u32,
 }
 
 impl Vp8Decoder {
-    /// A decoder with `threads` threads.
+    /// A decoder with `threads` threads that refuses key frames above 4096×2304 pixels (the
+    /// [`ReceiverConfig`](crate::ReceiverConfig) default).
     ///
     /// # Errors
     /// [`Error::Codec`] if libvpx fails to initialise.
     pub fn new(threads: u32) -> Result<Self, Error> {
+        Self::with_max_pixels(threads, 4096 * 2304)
+    }
+
+    /// A decoder that refuses key frames of more than `max_pixels` pixels before libvpx sees
+    /// them: a 14-bit VP8 header can ask for 16383×16383, and libvpx would allocate the frame
+    /// buffers for it.
+    ///
+    /// # Errors
+    /// [`Error::Codec`] if libvpx fails to initialise.
+    pub fn with_max_pixels(threads: u32, max_pixels: u32) -> Result<Self, Error> {
         Ok(Self {
             ctx: DecCtx::new(threads.max(1))?,
+            max_pixels,
         })
     }
 
     /// Decodes one complete frame; returns the image to show, if any.
     ///
     /// # Errors
+    /// The header errors of [`Vp8PayloadHeader::parse_frame`] (truncated header, bad start
+    /// code, [`Error::FrameTooLarge`], partition past the end) before libvpx is called;
     /// [`Error::Codec`] on corrupt data (report it with
     /// [`Vp8Receiver::handle_decoder_error`](crate::Vp8Receiver::handle_decoder_error)).
     pub fn decode(&mut self, frame: &[u8]) -> Result<Option<I420Image>, Error> {
+        Vp8PayloadHeader::parse_frame(frame, self.max_pixels)?;
         Ok(self.ctx.decode(frame)?.pop())
     }
 }

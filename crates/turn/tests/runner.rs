@@ -1,0 +1,141 @@
+//! The tokio runner (feature `server`) end to end on loopback: our client allocates, binds a
+//! channel and relays both ways through it; `run_with_stats` reports the counters from the
+//! server's own thread and returns once the shutdown future completes, on a multi-thread and
+//! on a current-thread caller runtime.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(clippy::disallowed_methods)] // a socket test reads the clock
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tern_turn::{Client, ClientConfig, Event, PeerPolicy, ServerConfig, ServerRunner, ServerStats};
+
+fn drive(client: &mut Client, socket: &UdpSocket, done: impl Fn(&Event) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 2048];
+    loop {
+        while let Some(t) = client.poll_transmit() {
+            socket.send_to(&t.data, t.destination).unwrap();
+        }
+        while let Some(e) = client.poll_event() {
+            assert!(!matches!(e, Event::Failed(_)), "{e:?}");
+            if done(&e) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "no answer from our server");
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let _ = client.handle_receive(Instant::now(), from, &buf[..n]);
+        }
+        if client.poll_timeout().is_some_and(|t| t <= Instant::now()) {
+            client.handle_timeout(Instant::now());
+        }
+    }
+}
+
+fn relay_both_ways(multi_thread: bool) {
+    let mut config =
+        ServerConfig::new("tern.test", "127.0.0.1".parse().unwrap()).with_user("alice", "secret");
+    config.peer_policy = PeerPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
+    let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
+    let (stats_tx, stats_rx) = mpsc::channel::<ServerStats>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let rt = if multi_thread {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        .unwrap();
+        rt.block_on(async move {
+            let runner = ServerRunner::bind(config, "127.0.0.1:0".parse().unwrap(), false)
+                .await
+                .unwrap();
+            addr_tx.send(runner.local_addr()).unwrap();
+            runner
+                .run_with_stats(
+                    async move {
+                        let _ = stop_rx.await;
+                    },
+                    Some(Duration::from_millis(20)),
+                    move |s| {
+                        let _ = stats_tx.send(s);
+                    },
+                )
+                .await
+        })
+    });
+    let server_addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let mut client = Client::new(ClientConfig::new(server_addr, "alice", "secret"));
+    client.allocate(Instant::now()).unwrap();
+    drive(&mut client, &socket, |e| {
+        matches!(e, Event::Allocated { .. })
+    });
+    let peer_addr = peer.local_addr().unwrap();
+    client.bind_channel(Instant::now(), peer_addr).unwrap();
+    drive(&mut client, &socket, |e| {
+        matches!(e, Event::ChannelBound { .. })
+    });
+    let relayed = client.relayed_address().unwrap();
+
+    // Client → peer.
+    client.send_to(peer_addr, b"to the peer").unwrap();
+    while let Some(t) = client.poll_transmit() {
+        socket.send_to(&t.data, t.destination).unwrap();
+    }
+    let mut buf = [0u8; 2048];
+    let (n, from) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"to the peer");
+    assert_eq!(from, relayed);
+
+    // Peer → client.
+    peer.send_to(b"to the client", relayed).unwrap();
+    drive(
+        &mut client,
+        &socket,
+        |e| matches!(e, Event::Data { data, .. } if &data[..] == b"to the client"),
+    );
+
+    // The counters arrive from the server's thread.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = stats_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        if s.relayed_to_peers >= 1 && s.relayed_to_clients >= 1 {
+            assert_eq!(s.allocations, 1);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stats never showed the relayed data: {s:?}"
+        );
+    }
+    stop_tx.send(()).unwrap();
+    server.join().unwrap().unwrap();
+}
+
+#[test]
+fn relays_both_ways_and_reports_stats_on_a_multi_thread_runtime() {
+    relay_both_ways(true);
+}
+
+#[test]
+fn relays_both_ways_and_reports_stats_on_a_current_thread_runtime() {
+    relay_both_ways(false);
+}

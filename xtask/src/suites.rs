@@ -591,6 +591,32 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 10,
         },
         Suite {
+            name: "serve-browser",
+            peer: "headless Chromium with fake camera/mic on the `tern serve` page",
+            peer_version: &["sh", "-c", "chromium --version; chromedriver --version"],
+            kind: Kind::Ignored {
+                package: "tern-cli",
+                test: "serve_browser",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Apt("chromium"), Need::Apt("chromium-driver")],
+            timeout_minutes: 15,
+        },
+        Suite {
+            name: "pc-coturn-relay",
+            peer: "coturn (two Tern peers relay-only through it, tokio driver)",
+            peer_version: &["sh", "-c", "echo coturn $(turnserver --version)"],
+            kind: Kind::Ignored {
+                package: "tern-peerconnection",
+                test: "interop_coturn_relay",
+                features: "tokio",
+                netns: true,
+            },
+            needs: &[Need::Apt("coturn")],
+            timeout_minutes: 10,
+        },
+        Suite {
             name: "fuzz-smoke",
             peer: "libFuzzer",
             peer_version: &["cargo", "fuzz", "--version"],

@@ -325,6 +325,10 @@ impl ReceiveStream {
 
     /// Cumulative lost (RFC 3550 A.3), may be negative with duplicates.
     pub fn cumulative_lost(&self) -> i64 {
+        // Before the first packet nothing is expected (ext_max() + 1 - base_seq would be 1).
+        if !self.started {
+            return 0;
+        }
         let expected = self.ext_max() + 1 - self.base_seq;
         expected as i64 - self.received as i64
     }
@@ -387,6 +391,14 @@ mod tests {
     fn stream() -> (ReceiveStream, Instant) {
         let t = crate::test_util::base();
         (ReceiveStream::new(1, 90_000, NackConfig::default(), t), t)
+    }
+
+    #[test]
+    fn nothing_is_lost_before_the_first_packet() {
+        let (mut s, t) = stream();
+        assert_eq!(s.cumulative_lost(), 0);
+        s.on_packet(t, 7, 0, 100, false);
+        assert_eq!(s.cumulative_lost(), 0);
     }
 
     #[test]

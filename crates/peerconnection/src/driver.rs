@@ -62,7 +62,11 @@ const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 
 fn bind_udp(address: SocketAddr) -> Result<UdpSocket, std::io::Error> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(address), Type::DGRAM, Some(Protocol::UDP))?;
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
     socket.set_nonblocking(true)?;
     socket.bind(&address.into())?;
     // Best effort: a smaller kernel limit only means a smaller buffer.

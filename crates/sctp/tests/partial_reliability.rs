@@ -163,3 +163,168 @@ fn interleaving_avoids_head_of_line_blocking() {
         "I-DATA: small first; DATA: blocked behind the large one"
     );
 }
+
+/// Regression for the aiortc lossy-link stall (CI trace `aiortc_lossy_link.trace`: after
+/// 3.25 s only HEARTBEATs left for two minutes while a reliable TSN stayed unacked). A
+/// reliable message is lost, fast-retransmitted and lost again; a max-retransmits(0)
+/// message behind it then gets its third miss and is abandoned instead of retransmitted.
+/// T3 must still run for the reliable chunk, which only T3 can recover now (RFC 9260
+/// §7.2.4 allows one fast retransmit). Deterministic: chosen packets are dropped, on
+/// virtual time.
+#[test]
+fn reliable_chunk_recovers_after_lost_fast_retransmit_and_abandoned_followers() {
+    use std::time::Instant;
+    use tern_sctp::wire::{ChecksumPolicy, Chunk, Packet};
+
+    #[allow(clippy::disallowed_methods)] // the virtual clock needs some base instant
+    let t0 = Instant::now();
+    let mut now = t0;
+    let mut a = tern_sctp::Association::new(config(1, StreamParity::Even), now);
+    let mut b = tern_sctp::Association::new(config(2, StreamParity::Odd), now);
+    a.connect(now);
+    b.connect(now);
+    let (mut ev_a, mut ev_b) = (Vec::new(), Vec::new());
+    // Transmissions of DATA from `a` seen so far, by payload's first byte. The filter drops
+    // the first two of the reliable message (0xee: the original and its fast retransmit)
+    // and the first of "once" #5, whose third miss comes in the SACK for #9, after the
+    // queue ran dry: before the fix T3 stayed stopped and only HEARTBEATs followed.
+    let mut seen: std::collections::HashMap<u8, usize> = Default::default();
+    let mut dropped = 0;
+    let mut pump = |a: &mut tern_sctp::Association,
+                    b: &mut tern_sctp::Association,
+                    now: Instant,
+                    ev_a: &mut Vec<_>,
+                    ev_b: &mut Vec<_>,
+                    filter: bool| {
+        loop {
+            let mut any = false;
+            while let Some(p) = a.poll_transmit() {
+                any = true;
+                let pkt = Packet::parse(&p, ChecksumPolicy::AcceptZero).unwrap();
+                let mut drop = false;
+                for c in pkt.chunks().flatten() {
+                    if let Chunk::Data(d) = c
+                        && filter
+                        && d.payload.len() == 1168
+                    {
+                        let tag = d.payload[0];
+                        let n = seen.entry(tag).or_default();
+                        *n += 1;
+                        drop |= (tag == 0xee && *n <= 2) || (tag == 5 && *n == 1);
+                    }
+                }
+                if drop {
+                    dropped += 1;
+                } else {
+                    let _ = b.handle_receive(now, &p);
+                }
+            }
+            while let Some(p) = b.poll_transmit() {
+                any = true;
+                let _ = a.handle_receive(now, &p);
+            }
+            while let Some(e) = a.poll_event() {
+                ev_a.push(e);
+            }
+            while let Some(e) = b.poll_event() {
+                ev_b.push(e);
+            }
+            if !any {
+                return;
+            }
+        }
+    };
+    let mut run = |a: &mut tern_sctp::Association,
+                   b: &mut tern_sctp::Association,
+                   now: &mut Instant,
+                   ev_a: &mut Vec<_>,
+                   ev_b: &mut Vec<_>,
+                   limit: Duration,
+                   filter: bool,
+                   done: &dyn Fn(&[tern_sctp::SctpEvent]) -> bool| {
+        let deadline = *now + limit;
+        loop {
+            pump(a, b, *now, ev_a, ev_b, filter);
+            if done(ev_b) {
+                return true;
+            }
+            let Some(next) = [a.poll_timeout(), b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .filter(|t| *t <= deadline)
+            else {
+                *now = deadline;
+                return false;
+            };
+            *now = (*now).max(next);
+            a.handle_timeout(*now);
+            b.handle_timeout(*now);
+        }
+    };
+    run(
+        &mut a,
+        &mut b,
+        &mut now,
+        &mut ev_a,
+        &mut ev_b,
+        Duration::from_secs(5),
+        false,
+        &|_| false,
+    );
+    assert!(a.is_established() && b.is_established());
+    let rel = a.open_channel(now, ChannelInit::default()).unwrap();
+    let once = a
+        .open_channel(
+            now,
+            ChannelInit {
+                reliability: Reliability::MaxRetransmits(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    run(
+        &mut a,
+        &mut b,
+        &mut now,
+        &mut ev_a,
+        &mut ev_b,
+        Duration::from_secs(1),
+        false,
+        &|_| false,
+    );
+    assert_eq!(rel.0, 0, "the reliable channel is stream 0");
+    // One packet per message (1168 bytes fill a 1200-byte packet): the reliable one, then
+    // nine on the max-retransmits(0) channel.
+    a.send(now, rel, &[0xee; 1168], MessageKind::Binary)
+        .unwrap();
+    for i in 1..=9u8 {
+        a.send(now, once, &[i; 1168], MessageKind::Binary).unwrap();
+    }
+    let delivered = run(
+        &mut a,
+        &mut b,
+        &mut now,
+        &mut ev_a,
+        &mut ev_b,
+        Duration::from_secs(30),
+        true,
+        &|e| messages(e, rel).len() == 1,
+    );
+    assert!(
+        delivered,
+        "reliable message never recovered: sent {:?} times, {dropped} packets dropped",
+        seen.get(&0xee)
+    );
+    assert_eq!(
+        seen.get(&0xee),
+        Some(&3),
+        "sent, fast-retransmitted, then on T3"
+    );
+    assert_eq!(messages(&ev_b, rel)[0].1[..], [0xee; 1168][..]);
+    let got = messages(&ev_b, once);
+    assert!(
+        got.len() < 9 && got.iter().all(|(_, d)| d[0] != 5),
+        "#5 abandoned"
+    );
+}

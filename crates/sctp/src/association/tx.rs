@@ -305,6 +305,10 @@ impl Sender {
         // cwnd for one packet.
         if self.retx_count > 0 {
             let ignore_cwnd = std::mem::take(&mut self.fast_rtx_pending);
+            let first_outstanding = self
+                .inflight
+                .iter()
+                .position(|e| matches!(e.state, SentState::InFlight | SentState::Retransmit));
             for i in 0..self.inflight.len() {
                 if self.retx_count == 0 {
                     break;
@@ -330,6 +334,11 @@ impl Sender {
                 e.sent_at = now;
                 self.flight += e.data.len();
                 self.retx_count -= 1;
+                if first_outstanding == Some(i) {
+                    // RFC 9260 §7.2.4 point 4: restart T3 when retransmitting the first
+                    // outstanding DATA chunk.
+                    self.t3 = Some(now + self.rto);
+                }
                 if self.rtt_probe.is_some_and(|(t, _)| t == e.tsn) {
                     self.rtt_probe = None; // Karn: no sample from a retransmitted chunk
                 }
@@ -616,9 +625,11 @@ impl Sender {
                     self.pba = 0;
                     self.fast_recovery_exit = Some(self.last_assigned_tsn());
                 }
+                // T3 keeps running: `fill` restarts it if the retransmission is the first
+                // outstanding chunk (§7.2.4 point 4). Stopping it here left it stopped when
+                // every marked chunk was abandoned (RFC 3758) and nothing else was sent,
+                // stalling reliable data that had already used its one fast retransmit.
                 self.fast_rtx_pending = true;
-                // The T3 timer restarts for the retransmission (§7.2.4 point 4).
-                self.t3 = None;
             }
             for (id, stream) in newly_marked {
                 self.check_abandon(now, id, stream);
@@ -655,9 +666,11 @@ impl Sender {
         }
         self.advance_ack_point();
         if self.flight == 0 && self.retx_count == 0 && !self.fwd_needed {
+            // RFC 9260 §6.3.2 R2: all outstanding data acked: stop T3.
             self.t3 = None;
-        } else if self.t3.is_none() && self.fwd_needed {
-            // RFC 3758 §3.5 C5: keep T3 running so a lost FORWARD-TSN is sent again.
+        } else if self.t3.is_none() {
+            // RFC 9260 §6.3.2 R1: T3 runs while any DATA is outstanding; RFC 3758 §3.5 C5:
+            // also while a FORWARD-TSN is, so a lost one is sent again.
             self.t3 = Some(now + self.rto);
         }
         SackOutcome::Ok
@@ -942,6 +955,71 @@ mod tests {
                 seq: 0
             }]
         );
+    }
+
+    /// The aiortc lossy-link stall (CI trace `aiortc_lossy_link.trace`): a reliable chunk
+    /// is fast-retransmitted and lost again; later a max-retransmits(0) chunk behind it gets
+    /// its third miss, is marked for fast retransmit and abandoned at once. Nothing is left
+    /// to retransmit and nothing new is queued, yet the reliable chunk is outstanding: T3
+    /// must keep running, or it is never sent again (§6.3.2 R1, §7.2.4 point 4).
+    #[test]
+    fn abandoned_fast_retransmit_keeps_t3_for_outstanding_reliable_data() {
+        #[allow(clippy::disallowed_methods)] // a base for virtual time only
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut s = Sender::new(100, 1200, ms(1000), ms(400), ms(60_000));
+        s.pr_supported = true;
+        s.start(100, 1 << 20);
+        let reliable = Policy {
+            max_retx: None,
+            lifetime: None,
+        };
+        let once = Policy {
+            max_retx: Some(0),
+            lifetime: None,
+        };
+        // TSN 100: reliable on stream 0; TSNs 101..=106: max-retransmits(0) on stream 2.
+        s.enqueue(0, 53, Bytes::from_static(b"reliable"), false, reliable, t0);
+        for _ in 0..6 {
+            s.enqueue(2, 53, Bytes::from_static(b"once"), false, once, t0);
+        }
+        let mut out = Vec::new();
+        assert!(s.fill(&mut out, t0));
+        assert!(!s.has_queued());
+        let gap = |start, end| GapBlock { start, end };
+        // 100 and 102 are lost; 101, 103, 104 arrive one SACK at a time. Third miss of 100:
+        // fast retransmit.
+        let t = t0 + ms(10);
+        s.on_sack(t, 99, 1 << 20, [gap(2, 2)].into_iter());
+        s.on_sack(t, 99, 1 << 20, [gap(2, 2), gap(4, 4)].into_iter());
+        s.on_sack(t, 99, 1 << 20, [gap(2, 2), gap(4, 5)].into_iter());
+        out.clear();
+        assert!(s.fill(&mut out, t));
+        assert_eq!(s.inflight[0].tx_count, 2, "TSN 100 fast-retransmitted");
+        // The retransmission is lost too. 105 arrives: third miss of 102, which is marked
+        // for fast retransmit and abandoned (max-retransmits 0). 100 cannot be
+        // fast-retransmitted twice (§7.2.4), so only T3 can recover it.
+        let t = t0 + ms(20);
+        s.on_sack(t, 99, 1 << 20, [gap(2, 2), gap(4, 6)].into_iter());
+        assert_eq!(s.inflight[2].state, SentState::Abandoned);
+        out.clear();
+        assert!(!s.fill(&mut out, t), "nothing to send");
+        s.on_sack(t, 99, 1 << 20, [gap(2, 2), gap(4, 7)].into_iter());
+        let t3 = s.t3.expect("T3 runs while TSN 100 is outstanding");
+        // T3 expiry retransmits 100.
+        s.on_t3_expiry(t3);
+        out.clear();
+        assert!(s.fill(&mut out, t3));
+        assert_eq!(
+            s.inflight[0].tx_count, 3,
+            "TSN 100 retransmitted on T3 expiry"
+        );
+        assert!(s.t3.is_some());
+        // Acked at last (cumulative TSN 101, 103..=106 in a gap); a FORWARD-TSN skips 102.
+        s.on_sack(t3 + ms(10), 101, 1 << 20, [gap(2, 5)].into_iter());
+        assert!(s.fwd_needed);
+        let mut entries = Vec::new();
+        assert_eq!(s.forward_tsn(t3 + ms(10), 100, &mut entries), Some(102));
     }
 
     #[test]

@@ -7,10 +7,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tern_stun::attributes::{ErrorCode, Nonce, Realm, Software, Username, XorMappedAddress};
+use tern_stun::attributes::{
+    ErrorCode, Nonce, PasswordAlgorithmAttr, PasswordAlgorithms, Realm, Software, Username,
+    XorMappedAddress,
+};
 use tern_stun::{
     Class, IntegrityKey, Message, MessageEncoder, MessageType, Method, PasswordAlgorithm,
-    TransactionId,
+    SecurityFeatures, TransactionId,
 };
 
 use crate::config::{CHANNEL_LIFETIME, ClientConfig, PERMISSION_LIFETIME};
@@ -173,6 +176,11 @@ pub struct Client {
     realm: Option<String>,
     nonce: Option<String>,
     key: Option<IntegrityKey>,
+    /// The password algorithm the key was derived with (RFC 8489 §9.2.2).
+    algorithm: PasswordAlgorithm,
+    /// PASSWORD-ALGORITHMS as the server sent it, echoed in every request (RFC 8489 §9.2.3);
+    /// `None` when the nonce has no cookie announcing password algorithms.
+    offered: Option<Vec<PasswordAlgorithm>>,
     transactions: HashMap<TransactionId, Transaction>,
     permissions: HashMap<IpAddr, Permission>,
     channels: HashMap<SocketAddr, Channel>,
@@ -197,6 +205,8 @@ impl Client {
             realm: None,
             nonce: None,
             key: None,
+            algorithm: PasswordAlgorithm::Md5,
+            offered: None,
             transactions: HashMap::new(),
             permissions: HashMap::new(),
             channels: HashMap::new(),
@@ -442,7 +452,16 @@ impl Client {
             && !auth_error
             && let Some(key) = &self.key
         {
-            if msg.has_integrity() {
+            if self.algorithm == PasswordAlgorithm::Sha256 {
+                // RFC 8489 §9.2.5: a request sent with MESSAGE-INTEGRITY-SHA256 is answered
+                // with it; a response carrying only the weaker MESSAGE-INTEGRITY is discarded.
+                if msg.has_integrity_sha256() {
+                    msg.verify_integrity_sha256(key)
+                        .map_err(|_| ClientError::BadResponseIntegrity)?;
+                } else if error.is_none() || msg.has_integrity() {
+                    return Err(ClientError::BadResponseIntegrity);
+                }
+            } else if msg.has_integrity() {
                 msg.verify_integrity(key)
                     .map_err(|_| ClientError::BadResponseIntegrity)?;
             } else if error.is_none() {
@@ -487,18 +506,29 @@ impl Client {
             self.on_failure(now, tx.request, ClientError::Unauthorized { attempts });
             return Ok(());
         }
-        if realm_changed {
-            if let Some(r) = &realm {
-                self.key = Some(IntegrityKey::long_term(
-                    &self.config.username,
-                    r,
-                    &self.config.password,
-                    PasswordAlgorithm::Md5,
-                ));
+        let (Some(realm), Some(nonce)) = (realm, nonce) else {
+            return Ok(());
+        };
+        let (algorithm, offered) = match choose_algorithm(&nonce, msg) {
+            Ok(choice) => choice,
+            Err(error) => {
+                self.on_failure(now, tx.request, error);
+                return Ok(());
             }
-            self.realm = realm;
+        };
+        if realm_changed || algorithm != self.algorithm || self.key.is_none() {
+            // RFC 8489 §9.2.2: the key is MD5 or SHA-256 of username:realm:password.
+            self.key = Some(IntegrityKey::long_term(
+                &self.config.username,
+                &realm,
+                &self.config.password,
+                algorithm,
+            ));
         }
-        self.nonce = nonce;
+        self.realm = Some(realm);
+        self.algorithm = algorithm;
+        self.offered = offered;
+        self.nonce = Some(nonce);
         self.start(now, tx.request, tx.attempts + 1)
     }
 
@@ -521,7 +551,31 @@ impl Client {
             // A new realm needs a new key: treat it like a 401.
             return self.on_unauthenticated(now, tx, msg);
         }
-        self.nonce = nonce;
+        let Some(nonce) = nonce else {
+            return Ok(());
+        };
+        // RFC 8489 §9.2.5: the new nonce may announce password algorithms (or stop doing so):
+        // the offered list to echo, and possibly the algorithm, follow it.
+        let (algorithm, offered) = match choose_algorithm(&nonce, msg) {
+            Ok(choice) => choice,
+            Err(error) => {
+                self.on_failure(now, tx.request, error);
+                return Ok(());
+            }
+        };
+        if algorithm != self.algorithm
+            && let Some(realm) = &self.realm
+        {
+            self.key = Some(IntegrityKey::long_term(
+                &self.config.username,
+                realm,
+                &self.config.password,
+                algorithm,
+            ));
+        }
+        self.algorithm = algorithm;
+        self.offered = offered;
+        self.nonce = Some(nonce);
         self.start(now, tx.request, tx.attempts + 1)
     }
 
@@ -886,11 +940,23 @@ impl Client {
             }
             match (&self.key, &self.realm, &self.nonce) {
                 (Some(key), Some(realm), Some(nonce)) => {
-                    // RFC 8489 §9.2.4: USERNAME, REALM, NONCE, then MESSAGE-INTEGRITY.
+                    // RFC 8489 §9.2.3: USERNAME, REALM, NONCE, then MESSAGE-INTEGRITY.
                     enc.add(&Username(&self.config.username))?;
                     enc.add(&Realm(realm))?;
                     enc.add(&Nonce(nonce))?;
-                    enc.add_message_integrity(key)?;
+                    if let Some(offered) = &self.offered {
+                        // RFC 8489 §9.2.3.1: with a nonce announcing password algorithms,
+                        // PASSWORD-ALGORITHMS exactly as received and the PASSWORD-ALGORITHM
+                        // chosen from it.
+                        enc.add(&PasswordAlgorithms(offered.clone()))?;
+                        enc.add(&PasswordAlgorithmAttr(self.algorithm))?;
+                    }
+                    if self.algorithm == PasswordAlgorithm::Sha256 {
+                        // RFC 8489 §14.6: MESSAGE-INTEGRITY-SHA256 with the SHA-256 key.
+                        enc.add_message_integrity_sha256(key)?;
+                    } else {
+                        enc.add_message_integrity(key)?;
+                    }
                     enc.add_fingerprint()?;
                 }
                 _ => {
@@ -917,6 +983,33 @@ impl Client {
         );
         Ok(())
     }
+}
+
+/// The password algorithm to use after a 401/438 whose NONCE is `nonce`, and the
+/// PASSWORD-ALGORITHMS list to echo (RFC 8489 §9.2.5).
+fn choose_algorithm(
+    nonce: &str,
+    msg: &Message<'_>,
+) -> Result<(PasswordAlgorithm, Option<Vec<PasswordAlgorithm>>), ClientError> {
+    let announced = SecurityFeatures::from_nonce(nonce).is_some_and(|f| f.password_algorithms);
+    if !announced {
+        // No cookie (RFC 5389 servers such as coturn): MD5, no algorithm attributes.
+        return Ok((PasswordAlgorithm::Md5, None));
+    }
+    // RFC 8489 §9.2.5: the cookie announces password algorithms, so PASSWORD-ALGORITHMS must
+    // be there with one we support; otherwise it was stripped on the way (bid-down attack)
+    // and the client must not retry.
+    let Ok(Some(PasswordAlgorithms(list))) = msg.get::<PasswordAlgorithms>() else {
+        return Err(ClientError::PasswordAlgorithmBidDown);
+    };
+    // RFC 8489 §14.11: the list is in the server's order of preference: take the first one
+    // we support.
+    let chosen = list
+        .iter()
+        .copied()
+        .find(|a| matches!(a, PasswordAlgorithm::Md5 | PasswordAlgorithm::Sha256))
+        .ok_or(ClientError::PasswordAlgorithmBidDown)?;
+    Ok((chosen, Some(list)))
 }
 
 /// When to refresh something that lives `life`: `margin` before it ends, or at half its life

@@ -5,6 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use tern_stun::PasswordAlgorithm;
+
 use crate::policy::PeerPolicy;
 use crate::transport::Transport;
 use crate::wire::attributes::AddressFamily;
@@ -98,6 +100,13 @@ pub struct ServerConfig {
     pub rest_secret: Option<String>,
     /// How long a nonce stays valid (then 438 Stale Nonce).
     pub nonce_lifetime: Duration,
+    /// Password algorithms offered for long-term credentials, in order of preference
+    /// (RFC 8489 §9.2). `[Md5]` (the default) is the RFC 5389 behaviour coturn has: plain
+    /// nonces, no PASSWORD-ALGORITHMS. Anything else (e.g. `[Sha256, Md5]`, see
+    /// [`ServerConfig::with_sha256`]) puts the nonce cookie with the password-algorithms bit
+    /// and PASSWORD-ALGORITHMS in 401/438 responses, and enforces the bid-down checks.
+    /// Unregistered algorithms are ignored; an empty list means `[Md5]`.
+    pub password_algorithms: Vec<PasswordAlgorithm>,
     /// Lifetime used when the client asks for less or nothing (RFC 8656 §7.2: 600 s).
     pub default_lifetime: Duration,
     /// Longest lifetime granted (RFC 8656 §7.2 recommends 3600 s).
@@ -132,6 +141,7 @@ impl ServerConfig {
             users: HashMap::new(),
             rest_secret: None,
             nonce_lifetime: Duration::from_secs(600),
+            password_algorithms: vec![PasswordAlgorithm::Md5],
             default_lifetime: DEFAULT_ALLOCATION_LIFETIME,
             max_lifetime: Duration::from_secs(3600),
             relay_ips: vec![relay_ip],
@@ -144,6 +154,13 @@ impl ServerConfig {
             legacy_channel_range: false,
             seed: None,
         }
+    }
+
+    /// Offers SHA-256 before MD5 as the password algorithm (RFC 8489 §9.2): the password
+    /// algorithms are `[Sha256, Md5]`.
+    pub fn with_sha256(mut self) -> ServerConfig {
+        self.password_algorithms = vec![PasswordAlgorithm::Sha256, PasswordAlgorithm::Md5];
+        self
     }
 
     /// Adds a static long-term user.

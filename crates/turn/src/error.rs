@@ -154,6 +154,10 @@ pub enum ClientError {
         /// Requests sent in the transaction chain.
         attempts: u32,
     },
+    /// The challenge's nonce cookie announces password algorithms but PASSWORD-ALGORITHMS is
+    /// missing or lists none we support: a bid-down attack (RFC 8489 §9.2.5), not retried.
+    #[error("bid-down attack: password algorithms announced but none usable")]
+    PasswordAlgorithmBidDown,
     /// The server kept answering 438 Stale Nonce beyond the retry bound.
     #[error("stale nonce loop after {attempts} attempts (438)")]
     StaleNonceLoop {

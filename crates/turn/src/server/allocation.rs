@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use tern_stun::{IntegrityKey, TransactionId};
+use tern_stun::TransactionId;
+
+use super::auth::SessionKey;
 
 use crate::config::BandwidthLimit;
 use crate::transport::Transport;
@@ -86,7 +88,7 @@ impl TokenBucket {
 #[derive(Debug, Clone)]
 pub(crate) struct Allocation {
     pub username: String,
-    pub key: IntegrityKey,
+    pub key: SessionKey,
     pub relay: SocketAddr,
     /// `Some` until the relay socket is open and the success response sent.
     pub pending: Option<PendingAllocate>,

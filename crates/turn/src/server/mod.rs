@@ -16,11 +16,13 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use tern_stun::attributes::{
-    ErrorCode, Nonce, Realm, Software, UnknownAttributes, Username, XorMappedAddress,
+    ErrorCode, Nonce, PasswordAlgorithms, Realm, Software, UnknownAttributes, Username,
+    XorMappedAddress,
 };
 use tern_stun::wire::address::decode_xor_address;
 use tern_stun::{
-    Class, EncodeError, IntegrityKey, Message, MessageEncoder, MessageType, Method, TransactionId,
+    Class, EncodeError, Message, MessageEncoder, MessageType, Method, PasswordAlgorithm,
+    TransactionId,
 };
 
 pub use allocation::FiveTuple;
@@ -38,7 +40,7 @@ use crate::wire::attributes::{
 use crate::wire::channel_data::{ChannelData, LEGACY_MAX_CHANNEL, MAX_CHANNEL, MIN_CHANNEL};
 use crate::wire::methods;
 use allocation::{Allocation, Binding, PendingAllocate, TokenBucket};
-use auth::{Credentials, NonceCheck};
+use auth::{Credentials, NonceCheck, SessionKey};
 
 /// How often expired allocations, permissions and channels are swept. Expiry is also checked
 /// on every use, so enforcement is exact; only the release of memory and sockets waits.
@@ -109,7 +111,7 @@ pub struct ServerStats {
 
 struct Authenticated {
     username: String,
-    key: IntegrityKey,
+    key: SessionKey,
 }
 
 /// The sans-IO TURN server core.
@@ -151,6 +153,7 @@ impl Server {
             config.rest_secret.as_deref(),
             nonce_secret,
             config.nonce_lifetime.as_secs(),
+            &config.password_algorithms,
         );
         let mut policy = config.peer_policy.clone();
         // RFC 8656 §21.1: never relay to the server's own (relay) addresses.
@@ -511,8 +514,9 @@ impl Server {
         let tid = msg.transaction_id();
         let method = msg.message_type().method;
         let unix = self.unix_now(now);
-        if !msg.has_integrity() {
-            // No MESSAGE-INTEGRITY: 401 with REALM and NONCE.
+        let sha256_integrity = msg.has_integrity_sha256();
+        if !msg.has_integrity() && !sha256_integrity {
+            // RFC 8489 §9.2.4: no MESSAGE-INTEGRITY(-SHA256): 401 with REALM and NONCE.
             return self.challenge(ft, tid, method, ErrorCode::UNAUTHENTICATED, unix);
         }
         let username = msg.get::<Username>();
@@ -520,30 +524,51 @@ impl Server {
         let nonce = msg.get::<Nonce>();
         let (Ok(Some(username)), Ok(Some(realm)), Ok(Some(nonce))) = (username, realm, nonce)
         else {
-            // MESSAGE-INTEGRITY without USERNAME, REALM or NONCE: 400.
+            // RFC 8489 §9.2.4: integrity without USERNAME, REALM or NONCE: 400.
+            return Err(self.reject(ft, tid, method, ErrorCode::BAD_REQUEST, None));
+        };
+        // RFC 8489 §9.2.4: with a nonce announcing password algorithms, PASSWORD-ALGORITHMS
+        // must echo the offered list and PASSWORD-ALGORITHM name one of it, else 400 (the
+        // bid-down protection of §9.2.1).
+        let Ok(algorithm) = self.credentials.password_algorithm(msg, nonce.0) else {
             return Err(self.reject(ft, tid, method, ErrorCode::BAD_REQUEST, None));
         };
         if self.credentials.check_nonce(nonce.0, unix, ft.client.ip()) == NonceCheck::Stale {
-            // A nonce that is not (or no longer) valid: 438 with a fresh NONCE.
+            // RFC 8489 §9.2.4: a nonce that is not (or no longer) valid: 438 with a fresh NONCE.
             return self.challenge(ft, tid, method, ErrorCode::STALE_NONCE, unix);
         }
         if realm.0 != self.credentials.realm() {
             return self.challenge(ft, tid, method, ErrorCode::UNAUTHENTICATED, unix);
         }
-        // The allocation's cached key first: no MD5 or REST HMAC on the hot path.
+        // The allocation's cached key first (same user, same algorithm): no MD5, SHA-256 or
+        // REST HMAC on the hot path.
         let key = match self.allocations.get(&ft) {
-            Some(a) if a.username == username.0 => Some(a.key.clone()),
-            _ => self.credentials.key_for(username.0, unix),
+            Some(a) if a.username == username.0 && a.key.algorithm == algorithm => {
+                Some(a.key.key.clone())
+            }
+            _ => self.credentials.key_for(username.0, algorithm, unix),
         };
         let Some(key) = key else {
+            // RFC 8489 §9.2.4: unknown user: 401.
             return self.challenge(ft, tid, method, ErrorCode::UNAUTHENTICATED, unix);
         };
-        if msg.verify_integrity(&key).is_err() {
+        // RFC 8489 §9.2.4: MESSAGE-INTEGRITY-SHA256 when present, else MESSAGE-INTEGRITY,
+        // compared in constant time; a mismatch is 401.
+        let verified = if sha256_integrity {
+            msg.verify_integrity_sha256(&key)
+        } else {
+            msg.verify_integrity(&key)
+        };
+        if verified.is_err() {
             return self.challenge(ft, tid, method, ErrorCode::UNAUTHENTICATED, unix);
         }
         Ok(Authenticated {
             username: username.0.to_owned(),
-            key,
+            key: SessionKey {
+                key,
+                algorithm,
+                sha256_integrity,
+            },
         })
     }
 
@@ -557,6 +582,8 @@ impl Server {
     ) -> Result<Authenticated, ServerError> {
         let nonce = self.credentials.make_nonce(unix, ft.client.ip());
         let realm = self.credentials.realm().to_owned();
+        let offered: Option<Vec<PasswordAlgorithm>> =
+            self.credentials.offered_algorithms().map(<[_]>::to_vec);
         let bytes = self.build(
             tid,
             MessageType::new(method, Class::ErrorResponse),
@@ -564,7 +591,13 @@ impl Server {
             |enc| {
                 enc.add(&code)?;
                 enc.add(&Realm(&realm))?;
-                enc.add(&Nonce(&nonce))
+                enc.add(&Nonce(&nonce))?;
+                // RFC 8489 §9.2.4: a 401 or 438 whose nonce carries the cookie's password
+                // algorithms bit lists the algorithms in PASSWORD-ALGORITHMS.
+                if let Some(list) = offered {
+                    enc.add(&PasswordAlgorithms(list))?;
+                }
+                Ok(())
             },
         )?;
         self.send_to_client(ft, bytes);
@@ -1083,7 +1116,7 @@ impl Server {
         &self,
         tid: TransactionId,
         mt: MessageType,
-        key: Option<&IntegrityKey>,
+        key: Option<&SessionKey>,
         body: F,
     ) -> Result<Vec<u8>, EncodeError>
     where
@@ -1095,8 +1128,12 @@ impl Server {
         if let Some(s) = &self.config.software {
             enc.add(&Software(s))?;
         }
-        if let Some(key) = key {
-            enc.add_message_integrity(key)?;
+        // RFC 8489 §9.2.4: responses to an authenticated request are signed with the same key,
+        // with MESSAGE-INTEGRITY-SHA256 when the request used it, else MESSAGE-INTEGRITY.
+        match key {
+            Some(k) if k.sha256_integrity => enc.add_message_integrity_sha256(&k.key)?,
+            Some(k) => enc.add_message_integrity(&k.key)?,
+            None => {}
         }
         enc.add_fingerprint()?;
         Ok(out)
@@ -1106,7 +1143,7 @@ impl Server {
         &self,
         tid: TransactionId,
         method: Method,
-        key: &IntegrityKey,
+        key: &SessionKey,
         body: F,
     ) -> Result<Vec<u8>, ServerError>
     where
@@ -1128,7 +1165,7 @@ impl Server {
         tid: TransactionId,
         method: Method,
         code: ErrorCode<'static>,
-        key: Option<&IntegrityKey>,
+        key: Option<&SessionKey>,
     ) -> ServerError {
         match self.build(
             tid,
@@ -1150,7 +1187,7 @@ impl Server {
         tid: TransactionId,
         method: Method,
         code: ErrorCode<'static>,
-        key: Option<&IntegrityKey>,
+        key: Option<&SessionKey>,
     ) -> Result<T, ServerError> {
         Err(self.reject(ft, tid, method, code, key))
     }

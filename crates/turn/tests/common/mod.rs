@@ -48,6 +48,9 @@ pub fn client_config() -> ClientConfig {
     c
 }
 
+/// Rewrites a message on its way (a man in the middle).
+pub type Rewrite = fn(&[u8]) -> Vec<u8>;
+
 /// A client, the server and any number of peers on one virtual clock.
 pub struct Harness {
     pub now: Instant,
@@ -64,6 +67,12 @@ pub struct Harness {
     /// Count of messages the client sent.
     pub client_sent: usize,
     pub server_errors: Vec<tern_turn::ServerError>,
+    /// Every message the client sent, in order.
+    pub client_log: Vec<Vec<u8>>,
+    /// Every message the server sent to the client, in order (before `to_client_filter`).
+    pub server_log: Vec<Vec<u8>>,
+    /// A man in the middle on the server → client path: rewrites what the client receives.
+    pub to_client_filter: Option<Rewrite>,
 }
 
 impl Harness {
@@ -82,6 +91,9 @@ impl Harness {
             cut_client: false,
             client_sent: 0,
             server_errors: Vec::new(),
+            client_log: Vec::new(),
+            server_log: Vec::new(),
+            to_client_filter: None,
         }
     }
 
@@ -96,6 +108,7 @@ impl Harness {
             while let Some(t) = self.client.poll_transmit() {
                 moved = true;
                 self.client_sent += 1;
+                self.client_log.push(t.data.clone());
                 assert_eq!(t.destination, server_addr());
                 if self.cut_client {
                     continue;
@@ -130,6 +143,11 @@ impl Harness {
             {
                 moved = true;
                 if destination == self.client_addr {
+                    self.server_log.push(data.clone());
+                    let data = match self.to_client_filter {
+                        Some(f) => f(&data),
+                        None => data,
+                    };
                     let _ = self.client.handle_receive(self.now, source, &data);
                 } else {
                     self.peer_inbox

@@ -178,7 +178,7 @@ pub struct Client {
     key: Option<IntegrityKey>,
     /// The password algorithm the key was derived with (RFC 8489 §9.2.2).
     algorithm: PasswordAlgorithm,
-    /// PASSWORD-ALGORITHMS as the server sent it, echoed in every request (RFC 8489 §9.2.3);
+    /// PASSWORD-ALGORITHMS as the server sent it, echoed in every request (RFC 8489 §9.2.3.2);
     /// `None` when the nonce has no cookie announcing password algorithms.
     offered: Option<Vec<PasswordAlgorithm>>,
     transactions: HashMap<TransactionId, Transaction>,
@@ -945,7 +945,7 @@ impl Client {
                     enc.add(&Realm(realm))?;
                     enc.add(&Nonce(nonce))?;
                     if let Some(offered) = &self.offered {
-                        // RFC 8489 §9.2.3.1: with a nonce announcing password algorithms,
+                        // RFC 8489 §9.2.3.2, §9.2.5: with a nonce announcing password algorithms,
                         // PASSWORD-ALGORITHMS exactly as received and the PASSWORD-ALGORITHM
                         // chosen from it.
                         enc.add(&PasswordAlgorithms(offered.clone()))?;

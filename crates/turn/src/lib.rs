@@ -12,12 +12,17 @@
 //!   ([`wire::attributes`]); §19 error codes ([`wire::methods`]).
 //! - §12.4–§12.5 ChannelData over UDP and over TCP, with a stream reframer that accepts any
 //!   chunking ([`ChannelData`], [`StreamFramer`]).
-//! - Client ([`Client`]): Allocate with the 401/438 long-term credential dance (bounded),
+//! - Client ([`Client`]): Allocate with the 401/438 long-term credential dance (bounded; MD5,
+//!   or SHA-256 when the server's nonce cookie and PASSWORD-ALGORITHMS offer it, RFC 8489
+//!   §9.2, with MESSAGE-INTEGRITY-SHA256 both ways and bid-down detection),
 //!   Refresh (and LIFETIME 0 to delete), CreatePermission, ChannelBind, automatic refreshes of
 //!   allocation, permissions (300 s) and channels (600 s), Send/Data indications, ChannelData,
 //!   REQUESTED-ADDRESS-FAMILY, expiry, STUN retransmissions over UDP (RFC 8489 §6.2.1).
 //! - Server core ([`Server`]): long-term credentials with static users and TURN REST API
-//!   ephemeral users, stateless expiring nonces bound to the client IP, allocations with
+//!   ephemeral users, stateless expiring nonces bound to the client IP, password algorithms
+//!   (RFC 8489 §9.2: MD5 only by default like coturn; [`ServerConfig::with_sha256`] offers
+//!   `[Sha256, Md5]` with the nonce cookie, PASSWORD-ALGORITHMS, the §9.2.4 bid-down checks
+//!   and MESSAGE-INTEGRITY-SHA256), allocations with
 //!   lifetimes, permissions keyed by IP, channels, relay port range, per-user and total quotas
 //!   (486), EVEN-PORT with next-port reservations and RESERVATION-TOKEN, per-allocation
 //!   bandwidth limit, and a relay destination policy that denies
@@ -28,8 +33,9 @@
 //! Not implemented: TLS/DTLS transports to the server, RFC 6062 TCP relaying (CONNECT gets
 //! 400), DONT-FRAGMENT (420: the relay cannot set DF), dual allocations (ADDITIONAL-ADDRESS-FAMILY is
 //! answered with an IPv4 relay and ADDRESS-ERROR-CODE 440 for IPv6), ICMP relaying (§11.5, the
-//! attribute codec exists), RFC 7635 OAuth (ACCESS-TOKEN gets 420), the SHA-256 password
-//! algorithm and its nonce cookie on the server (MD5 keys only), the 5-minute hold-down on
+//! attribute codec exists), RFC 7635 OAuth (ACCESS-TOKEN gets 420), USERHASH (username
+//! anonymity, RFC 8489 §9.2: the server does not announce it and the client sends USERNAME),
+//! the 5-minute hold-down on
 //! reusing an expired channel number (§12), and TURN server discovery (§4).
 //!
 //! ## Run loop (client and server alike)
@@ -98,6 +104,7 @@ pub use runner::ServerRunner;
 pub use server::{
     FiveTuple, Server, ServerEvent, ServerStats, Transmit as ServerTransmit, rest_password,
 };
+pub use tern_stun::PasswordAlgorithm;
 pub use transport::Transport;
 pub use wire::channel_data::ChannelData;
 pub use wire::framing::StreamFramer;

@@ -82,7 +82,7 @@ impl Credentials {
         nonce_lifetime_secs: u64,
         algorithms: &[PasswordAlgorithm],
     ) -> Credentials {
-        // Only the algorithms RFC 8489 §18.5 registers, each once, in the configured order.
+        // Only the algorithms we implement (MD5, SHA-256), each once, in the configured order.
         let mut offered: Vec<PasswordAlgorithm> = Vec::new();
         for a in algorithms {
             if matches!(a, PasswordAlgorithm::Md5 | PasswordAlgorithm::Sha256)

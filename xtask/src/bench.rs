@@ -36,6 +36,12 @@ const COMPARISONS: &[Comparison] = &[
         args: &["throughput"],
     },
     Comparison {
+        figure: "Same, both socket loops batched with UDP GSO/GRO (the tokio driver does not batch yet)",
+        goal: "≥ 3× str0m",
+        binary: "data_channel",
+        args: &["throughput-batched"],
+    },
+    Comparison {
         figure: "Create two peer connections → data channel open, one process",
         goal: "≤ 0.5× Pion (3.8 ms in PERF.md)",
         binary: "data_channel",

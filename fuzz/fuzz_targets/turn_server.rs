@@ -4,12 +4,14 @@
 //! 1 an authenticated request (the target adds USERNAME/REALM/NONCE/MESSAGE-INTEGRITY so the
 //! fuzzer reaches allocation, permission and channel states; bytes = method then raw TLVs),
 //! 2 a datagram from a peer to a relay address, 3 time advances by bytes[0] seconds.
-//! Bit 4 makes the next relay socket fail to open.
+//! Bit 4 makes the next relay socket fail to open. For action 1, bit 6 signs with the SHA-256
+//! password algorithm (PASSWORD-ALGORITHMS echoed, MESSAGE-INTEGRITY-SHA256) instead of MD5.
+//! Bit 7 of the first byte makes the server offer `[Sha256, Md5]` (RFC 8489 §9.2) instead of MD5.
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use tern_stun::attributes::{Nonce, Realm, Username};
+use tern_stun::attributes::{Nonce, PasswordAlgorithmAttr, PasswordAlgorithms, Realm, Username};
 use tern_stun::{Class, IntegrityKey, Message, MessageEncoder, MessageType, Method, PasswordAlgorithm, TransactionId};
 use tern_turn::{Server, ServerConfig, ServerEvent, Transport};
 
@@ -22,8 +24,12 @@ fuzz_target!(|data: &[u8]| {
     config.relay_ports = 50000..=50015;
     config.total_quota = 8;
     config.max_permissions = 8;
+    if data.first().is_some_and(|b| b & 0x80 != 0) {
+        config = config.with_sha256();
+    }
     let mut server = Server::new(config, start, 1_700_000_000);
     let key = IntegrityKey::long_term("u", "fuzz", "p", PasswordAlgorithm::Md5);
+    let key256 = IntegrityKey::long_term("u", "fuzz", "p", PasswordAlgorithm::Sha256);
     let mut nonce: Option<String> = None;
     let mut now = start;
     let mut tid = 0u32;
@@ -58,7 +64,16 @@ fuzz_target!(|data: &[u8]| {
                     let _ = enc.add(&Username("u"));
                     let _ = enc.add(&Realm("fuzz"));
                     let _ = enc.add(&Nonce(n));
-                    let _ = enc.add_message_integrity(&key);
+                    if op & 0x40 != 0 {
+                        let _ = enc.add(&PasswordAlgorithms(vec![
+                            PasswordAlgorithm::Sha256,
+                            PasswordAlgorithm::Md5,
+                        ]));
+                        let _ = enc.add(&PasswordAlgorithmAttr(PasswordAlgorithm::Sha256));
+                        let _ = enc.add_message_integrity_sha256(&key256);
+                    } else {
+                        let _ = enc.add_message_integrity(&key);
+                    }
                 }
                 enc.finish();
                 let _ = server.handle_receive(now, transport, client, listen, &msg);

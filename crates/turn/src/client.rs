@@ -509,7 +509,7 @@ impl Client {
         let (Some(realm), Some(nonce)) = (realm, nonce) else {
             return Ok(());
         };
-        let (algorithm, offered) = match choose_algorithm(&nonce, msg) {
+        let (algorithm, offered) = match choose_algorithm(&nonce, msg, &self.config) {
             Ok(choice) => choice,
             Err(error) => {
                 self.on_failure(now, tx.request, error);
@@ -556,7 +556,7 @@ impl Client {
         };
         // RFC 8489 §9.2.5: the new nonce may announce password algorithms (or stop doing so):
         // the offered list to echo, and possibly the algorithm, follow it.
-        let (algorithm, offered) = match choose_algorithm(&nonce, msg) {
+        let (algorithm, offered) = match choose_algorithm(&nonce, msg, &self.config) {
             Ok(choice) => choice,
             Err(error) => {
                 self.on_failure(now, tx.request, error);
@@ -990,11 +990,20 @@ impl Client {
 fn choose_algorithm(
     nonce: &str,
     msg: &Message<'_>,
+    config: &ClientConfig,
 ) -> Result<(PasswordAlgorithm, Option<Vec<PasswordAlgorithm>>), ClientError> {
+    let accepted = |a: &PasswordAlgorithm| {
+        matches!(a, PasswordAlgorithm::Md5 | PasswordAlgorithm::Sha256)
+            && config.password_algorithms.contains(a)
+    };
     let announced = SecurityFeatures::from_nonce(nonce).is_some_and(|f| f.password_algorithms);
     if !announced {
         // No cookie (RFC 5389 servers such as coturn): MD5, no algorithm attributes.
-        return Ok((PasswordAlgorithm::Md5, None));
+        return if accepted(&PasswordAlgorithm::Md5) {
+            Ok((PasswordAlgorithm::Md5, None))
+        } else {
+            Err(ClientError::NoCommonPasswordAlgorithm)
+        };
     }
     // RFC 8489 §9.2.5: the cookie announces password algorithms, so PASSWORD-ALGORITHMS must
     // be there with one we support; otherwise it was stripped on the way (bid-down attack)
@@ -1007,8 +1016,8 @@ fn choose_algorithm(
     let chosen = list
         .iter()
         .copied()
-        .find(|a| matches!(a, PasswordAlgorithm::Md5 | PasswordAlgorithm::Sha256))
-        .ok_or(ClientError::PasswordAlgorithmBidDown)?;
+        .find(accepted)
+        .ok_or(ClientError::NoCommonPasswordAlgorithm)?;
     Ok((chosen, Some(list)))
 }
 

@@ -35,6 +35,11 @@ pub struct ClientConfig {
     pub lifetime: Option<u32>,
     /// SOFTWARE to send.
     pub software: Option<String>,
+    /// Password algorithms the client accepts for long-term credentials (RFC 8489 §9.2); the
+    /// server's order of preference picks among them. Default `[Sha256, Md5]`: SHA-256 when
+    /// the server's nonce cookie and PASSWORD-ALGORITHMS offer it, MD5 otherwise (RFC 5389
+    /// servers such as coturn). Leave MD5 out to refuse servers that offer only MD5.
+    pub password_algorithms: Vec<PasswordAlgorithm>,
     /// How many requests one transaction chain may send while the server answers
     /// 401 Unauthenticated or 438 Stale Nonce, before failing with a typed error.
     pub max_auth_attempts: u32,
@@ -65,6 +70,7 @@ impl ClientConfig {
             requested_family: None,
             lifetime: None,
             software: None,
+            password_algorithms: vec![PasswordAlgorithm::Sha256, PasswordAlgorithm::Md5],
             max_auth_attempts: 3,
             rto: Duration::from_millis(500),
             max_transmissions: 7,

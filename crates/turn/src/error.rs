@@ -158,6 +158,10 @@ pub enum ClientError {
     /// missing or lists none we support: a bid-down attack (RFC 8489 §9.2.5), not retried.
     #[error("bid-down attack: password algorithms announced but none usable")]
     PasswordAlgorithmBidDown,
+    /// The server offers no password algorithm the client accepts
+    /// (`ClientConfig::password_algorithms`), e.g. MD5 only when the client requires SHA-256.
+    #[error("no password algorithm in common with the server")]
+    NoCommonPasswordAlgorithm,
     /// The server kept answering 438 Stale Nonce beyond the retry bound.
     #[error("stale nonce loop after {attempts} attempts (438)")]
     StaleNonceLoop {

@@ -14,7 +14,8 @@
 //!   chunking ([`ChannelData`], [`StreamFramer`]).
 //! - Client ([`Client`]): Allocate with the 401/438 long-term credential dance (bounded; MD5,
 //!   or SHA-256 when the server's nonce cookie and PASSWORD-ALGORITHMS offer it, RFC 8489
-//!   §9.2, with MESSAGE-INTEGRITY-SHA256 both ways and bid-down detection),
+//!   §9.2, with MESSAGE-INTEGRITY-SHA256 both ways and bid-down detection; which algorithms
+//!   the client accepts is `ClientConfig::password_algorithms`),
 //!   Refresh (and LIFETIME 0 to delete), CreatePermission, ChannelBind, automatic refreshes of
 //!   allocation, permissions (300 s) and channels (600 s), Send/Data indications, ChannelData,
 //!   REQUESTED-ADDRESS-FAMILY, expiry, STUN retransmissions over UDP (RFC 8489 §6.2.1).

@@ -444,3 +444,53 @@ fn sha256_only_server_refuses_md5_fallback() {
     let resp = raw.exchange(&mut srv, h.now, &req);
     assert_eq!(error_code(&Message::decode(&resp[0]).unwrap()), Some(400));
 }
+
+#[test]
+fn sha256_only_client_refuses_an_md5_only_server() {
+    let mut client = client_config();
+    client.password_algorithms = vec![SHA256];
+    let mut h = Harness::new(server_config(), client);
+    h.client.allocate(h.now).unwrap();
+    h.pump();
+    assert_eq!(h.client_log.len(), 1, "no credentials sent");
+    assert_eq!(
+        h.client_events,
+        vec![Event::Failed(ClientError::NoCommonPasswordAlgorithm)]
+    );
+}
+
+#[test]
+fn sha256_only_client_with_a_sha256_server() {
+    let mut client = client_config();
+    client.password_algorithms = vec![SHA256];
+    let mut h = Harness::new(sha256_server(), client);
+    h.allocate();
+    no_failures(&h);
+    assert!(
+        Message::decode(&h.client_log[1])
+            .unwrap()
+            .has_integrity_sha256()
+    );
+}
+
+#[test]
+fn md5_only_client_with_a_sha256_server_picks_md5_from_the_list() {
+    let mut client = client_config();
+    client.password_algorithms = vec![MD5];
+    let mut h = Harness::new(sha256_server(), client);
+    h.allocate();
+    h.client.create_permission(h.now, peer_addr()).unwrap();
+    h.pump();
+    no_failures(&h);
+    let request = Message::decode(&h.client_log[1]).unwrap();
+    // The offered list is still echoed whole, with MD5 named (RFC 8489 §9.2.4).
+    assert_eq!(
+        request.get::<PasswordAlgorithms>().unwrap(),
+        Some(PasswordAlgorithms(vec![SHA256, MD5]))
+    );
+    assert_eq!(
+        request.get::<PasswordAlgorithmAttr>().unwrap(),
+        Some(PasswordAlgorithmAttr(MD5))
+    );
+    assert!(request.has_integrity() && !request.has_integrity_sha256());
+}

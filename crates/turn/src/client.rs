@@ -131,6 +131,8 @@ struct Transaction {
     attempts: u32,
     /// Whether this request carried credentials.
     authenticated: bool,
+    /// Whether it was signed with MESSAGE-INTEGRITY-SHA256 (so must its response be).
+    sha256_integrity: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,7 +454,7 @@ impl Client {
             && !auth_error
             && let Some(key) = &self.key
         {
-            if self.algorithm == PasswordAlgorithm::Sha256 {
+            if tx.sha256_integrity {
                 // RFC 8489 §9.2.5: a request sent with MESSAGE-INTEGRITY-SHA256 is answered
                 // with it; a response carrying only the weaker MESSAGE-INTEGRITY is discarded.
                 if msg.has_integrity_sha256() {
@@ -911,6 +913,7 @@ impl Client {
         let tid = TransactionId::random(&mut self.rng);
         let mut bytes = Vec::new();
         let authenticated = self.key.is_some() && self.nonce.is_some();
+        let sha256_integrity = authenticated && self.algorithm == PasswordAlgorithm::Sha256;
         {
             let mut enc = MessageEncoder::new(
                 &mut bytes,
@@ -951,7 +954,7 @@ impl Client {
                         enc.add(&PasswordAlgorithms(offered.clone()))?;
                         enc.add(&PasswordAlgorithmAttr(self.algorithm))?;
                     }
-                    if self.algorithm == PasswordAlgorithm::Sha256 {
+                    if sha256_integrity {
                         // RFC 8489 §14.6: MESSAGE-INTEGRITY-SHA256 with the SHA-256 key.
                         enc.add_message_integrity_sha256(key)?;
                     } else {
@@ -979,6 +982,7 @@ impl Client {
                 deadline,
                 attempts,
                 authenticated,
+                sha256_integrity,
             },
         );
         Ok(())

@@ -494,3 +494,37 @@ fn md5_only_client_with_a_sha256_server_picks_md5_from_the_list() {
     );
     assert!(request.has_integrity() && !request.has_integrity_sha256());
 }
+
+/// Re-signs success responses with MESSAGE-INTEGRITY (HMAC-SHA1) instead of
+/// MESSAGE-INTEGRITY-SHA256, with the right key.
+fn downgrade_response_integrity(bytes: &[u8]) -> Vec<u8> {
+    let m = Message::decode(bytes).unwrap();
+    if m.message_type().class != Class::SuccessResponse {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::new();
+    let mut enc = MessageEncoder::new(&mut out, m.message_type(), m.transaction_id());
+    for a in m.attributes() {
+        if a.kind == tern_stun::attributes::kind::MESSAGE_INTEGRITY_SHA256 {
+            break;
+        }
+        enc.add_raw(a.kind, a.value).unwrap();
+    }
+    enc.add_message_integrity(&sha256_key()).unwrap();
+    enc.add_fingerprint().unwrap();
+    out
+}
+
+#[test]
+fn sha256_request_answered_with_sha1_integrity_is_discarded() {
+    let mut h = Harness::new(sha256_server(), client_config());
+    h.to_client_filter = Some(downgrade_response_integrity);
+    h.client.allocate(h.now).unwrap();
+    h.pump();
+    // RFC 8489 §9.2.5: the client sent MESSAGE-INTEGRITY-SHA256 and does not accept less.
+    assert_eq!(h.relayed(), None);
+    assert!(h.client_events.is_empty(), "{:?}", h.client_events);
+    // Without the tampering the same exchange succeeds.
+    let mut h = Harness::new(sha256_server(), client_config());
+    h.allocate();
+}

@@ -115,6 +115,22 @@ impl ReceiveStreamConfig {
     }
 }
 
+/// Which congestion control feedback the receive side generates for the remote sender's
+/// bandwidth estimator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CongestionFeedback {
+    /// Transport-wide CC feedback (`a=rtcp-fb:* transport-cc`), for packets carrying the
+    /// transport-wide sequence number extension.
+    #[default]
+    TransportWideCc,
+    /// RFC 8888 congestion control feedback (`a=rtcp-fb:* ack ccfb`), per RTP SSRC and
+    /// sequence number, every [`SessionConfig::ccfb_feedback_interval`].
+    Rfc8888,
+    /// Neither.
+    None,
+}
+
 /// Session-wide settings.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -137,6 +153,11 @@ pub struct SessionConfig {
     pub max_remote_ssrcs: usize,
     /// Interval of transport-wide CC feedback.
     pub twcc_feedback_interval: Duration,
+    /// Congestion control feedback generated for received media (default: transport-wide).
+    pub congestion_feedback: CongestionFeedback,
+    /// Interval of RFC 8888 feedback (RFC 8888 §3.1 leaves it to the receiver; 50 ms keeps
+    /// the estimator as responsive as with transport-wide feedback).
+    pub ccfb_feedback_interval: Duration,
     /// Bandwidth estimation.
     pub bwe: BweConfig,
     /// Packets the pacer may queue.
@@ -159,6 +180,8 @@ impl Default for SessionConfig {
             default_clock_rate: 90_000,
             max_remote_ssrcs: 64,
             twcc_feedback_interval: Duration::from_millis(50),
+            congestion_feedback: CongestionFeedback::TransportWideCc,
+            ccfb_feedback_interval: Duration::from_millis(50),
             bwe: BweConfig::default(),
             pacer_queue_limit: 2048,
             send_rrtr: true,

@@ -84,6 +84,7 @@
 //! ```
 
 pub mod bwe;
+pub mod ccfb;
 pub mod config;
 pub mod error;
 pub mod interval;
@@ -98,6 +99,8 @@ pub mod wire;
 #[cfg(test)]
 mod test_util;
 
-pub use config::{BweConfig, NackConfig, ReceiveStreamConfig, SendStreamConfig, SessionConfig};
+pub use config::{
+    BweConfig, CongestionFeedback, NackConfig, ReceiveStreamConfig, SendStreamConfig, SessionConfig,
+};
 pub use error::Error;
 pub use session::{Event, KeyframeRequestKind, ReceivedRtp, RtpSession, Transmit, TransmitKind};

@@ -19,7 +19,6 @@ struct Stored {
     packet: Bytes,
     sent_at: Instant,
     last_retransmit: Option<Instant>,
-    acked: bool,
 }
 
 /// State of one local media SSRC.
@@ -78,7 +77,6 @@ impl SendStream {
             packet,
             sent_at: now,
             last_retransmit: None,
-            acked: false,
         });
     }
 
@@ -111,17 +109,6 @@ impl SendStream {
         }
         s.last_retransmit = Some(now);
         Some(s.packet.clone())
-    }
-
-    /// RFC 8888 feedback about `seq`: its send time and size, unless it was already
-    /// reported received (overlapping reports must not be counted twice).
-    pub fn on_ccfb_report(&mut self, seq: u16, received: bool) -> Option<(Instant, usize)> {
-        let s = self.find(seq)?;
-        if s.acked {
-            return None;
-        }
-        s.acked = received;
-        Some((s.sent_at, s.packet.len() + 4))
     }
 
     /// The most recently sent packet (payload for probing when no padding is allowed).

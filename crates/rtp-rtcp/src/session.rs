@@ -9,13 +9,14 @@ use rand::rngs::StdRng;
 
 use crate::Error;
 use crate::bwe::GoogCc;
-use crate::config::{ReceiveStreamConfig, SendStreamConfig, SessionConfig};
+use crate::ccfb::{CcfbReceiver, CcfbSender};
+use crate::config::{CongestionFeedback, ReceiveStreamConfig, SendStreamConfig, SessionConfig};
 use crate::interval::{IntervalParams, rtcp_interval};
 use crate::pacer::{Pacer, PacketKind, Queued, Released};
 use crate::receive::{Arrival, ReceiveStream};
 use crate::send::SendStream;
 use crate::time::{NtpClock, compact_to_duration, duration_to_compact};
-use crate::twcc::{PacketResult, TwccReceiver, TwccSender};
+use crate::twcc::{TwccReceiver, TwccSender};
 use crate::wire::ext::{AbsSendTime, ExtensionKind, TransportSequenceNumber};
 use crate::wire::rtcp::{
     CongestionControlFeedback, DlrrItem, ExtendedReport, Fir, FirEntry, Nack, Pli, ReceiverReport,
@@ -152,6 +153,8 @@ pub struct RtpSession {
     rtx_to_media: BTreeMap<u32, u32>,
     twcc_tx: TwccSender,
     twcc_rx: TwccReceiver,
+    ccfb_rx: CcfbReceiver,
+    ccfb_tx: CcfbSender,
     bwe: GoogCc,
     pacer: Pacer,
     transmits: VecDeque<Transmit>,
@@ -188,6 +191,8 @@ impl RtpSession {
             rtx_to_media: BTreeMap::new(),
             twcc_tx: TwccSender::default(),
             twcc_rx: TwccReceiver::new(cfg.twcc_feedback_interval),
+            ccfb_rx: CcfbReceiver::new(cfg.ccfb_feedback_interval),
+            ccfb_tx: CcfbSender::default(),
             bwe: GoogCc::new(cfg.bwe),
             pacer: Pacer::new((start as f64 * PACING_FACTOR) as u64, cfg.pacer_queue_limit),
             transmits: VecDeque::new(),
@@ -255,6 +260,12 @@ impl RtpSession {
         &self.bwe
     }
 
+    /// The RFC 8888 feedback generator (for inspection; it tracks packets only when
+    /// [`SessionConfig::congestion_feedback`] is [`CongestionFeedback::Rfc8888`]).
+    pub fn ccfb_receiver(&self) -> &CcfbReceiver {
+        &self.ccfb_rx
+    }
+
     fn rtt_or_default(&self) -> Duration {
         self.rtt.unwrap_or(DEFAULT_RTT)
     }
@@ -301,7 +312,13 @@ impl RtpSession {
                 self.cfg.default_clock_rate,
             ));
         }
-        if let Some(id) = self.cfg.extensions.id(ExtensionKind::TransportWideCc)
+        if self.cfg.congestion_feedback == CongestionFeedback::Rfc8888 {
+            // RFC 8888 §3.1: feedback is per SSRC and RTP sequence number as received (RTX
+            // packets are reported under their own SSRC).
+            self.ccfb_rx.on_packet(now, ssrc, p.sequence_number());
+        }
+        if self.cfg.congestion_feedback == CongestionFeedback::TransportWideCc
+            && let Some(id) = self.cfg.extensions.id(ExtensionKind::TransportWideCc)
             && let Some(d) = p.extension(id)
             && let Ok(TransportSequenceNumber(seq)) = crate::wire::ext::Extension::parse(d)
         {
@@ -537,37 +554,9 @@ impl RtpSession {
     }
 
     /// RFC 8888 feedback drives the same estimator as transport-wide feedback, with packets
-    /// identified by (SSRC, RTP sequence number) through the send history.
+    /// identified by (SSRC, RTP sequence number) through the sent-packet log.
     fn on_ccfb(&mut self, now: Instant, fb: &CongestionControlFeedback) {
-        // RFC 8888 §3.1: the report timestamp is the middle 32 bits of NTP time; each
-        // arrival time offset counts back from it in 1/1024 s. 0x1FFE means unavailable and
-        // 0x1FFF over range.
-        let report_us = (i64::from(fb.report_timestamp) * 1_000_000) >> 16;
-        let mut results = Vec::new();
-        for bl in &fb.blocks {
-            let Some(s) = self.send.get_mut(&bl.media_ssrc) else {
-                continue;
-            };
-            for (i, r) in bl.reports.iter().enumerate() {
-                let seq = bl.begin_seq.wrapping_add(i as u16);
-                let Some((send_time, size)) = s.on_ccfb_report(seq, r.received) else {
-                    continue;
-                };
-                let arrival_us = (r.received && r.arrival_time_offset < 0x1ffe)
-                    .then(|| report_us - ((i64::from(r.arrival_time_offset) * 1_000_000) >> 10));
-                results.push(PacketResult {
-                    sequence: 0,
-                    send_time,
-                    size,
-                    arrival_us,
-                    probe_cluster: None,
-                });
-            }
-        }
-        results.sort_by_key(|r| r.send_time);
-        for (i, r) in results.iter_mut().enumerate() {
-            r.sequence = i as u64;
-        }
+        let results = self.ccfb_tx.on_feedback(fb);
         self.bwe.on_feedback(now, &results);
         self.on_target_maybe_changed();
     }
@@ -655,6 +644,9 @@ impl RtpSession {
         let mut h = RtpHeader::parse(&p);
         let map = &self.cfg.extensions;
         let size = data.len() + 4;
+        // every packet is remembered for RFC 8888 feedback, by SSRC and sequence number
+        self.ccfb_tx
+            .on_send(now, h.ssrc, h.sequence_number, size, probe);
         if map.id(ExtensionKind::TransportWideCc).is_some() {
             let seq = self.twcc_tx.on_send(now, size, probe);
             map.write(&mut h, &TransportSequenceNumber(seq));
@@ -741,6 +733,10 @@ impl RtpSession {
         self.feedback.extend(nacks);
         for fb in self.twcc_rx.poll_feedback(now, sender) {
             self.feedback.push(RtcpPacket::TransportFeedback(fb));
+        }
+        for fb in self.ccfb_rx.poll_feedback(now, &self.clock, sender) {
+            self.feedback
+                .push(RtcpPacket::CongestionControlFeedback(fb));
         }
         if now >= self.next_rtcp {
             self.send_regular_rtcp(now);
@@ -916,6 +912,7 @@ impl RtpSession {
             Some(self.next_rtcp),
             self.pacer.poll_timeout(),
             self.twcc_rx.poll_timeout(),
+            self.ccfb_rx.poll_timeout(),
             self.recv.values().filter_map(|s| s.nack_timeout(rtt)).min(),
         ]
         .into_iter()

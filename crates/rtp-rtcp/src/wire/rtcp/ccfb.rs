@@ -11,8 +11,8 @@ pub struct CcfbReport {
     pub received: bool,
     /// ECN codepoint (2 bits).
     pub ecn: u8,
-    /// Arrival time offset before the report timestamp, 1/1024 s (13 bits; 0x1FFF = over-range,
-    /// 0x1FFE = unavailable).
+    /// Arrival time offset before the report timestamp, 1/1024 s (13 bits; 0x1FFE = over-range,
+    /// 0x1FFF = unavailable).
     pub arrival_time_offset: u16,
 }
 

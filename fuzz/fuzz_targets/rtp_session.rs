@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use libfuzzer_sys::fuzz_target;
 use tern_rtp_rtcp::wire::ext::{ExtensionKind, ExtensionMap};
 use tern_rtp_rtcp::wire::rtp::RtpHeader;
-use tern_rtp_rtcp::{ReceiveStreamConfig, RtpSession, SendStreamConfig, SessionConfig};
+use tern_rtp_rtcp::{CongestionFeedback, ReceiveStreamConfig, RtpSession, SendStreamConfig, SessionConfig};
 
 fn base() -> Instant {
     static T: OnceLock<Instant> = OnceLock::new();
@@ -21,7 +21,16 @@ fuzz_target!(|data: &[u8]| {
     let mut ext = ExtensionMap::new();
     let _ = ext.insert(3, ExtensionKind::TransportWideCc);
     let _ = ext.insert(2, ExtensionKind::AbsSendTime);
-    let cfg = SessionConfig { extensions: ext, max_remote_ssrcs: 4, seed: Some([2; 32]), ..SessionConfig::default() };
+    // odd-length inputs run the RFC 8888 feedback generator instead of transport-wide feedback
+    let congestion_feedback =
+        if data.len() % 2 == 1 { CongestionFeedback::Rfc8888 } else { CongestionFeedback::TransportWideCc };
+    let cfg = SessionConfig {
+        extensions: ext,
+        max_remote_ssrcs: 4,
+        congestion_feedback,
+        seed: Some([2; 32]),
+        ..SessionConfig::default()
+    };
     let (min, max) = (cfg.bwe.min_bitrate, cfg.bwe.max_bitrate);
     let mut s = RtpSession::new(cfg, t0, 0);
     let mut sc = SendStreamConfig::new(5, 90_000);
@@ -66,5 +75,8 @@ fuzz_target!(|data: &[u8]| {
         while s.poll_event().is_some() {}
         let t = s.target_bitrate();
         assert!(t >= min && t <= max);
+        let rx = s.ccfb_receiver();
+        assert!(rx.tracked_ssrcs() <= tern_rtp_rtcp::ccfb::MAX_SSRCS);
+        assert!(rx.tracked_packets() as u64 <= rx.tracked_ssrcs() as u64 * tern_rtp_rtcp::ccfb::HISTORY);
     }
 });

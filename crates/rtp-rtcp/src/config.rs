@@ -155,8 +155,8 @@ pub struct SessionConfig {
     pub twcc_feedback_interval: Duration,
     /// Congestion control feedback generated for received media (default: transport-wide).
     pub congestion_feedback: CongestionFeedback,
-    /// Interval of RFC 8888 feedback (RFC 8888 §3.1 leaves it to the receiver; 50 ms keeps
-    /// the estimator as responsive as with transport-wide feedback).
+    /// Interval of RFC 8888 feedback (RFC 8888 leaves it to the receiver; 50 ms, like the
+    /// transport-wide default, keeps the estimator as responsive as with that feedback).
     pub ccfb_feedback_interval: Duration,
     /// Bandwidth estimation.
     pub bwe: BweConfig,

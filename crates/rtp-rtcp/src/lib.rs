@@ -24,8 +24,17 @@
 //!   opaque.
 //! * RFC 4588 — RTX with the original sequence number, session-multiplexed (SSRC).
 //! * RFC 5506 — reduced-size RTCP (feedback sent without RR/SDES when `a=rtcp-rsize`).
-//! * RFC 8888 — congestion control feedback: codec, and consumption by the estimator
-//!   (packets matched through the send history). Not implemented: generating it.
+//! * RFC 8888 — congestion control feedback (§3.1): codec; generation on the receive side
+//!   ([`ccfb::CcfbReceiver`], selected by [`SessionConfig::congestion_feedback`] =
+//!   [`CongestionFeedback::Rfc8888`] instead of transport-wide feedback): one report block
+//!   per received SSRC covering the sequence numbers since the previous report (overlapping
+//!   it when a packet was reordered across the boundary), first arrival of duplicates,
+//!   arrival time offsets against the report timestamp (middle 32 bits of NTP), split into
+//!   packets that fit the RTCP MTU, ranges capped at [`ccfb::MAX_RANGE`] per SSRC per
+//!   report; consumption by the estimator through a per-SSRC log of every packet sent
+//!   (media, RTX, probes; [`ccfb::CcfbSender`]). Not implemented: ECN (the stack does not
+//!   see IP headers, so ECN is always reported as 00), empty report blocks for SSRCs with
+//!   no new packets, and deriving the feedback interval from the RTCP bandwidth.
 //! * draft-holmer-rmcat-transport-wide-cc-extensions-01 — sequence numbering, feedback
 //!   generation (receiver) and consumption (sender).
 //! * draft-alvestrand-rmcat-remb-03 — REMB codec; a received REMB caps the target.
@@ -50,8 +59,9 @@
 //!    with SRTP/SRTCP and send), then [`poll_event`](RtpSession::poll_event) (media packets,
 //!    keyframe requests, target bitrate, reports).
 //! 5. Call [`handle_timeout`](RtpSession::handle_timeout) at
-//!    [`poll_timeout`](RtpSession::poll_timeout): pacing, probing, NACKs, TWCC feedback
-//!    and regular RTCP reports happen there; then drain as in step 4.
+//!    [`poll_timeout`](RtpSession::poll_timeout): pacing, probing, NACKs, congestion
+//!    control feedback (TWCC or RFC 8888) and regular RTCP reports happen there; then
+//!    drain as in step 4.
 //!
 //! # Example
 //!

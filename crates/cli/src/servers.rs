@@ -31,6 +31,7 @@ pub(crate) const TURN_USAGE: &str =
              --deny-peer CIDR       never relay to this prefix (repeatable)
              --legacy-channels      accept RFC 5766 channel numbers 0x4000-0x7FFF
              --no-tcp               UDP only
+             --sha256               offer the SHA-256 password algorithm before MD5 (RFC 8489)
              --stats SECS           print allocations and relayed/dropped counts every SECS
 ";
 
@@ -59,7 +60,7 @@ const TURN_VALUED: &[&str] = &[
     "--deny-peer",
     "--stats",
 ];
-const TURN_SWITCHES: &[&str] = &["--legacy-channels", "--no-tcp"];
+const TURN_SWITCHES: &[&str] = &["--legacy-channels", "--no-tcp", "--sha256"];
 const STUN_VALUED: &[&str] = &["--listen"];
 const STUN_SWITCHES: &[&str] = &["--mapped-address", "--no-tcp"];
 
@@ -172,6 +173,9 @@ fn turn_config(args: &[String]) -> Result<TurnSetup, String> {
         config.users.insert(name.to_owned(), password.to_owned());
     }
     config.rest_secret = flags.last("--rest-secret").map(str::to_owned);
+    if flags.has("--sha256") {
+        config = config.with_sha256();
+    }
     if config.users.is_empty() && config.rest_secret.is_none() {
         return Err("no credentials: give --user NAME:PASSWORD or --rest-secret SECRET".into());
     }

@@ -478,3 +478,49 @@ fn turn_server_refuses_bad_flags() {
         assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
     }
 }
+
+#[test]
+fn turn_server_sha256_flag_lets_a_sha256_only_client_relay() {
+    use tern_turn::PasswordAlgorithm;
+    let peer = EchoPeer::start();
+    let allocate = |server: &TernServer| {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut config = ClientConfig::new(server.addr, "alice", "secret");
+        config.seed = Some([7; 32]);
+        // Accepting only SHA-256 proves the whole exchange used it (RFC 8489 §9.2).
+        config.password_algorithms = vec![PasswordAlgorithm::Sha256];
+        let mut client = Client::new(config);
+        client.allocate(Instant::now()).unwrap();
+        let events = drive(&mut client, &sock, |e| {
+            matches!(e, Event::Allocated { .. } | Event::Failed(_))
+        });
+        (client, sock, events)
+    };
+
+    let md5_only = TernServer::turn(&["--allow-peer", "127.0.0.0/8"]);
+    let (_, _, events) = allocate(&md5_only);
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::Failed(ClientError::NoCommonPasswordAlgorithm))
+        ),
+        "{events:?}"
+    );
+
+    let sha256 = TernServer::turn(&["--allow-peer", "127.0.0.0/8", "--sha256"]);
+    let (mut client, sock, events) = allocate(&sha256);
+    assert!(
+        matches!(events.last(), Some(Event::Allocated { .. })),
+        "{events:?}"
+    );
+    client.create_permission(Instant::now(), peer.addr).unwrap();
+    drive(&mut client, &sock, |e| {
+        matches!(e, Event::PermissionCreated { .. })
+    });
+    client.send_to(peer.addr, b"sha-256 relayed").unwrap();
+    let events = drive(&mut client, &sock, |e| matches!(e, Event::Data { .. }));
+    assert!(
+        matches!(events.last(), Some(Event::Data { data, .. }) if &data[..] == b"sha-256 relayed"),
+        "{events:?}"
+    );
+}

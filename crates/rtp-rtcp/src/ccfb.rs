@@ -594,4 +594,67 @@ mod tests {
         assert_eq!(fb[0].blocks[0].begin_seq, (31_500 - (MAX_RANGE - 1)) as u16);
         assert!(rx.tracked_packets() as u64 <= HISTORY);
     }
+
+    proptest::proptest! {
+        /// Any arrival pattern (reordering, duplicates, gaps, wrap): every report
+        /// round-trips through the codec and fits MAX_PACKET, and every packet that arrived
+        /// in a small window is reported received with the offset of its first arrival.
+        #[test]
+        fn generated_reports_roundtrip_and_cover_arrivals(
+            steps in proptest::collection::vec((0u16..40, 0u64..30, proptest::bool::ANY), 1..300),
+            start in proptest::num::u16::ANY,
+        ) {
+            let t0 = crate::test_util::base();
+            let clock = NtpClock::new(t0, 7 << 32);
+            let mut rx = CcfbReceiver::new(ms(50));
+            let mut now = t0;
+            let mut seq = start;
+            let mut first: BTreeMap<u16, Instant> = BTreeMap::new();
+            let mut seen: BTreeMap<u16, (Instant, u16)> = BTreeMap::new();
+            for (back, dt, poll) in steps {
+                now += ms(dt);
+                // mostly forward, sometimes a little back (reordering / duplicates)
+                let s = if back < 30 { seq.wrapping_add(back % 3) } else { seq.wrapping_sub(back - 30) };
+                if back < 30 {
+                    seq = s;
+                }
+                rx.on_packet(now, 1, s);
+                first.entry(s).or_insert(now);
+                if poll {
+                    for p in rx.poll_feedback(now, &clock, 2) {
+                        let pkt = RtcpPacket::CongestionControlFeedback(p.clone());
+                        proptest::prop_assert!(pkt.buffer_len() <= MAX_PACKET);
+                        let bytes = pkt.to_vec().unwrap();
+                        proptest::prop_assert_eq!(RtcpPacket::parse_compound(&bytes).unwrap(), vec![pkt]);
+                        for b in &p.blocks {
+                            for (i, r) in b.reports.iter().enumerate() {
+                                if r.received {
+                                    seen.insert(b.begin_seq.wrapping_add(i as u16), (now, r.arrival_time_offset));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let end = now + ms(100);
+            for p in rx.poll_feedback(end, &clock, 2) {
+                for b in &p.blocks {
+                    for (i, r) in b.reports.iter().enumerate() {
+                        if r.received {
+                            seen.insert(b.begin_seq.wrapping_add(i as u16), (end, r.arrival_time_offset));
+                        }
+                    }
+                }
+            }
+            // fewer than 300 × 2 sequence numbers: all within one window
+            for (s, at) in &first {
+                let got = seen.get(s);
+                proptest::prop_assert!(got.is_some(), "seq {} never reported received", s);
+                if let Some(&(report, ato)) = got {
+                    proptest::prop_assert_eq!(ato, arrival_time_offset(report, *at));
+                }
+            }
+            proptest::prop_assert_eq!(seen.len(), first.len());
+        }
+    }
 }

@@ -10,8 +10,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use tern_sdp::{
-    CandidateAddress, DescriptionKind, Direction, MediaKind, ParseOptions, SessionDescription,
-    Setup,
+    CandidateAddress, CandidateType, DescriptionKind, Direction, MediaKind, ParseOptions,
+    SessionDescription, Setup,
 };
 
 fn vector(name: &str) -> String {
@@ -26,6 +26,11 @@ fn strict_round_trip(name: &str) -> SessionDescription {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(warnings.is_empty(), "{name}: {warnings:?}");
     assert_eq!(sdp.to_string(), text, "{name}: round trip");
+    // Lenient parsing reads the same description, also without a warning.
+    let (lenient, warnings) = SessionDescription::parse_with(&text, &ParseOptions::lenient())
+        .unwrap_or_else(|e| panic!("{name} (lenient): {e}"));
+    assert!(warnings.is_empty(), "{name} (lenient): {warnings:?}");
+    assert_eq!(lenient, sdp, "{name}: lenient and strict differ");
     assert_eq!(SessionDescription::parse(&sdp.to_string()).unwrap(), sdp);
     sdp
 }
@@ -270,15 +275,6 @@ fn pion_style_data() {
 }
 
 #[test]
-fn werift_style_data() {
-    let sdp = strict_round_trip("werift-style-offer-data.sdp");
-    let m = &sdp.media[0];
-    assert_eq!(m.max_message_size(), Some(65536));
-    assert_eq!(m.candidates().next().unwrap().foundation.len(), 32);
-    sdp.check_webrtc(DescriptionKind::Offer).unwrap();
-}
-
-#[test]
 fn libdatachannel_style_data() {
     let sdp = strict_round_trip("libdatachannel-style-offer-data.sdp");
     let groups: Vec<_> = sdp.groups().collect();
@@ -294,18 +290,6 @@ fn libdatachannel_style_data() {
     assert!(opts.contains("trickle") && opts.contains("ice2"));
     assert_eq!(m.candidates().nth(1).unwrap().related_port, Some(47832));
     sdp.check_webrtc(DescriptionKind::Offer).unwrap();
-}
-
-#[test]
-fn roamhq_wrtc_style_answer() {
-    let sdp = strict_round_trip("roamhq-wrtc-style-answer-data.sdp");
-    let m = &sdp.media[0];
-    assert_eq!(m.setup(), Some(Setup::Active));
-    let c: Vec<_> = m.candidates().collect();
-    assert_eq!(c[1].tcp_type.as_deref(), Some("passive"));
-    assert_eq!(c[1].network_id, Some(1));
-    assert_eq!(c[1].network_cost, None);
-    sdp.check_webrtc(DescriptionKind::Answer).unwrap();
 }
 
 #[test]
@@ -374,7 +358,7 @@ fn every_vector_round_trips() {
             n += 1;
         }
     }
-    assert_eq!(n, 10);
+    assert_eq!(n, 19);
 }
 
 #[test]
@@ -392,4 +376,452 @@ fn aiortc_1_16_audio_video_data() {
     assert_eq!(video.rtcp_fb(97).count(), 3);
     assert!(sdp.media.iter().all(|m| m.end_of_candidates()));
     assert!(sdp.media[2].is_data_channel());
+}
+
+// ---- Captured from the stacks installed for interop (tests/vectors/capture/, README.md) ----
+
+/// What every captured WebRTC description must carry: passes the WebRTC checks, one BUNDLE group
+/// naming every m-section in order, per section ICE credentials, one SHA-256 fingerprint
+/// (32 bytes) and the expected DTLS role (wherever each stack puts them), and an SCTP port on the
+/// data section.
+fn check_captured(
+    name: &str,
+    sdp: &SessionDescription,
+    kind: DescriptionKind,
+    setup: Setup,
+    kinds: &[MediaKind],
+) {
+    sdp.check_webrtc(kind)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(!sdp.uses_legacy_sdes_anywhere(), "{name}");
+    assert_eq!(
+        sdp.media.iter().map(|m| m.kind.clone()).collect::<Vec<_>>(),
+        kinds,
+        "{name}: m-sections"
+    );
+    let bundle: Vec<_> = sdp.bundle_groups().collect();
+    assert_eq!(bundle.len(), 1, "{name}: one BUNDLE group");
+    let mids: Vec<_> = sdp.media.iter().map(|m| m.mid().unwrap()).collect();
+    assert_eq!(bundle[0].mids, mids, "{name}: BUNDLE mids vs m-sections");
+    for m in &sdp.media {
+        let mid = m.mid().unwrap();
+        let ufrag = sdp
+            .ice_ufrag_for(m)
+            .unwrap_or_else(|| panic!("{name} {mid}: ufrag"));
+        let pwd = sdp
+            .ice_pwd_for(m)
+            .unwrap_or_else(|| panic!("{name} {mid}: pwd"));
+        // RFC 8839 §5.4: ufrag at least 4 characters, password at least 22.
+        assert!(
+            ufrag.len() >= 4 && pwd.len() >= 22,
+            "{name} {mid}: {ufrag} {pwd}"
+        );
+        let fps = sdp.fingerprints_for(m);
+        assert_eq!(fps.len(), 1, "{name} {mid}: fingerprints");
+        assert_eq!(fps[0].hash_function, "sha-256", "{name} {mid}");
+        assert_eq!(fps[0].value.len(), 32, "{name} {mid}");
+        assert_eq!(sdp.setup_for(m), Some(setup), "{name} {mid}: setup");
+        if m.kind == MediaKind::Application {
+            assert!(m.is_data_channel(), "{name} {mid}");
+            assert_eq!(m.protocol, "UDP/DTLS/SCTP", "{name} {mid}");
+            assert_eq!(m.sctp_port(), Some(5000), "{name} {mid}");
+        } else {
+            assert_eq!(m.protocol, "UDP/TLS/RTP/SAVPF", "{name} {mid}");
+            assert!(m.rtcp_mux(), "{name} {mid}");
+        }
+    }
+}
+
+/// The `(encoding, clock rate, channels)` of a payload type.
+fn codec(m: &tern_sdp::MediaDescription, pt: u8) -> (String, u32, Option<u32>) {
+    let r = m.rtpmap(pt).unwrap_or_else(|| panic!("rtpmap {pt}"));
+    (
+        r.encoding_name.clone(),
+        r.clock_rate,
+        r.channels.map(u32::from),
+    )
+}
+
+fn opus() -> (String, u32, Option<u32>) {
+    ("opus".to_owned(), 48000, Some(2))
+}
+
+fn vp8() -> (String, u32, Option<u32>) {
+    ("VP8".to_owned(), 90000, None)
+}
+
+const AV_DATA: [MediaKind; 3] = [MediaKind::Audio, MediaKind::Video, MediaKind::Application];
+
+fn v4(a: u8, b: u8, c: u8, d: u8) -> CandidateAddress {
+    CandidateAddress::Ip(IpAddr::V4(Ipv4Addr::new(a, b, c, d)))
+}
+
+#[test]
+fn werift_0_24_data_only() {
+    let name = "werift-0.24-offer-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(
+        name,
+        &sdp,
+        DescriptionKind::Offer,
+        Setup::ActPass,
+        &[MediaKind::Application],
+    );
+    assert_eq!(sdp.origin.session_id, 35249299);
+    assert_eq!(sdp.origin.unicast_address, "0.0.0.0");
+    assert!(sdp.extmap_allow_mixed());
+    assert_eq!(sdp.msid_semantic().unwrap().identifiers, ["*"]);
+    let m = &sdp.media[0];
+    // werift keeps port 9 / 0.0.0.0 on the m-line and lists the candidates below it.
+    assert_eq!(m.port, 9);
+    assert_eq!(m.connections[0].address, "0.0.0.0");
+    assert_eq!(m.ice_ufrag(), Some("9dfc"));
+    assert_eq!(m.ice_pwd(), Some("a3b6cbc07fd5b64052d85e"));
+    assert!(m.ice_options().unwrap().contains("trickle"));
+    assert_eq!(
+        m.fingerprints().next().unwrap().value[..3],
+        [0xE0, 0xF2, 0x9A]
+    );
+    assert_eq!(m.max_message_size(), Some(65536));
+    let c: Vec<_> = m.candidates().collect();
+    assert_eq!(c.len(), 2);
+    // A 25-hex-digit foundation, and the ufrag repeated on every candidate.
+    assert_eq!(c[0].foundation, "626da4e5384a0ce2d0d93678a");
+    assert_eq!(c[0].component, 1);
+    assert_eq!(c[0].transport, "udp");
+    assert_eq!(c[0].priority, 2116026367);
+    assert_eq!(c[0].address, v4(127, 0, 0, 1));
+    assert_eq!(c[0].port, 33842);
+    assert_eq!(c[0].candidate_type(), CandidateType::Host);
+    assert_eq!(c[0].generation, Some(0));
+    assert_eq!(c[0].ufrag.as_deref(), Some("9dfc"));
+    assert_eq!(c[1].address, v4(192, 0, 2, 2));
+    assert_eq!(c[1].port, 36360);
+    assert!(m.end_of_candidates());
+}
+
+#[test]
+fn werift_0_24_audio_video_data() {
+    let name = "werift-0.24-offer-av-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(name, &sdp, DescriptionKind::Offer, Setup::ActPass, &AV_DATA);
+    let audio = &sdp.media[0];
+    assert_eq!(audio.formats, ["96"]);
+    assert_eq!(codec(audio, 96), opus());
+    assert_eq!(audio.direction(), Some(Direction::SendRecv));
+    assert_eq!(audio.ssrcs().next().unwrap().ssrc, 3485066627);
+    let video = &sdp.media[1];
+    assert_eq!(video.formats, ["97"]);
+    assert_eq!(codec(video, 97), vp8());
+    let fb: Vec<_> = video.rtcp_fb(97).map(|f| f.to_string()).collect();
+    assert_eq!(fb, ["97 nack", "97 nack pli"]);
+    // Every section repeats ICE, DTLS and its own candidates (one socket per section).
+    for (m, port) in sdp.media.iter().zip([51538, 47550, 46181]) {
+        assert_eq!(m.ice_ufrag(), Some("7463"));
+        assert_eq!(m.fingerprints().count(), 1);
+        let c = m.candidates().next().unwrap();
+        assert_eq!((c.address.clone(), c.port), (v4(127, 0, 0, 1), port));
+        assert!(m.end_of_candidates());
+    }
+    assert_eq!(sdp.media[2].max_message_size(), Some(65536));
+}
+
+#[test]
+fn werift_0_24_answer_to_chromium() {
+    let name = "werift-0.24-answer-av-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(name, &sdp, DescriptionKind::Answer, Setup::Active, &AV_DATA);
+    let audio = &sdp.media[0];
+    // It keeps only the codecs it was configured with, at the offerer's payload types.
+    assert_eq!(audio.formats, ["111"]);
+    assert_eq!(codec(audio, 111), opus());
+    assert_eq!(audio.fmtp(111).unwrap().get("useinbandfec"), Some("1"));
+    // No local tracks: it only receives.
+    assert_eq!(audio.direction(), Some(Direction::RecvOnly));
+    let video = &sdp.media[1];
+    assert_eq!(video.formats, ["96"]);
+    assert_eq!(codec(video, 96), vp8());
+    assert_eq!(video.rtcp_fb(96).count(), 5);
+    assert_eq!(video.direction(), Some(Direction::RecvOnly));
+    let c: Vec<_> = sdp.media[2].candidates().collect();
+    assert_eq!(c[0].port, 38938);
+    assert_eq!(c[0].ufrag.as_deref(), Some("5dd1"));
+}
+
+#[test]
+fn libdatachannel_0_33_data_only() {
+    let name = "libdatachannel-0.33-offer-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(
+        name,
+        &sdp,
+        DescriptionKind::Offer,
+        Setup::ActPass,
+        &[MediaKind::Application],
+    );
+    assert_eq!(sdp.origin.username, "rtc");
+    assert_eq!(sdp.origin.session_version, 0);
+    assert_eq!(sdp.origin.unicast_address, "127.0.0.1");
+    // Fingerprint and ice-options at session level; ufrag, pwd and setup per section.
+    assert_eq!(sdp.fingerprints().count(), 1);
+    assert_eq!(
+        sdp.fingerprints().next().unwrap().value[..3],
+        [0xC5, 0xB2, 0x41]
+    );
+    let opts = sdp.ice_options().unwrap();
+    assert!(opts.contains("ice2") && opts.contains("trickle"));
+    let m = &sdp.media[0];
+    assert_eq!(m.fingerprints().count(), 0);
+    assert_eq!(m.ice_ufrag(), Some("RBbB"));
+    assert_eq!(m.ice_pwd(), Some("llTAU0cUD6vX8wYLUkvIuT"));
+    assert_eq!(m.setup(), Some(Setup::ActPass));
+    assert_eq!(m.port, 46884);
+    assert_eq!(m.connections[0].address, "127.0.0.1");
+    assert_eq!(m.max_message_size(), Some(262144));
+    let c: Vec<_> = m.candidates().collect();
+    assert_eq!(c.len(), 1);
+    // Upper-case transport, a one-digit foundation, no extensions.
+    assert_eq!(c[0].foundation, "1");
+    assert_eq!(c[0].transport, "UDP");
+    assert!(c[0].is_udp());
+    assert_eq!(c[0].priority, 2114977791);
+    assert_eq!((c[0].address.clone(), c[0].port), (v4(127, 0, 0, 1), 46884));
+    assert_eq!(c[0].candidate_type(), CandidateType::Host);
+    assert_eq!(c[0].generation, None);
+    assert!(m.end_of_candidates());
+}
+
+#[test]
+fn libdatachannel_0_33_audio_video_data() {
+    let name = "libdatachannel-0.33-offer-av-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(name, &sdp, DescriptionKind::Offer, Setup::ActPass, &AV_DATA);
+    let groups: Vec<_> = sdp.groups().collect();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[1].semantics, "LS");
+    assert_eq!(groups[1].mids, ["0", "1"]);
+    let audio = &sdp.media[0];
+    assert_eq!(codec(audio, 111), opus());
+    assert_eq!(
+        audio.fmtp(111).unwrap().get("maxaveragebitrate"),
+        Some("96000")
+    );
+    assert_eq!(audio.fmtp(111).unwrap().get("stereo"), Some("1"));
+    let msid = audio.msids().next().unwrap();
+    assert_eq!(msid.stream_id, "capture-stream");
+    assert_eq!(msid.track_id.as_deref(), Some("capture-audio"));
+    let ssrcs: Vec<_> = audio.ssrcs().collect();
+    assert_eq!(ssrcs.len(), 2);
+    assert_eq!(
+        (ssrcs[0].ssrc, ssrcs[0].attribute.as_str()),
+        (1111, "cname")
+    );
+    let video = &sdp.media[1];
+    assert_eq!(codec(video, 96), vp8());
+    let fb: Vec<_> = video.rtcp_fb(96).map(|f| f.to_string()).collect();
+    assert_eq!(fb, ["96 nack", "96 nack pli", "96 goog-remb"]);
+    // Candidates only in the first bundled section, which all share one port.
+    assert_eq!(sdp.media[0].candidates().count(), 1);
+    for m in &sdp.media {
+        assert_eq!(m.port, 44125);
+        assert_eq!(m.ice_ufrag(), Some("KhbT"));
+    }
+    assert_eq!(sdp.media[1].candidates().count(), 0);
+    assert_eq!(sdp.media[2].max_message_size(), Some(262144));
+}
+
+#[test]
+fn libdatachannel_0_33_answer_to_chromium() {
+    let name = "libdatachannel-0.33-answer-av-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(name, &sdp, DescriptionKind::Answer, Setup::Active, &AV_DATA);
+    let audio = &sdp.media[0];
+    // It answers with the offer's media descriptions: every codec, the offerer's msid and
+    // ssrc-group echoed back, and the direction unchanged.
+    assert_eq!(
+        audio.formats,
+        ["111", "63", "9", "0", "8", "13", "110", "126"]
+    );
+    assert_eq!(codec(audio, 111), opus());
+    assert_eq!(audio.direction(), Some(Direction::SendRecv));
+    assert_eq!(
+        audio.msids().next().unwrap().stream_id,
+        "0e716e0b-788b-4fad-ab93-d336c8547593"
+    );
+    assert_eq!(audio.extmaps().count(), 4);
+    let video = &sdp.media[1];
+    assert_eq!(video.formats.len(), 23);
+    assert_eq!(codec(video, 96), vp8());
+    assert_eq!(
+        video.ssrc_groups().next().unwrap().ssrcs,
+        [4286807254, 3903699616]
+    );
+    let c: Vec<_> = audio.candidates().collect();
+    assert_eq!((c[0].address.clone(), c[0].port), (v4(127, 0, 0, 1), 42864));
+    assert_eq!(sdp.media[2].max_message_size(), Some(262144));
+}
+
+#[test]
+fn roamhq_wrtc_0_10_data_only() {
+    let name = "roamhq-wrtc-0.10-offer-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(
+        name,
+        &sdp,
+        DescriptionKind::Offer,
+        Setup::ActPass,
+        &[MediaKind::Application],
+    );
+    assert_eq!(sdp.origin.session_version, 2);
+    // libwebrtc writes "msid-semantic: WMS" with a space and no identifier.
+    let ms = sdp.msid_semantic().unwrap();
+    assert_eq!(ms.semantic, "WMS");
+    assert!(ms.identifiers.is_empty());
+    let m = &sdp.media[0];
+    assert_eq!(m.ice_ufrag(), Some("2vKH"));
+    assert_eq!(m.ice_pwd(), Some("JLtuaPqQR8RNFV7UC2agfQRY"));
+    assert_eq!(m.max_message_size(), Some(262144));
+    // No bind option: a host candidate per interface, UDP and TCP passive, IPv6 and IPv4.
+    let c: Vec<_> = m.candidates().collect();
+    assert_eq!(c.len(), 8);
+    assert!(c.iter().all(|c| c.candidate_type() == CandidateType::Host));
+    assert_eq!(c.iter().filter(|c| c.is_udp()).count(), 4);
+    assert!(matches!(c[0].address, CandidateAddress::Ip(IpAddr::V6(_))));
+    assert_eq!(c[2].address, CandidateAddress::Ip("::1".parse().unwrap()));
+    assert_eq!(c[3].address, v4(127, 0, 0, 1));
+    assert_eq!(c[3].foundation, "1510613869");
+    assert_eq!(c[3].priority, 2122063615);
+    assert_eq!(c[3].network_id, Some(3));
+    assert_eq!(c[3].network_cost, None);
+    assert!(c[7].is_tcp());
+    assert_eq!(c[7].tcp_type.as_deref(), Some("passive"));
+    assert_eq!(c[7].address, v4(127, 0, 0, 1));
+    // The m-line carries the default candidate (the first IPv4 UDP one).
+    assert_eq!(m.port, c[1].port);
+    assert_eq!(m.connections[0].address, "192.0.2.2");
+    assert!(!m.end_of_candidates());
+}
+
+#[test]
+fn roamhq_wrtc_0_10_audio_video_data() {
+    let name = "roamhq-wrtc-0.10-offer-av-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(name, &sdp, DescriptionKind::Offer, Setup::ActPass, &AV_DATA);
+    let audio = &sdp.media[0];
+    assert_eq!(audio.formats.len(), 15);
+    assert_eq!(codec(audio, 111), opus());
+    assert_eq!(codec(audio, 103), ("ISAC".to_owned(), 16000, None));
+    assert_eq!(audio.fmtp(111).unwrap().get("minptime"), Some("10"));
+    assert_eq!(audio.rtcp().unwrap().port, 9);
+    // A transceiver without a stream: msid "-".
+    let msid = audio.msids().next().unwrap();
+    assert_eq!(msid.stream_id, "-");
+    assert_eq!(
+        msid.track_id.as_deref(),
+        Some("f11b8720-4622-4e27-9338-72c36322b2ab")
+    );
+    assert_eq!(audio.ssrcs().next().unwrap().ssrc, 4245149941);
+    let video = &sdp.media[1];
+    assert_eq!(codec(video, 96), vp8());
+    assert_eq!(video.fmtp(97).unwrap().get("apt"), Some("96"));
+    assert!(video.rtcp_rsize());
+    assert_eq!(video.ssrc_groups().next().unwrap().semantics, "FID");
+    for m in &sdp.media {
+        assert_eq!(m.candidates().count(), 8);
+        assert_eq!(m.ice_ufrag(), Some("yLqb"));
+    }
+}
+
+#[test]
+fn roamhq_wrtc_0_10_answer_to_chromium() {
+    let name = "roamhq-wrtc-0.10-answer-av-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(name, &sdp, DescriptionKind::Answer, Setup::Active, &AV_DATA);
+    let audio = &sdp.media[0];
+    assert_eq!(
+        audio.formats,
+        ["111", "63", "9", "0", "8", "13", "110", "126"]
+    );
+    assert_eq!(codec(audio, 111), opus());
+    assert_eq!(audio.direction(), Some(Direction::RecvOnly));
+    // Bundled answer: candidates only in the first section, the others on port 9.
+    assert_eq!(audio.candidates().count(), 8);
+    let video = &sdp.media[1];
+    assert_eq!(video.port, 9);
+    assert_eq!(video.candidates().count(), 0);
+    assert_eq!(codec(video, 96), vp8());
+    assert_eq!(video.direction(), Some(Direction::RecvOnly));
+    assert_eq!(sdp.media[2].port, 9);
+    assert_eq!(sdp.media[2].max_message_size(), Some(262144));
+}
+
+#[test]
+fn pion_3_1_audio_video_data() {
+    let name = "pion-3.1-offer-av-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(name, &sdp, DescriptionKind::Offer, Setup::ActPass, &AV_DATA);
+    assert_eq!(sdp.origin.session_id, 5953599640837663185);
+    assert!(sdp.extmap_allow_mixed());
+    // Session-level fingerprint only; no msid-semantic line.
+    assert_eq!(sdp.fingerprints().count(), 1);
+    assert_eq!(
+        sdp.fingerprints().next().unwrap().value[..3],
+        [0xE5, 0x6E, 0x4E]
+    );
+    assert!(sdp.msid_semantic().is_none());
+    let audio = &sdp.media[0];
+    assert_eq!(audio.fingerprints().count(), 0);
+    assert_eq!(audio.ice_ufrag(), Some("AumosdrIxCEuMVwR"));
+    assert_eq!(audio.ice_pwd(), Some("grcKaGQmyfyHJVKrXwqqaJmwOgAdmMTY"));
+    assert_eq!(audio.formats, ["111", "9", "0", "8"]);
+    assert_eq!(codec(audio, 111), opus());
+    assert_eq!(audio.direction(), Some(Direction::SendRecv));
+    // Plan-B style ssrc lines next to the unified-plan msid.
+    let labels: Vec<_> = audio.ssrcs().map(|s| s.attribute).collect();
+    assert_eq!(labels, ["cname", "msid", "mslabel", "label"]);
+    let c: Vec<_> = audio.candidates().collect();
+    // RTP and RTCP components on the same loopback socket.
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[0].foundation, "2878742611");
+    assert_eq!(c[0].priority, 2130706431);
+    assert_eq!((c[0].address.clone(), c[0].port), (v4(127, 0, 0, 1), 40548));
+    assert_eq!(c[0].candidate_type(), CandidateType::Host);
+    assert_eq!(c[1].component, 2);
+    assert!(audio.end_of_candidates());
+    let video = &sdp.media[1];
+    assert_eq!(video.formats.len(), 17);
+    assert_eq!(codec(video, 96), vp8());
+    assert_eq!(video.fmtp(97).unwrap().get("apt"), Some("96"));
+    // No max-message-size on Pion's data section.
+    assert_eq!(sdp.media[2].max_message_size(), None);
+    assert_eq!(sdp.media[2].candidates().count(), 0);
+}
+
+#[test]
+fn pion_3_1_answer_to_chromium() {
+    let name = "pion-3.1-answer-av-data.sdp";
+    let sdp = strict_round_trip(name);
+    check_captured(name, &sdp, DescriptionKind::Answer, Setup::Active, &AV_DATA);
+    let audio = &sdp.media[0];
+    assert_eq!(audio.formats, ["111", "9", "0", "8"]);
+    assert_eq!(codec(audio, 111), opus());
+    assert_eq!(audio.direction(), Some(Direction::RecvOnly));
+    // Pion writes "a=rtcp-fb:111 transport-cc " with a trailing space; it round-trips above.
+    assert_eq!(
+        audio
+            .rtcp_fb(111)
+            .map(|f| f.feedback_type)
+            .collect::<Vec<_>>(),
+        ["transport-cc"]
+    );
+    let video = &sdp.media[1];
+    assert_eq!(video.formats.len(), 11);
+    assert_eq!(codec(video, 96), vp8());
+    assert_eq!(video.rtcp_fb(96).count(), 5);
+    assert_eq!(
+        video.fmtp(102).unwrap().get("profile-level-id"),
+        Some("42001f")
+    );
+    assert_eq!(audio.candidates().next().unwrap().port, 40693);
+    assert_eq!(sdp.media[2].max_message_size(), None);
 }

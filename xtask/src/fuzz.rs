@@ -17,14 +17,13 @@ pub fn targets() -> Result<Vec<String>, String> {
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
             in_bin = line == "[[bin]]";
-        } else if in_bin {
-            if let Some(value) = line
+        } else if in_bin
+            && let Some(value) = line
                 .strip_prefix("name")
                 .map(str::trim)
                 .and_then(|r| r.strip_prefix('='))
-            {
-                names.push(value.trim().trim_matches('"').to_string());
-            }
+        {
+            names.push(value.trim().trim_matches('"').to_string());
         }
     }
     Ok(names)

@@ -93,7 +93,7 @@ pub fn all() -> Vec<Suite> {
         },
         Suite {
             name: "sdp-corpus",
-            peer: "captured offers (Chromium 156, aiortc 1.16) + hand-written stack styles",
+            peer: "captured SDP (Chromium 156, aiortc 1.16, werift 0.24, libdatachannel 0.33, @roamhq/wrtc 0.10, Pion 3.1) + hand-written Firefox/Pion/libdatachannel/2013-Chrome styles",
             peer_version: OURS,
             kind: Kind::CargoTest {
                 args: &["-p", "tern-sdp", "--test", "corpus"],

@@ -1,20 +1,25 @@
-//! Data-channel figures (PERF.md), Tern against str0m 0.25 in one process and one run:
+//! Data-channel figures (PERF.md), Tern against str0m 0.25 and Pion v3 in one run:
 //!
 //! - `throughput`: two peer connections, one thread, two UDP sockets on 127.0.0.1, a reliable
 //!   ordered channel, 65,535-byte messages with about 1 MiB kept in `bufferedAmount`; MB/s from
-//!   the first send to the last byte received.
+//!   the first send to the last byte received. Pion (`pion.rs`, a child process running
+//!   `pion/main.go`) does the same with its own goroutines on every core.
 //! - `throughput-batched`: the same, with the shared socket loop batching datagrams through
-//!   UDP GSO/GRO (`quinn-udp`) for both stacks alike (`io.rs`).
+//!   UDP GSO/GRO (`quinn-udp`) for both stacks alike (`io.rs`); Tern and str0m only.
 //! - `setup`: create both peer connections → channel open on both sides over 127.0.0.1
-//!   (certificate generation, ICE, DTLS, SCTP, DCEP).
+//!   (certificate generation, ICE, DTLS, SCTP, DCEP); Tern, str0m and Pion.
 //! - `memory N`: live heap per connected idle peer connection with one open channel, N pairs
 //!   connected in memory on virtual time (no sockets).
 //!
-//! Rounds of the two stacks alternate so load on this shared machine falls on both alike; the
-//! median round counts. Prints `tern=<v> peer=<v> name=<peer> unit=<unit>` per figure.
+//! Rounds of the stacks alternate so load on this shared machine falls on all alike; the median
+//! round counts. Prints `tern=<v> peer=<v> name=<peer> unit=<unit>` per figure and peer, with
+//! `tern_cpu_ms=` / `peer_cpu_ms=`: the median CPU time of a round's measured interval (Tern and
+//! str0m: their one thread; Pion: its whole process, all threads), since Pion spreads over both
+//! cores while the Rust loops use one. Set `BENCH_NO_PION=1` to leave Pion out.
 #![allow(clippy::disallowed_methods)] // a benchmark owns the clock
 
 mod io;
+mod pion;
 mod str0m_side;
 mod tern;
 
@@ -63,15 +68,79 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Alternates `rounds` rounds of the two sides; medians of each.
-fn alternate(rounds: usize, mut tern: impl FnMut() -> f64, mut peer: impl FnMut() -> f64) -> (f64, f64) {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+/// One round of one stack: its figure and the CPU time of the measured interval.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    pub value: f64,
+    pub cpu_ms: f64,
+}
+
+/// CPU time this thread has run, in ms (`CLOCK_THREAD_CPUTIME_ID`, exact to the nanosecond;
+/// `/proc/thread-self/schedstat` only moves at scheduler ticks).
+pub fn thread_cpu_ms() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid, writable timespec for the duration of the call.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
+        return 0.0;
+    }
+    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
+}
+
+/// Runs `f` and takes the thread's CPU time around the whole call.
+fn timed_cpu(f: impl FnOnce() -> f64) -> Sample {
+    let cpu = thread_cpu_ms();
+    let value = f();
+    Sample { value, cpu_ms: thread_cpu_ms() - cpu }
+}
+
+/// Medians over a stack's rounds.
+#[derive(Clone, Copy)]
+struct Medians {
+    value: f64,
+    cpu_ms: f64,
+}
+
+fn medians(name: &str, samples: &[Sample]) -> Medians {
+    let values: Vec<f64> = samples.iter().map(|s| s.value).collect();
+    let cpu: Vec<f64> = samples.iter().map(|s| s.cpu_ms).collect();
+    eprintln!("rounds {name}: {values:.2?} (cpu ms {cpu:.1?})");
+    Medians { value: median(values), cpu_ms: median(cpu) }
+}
+
+/// Alternates `rounds` rounds of each side (Tern, str0m, then Pion when running); medians of each.
+fn alternate(
+    rounds: usize,
+    mut tern: impl FnMut() -> Sample,
+    mut str0m: impl FnMut() -> Sample,
+    mut pion: Option<impl FnMut() -> Sample>,
+) -> (Medians, Medians, Option<Medians>) {
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         a.push(tern());
-        b.push(peer());
+        b.push(str0m());
+        if let Some(pion) = pion.as_mut() {
+            c.push(pion());
+        }
     }
-    eprintln!("rounds: tern {a:.1?} peer {b:.1?}");
-    (median(a), median(b))
+    let pion = pion.is_some().then(|| medians("pion", &c));
+    (medians("tern", &a), medians("str0m", &b), pion)
+}
+
+/// Pion, unless left out; why not on stderr (its rows are then missing from the table).
+fn start_pion() -> Option<pion::Pion> {
+    if std::env::var_os("BENCH_NO_PION").is_some() {
+        return None;
+    }
+    pion::Pion::start().map_err(|e| eprintln!("pion left out: {e}")).ok()
+}
+
+fn row(tern: Medians, peer: Medians, name: &str, unit: &str) {
+    let (t, p) = (tern.value, peer.value);
+    let digits = if unit == "ms" { 2 } else { 1 };
+    println!(
+        "tern={t:.digits$} peer={p:.digits$} name={name} unit={unit} tern_cpu_ms={:.1} peer_cpu_ms={:.1}",
+        tern.cpu_ms, peer.cpu_ms
+    );
 }
 
 fn main() {
@@ -82,23 +151,50 @@ fn main() {
         "throughput" | "throughput-batched" => {
             let mode = if figure == "throughput" { io::Mode::Plain } else { io::Mode::Batched };
             let total = 64 << 20;
-            let (t, p) = alternate(5, || tern::throughput(total, mode), || str0m_side::throughput(total, mode));
-            println!("tern={t:.1} peer={p:.1} name={peer} unit=MB/s");
+            // Pion has no batched socket loop: it joins the plain figure only.
+            let mut pion = if mode == io::Mode::Plain { start_pion() } else { None };
+            let name = pion.as_ref().map(|p| p.name.clone());
+            let (t, s, p) = alternate(
+                5,
+                || tern::throughput(total, mode),
+                || str0m_side::throughput(total, mode),
+                pion.as_mut().map(|p| move || p.throughput(total)),
+            );
+            row(t, s, peer, "MB/s");
+            if let (Some(p), Some(name)) = (p, name) {
+                row(t, p, &name, "MB/s");
+            }
         }
         // One stack alone, for profiling (`perf record`): `throughput-only tern|str0m plain|batched`.
         "throughput-only" => {
+            // `throughput-only pion` runs Pion's rounds alone.
             let arg = |n: usize| std::env::args().nth(n).unwrap_or_default();
             let mode = if arg(3) == "batched" { io::Mode::Batched } else { io::Mode::Plain };
             let total = 64 << 20;
+            let mut pion = if arg(2) == "pion" { Some(pion::Pion::start().expect("pion")) } else { None };
             let rounds: Vec<f64> = (0..5)
-                .map(|_| if arg(2) == "str0m" { str0m_side::throughput(total, mode) } else { tern::throughput(total, mode) })
+                .map(|_| match (arg(2).as_str(), pion.as_mut()) {
+                    (_, Some(p)) => p.throughput(total).value,
+                    ("str0m", _) => str0m_side::throughput(total, mode).value,
+                    _ => tern::throughput(total, mode).value,
+                })
                 .collect();
             eprintln!("rounds: {rounds:.1?}");
             println!("median={:.1} unit=MB/s", median(rounds));
         }
         "setup" => {
-            let (t, p) = alternate(21, || tern::setup(1), || str0m_side::setup(1));
-            println!("tern={t:.2} peer={p:.2} name={peer} unit=ms");
+            let mut pion = start_pion();
+            let name = pion.as_ref().map(|p| p.name.clone());
+            let (t, s, p) = alternate(
+                21,
+                || timed_cpu(|| tern::setup(1)),
+                || timed_cpu(|| str0m_side::setup(1)),
+                pion.as_mut().map(|p| move || p.setup()),
+            );
+            row(t, s, peer, "ms");
+            if let (Some(p), Some(name)) = (p, name) {
+                row(t, p, &name, "ms");
+            }
         }
         "memory" => {
             let pairs: usize = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(1000);

@@ -101,13 +101,14 @@ fn connect(mode: Mode) -> (Side, Side) {
     (a, b)
 }
 
-pub fn throughput(total: usize, mode: Mode) -> f64 {
+pub fn throughput(total: usize, mode: Mode) -> crate::Sample {
     let (mut a, mut b) = connect(mode);
     let id = a.state.channel.expect("channel");
     let message = vec![0x5au8; MESSAGE];
     let messages = total.div_ceil(MESSAGE);
     let expected = messages * MESSAGE;
     let mut sent = 0;
+    let cpu = crate::thread_cpu_ms();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(120);
     while b.state.received < expected {
@@ -130,7 +131,7 @@ pub fn throughput(total: usize, mode: Mode) -> f64 {
     }
     let rate = expected as f64 / start.elapsed().as_secs_f64() / 1e6;
     crate::note_syscalls("str0m", expected, [a.io.tx.syscalls, b.io.tx.syscalls]);
-    rate
+    crate::Sample { value: rate, cpu_ms: crate::thread_cpu_ms() - cpu }
 }
 
 pub fn setup(runs: usize) -> f64 {

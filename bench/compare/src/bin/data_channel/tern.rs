@@ -105,7 +105,7 @@ fn connect_sockets(a: &mut Side, b: &mut Side) {
     }
 }
 
-pub fn throughput(total: usize, mode: Mode) -> f64 {
+pub fn throughput(total: usize, mode: Mode) -> crate::Sample {
     let (mut a, mut b) = socket_pair(mode);
     connect_sockets(&mut a, &mut b);
     let channel = a.channel.expect("channel");
@@ -113,6 +113,7 @@ pub fn throughput(total: usize, mode: Mode) -> f64 {
     let messages = total.div_ceil(MESSAGE);
     let expected = messages * MESSAGE;
     let mut sent = 0;
+    let cpu = crate::thread_cpu_ms();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(120);
     while b.received < expected {
@@ -128,7 +129,7 @@ pub fn throughput(total: usize, mode: Mode) -> f64 {
     }
     let rate = expected as f64 / start.elapsed().as_secs_f64() / 1e6;
     crate::note_syscalls("tern", expected, [&a, &b].map(|s| s.io.as_ref().map_or(0, |io| io.tx.syscalls)));
-    rate
+    crate::Sample { value: rate, cpu_ms: crate::thread_cpu_ms() - cpu }
 }
 
 pub fn setup(runs: usize) -> f64 {

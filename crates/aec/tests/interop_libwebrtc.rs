@@ -1,9 +1,11 @@
 //! Side by side with libwebrtc's AEC3 (Debian libtgowt-dev, a 2023 libwebrtc, through its audio
-//! processing module; harness in `compare/`): the same far/near recordings through both, scored
-//! with ERLE (mean and 10th percentile after convergence, convergence time) and, in double talk,
+//! processing module) and speexdsp's echo canceller (Debian libspeexdsp-dev: MDF filter plus the
+//! preprocessor's residual echo suppression); harnesses in `compare/`. The same far/near
+//! recordings through all three, scored with ERLE (mean and 10th percentile after convergence,
+//! convergence time, recovery after a path change), near-end passthrough, and, in double talk,
 //! PESQ-WB of the output against the clean near-end talker (PyPI `pesq`, interpreter from
-//! `$TERN_PYTHON`). Needs g++ and libtgowt-dev. Run by `cargo xtask test-all` (suite
-//! `audio-quality`); prints one table.
+//! `$TERN_PYTHON`), plus the baselines' CPU × real time. Needs g++, cc, libtgowt-dev and
+//! libspeexdsp-dev. Run by `cargo xtask test-all` (suite `echo-cancellation`); prints one table.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -69,14 +71,23 @@ fn work_dir() -> PathBuf {
     d
 }
 
-fn harness() -> PathBuf {
+/// The two baseline executables, built by `compare/build.sh`.
+struct Harnesses {
+    aec3: PathBuf,
+    speex: PathBuf,
+}
+
+fn harness() -> Harnesses {
     let work = work_dir();
     let compare = Path::new(env!("CARGO_MANIFEST_DIR")).join("compare");
     run_with_timeout(
         Command::new("sh").arg(compare.join("build.sh")).arg(&work),
         Duration::from_secs(600),
     );
-    work.join("libwebrtc_aec3")
+    Harnesses {
+        aec3: work.join("libwebrtc_aec3"),
+        speex: work.join("speexdsp_aec"),
+    }
 }
 
 fn write_pcm(path: &Path, x: &[f64]) {
@@ -128,50 +139,128 @@ fn score(far: &[f64], near_in: &[f64], output: &[f64], hz: u32, from: usize) -> 
     }
 }
 
-/// Both cancellers over one recording; returns (tern output, aec3 output).
-fn both(
+/// One recording's outputs from the three cancellers.
+struct Outputs {
+    tern: Vec<f64>,
+    aec3: Vec<f64>,
+    speex: Vec<f64>,
+}
+
+/// Process CPU seconds the two C harnesses spent in their processing loops, and the seconds of
+/// audio they processed, per sample rate (index 0: 16 kHz, 1: 48 kHz).
+#[derive(Default)]
+struct Cpu {
+    aec3_s: [f64; 2],
+    speex_s: [f64; 2],
+    audio_s: [f64; 2],
+}
+
+/// Runs one C harness; returns its output and the CPU seconds it reports. Baseline sanity: the
+/// harness produced exactly the whole 10 ms frames of the input and a finite CPU time.
+fn run_harness(
+    exe: &Path,
+    hz: u32,
+    far: &Path,
+    near: &Path,
+    out: &Path,
+    len: usize,
+) -> (Vec<f64>, f64) {
+    let stdout = run_with_timeout(
+        Command::new(exe)
+            .arg(hz.to_string())
+            .arg(far)
+            .arg(near)
+            .arg(out),
+        Duration::from_secs(120),
+    );
+    let cpu: f64 = stdout
+        .split("\"cpu_s\": ")
+        .nth(1)
+        .and_then(|s| s.split('}').next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{exe:?} printed no cpu_s: {stdout}"));
+    assert!(cpu.is_finite() && cpu >= 0.0, "{exe:?} cpu_s {cpu}");
+    let output = read_pcm(out);
+    let frame = hz as usize / 100;
+    assert_eq!(output.len(), len / frame * frame, "{exe:?} output length");
+    (output, cpu)
+}
+
+/// All three cancellers over one recording.
+fn all(
     name: &str,
     rate: SampleRate,
     far: &[f64],
     near: &[f64],
-    exe: &Path,
-) -> (Vec<f64>, Vec<f64>) {
+    exe: &Harnesses,
+    cpu: &mut Cpu,
+) -> Outputs {
     let dir = work_dir();
-    let (f, n, o) = (
+    let (f, n) = (
         dir.join(format!("{name}-far.pcm")),
         dir.join(format!("{name}-near.pcm")),
-        dir.join(format!("{name}-aec3.pcm")),
     );
     write_pcm(&f, far);
     write_pcm(&n, near);
-    let hz = rate.hz().to_string();
-    run_with_timeout(
-        Command::new(exe)
-            .args([hz.as_str()])
-            .arg(&f)
-            .arg(&n)
-            .arg(&o),
-        Duration::from_secs(120),
+    let hz = rate.hz();
+    let len = far.len().min(near.len());
+    let (aec3, aec3_cpu) = run_harness(
+        &exe.aec3,
+        hz,
+        &f,
+        &n,
+        &dir.join(format!("{name}-aec3.pcm")),
+        len,
     );
-    let aec3 = read_pcm(&o);
+    let (speex, speex_cpu) = run_harness(
+        &exe.speex,
+        hz,
+        &f,
+        &n,
+        &dir.join(format!("{name}-speex.pcm")),
+        len,
+    );
+    let i = usize::from(hz == 48_000);
+    cpu.aec3_s[i] += aec3_cpu;
+    cpu.speex_s[i] += speex_cpu;
+    cpu.audio_s[i] += len as f64 / f64::from(hz);
     let mut apm = AudioProcessor::new(ProcessorConfig::new(rate));
     let tern = run(&mut apm, far, near).output;
     write_pcm(&dir.join(format!("{name}-tern.pcm")), &tern);
-    (tern, aec3)
+    Outputs { tern, aec3, speex }
 }
 
-fn line(figure: &str, tern: f64, aec3: f64) {
-    eprintln!("| {figure:<44} | {tern:>8.2} | {aec3:>8.2} |");
+fn line(figure: &str, v: [f64; 3]) {
+    let cell = |x: f64| {
+        if x.is_nan() {
+            format!("{:>8}", "n/a")
+        } else {
+            format!("{x:>8.2}")
+        }
+    };
+    eprintln!(
+        "| {figure:<44} | {} | {} | {} |",
+        cell(v[0]),
+        cell(v[1]),
+        cell(v[2])
+    );
+}
+
+/// One figure scored on each canceller's output.
+fn each(o: &Outputs, f: impl Fn(&[f64]) -> f64) -> [f64; 3] {
+    [f(&o.tern), f(&o.aec3), f(&o.speex)]
 }
 
 #[test]
 #[ignore = "interop: run by cargo xtask test-all"]
 fn interop_libwebrtc_aec3_side_by_side() {
     let exe = harness();
-    eprintln!("| figure                                       |     tern |     AEC3 |");
-    eprintln!("|---|---|---|");
+    let mut cpu = Cpu::default();
+    eprintln!("| figure                                       |     tern |     AEC3 | speexdsp |");
+    eprintln!("|---|---|---|---|");
     let mut tern_erle = Vec::new();
     let mut aec3_erle = Vec::new();
+    let mut speex_erle = Vec::new();
     // Far-end single talk in the PERF.md room (40 ms, RT60 0.1 s, 8 dB echo loss), both rates.
     for (rate, seed) in [(SampleRate::Hz16000, 1u64), (SampleRate::Hz48000, 2)] {
         let hz = rate.hz();
@@ -184,29 +273,51 @@ fn interop_libwebrtc_aec3_side_by_side() {
         let near: Vec<f64> = (0..far.len())
             .map(|t| room.echo_at(&far, t) + bg[t])
             .collect();
-        let (t, a) = both(&format!("single-{hz}"), rate, &far, &near, &exe);
+        let o = all(&format!("single-{hz}"), rate, &far, &near, &exe, &mut cpu);
         let from = hz as usize * 4;
-        let (st, sa) = (
-            score(&far, &near, &t, hz, from),
-            score(&far, &near, &a, hz, from),
-        );
-        line(
-            &format!("{} kHz ERLE mean after 4 s, dB", hz / 1000),
-            st.erle_mean,
-            sa.erle_mean,
-        );
+        let s = each(&o, |out| {
+            let s = score(&far, &near, out, hz, from);
+            s.erle_mean
+        });
+        line(&format!("{} kHz ERLE mean after 4 s, dB", hz / 1000), s);
         line(
             &format!("{} kHz ERLE 10th percentile after 4 s, dB", hz / 1000),
-            st.erle_p10,
-            sa.erle_p10,
+            each(&o, |out| score(&far, &near, out, hz, from).erle_p10),
         );
         line(
             &format!("{} kHz time to 10 dB ERLE, s", hz / 1000),
-            st.converged_s,
-            sa.converged_s,
+            each(&o, |out| score(&far, &near, out, hz, from).converged_s),
         );
-        tern_erle.push(st.erle_mean);
-        aec3_erle.push(sa.erle_mean);
+        tern_erle.push(s[0]);
+        aec3_erle.push(s[1]);
+        speex_erle.push(s[2]);
+    }
+
+    // Near-end single talk (far end silent): output level against input, as in tests/echo.rs.
+    for (rate, seed) in [(SampleRate::Hz16000, 3u64), (SampleRate::Hz48000, 3)] {
+        let hz = rate.hz();
+        let near: Vec<f64> = speech_like(hz, 4.0, seed)
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let far = vec![0.0; near.len()];
+        let o = all(
+            &format!("near-only-{hz}"),
+            rate,
+            &far,
+            &near,
+            &exe,
+            &mut cpu,
+        );
+        let skip = hz as usize / 2;
+        line(
+            &format!("{} kHz near-end passthrough, dB", hz / 1000),
+            each(&o, |out| {
+                let pin: f64 = near[skip..out.len()].iter().map(|x| x * x).sum();
+                let pout: f64 = out[skip..].iter().map(|x| x * x).sum();
+                10.0 * (pout / pin).log10()
+            }),
+        );
     }
 
     // Echo-path change at 10 s: recovery over the following 4..10 s.
@@ -227,12 +338,18 @@ fn interop_libwebrtc_aec3_side_by_side() {
             }
         })
         .collect();
-    let (t, a) = both("path-change", SampleRate::Hz16000, &far, &near, &exe);
+    let o = all(
+        "path-change",
+        SampleRate::Hz16000,
+        &far,
+        &near,
+        &exe,
+        &mut cpu,
+    );
     let from = change + hz as usize * 4;
     line(
         "ERLE 4..10 s after a path change, dB",
-        score(&far, &near, &t, hz, from).erle_mean,
-        score(&far, &near, &a, hz, from).erle_mean,
+        each(&o, |out| score(&far, &near, out, hz, from).erle_mean),
     );
 
     // Double talk 5..12 s: PESQ-WB of the output against the clean talker over that span.
@@ -249,18 +366,27 @@ fn interop_libwebrtc_aec3_side_by_side() {
     let near: Vec<f64> = (0..far.len())
         .map(|t| room.echo_at(&far, t) + if dt.contains(&t) { talker[t] } else { 0.0 })
         .collect();
-    let (t, a) = both("double-talk", SampleRate::Hz16000, &far, &near, &exe);
+    let o = all(
+        "double-talk",
+        SampleRate::Hz16000,
+        &far,
+        &near,
+        &exe,
+        &mut cpu,
+    );
     let dir = work_dir();
-    let (rf, tf, af) = (
+    let (rf, tf, af, sf) = (
         dir.join("dt-ref.pcm"),
         dir.join("dt-tern.pcm"),
         dir.join("dt-aec3.pcm"),
+        dir.join("dt-speex.pcm"),
     );
     write_pcm(&rf, &talker[dt.clone()]);
     // The span plus 100 ms, so each canceller's latency stays inside; the scorer aligns.
-    let span = dt.start..(dt.end + hz as usize / 10).min(t.len());
-    write_pcm(&tf, &t[span.clone()]);
-    write_pcm(&af, &a[span]);
+    let span = |x: &[f64]| x[dt.start..(dt.end + hz as usize / 10).min(x.len())].to_vec();
+    write_pcm(&tf, &span(&o.tern));
+    write_pcm(&af, &span(&o.aec3));
+    write_pcm(&sf, &span(&o.speex));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("compare/pesq_wb.py");
     let out = run_with_timeout(
         Command::new(python())
@@ -268,7 +394,8 @@ fn interop_libwebrtc_aec3_side_by_side() {
             .arg("16000")
             .arg(&rf)
             .arg(&tf)
-            .arg(&af),
+            .arg(&af)
+            .arg(&sf),
         Duration::from_secs(120),
     );
     let scores: Vec<f64> = out
@@ -276,23 +403,40 @@ fn interop_libwebrtc_aec3_side_by_side() {
         .filter_map(|l| l.split("\"pesq_wb\": ").nth(1))
         .map(|s| s.split(',').next().unwrap().trim().parse().unwrap())
         .collect();
-    assert_eq!(scores.len(), 2, "scorer output: {out}");
+    assert_eq!(scores.len(), 3, "scorer output: {out}");
     line(
         "double-talk PESQ-WB vs clean near end",
-        scores[0],
-        scores[1],
+        [scores[0], scores[1], scores[2]],
     );
     let after = dt.end + hz as usize;
     line(
         "ERLE after double talk, dB",
-        score(&far, &near, &t, hz, after).erle_mean,
-        score(&far, &near, &a, hz, after).erle_mean,
+        each(&o, |out| score(&far, &near, out, hz, after).erle_mean),
     );
 
-    // Sanity of the comparison itself: AEC3 ran and cancelled echo.
+    // CPU: the C harnesses time their own processing loops (process CPU, optimised builds);
+    // tern-aec runs debug-built here, so its figure comes from `cargo bench -p tern-aec`.
+    for (i, khz) in [(0, 16), (1, 48)] {
+        line(
+            &format!("{khz} kHz CPU, × real time (harness loop)"),
+            [
+                f64::NAN,
+                cpu.audio_s[i] / cpu.aec3_s[i].max(1e-6),
+                cpu.audio_s[i] / cpu.speex_s[i].max(1e-6),
+            ],
+        );
+    }
+
+    // Sanity of the comparison itself: AEC3 ran and cancelled echo; speexdsp ran and its output
+    // is usable for scoring (finite figures; its length was checked per run).
     assert!(
         aec3_erle.iter().all(|&e| e > 6.0),
         "AEC3 did not cancel: {aec3_erle:?}"
+    );
+    assert!(
+        speex_erle.iter().all(|e| e.is_finite()) && scores[2].is_finite(),
+        "speexdsp figures not finite: {speex_erle:?}, PESQ {}",
+        scores[2]
     );
     // PERF.md goal: ERLE at least AEC3's on the single-talk rooms.
     for (t, a) in tern_erle.iter().zip(&aec3_erle) {

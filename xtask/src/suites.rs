@@ -408,11 +408,11 @@ pub fn all() -> Vec<Suite> {
         },
         Suite {
             name: "echo-cancellation",
-            peer: "libwebrtc AEC3 (libtgowt) through its audio processing module: ERLE, convergence, path change, double talk",
+            peer: "libwebrtc AEC3 (libtgowt) through its audio processing module, and speexdsp's echo canceller (MDF + preprocessor echo suppression): ERLE, convergence, path change, near-end passthrough, double talk, CPU",
             peer_version: &[
                 "sh",
                 "-c",
-                "echo libtgowt $(dpkg-query -W -f='${Version}' libtgowt-dev)",
+                "echo libtgowt $(dpkg-query -W -f='${Version}' libtgowt-dev), speexdsp $(dpkg-query -W -f='${Version}' libspeexdsp-dev)",
             ],
             kind: Kind::Ignored {
                 package: "tern-aec",
@@ -423,6 +423,8 @@ pub fn all() -> Vec<Suite> {
             needs: &[
                 Need::Apt("libtgowt-dev"),
                 Need::Apt("g++"),
+                Need::Apt("libspeexdsp-dev"),
+                Need::Apt("pkg-config"),
                 Need::Pip {
                     package: "numpy",
                     import: "numpy",

@@ -12,10 +12,10 @@
 //!   connected in memory on virtual time (no sockets).
 //!
 //! Rounds of the stacks alternate so load on this shared machine falls on all alike; the median
-//! round counts. Prints `tern=<v> peer=<v> name=<peer> unit=<unit>` per figure and peer, with
-//! `tern_cpu_ms=` / `peer_cpu_ms=`: the median CPU time of a round's measured interval (Tern and
-//! str0m: their one thread; Pion: its whole process, all threads), since Pion spreads over both
-//! cores while the Rust loops use one. Set `BENCH_NO_PION=1` to leave Pion out.
+//! round counts. Prints `tern=<v> peer=<v> name=<peer> unit=<unit>` per figure and peer, then the
+//! same for CPU time (`unit=ms-CPU/MB` or `ms-CPU`): the median CPU time of a round's measured
+//! interval (Tern and str0m: their one thread; Pion: its whole process, all threads), since Pion
+//! spreads over both cores while the Rust loops use one. Set `BENCH_NO_PION=1` to leave Pion out.
 #![allow(clippy::disallowed_methods)] // a benchmark owns the clock
 
 mod io;
@@ -134,13 +134,20 @@ fn start_pion() -> Option<pion::Pion> {
     pion::Pion::start().map_err(|e| eprintln!("pion left out: {e}")).ok()
 }
 
-fn row(tern: Medians, peer: Medians, name: &str, unit: &str) {
+/// Prints a figure's row and, after it, the CPU row of the same rounds (`unit=ms-CPU/MB` for
+/// throughput moving `megabytes`, `ms-CPU` per setup), so xtask tables both.
+fn row(tern: Medians, peer: Medians, name: &str, unit: &str, megabytes: Option<f64>) {
     let (t, p) = (tern.value, peer.value);
     let digits = if unit == "ms" { 2 } else { 1 };
     println!(
         "tern={t:.digits$} peer={p:.digits$} name={name} unit={unit} tern_cpu_ms={:.1} peer_cpu_ms={:.1}",
         tern.cpu_ms, peer.cpu_ms
     );
+    let (per, cpu_unit) = match megabytes {
+        Some(mb) => (mb, "ms-CPU/MB"),
+        None => (1.0, "ms-CPU"),
+    };
+    println!("tern={:.2} peer={:.2} name={name} unit={cpu_unit}", tern.cpu_ms / per, peer.cpu_ms / per);
 }
 
 fn main() {
@@ -160,9 +167,10 @@ fn main() {
                 || str0m_side::throughput(total, mode),
                 pion.as_mut().map(|p| move || p.throughput(total)),
             );
-            row(t, s, peer, "MB/s");
+            let megabytes = Some((total.div_ceil(MESSAGE) * MESSAGE) as f64 / 1e6);
+            row(t, s, peer, "MB/s", megabytes);
             if let (Some(p), Some(name)) = (p, name) {
-                row(t, p, &name, "MB/s");
+                row(t, p, &name, "MB/s", megabytes);
             }
         }
         // One stack alone, for profiling (`perf record`): `throughput-only tern|str0m plain|batched`.
@@ -191,9 +199,9 @@ fn main() {
                 || timed_cpu(|| str0m_side::setup(1)),
                 pion.as_mut().map(|p| move || p.setup()),
             );
-            row(t, s, peer, "ms");
+            row(t, s, peer, "ms", None);
             if let (Some(p), Some(name)) = (p, name) {
-                row(t, p, &name, "ms");
+                row(t, p, &name, "ms", None);
             }
         }
         "memory" => {

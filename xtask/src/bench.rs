@@ -31,7 +31,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         figure: "Data channel throughput, reliable ordered, 65,535-byte messages, 127.0.0.1",
-        goal: "≥ 3× str0m",
+        goal: "≥ 3× str0m (Pion: reference; ms-CPU/MB rows: CPU per MB, Pion = all its threads)",
         binary: "data_channel",
         args: &["throughput"],
     },
@@ -43,7 +43,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         figure: "Create two peer connections → data channel open, one process",
-        goal: "≤ 0.5× Pion (3.8 ms in PERF.md)",
+        goal: "≤ 0.5× Pion, i.e. speed-up ≥ 2× on the Pion row (str0m: reference)",
         binary: "data_channel",
         args: &["setup"],
     },

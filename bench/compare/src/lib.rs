@@ -6,7 +6,12 @@ use std::time::Instant;
 
 /// Median nanoseconds per call of `tern` and of `peer`, over `rounds` alternating rounds of
 /// `iters` calls each.
-pub fn compare(rounds: usize, iters: u32, mut tern: impl FnMut(), mut peer: impl FnMut()) -> (f64, f64) {
+pub fn compare(
+    rounds: usize,
+    iters: u32,
+    mut tern: impl FnMut(),
+    mut peer: impl FnMut(),
+) -> (f64, f64) {
     let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         for _ in 0..iters {

@@ -19,18 +19,31 @@ fn main() {
         panic!("webrtc-sdp rejects the offer: {e:?}");
     }
     let (rounds, iters) = (61, 100);
-    let parse_tern = || drop(black_box(tern_sdp::SessionDescription::parse(black_box(OFFER))));
+    let parse_tern = || {
+        drop(black_box(tern_sdp::SessionDescription::parse(black_box(
+            OFFER,
+        ))))
+    };
     if mode == "serialize" {
         let t = tern_sdp::SessionDescription::parse(OFFER).unwrap();
         let w = sdp::SessionDescription::unmarshal(&mut Cursor::new(OFFER.as_bytes())).unwrap();
-        let (tern, peer) = compare(rounds, iters, || drop(black_box(t.to_string())), || drop(black_box(w.marshal())));
+        let (tern, peer) = compare(
+            rounds,
+            iters,
+            || drop(black_box(t.to_string())),
+            || drop(black_box(w.marshal())),
+        );
         println!("tern={tern:.0} peer={peer:.0} name=webrtc-rs-sdp-0.17.2");
     } else {
         let (tern, peer) = compare(rounds, iters, parse_tern, || {
-            drop(black_box(sdp::SessionDescription::unmarshal(&mut Cursor::new(black_box(OFFER).as_bytes()))))
+            drop(black_box(sdp::SessionDescription::unmarshal(
+                &mut Cursor::new(black_box(OFFER).as_bytes()),
+            )))
         });
         println!("tern={tern:.0} peer={peer:.0} name=webrtc-rs-sdp-0.17.2");
-        let (tern, peer) = compare(rounds, iters, parse_tern, || drop(black_box(webrtc_sdp::parse_sdp(black_box(OFFER), false))));
+        let (tern, peer) = compare(rounds, iters, parse_tern, || {
+            drop(black_box(webrtc_sdp::parse_sdp(black_box(OFFER), false)))
+        });
         println!("tern={tern:.0} peer={peer:.0} name=mozilla-webrtc-sdp-0.3.17");
     }
 }

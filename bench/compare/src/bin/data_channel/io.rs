@@ -50,7 +50,11 @@ impl Io {
     pub fn new(socket: UdpSocket, mode: Mode) -> Io {
         socket.set_nonblocking(true).expect("nonblocking");
         let state = quinn_udp::UdpSocketState::new((&socket).into()).expect("udp socket state");
-        let max_segments = if mode == Mode::Batched { state.max_gso_segments().max(1) } else { 1 };
+        let max_segments = if mode == Mode::Batched {
+            state.max_gso_segments().max(1)
+        } else {
+            1
+        };
         if mode == Mode::Batched {
             // A GSO burst is up to 64 KB at once: give both stacks room for several (the kernel
             // caps this at net.core.{r,w}mem_max), as QUIC stacks using GSO do.
@@ -91,10 +95,17 @@ impl Io {
             }
         }
         loop {
-            let mut slices: Vec<IoSliceMut<'_>> =
-                self.rx.chunks_mut(RX_SLOT_BYTES).map(IoSliceMut::new).collect();
+            let mut slices: Vec<IoSliceMut<'_>> = self
+                .rx
+                .chunks_mut(RX_SLOT_BYTES)
+                .map(IoSliceMut::new)
+                .collect();
             self.tx.syscalls += 1;
-            let n = match self.tx.state.recv((&self.tx.socket).into(), &mut slices, &mut self.meta) {
+            let n = match self
+                .tx
+                .state
+                .recv((&self.tx.socket).into(), &mut slices, &mut self.meta)
+            {
                 Ok(n) => n,
                 Err(_) => return any,
             };
@@ -142,7 +153,9 @@ impl Tx {
 
     /// Sends the pending batch, if any.
     pub fn flush(&mut self) {
-        let Some(destination) = self.destination.take() else { return };
+        let Some(destination) = self.destination.take() else {
+            return;
+        };
         let transmit = quinn_udp::Transmit {
             destination,
             ecn: None,

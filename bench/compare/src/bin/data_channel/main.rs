@@ -44,7 +44,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -59,7 +62,10 @@ fn live_bytes() -> isize {
 fn note_syscalls(stack: &str, bytes: usize, per_side: [u64; 2]) {
     if std::env::var_os("BENCH_SYSCALLS").is_some() {
         let total: u64 = per_side.iter().sum();
-        eprintln!("{stack}: {:.0} socket syscalls per MB", total as f64 / (bytes as f64 / 1e6));
+        eprintln!(
+            "{stack}: {:.0} socket syscalls per MB",
+            total as f64 / (bytes as f64 / 1e6)
+        );
     }
 }
 
@@ -78,7 +84,10 @@ pub struct Sample {
 /// CPU time this thread has run, in ms (`CLOCK_THREAD_CPUTIME_ID`, exact to the nanosecond;
 /// `/proc/thread-self/schedstat` only moves at scheduler ticks).
 pub fn thread_cpu_ms() -> f64 {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `t` is a valid, writable timespec for the duration of the call.
     if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
         return 0.0;
@@ -90,7 +99,10 @@ pub fn thread_cpu_ms() -> f64 {
 fn timed_cpu(f: impl FnOnce() -> f64) -> Sample {
     let cpu = thread_cpu_ms();
     let value = f();
-    Sample { value, cpu_ms: thread_cpu_ms() - cpu }
+    Sample {
+        value,
+        cpu_ms: thread_cpu_ms() - cpu,
+    }
 }
 
 /// Medians over a stack's rounds.
@@ -104,7 +116,10 @@ fn medians(name: &str, samples: &[Sample]) -> Medians {
     let values: Vec<f64> = samples.iter().map(|s| s.value).collect();
     let cpu: Vec<f64> = samples.iter().map(|s| s.cpu_ms).collect();
     eprintln!("rounds {name}: {values:.2?} (cpu ms {cpu:.1?})");
-    Medians { value: median(values), cpu_ms: median(cpu) }
+    Medians {
+        value: median(values),
+        cpu_ms: median(cpu),
+    }
 }
 
 /// Alternates `rounds` rounds of each side (Tern, str0m, then Pion when running); medians of each.
@@ -131,7 +146,9 @@ fn start_pion() -> Option<pion::Pion> {
     if std::env::var_os("BENCH_NO_PION").is_some() {
         return None;
     }
-    pion::Pion::start().map_err(|e| eprintln!("pion left out: {e}")).ok()
+    pion::Pion::start()
+        .map_err(|e| eprintln!("pion left out: {e}"))
+        .ok()
 }
 
 /// Prints a figure's row and, after it, the CPU row of the same rounds (`unit=ms-CPU/MB` for
@@ -147,19 +164,33 @@ fn row(tern: Medians, peer: Medians, name: &str, unit: &str, megabytes: Option<f
         Some(mb) => (mb, "ms-CPU/MB"),
         None => (1.0, "ms-CPU"),
     };
-    println!("tern={:.2} peer={:.2} name={name} unit={cpu_unit}", tern.cpu_ms / per, peer.cpu_ms / per);
+    println!(
+        "tern={:.2} peer={:.2} name={name} unit={cpu_unit}",
+        tern.cpu_ms / per,
+        peer.cpu_ms / per
+    );
 }
 
 fn main() {
     str0m::crypto::from_feature_flags().install_process_default();
-    let figure = std::env::args().nth(1).unwrap_or_else(|| "throughput".into());
+    let figure = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "throughput".into());
     let peer = "str0m-0.25.0";
     match figure.as_str() {
         "throughput" | "throughput-batched" => {
-            let mode = if figure == "throughput" { io::Mode::Plain } else { io::Mode::Batched };
+            let mode = if figure == "throughput" {
+                io::Mode::Plain
+            } else {
+                io::Mode::Batched
+            };
             let total = 64 << 20;
             // Pion has no batched socket loop: it joins the plain figure only.
-            let mut pion = if mode == io::Mode::Plain { start_pion() } else { None };
+            let mut pion = if mode == io::Mode::Plain {
+                start_pion()
+            } else {
+                None
+            };
             let name = pion.as_ref().map(|p| p.name.clone());
             let (t, s, p) = alternate(
                 5,
@@ -177,9 +208,17 @@ fn main() {
         "throughput-only" => {
             // `throughput-only pion` runs Pion's rounds alone.
             let arg = |n: usize| std::env::args().nth(n).unwrap_or_default();
-            let mode = if arg(3) == "batched" { io::Mode::Batched } else { io::Mode::Plain };
+            let mode = if arg(3) == "batched" {
+                io::Mode::Batched
+            } else {
+                io::Mode::Plain
+            };
             let total = 64 << 20;
-            let mut pion = if arg(2) == "pion" { Some(pion::Pion::start().expect("pion")) } else { None };
+            let mut pion = if arg(2) == "pion" {
+                Some(pion::Pion::start().expect("pion"))
+            } else {
+                None
+            };
             let rounds: Vec<f64> = (0..5)
                 .map(|_| match (arg(2).as_str(), pion.as_mut()) {
                     (_, Some(p)) => p.throughput(total).value,
@@ -205,10 +244,16 @@ fn main() {
             }
         }
         "memory" => {
-            let pairs: usize = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
+            let pairs: usize = std::env::args()
+                .nth(2)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1000);
             let t = tern::memory(pairs);
             let p = str0m_side::memory(pairs);
-            println!("tern={t:.1} peer={p:.1} name={peer} unit=KiB connections={}", 2 * pairs);
+            println!(
+                "tern={t:.1} peer={p:.1} name={peer} unit=KiB connections={}",
+                2 * pairs
+            );
         }
         other => panic!("unknown figure {other}"),
     }

@@ -38,7 +38,8 @@ fn build() -> Result<PathBuf, String> {
     std::fs::create_dir_all(&alias).map_err(|e| e.to_string())?;
     let link = alias.join("v3");
     if std::fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(format!("{GOCODE}/src/github.com/pion/webrtc"), &link).map_err(|e| e.to_string())?;
+        std::os::unix::fs::symlink(format!("{GOCODE}/src/github.com/pion/webrtc"), &link)
+            .map_err(|e| e.to_string())?;
     }
     let binary = work.join("pion_bench");
     let status = Command::new("go")
@@ -47,7 +48,10 @@ fn build() -> Result<PathBuf, String> {
         .arg(".")
         .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pion"))
         .env("GO111MODULE", "off")
-        .env("GOPATH", format!("{}:{GOCODE}", work.join("gopath").display()))
+        .env(
+            "GOPATH",
+            format!("{}:{GOCODE}", work.join("gopath").display()),
+        )
         .env("GOPROXY", "off")
         .env("GOFLAGS", "")
         .env("GOCACHE", work.join("gocache"))
@@ -55,7 +59,9 @@ fn build() -> Result<PathBuf, String> {
         .status()
         .map_err(|e| format!("cannot run `go` (apt-get install golang-go): {e}"))?;
     if !status.success() {
-        return Err(format!("go build failed ({status}); needs golang-go and golang-github-pion-webrtc.v3-dev"));
+        return Err(format!(
+            "go build failed ({status}); needs golang-go and golang-github-pion-webrtc.v3-dev"
+        ));
     }
     Ok(binary)
 }
@@ -86,7 +92,12 @@ impl Pion {
             let _ = child.wait();
             return Err("no pipes to the Pion process".into());
         };
-        Ok(Pion { child, stdin, stdout: BufReader::new(stdout), name: format!("pion-{}", version()) })
+        Ok(Pion {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            name: format!("pion-{}", version()),
+        })
     }
 
     /// Runs one round (`setup`, `throughput <bytes>`) and reads its result line: the figure and
@@ -97,7 +108,10 @@ impl Pion {
         let mut line = String::new();
         let n = self.stdout.read_line(&mut line).expect("read from pion");
         assert!(n > 0, "pion exited during `{request}` (see its stderr)");
-        let field = |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(key)?.parse::<f64>().ok());
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key)?.parse::<f64>().ok())
+        };
         match (field("value="), field("cpu_ms=")) {
             (Some(value), Some(cpu_ms)) => Sample { value, cpu_ms },
             _ => panic!("unexpected line from pion: {line:?}"),

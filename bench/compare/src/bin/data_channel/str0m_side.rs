@@ -28,9 +28,20 @@ impl Side {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let addr = socket.local_addr().expect("addr");
         let mut rtc = Rtc::builder().build(now);
-        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate")).expect("add candidate");
-        let state = State { channel: None, open: false, received: 0, wake: now };
-        Side { rtc, addr, io: Io::new(socket, mode), state }
+        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"))
+            .expect("add candidate");
+        let state = State {
+            channel: None,
+            open: false,
+            received: 0,
+            wake: now,
+        };
+        Side {
+            rtc,
+            addr,
+            io: Io::new(socket, mode),
+            state,
+        }
     }
 }
 
@@ -60,14 +71,24 @@ fn drain(rtc: &mut Rtc, tx: &mut Tx, state: &mut State) -> bool {
 fn turn(a: &mut Side, b: &mut Side) -> bool {
     let mut moved = false;
     for side in [&mut *a, &mut *b] {
-        let Side { rtc, addr, io, state } = side;
+        let Side {
+            rtc,
+            addr,
+            io,
+            state,
+        } = side;
         moved |= drain(rtc, &mut io.tx, state);
         io.tx.flush();
         moved |= io.recv(|tx, from, datagram| {
             let contents = datagram.try_into().expect("datagram");
             let input = Input::Receive(
                 Instant::now(),
-                Receive { proto: Protocol::Udp, source: from, destination: *addr, contents },
+                Receive {
+                    proto: Protocol::Udp,
+                    source: from,
+                    destination: *addr,
+                    contents,
+                },
             );
             rtc.handle_input(input).expect("handle_input");
             drain(rtc, tx, state);
@@ -89,7 +110,10 @@ fn connect(mode: Mode) -> (Side, Side) {
     let channel = change.add_channel("bench".into());
     let (offer, pending) = change.apply().expect("offer");
     let answer = b.rtc.sdp_api().accept_offer(offer).expect("accept offer");
-    a.rtc.sdp_api().accept_answer(pending, answer).expect("accept answer");
+    a.rtc
+        .sdp_api()
+        .accept_answer(pending, answer)
+        .expect("accept answer");
     a.state.channel = Some(channel);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !(a.state.open && b.state.open) {
@@ -131,7 +155,10 @@ pub fn throughput(total: usize, mode: Mode) -> crate::Sample {
     }
     let rate = expected as f64 / start.elapsed().as_secs_f64() / 1e6;
     crate::note_syscalls("str0m", expected, [a.io.tx.syscalls, b.io.tx.syscalls]);
-    crate::Sample { value: rate, cpu_ms: crate::thread_cpu_ms() - cpu }
+    crate::Sample {
+        value: rate,
+        cpu_ms: crate::thread_cpu_ms() - cpu,
+    }
 }
 
 pub fn setup(runs: usize) -> f64 {
@@ -156,8 +183,14 @@ struct MemorySide {
 impl MemorySide {
     fn new(now: Instant, addr: SocketAddr) -> MemorySide {
         let mut rtc = Rtc::builder().build(now);
-        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate")).expect("add candidate");
-        MemorySide { rtc, addr, open: false, outbox: Vec::new() }
+        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"))
+            .expect("add candidate");
+        MemorySide {
+            rtc,
+            addr,
+            open: false,
+            outbox: Vec::new(),
+        }
     }
 
     fn drain(&mut self) {
@@ -172,8 +205,18 @@ impl MemorySide {
     }
 
     fn deliver(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        let Ok(contents) = datagram.try_into() else { return };
-        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source: from, destination: self.addr, contents });
+        let Ok(contents) = datagram.try_into() else {
+            return;
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source: from,
+                destination: self.addr,
+                contents,
+            },
+        );
         let _ = self.rtc.handle_input(input);
         self.drain();
     }
@@ -192,7 +235,10 @@ pub fn memory(pairs: usize) -> f64 {
         change.add_channel("bench".into());
         let (offer, pending) = change.apply().expect("offer");
         let answer = b.rtc.sdp_api().accept_offer(offer).expect("accept offer");
-        a.rtc.sdp_api().accept_answer(pending, answer).expect("accept answer");
+        a.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("accept answer");
         let mut now = base;
         for _ in 0..2_000 {
             a.drain();

@@ -6,7 +6,6 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use tern_peerconnection::{DataChannelId, DataChannelInit, Event, PeerConnection, RtcConfig};
 
-
 /// One side: its state machine and where its datagrams come from.
 struct Side {
     pc: PeerConnection,
@@ -27,7 +26,14 @@ impl Side {
         };
         let mut pc = PeerConnection::new(config, now).expect("peer connection");
         pc.add_local_address(now, addr);
-        Side { pc, addr, io, channel: None, open: false, received: 0 }
+        Side {
+            pc,
+            addr,
+            io,
+            channel: None,
+            open: false,
+            received: 0,
+        }
     }
 
     fn events(&mut self) {
@@ -46,13 +52,20 @@ impl Side {
 
 /// Offer/answer between the two, with `a` creating the channel.
 fn negotiate(now: Instant, a: &mut Side, b: &mut Side) {
-    a.channel = Some(a.pc.create_data_channel(now, "bench", DataChannelInit::default()).expect("channel"));
+    a.channel = Some(
+        a.pc.create_data_channel(now, "bench", DataChannelInit::default())
+            .expect("channel"),
+    );
     let offer = a.pc.create_offer(now).expect("offer");
-    a.pc.set_local_description(now, offer.clone()).expect("local offer");
-    b.pc.set_remote_description(now, offer).expect("remote offer");
+    a.pc.set_local_description(now, offer.clone())
+        .expect("local offer");
+    b.pc.set_remote_description(now, offer)
+        .expect("remote offer");
     let answer = b.pc.create_answer(now).expect("answer");
-    b.pc.set_local_description(now, answer.clone()).expect("local answer");
-    a.pc.set_remote_description(now, answer).expect("remote answer");
+    b.pc.set_local_description(now, answer.clone())
+        .expect("local answer");
+    a.pc.set_remote_description(now, answer)
+        .expect("remote answer");
 }
 
 /// One turn of the socket loop for both sides; true if anything moved.
@@ -90,8 +103,14 @@ fn socket_pair(mode: Mode) -> (Side, Side) {
     let now = Instant::now();
     let sa = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let sb = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let (aa, ab) = (sa.local_addr().expect("addr"), sb.local_addr().expect("addr"));
-    (Side::new(now, aa, Some(Io::new(sa, mode))), Side::new(now, ab, Some(Io::new(sb, mode))))
+    let (aa, ab) = (
+        sa.local_addr().expect("addr"),
+        sb.local_addr().expect("addr"),
+    );
+    (
+        Side::new(now, aa, Some(Io::new(sa, mode))),
+        Side::new(now, ab, Some(Io::new(sb, mode))),
+    )
 }
 
 fn connect_sockets(a: &mut Side, b: &mut Side) {
@@ -117,10 +136,15 @@ pub fn throughput(total: usize, mode: Mode) -> crate::Sample {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(120);
     while b.received < expected {
-        assert!(Instant::now() < deadline, "throughput run stalled at {} of {expected} bytes", b.received);
+        assert!(
+            Instant::now() < deadline,
+            "throughput run stalled at {} of {expected} bytes",
+            b.received
+        );
         // Keep about 1 MiB queued, as an application watching bufferedAmount would.
         while sent < messages && a.pc.buffered_amount(channel) < 1 << 20 {
-            a.pc.send(Instant::now(), channel, &message, true).expect("send");
+            a.pc.send(Instant::now(), channel, &message, true)
+                .expect("send");
             sent += 1;
         }
         if !turn_sockets(&mut a, &mut b) {
@@ -128,8 +152,15 @@ pub fn throughput(total: usize, mode: Mode) -> crate::Sample {
         }
     }
     let rate = expected as f64 / start.elapsed().as_secs_f64() / 1e6;
-    crate::note_syscalls("tern", expected, [&a, &b].map(|s| s.io.as_ref().map_or(0, |io| io.tx.syscalls)));
-    crate::Sample { value: rate, cpu_ms: crate::thread_cpu_ms() - cpu }
+    crate::note_syscalls(
+        "tern",
+        expected,
+        [&a, &b].map(|s| s.io.as_ref().map_or(0, |io| io.tx.syscalls)),
+    );
+    crate::Sample {
+        value: rate,
+        cpu_ms: crate::thread_cpu_ms() - cpu,
+    }
 }
 
 pub fn setup(runs: usize) -> f64 {

@@ -33,3 +33,17 @@ fn run(direction: Direction, case: &str) {
 }
 
 suite_cases!(run);
+
+fn run_rtp_echo(direction: Direction) {
+    let version = format!("{PACKAGE} {}", common::node_package_version(PACKAGE));
+    common::run_rtp_echo_case_from(
+        "pc-libdatachannel",
+        &version,
+        common::node_peer(STACK),
+        direction,
+        // libdatachannel drops RTP until its own DTLS handshake is done.
+        common::EchoStart::PeerReady,
+    );
+}
+
+rtp_echo_cases!(run_rtp_echo);

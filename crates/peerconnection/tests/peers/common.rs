@@ -972,8 +972,32 @@ macro_rules! media_cases {
 /// VP8 track (distinct payloads, 20 ms apart); the peer echoes every RTP payload it receives on
 /// its own track of the same kind; Tern checks that every payload came back byte-exact, so SRTP
 /// and RTP work both ways. Line protocol: `rtp-offer` / `rtp-answer HEX` (answered with `offer
-/// HEX` / `answer HEX`), `stats` (answered `stats in-audio=N in-video=N`).
-pub fn run_rtp_echo_case(suite: &str, version: &str, mut command: Command, direction: Direction) {
+/// HEX` / `answer HEX`), `stats` (answered `stats in-audio=N in-video=N`); with
+/// [`EchoStart::PeerReady`] the peer also prints `ready` once its tracks can carry RTP.
+pub fn run_rtp_echo_case(suite: &str, version: &str, command: Command, direction: Direction) {
+    run_rtp_echo_case_from(suite, version, command, direction, EchoStart::Connected);
+}
+
+/// When the RTP echo case starts sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // each suite uses one of them
+pub enum EchoStart {
+    /// 300 ms after Tern's connection state is `Connected`.
+    Connected,
+    /// As [`EchoStart::Connected`], and not before the peer has printed `ready` (its tracks are
+    /// open: its own DTLS handshake is done, which may be later than Tern's — RTP sent before it
+    /// is lost, as RTP may be, and would fail the byte-exact count).
+    PeerReady,
+}
+
+/// [`run_rtp_echo_case`] with a choice of when to start sending.
+pub fn run_rtp_echo_case_from(
+    suite: &str,
+    version: &str,
+    mut command: Command,
+    direction: Direction,
+    start_when: EchoStart,
+) {
     use std::collections::BTreeSet;
     use tern_peerconnection::{MediaKind, TransceiverId};
     const PACKETS: u32 = 100;
@@ -1025,6 +1049,7 @@ pub fn run_rtp_echo_case(suite: &str, version: &str, mut command: Command, direc
     let mut echoes: [BTreeSet<Vec<u8>>; 2] = [BTreeSet::new(), BTreeSet::new()];
     let mut stats: Option<String> = None;
     let mut asked = false;
+    let mut peer_ready = start_when == EchoStart::Connected;
     let fail = |what: String, log: &[String]| -> ! {
         panic!(
             "{suite}: rtp-echo ({direction:?}) against {version}: {what}\npeer/tern log:\n  {}",
@@ -1091,6 +1116,10 @@ pub fn run_rtp_echo_case(suite: &str, version: &str, mut command: Command, direc
                     }
                 }
                 "stats" => stats = Some(rest.to_string()),
+                "ready" => {
+                    log.push(format!("peer: {line}"));
+                    peer_ready = true;
+                }
                 "error" => fail(format!("the peer reported: {rest}"), &log),
                 _ => log.push(format!("peer: {line}")),
             }
@@ -1159,6 +1188,7 @@ pub fn run_rtp_echo_case(suite: &str, version: &str, mut command: Command, direc
         // kind every 20 ms.
         if let (Some(at), Some([audio, video])) = (connected_at, tracks)
             && at.elapsed() >= Duration::from_millis(300)
+            && peer_ready
             && sent < PACKETS
             && last_send.elapsed() >= Duration::from_millis(20)
         {
@@ -1191,6 +1221,24 @@ pub fn run_rtp_echo_case(suite: &str, version: &str, mut command: Command, direc
             fail(
                 format!(
                     "kind {kind}: {missing} of {PACKETS} echoes missing, {unexpected} not sent by Tern; peer {stats:?}"
+                ),
+                &log,
+            );
+        }
+    }
+    // The peer's own counts: every packet Tern sent reached it (decrypted, on the right track),
+    // and it saw nothing malformed (`bad=`).
+    let peer_stats = stats.clone().unwrap_or_default();
+    for (key, value) in peer_stats
+        .split_whitespace()
+        .filter_map(|w| w.split_once('='))
+    {
+        let short = matches!(key, "in-audio" | "in-video")
+            && value.parse::<u32>().is_ok_and(|n| n < PACKETS);
+        if short || key == "bad" {
+            fail(
+                format!(
+                    "the peer's stats say {key}={value} (Tern sent {PACKETS} per kind): {peer_stats}"
                 ),
                 &log,
             );

@@ -3,9 +3,9 @@
 // NODE_PATH (the test sets it from $TERN_NODE_MODULES).
 //
 // Speaks the line protocol described in tests/peers/common.rs on stdin/stdout through the W3C
-// API each stack offers: makes or answers an offer, opens the case's data channel, and echoes
-// every message on every channel (text as text, binary as binary). Exits at stdin EOF; the test
-// also kills it by PID.
+// API each stack offers (node-datachannel's RTP echo case: its native Track API): makes or
+// answers an offer, opens the case's data channel, and echoes every message on every channel
+// (text as text, binary as binary). Exits at stdin EOF; the test also kills it by PID.
 'use strict';
 
 const readline = require('readline');
@@ -184,6 +184,139 @@ function openChannel(pc, label, ordered, maxRtx, offering = false) {
 const hex = s => Buffer.from(s, 'utf8').toString('hex');
 const unhex = h => Buffer.from(h, 'hex').toString('utf8');
 
+// RTP echo case (datachannel): libdatachannel's W3C polyfill has no media, so this case uses
+// node-datachannel's native API — one sendrecv Track per m-line, raw RTP in and out. The
+// native track hands up RTP that libdatachannel has SRTP-decrypted; each packet is checked (RTP
+// version 2, the payload type negotiated for its m-line) and echoed with its payload unchanged,
+// rewritten to our own SSRC (announced in our SDP) and our own sequence numbers.
+const native = { pc: null, tracks: [], remoteTracks: [], count: { audio: 0, video: 0 }, seqs: {}, bad: [], rtcp: 0 };
+const T0 = Date.now();
+const OWN_SSRC = { audio: 0x1d000001, video: 0x1d000002 };
+
+function nativePc() {
+  const ndc = require('node-datachannel');
+  ndc.initLogger(process.env.TERN_DEBUG ? 'Verbose' : 'Warning', (level, message) => log(`libdatachannel ${level}: ${message}`));
+  const npc = new ndc.PeerConnection('tern-peer', {
+    iceServers: [],
+    bindAddress: IP,
+    disableAutoNegotiation: true,
+  });
+  npc.onStateChange(state => log(`connection ${state} at ${Date.now() - T0} ms`));
+  npc.onIceStateChange(state => log(`ice ${state} at ${Date.now() - T0} ms`));
+  npc.onTrack(track => {
+    // The same track as addTrack's for that mid, in another wrapper: keep it, since a collected
+    // wrapper closes its track.
+    native.remoteTracks.push(track);
+    log(`track mid=${track.mid()} type=${track.type()} direction=${track.direction()}`);
+  });
+  native.pc = npc;
+  return { ndc, npc };
+}
+
+async function nativeGathered(npc) {
+  for (let i = 0; i < 500 && npc.gatheringState() !== 'complete'; i++) await sleep(20);
+  if (npc.gatheringState() !== 'complete') log(`gathering still ${npc.gatheringState()} after 10 s`);
+}
+
+// The m-lines of an SDP: kind, mid, and the payload type of `codec` (opus or VP8).
+function mediaSections(sdp) {
+  const sections = [];
+  for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+    const kind = section.split(' ')[0];
+    if (kind !== 'audio' && kind !== 'video') continue;
+    const mid = (section.match(/a=mid:(\S+)/) || [])[1];
+    const codec = kind === 'audio' ? 'opus/48000' : 'VP8/90000';
+    const re = new RegExp(`a=rtpmap:(\\d+) ${codec}`, 'i');
+    const pt = Number((section.match(re) || [])[1]);
+    sections.push({ kind, mid, pt });
+  }
+  return sections;
+}
+
+function nativeTrack(ndc, npc, kind, mid, pt) {
+  const media = kind === 'audio' ? new ndc.Audio(mid, 'SendRecv') : new ndc.Video(mid, 'SendRecv');
+  if (kind === 'audio') media.addOpusCodec(pt);
+  else media.addVP8Codec(pt);
+  media.addSSRC(OWN_SSRC[kind], `tern-peer-${kind}`, 'tern-peer', `tern-peer-${kind}`);
+  const track = npc.addTrack(media);
+  const state = { kind, mid, pt, track, seq: 0 };
+  track.onOpen(() => {
+    log(`track ${kind} mid=${mid} open at ${Date.now() - T0} ms`);
+    state.open = true;
+    if (native.tracks.every(t => t.open)) out('ready');
+  });
+  track.onError(e => out('error', `track ${kind}: ${e}`));
+  track.onMessage(msg => echoRtp(state, Buffer.from(msg)));
+  native.tracks.push(state);
+  return state;
+}
+
+function echoRtp(state, packet) {
+  if (packet.length < 12 || packet[0] >> 6 !== 2) {
+    native.bad.push(`${state.kind}: not RTP (${packet.length} bytes)`);
+    return;
+  }
+  const pt = packet[1] & 0x7f;
+  if (pt >= 64 && pt <= 95) {
+    native.rtcp++; // RTCP (payload types 192-223), also handed up by the track
+    return;
+  }
+  if (pt !== state.pt) {
+    if (native.bad.length < 10) native.bad.push(`${state.kind}: payload type ${pt}, negotiated ${state.pt}`);
+    return;
+  }
+  (native.seqs[state.kind] = native.seqs[state.kind] || []).push(packet.readUInt16BE(2));
+  if (native.count[state.kind]++ === 0) {
+    log(`first ${state.kind} RTP at ${Date.now() - T0} ms: sequence number ${packet.readUInt16BE(2)}, SSRC ${packet.readUInt32BE(8)}`);
+  }
+  const reply = Buffer.from(packet);
+  reply.writeUInt16BE(state.seq, 2);
+  state.seq = (state.seq + 1) & 0xffff;
+  reply.writeUInt32BE(OWN_SSRC[state.kind], 8);
+  try {
+    if (!state.track.sendMessageBinary(reply)) native.bad.push(`${state.kind}: send refused`);
+  } catch (e) {
+    out('error', `echo send failed: ${e}`);
+  }
+}
+
+async function nativeRtpOffer() {
+  const { ndc, npc } = nativePc();
+  nativeTrack(ndc, npc, 'audio', '0', 111);
+  nativeTrack(ndc, npc, 'video', '1', 96);
+  npc.setLocalDescription('offer');
+  await nativeGathered(npc);
+  out('offer', hex(npc.localDescription().sdp));
+}
+
+async function nativeRtpAnswer(offer) {
+  const { ndc, npc } = nativePc();
+  npc.setRemoteDescription(offer, 'offer');
+  for (const { kind, mid, pt } of mediaSections(offer)) {
+    if (!mid || !pt) throw new Error(`offer's ${kind} m-line has mid ${mid}, payload type ${pt}`);
+    nativeTrack(ndc, npc, kind, mid, pt);
+  }
+  npc.setLocalDescription('answer');
+  await nativeGathered(npc);
+  out('answer', hex(npc.localDescription().sdp));
+}
+
+function nativeStats() {
+  const parts = [`in-audio=${native.count.audio}`, `in-video=${native.count.video}`, `rtcp=${native.rtcp}`];
+  // Gaps in the sequence numbers received (Tern sends them consecutively), as offsets from the first.
+  for (const kind of ['audio', 'video']) {
+    const seqs = native.seqs[kind] || [];
+    const gaps = [];
+    for (let i = 1; i < seqs.length; i++) {
+      const step = (seqs[i] - seqs[i - 1]) & 0xffff;
+      if (step !== 1) gaps.push(`${(seqs[i - 1] - seqs[0]) & 0xffff}+${step}`);
+    }
+    if (gaps.length) parts.push(`gaps-${kind}=${gaps.slice(0, 10).join(',')}`);
+  }
+  if (native.bad.length) parts.push(`bad=${JSON.stringify(native.bad.slice(0, 5))}`);
+  return parts.join(' ');
+}
+
 let pc = null;
 let queue = Promise.resolve();
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -195,6 +328,7 @@ rl.on('close', () => {
   try {
     for (const s of sources) s.stop();
     if (pc) pc.close();
+    if (native.pc) native.pc.close();
   } finally {
     setTimeout(() => process.exit(0), 100);
   }
@@ -228,6 +362,14 @@ async function handle(line) {
     await pc.setLocalDescription(await pc.createAnswer());
     await gathered(pc);
     out('answer', hex(pc.localDescription.sdp));
+  } else if (words[0] === 'rtp-offer' && stack === 'datachannel') {
+    await nativeRtpOffer();
+  } else if (words[0] === 'rtp-answer' && stack === 'datachannel') {
+    await nativeRtpAnswer(unhex(words[1]));
+  } else if (words[0] === 'remote-answer' && native.pc) {
+    native.pc.setRemoteDescription(unhex(words[1]), 'answer');
+  } else if (words[0] === 'stats' && native.pc) {
+    out('stats', nativeStats());
   } else if (words[0] === 'rtp-offer') {
     pc = makePc();
     addEchoTracks(pc);

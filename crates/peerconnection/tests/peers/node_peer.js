@@ -195,7 +195,7 @@ const OWN_SSRC = { audio: 0x1d000001, video: 0x1d000002 };
 
 function nativePc() {
   const ndc = require('node-datachannel');
-  ndc.initLogger(process.env.TERN_DEBUG ? 'Verbose' : 'Warning', (level, message) => log(`libdatachannel ${level}: ${message}`));
+  ndc.initLogger(process.env.TERN_LDC_LOG || 'Warning', (level, message) => log(`libdatachannel ${level}: ${message}`));
   const npc = new ndc.PeerConnection('tern-peer', {
     iceServers: [],
     bindAddress: IP,

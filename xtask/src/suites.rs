@@ -475,7 +475,7 @@ pub fn all() -> Vec<Suite> {
         },
         Suite {
             name: "pc-libdatachannel",
-            peer: "node-datachannel (libdatachannel, libjuice, usrsctp)",
+            peer: "node-datachannel (libdatachannel, libjuice, usrsctp; Opus/VP8 RTP echoed through its Track API)",
             peer_version: &[
                 "sh",
                 "-c",

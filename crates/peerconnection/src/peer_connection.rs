@@ -178,9 +178,10 @@ pub struct PeerConnection {
     dtls_failure: Option<FailureReason>,
     /// When the DTLS handshake must have completed (armed once ICE connects).
     handshake_deadline: Option<Instant>,
-    /// DTLS datagrams that arrived from a remote ICE had not validated yet (BAD_INPUT row 10):
-    /// never processed before validation, replayed once it happens, so a ClientHello racing the
-    /// last connectivity check costs no 1 s retransmission. Bounded by `MAX_EARLY_DTLS`.
+    /// DTLS datagrams that arrived before DTLS existed (the answer still in signaling) or from a
+    /// remote ICE had not validated yet (BAD_INPUT row 10): never processed before validation,
+    /// replayed once both hold, so a ClientHello racing the answer or the last connectivity check
+    /// costs no 1 s retransmission. Bounded by `MAX_EARLY_DTLS`.
     early_dtls: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     sctp: Option<Association>,
 
@@ -1361,17 +1362,20 @@ impl PeerConnection {
                     Some(dtls) if validated => {
                         dtls.handle_receive(now, datagram).map_err(Error::from)
                     }
-                    Some(_) => {
+                    // Held (bounded) until ICE validates the address — or, before the answer
+                    // arrives, until DTLS exists: the answerer's ClientHello often beats its
+                    // answer through signaling, and dropping it costs a 1 s retransmission.
+                    _ if self.ice.is_some() => {
                         if self.early_dtls.len() >= MAX_EARLY_DTLS {
                             self.early_dtls.pop_front();
                         }
                         self.early_dtls
                             .push_back((local, remote, datagram.to_vec()));
                         Err(Error::Dropped(
-                            "DTLS from an address ICE has not validated (held)",
+                            "DTLS before negotiation or from an address ICE has not validated (held)",
                         ))
                     }
-                    None => Err(Error::Dropped("DTLS before negotiation")),
+                    _ => Err(Error::Dropped("DTLS before negotiation")),
                 }
             }
             PacketClass::Rtp => {

@@ -21,6 +21,9 @@ pub struct SuiteResult {
     pub skipped: u64,
     pub seconds: f64,
     pub note: String,
+    /// Failing tests with their panic message, printed after the table so that the end of a CI
+    /// log names them.
+    pub failures: Vec<String>,
 }
 
 impl SuiteResult {
@@ -102,6 +105,50 @@ pub fn libtest_counts(output: &str) -> (u64, u64, u64) {
     (passed, failed, ignored)
 }
 
+/// Longest panic message kept per failing test.
+const MAX_PANIC_TEXT: usize = 600;
+
+/// The failing tests in libtest output (`test name ... FAILED`), each with the first lines of
+/// its panic message (`thread 'name' panicked at file:line:` and what follows).
+pub fn libtest_failures(output: &str) -> Vec<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    let mut failures = Vec::new();
+    for line in &lines {
+        let Some(name) = line
+            .strip_prefix("test ")
+            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+        else {
+            continue;
+        };
+        let marker = format!("thread '{name}' panicked at ");
+        let mut text = String::new();
+        if let Some(at) = lines.iter().position(|l| l.contains(&marker)) {
+            for l in lines.iter().skip(at).take(4) {
+                if l.is_empty() || l.starts_with("note: ") || l.starts_with("stack backtrace") {
+                    break;
+                }
+                text.push_str(l.trim_start_matches(&marker));
+                text.push(' ');
+            }
+        }
+        let mut text = text.trim_end().to_string();
+        if text.len() > MAX_PANIC_TEXT {
+            let mut end = MAX_PANIC_TEXT;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+        }
+        failures.push(if text.is_empty() {
+            (*name).to_string()
+        } else {
+            format!("{name}: {text}")
+        });
+    }
+    failures
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +164,29 @@ mod tests {
     #[test]
     fn no_summary_means_nothing_counted() {
         assert_eq!(libtest_counts("error[E0432]: unresolved import"), (0, 0, 0));
+    }
+
+    #[test]
+    fn failing_tests_are_named_with_their_panic() {
+        let out = "running 2 tests\n\
+                   test ok_one ... ok\n\
+                   test serve_bad_http ... FAILED\n\
+                   \n\
+                   failures:\n\
+                   \n\
+                   ---- serve_bad_http stdout ----\n\
+                   \n\
+                   thread 'serve_bad_http' panicked at crates/cli/tests/serve_browser.rs:552:5:\n\
+                   assertion failed: exchange(&huge).contains(\" 431 \")\n\
+                   note: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            libtest_failures(out),
+            vec![
+                "serve_bad_http: crates/cli/tests/serve_browser.rs:552:5: assertion failed: \
+                 exchange(&huge).contains(\" 431 \")"
+                    .to_string()
+            ]
+        );
+        assert!(libtest_failures("test a ... ok\ntest result: ok.").is_empty());
     }
 }

@@ -76,7 +76,14 @@ pub fn all() -> Vec<Suite> {
             peer: "tern",
             peer_version: OURS,
             kind: Kind::CargoTest {
-                args: &["--workspace", "--all-features", "--exclude", "tern-netsim"],
+                // Every test binary runs even after a failure, so one report names every failure.
+                args: &[
+                    "--workspace",
+                    "--all-features",
+                    "--exclude",
+                    "tern-netsim",
+                    "--no-fail-fast",
+                ],
             },
             needs: BUILD,
             timeout_minutes: 60,

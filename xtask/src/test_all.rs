@@ -93,6 +93,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 skipped: 0,
                 seconds: 0.0,
                 note: "skipped by --skip".into(),
+                failures: Vec::new(),
             });
             continue;
         }
@@ -118,6 +119,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .filter(|r| r.outcome == Outcome::Failed)
         .map(|r| r.name.as_str())
         .collect();
+    for r in results.iter().filter(|r| !r.failures.is_empty()) {
+        println!("failing tests in {}:", r.name);
+        for failure in &r.failures {
+            println!("  {failure}");
+        }
+    }
     println!("{passed} passed, {failed} failed");
     if failed_suites.is_empty() {
         Ok(())
@@ -145,6 +152,7 @@ fn run_suite(suite: &Suite, flags: &Flags, netns: bool) -> SuiteResult {
         skipped: 0,
         seconds: 0.0,
         note: String::new(),
+        failures: Vec::new(),
     };
     let mut env = setup::suite_env();
     match suite.kind {
@@ -236,6 +244,7 @@ fn record_libtest(result: &mut SuiteResult, finished: Result<process::Finished, 
             result.passed = passed;
             result.failed = failed;
             result.skipped = ignored;
+            result.failures = report::libtest_failures(&f.output);
             result.seconds = f.seconds;
             if f.timed_out {
                 result.note = "timed out".into();

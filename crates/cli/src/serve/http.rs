@@ -14,6 +14,11 @@ pub(crate) const MAX_HEAD: usize = 8 * 1024;
 pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long writing a response may take.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// After a response, unread request bytes are drained for at most this long and this much before
+/// the socket is closed: closing with unread data makes the kernel send a RST, which can destroy
+/// the response before the client reads it (RFC 9112 §9.6, "lingering close").
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1024 * 1024;
 
 /// A parsed request line.
 #[derive(Debug, PartialEq, Eq)]
@@ -160,6 +165,17 @@ async fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: 
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body).await?;
         stream.shutdown().await
+    })
+    .await;
+    let _ = tokio::time::timeout(LINGER_TIMEOUT, async {
+        let mut sink = [0u8; 4096];
+        let mut drained = 0;
+        while drained < LINGER_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
     })
     .await;
 }

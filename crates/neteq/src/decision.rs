@@ -104,11 +104,14 @@ pub(crate) fn decide(i: &DecisionInput) -> Operation {
         // Above the accelerate threshold, skipping the rest of the gap is the cheapest way down.
         let (low, high) = thresholds(i.target, i.frame);
         let under_target = i.level < high;
-        // Far below target (the network's delay grew): conceal on past the gap so the buffer
-        // fills now, while the listener hears concealment anyway, rather than by stretching
-        // speech later.
-        let build_delay = i.packet_level < low;
         let waited_too_long = i.expanded >= MAX_WAIT_FRAMES * i.frame;
+        // Far below target (the network's delay grew, or packets keep arriving out of order):
+        // conceal on past the gap so the buffer fills now, while the listener hears concealment
+        // anyway, rather than by stretching speech later — but only by the deficit under the
+        // lower threshold. Concealing on for a fixed time instead turned 20-40 ms losses into
+        // 100 ms concealments inside speech whenever a stall had drained the buffer.
+        let deficit = low.saturating_sub(i.packet_level) as i64;
+        let build_delay = deficit > 0 && i.expanded as i64 - next.offset.max(0) < deficit;
         return if ((!gap_covered && under_target) || build_delay) && !waited_too_long {
             Operation::Expand
         } else {
@@ -318,6 +321,8 @@ mod tests {
             ..half
         };
         assert_eq!(decide(&long_gap), Operation::Merge, "waited 100 ms");
+        // Far below target (low = 720 here): conceal past the gap to build delay, but only by
+        // the deficit under the lower threshold.
         let starved = DecisionInput {
             packet_level: 320,
             ..covered
@@ -329,10 +334,28 @@ mod tests {
         );
         assert_eq!(
             decide(&DecisionInput {
+                expanded: 320 + 320,
+                ..starved
+            }),
+            Operation::Expand,
+            "deficit 400 not yet built"
+        );
+        assert_eq!(
+            decide(&DecisionInput {
+                expanded: 320 + 400,
+                ..starved
+            }),
+            Operation::Merge,
+            "deficit built: no concealment beyond it"
+        );
+        assert_eq!(
+            decide(&DecisionInput {
+                packet_level: 0,
                 expanded: 10 * 160,
                 ..starved
             }),
-            Operation::Merge
+            Operation::Merge,
+            "never longer than the longest wait"
         );
     }
 

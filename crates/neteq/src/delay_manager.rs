@@ -29,6 +29,8 @@ const STARTUP_ENTRIES: u64 = 50;
 const QUANTILE: f64 = 0.90;
 /// Steady-state forgetting factor per histogram entry (libwebrtc uses 0.983 as well).
 const FORGET: f64 = 0.983;
+/// Fastest fall of the target, in milliseconds per second of arrivals (rises are immediate).
+const RELEASE_MS_PER_S: u64 = 20;
 
 #[derive(Debug, Clone)]
 pub(crate) struct DelayManager {
@@ -45,6 +47,8 @@ pub(crate) struct DelayManager {
     min_samples: usize,
     max_samples: usize,
     target: usize,
+    /// Arrival time of the last target update.
+    last_update: Option<u64>,
 }
 
 impl DelayManager {
@@ -64,6 +68,7 @@ impl DelayManager {
             min_samples,
             max_samples,
             target: packet_samples.clamp(min_samples, max_samples),
+            last_update: None,
         }
     }
 
@@ -129,10 +134,10 @@ impl DelayManager {
         if let Some(h) = self.histogram.get_mut(bucket) {
             *h += 1.0 - forget;
         }
-        self.recompute();
+        self.recompute(arrival);
     }
 
-    fn recompute(&mut self) {
+    fn recompute(&mut self, arrival: u64) {
         let total: f64 = self.histogram.iter().sum();
         if total <= 0.0 {
             return;
@@ -148,8 +153,26 @@ impl DelayManager {
         }
         // Upper edge of the quantile bucket, plus one packet so a packet is always on hand.
         let quantile = (idx + 1) * BUCKET_MS * self.samples_per_ms;
-        let target = quantile + self.packet_samples;
-        self.target = target.clamp(self.min_samples, self.max_samples);
+        let wanted = (quantile + self.packet_samples).clamp(self.min_samples, self.max_samples);
+        // Fast attack, slow release. Delay spikes come back (a path that stalled once tends to
+        // stall again a few seconds later), and while the histogram is young (start-up weights)
+        // one spike's share of the mass drops under the quantile's tail within seconds: followed
+        // directly, the target swings from covering the spike to a fraction of it between two
+        // spikes, and the buffer pays twice per swing — accelerating through speech down to the
+        // low target, then a long concealment when the next spike finds the buffer empty. The
+        // target therefore rises at once but falls by at most RELEASE_MS_PER_S, so it settles
+        // where the spikes keep it and still reaches a lower level within seconds once they stop.
+        let elapsed = self
+            .last_update
+            .map_or(0, |last| arrival.saturating_sub(last));
+        self.last_update = Some(arrival);
+        let release =
+            usize::try_from(elapsed.saturating_mul(RELEASE_MS_PER_S) / 1000).unwrap_or(usize::MAX);
+        self.target = if wanted >= self.target {
+            wanted
+        } else {
+            wanted.max(self.target.saturating_sub(release))
+        };
     }
 }
 
@@ -205,6 +228,36 @@ mod tests {
         // percentile near 20 ms) but one or two of every 16 intervals: the interval maxima keep
         // the target at most of a stall.
         assert!(d.target() >= 150 * 16, "target {} ms", d.target() / 16);
+    }
+
+    #[test]
+    fn target_rises_at_once_and_falls_no_faster_than_the_release_rate() {
+        let mut d = DelayManager::new(16, 0, 2000);
+        // 2 s steady, then one 300 ms stall (the backlog arrives together), then 30 s calm.
+        let mut per_second = Vec::new();
+        for i in 0..1600u64 {
+            let t = i * 20;
+            let arrival = if (2000..2300).contains(&t) { 2300 } else { t };
+            d.update(i as i64 * 320, arrival * 16, 320);
+            if t == 2300 {
+                assert!(
+                    d.target() >= 280 * 16,
+                    "no fast attack: {}",
+                    d.target() / 16
+                );
+            }
+            if t >= 2300 && t % 1000 == 300 {
+                per_second.push(d.target() / 16);
+            }
+        }
+        // Followed directly, the young histogram lets the stall fall under the 10 % tail within
+        // a few seconds; the target falls at most 20 ms (RELEASE_MS_PER_S) + one bucket per second.
+        for w in per_second.windows(2) {
+            assert!(w[1] + 25 >= w[0], "fell too fast: {per_second:?}");
+        }
+        // But it does fall, to the calm target, once the stall has aged out of the quantile.
+        let last = per_second.last().copied().unwrap_or(usize::MAX);
+        assert!(last <= 60, "target stuck: {per_second:?}");
     }
 
     #[test]

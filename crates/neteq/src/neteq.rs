@@ -643,6 +643,9 @@ impl NetEq {
     /// Decodes the next packet and applies `op` (normal, merge or a time stretch). Returns the
     /// operation actually performed.
     fn decode(&mut self, op: Operation) -> Operation {
+        if op == Operation::Merge {
+            self.skip_concealed_media();
+        }
         let Some(p) = self.buffer.pop_front() else {
             return Operation::Normal;
         };
@@ -725,6 +728,32 @@ impl NetEq {
         self.codec_plc_active = false;
         self.in_cn = false;
         performed
+    }
+
+    /// Resuming after a concealment: drops the buffered media the concealment stood in for, as
+    /// far as the buffer is above its target.
+    ///
+    /// A concealment that lasts longer than the gap in the media (a stall: nothing arrives for a
+    /// few hundred milliseconds, then everything at once) shifts the whole rest of the talk later
+    /// by the excess. Playing the backlog keeps every word but leaves the buffer that much above
+    /// its target, and the excess then has to be cut out again period by period with accelerate,
+    /// inside words when no pause comes: two time warps and a longer delay for one stall. Skipping
+    /// the media that was concealed instead resumes on the timeline the stream had before the
+    /// stall, as a fixed-delay buffer does, with one cut placed where the listener already hears
+    /// concealment (and the codec's own PLC-to-decode transition smooths it). Only whole packets
+    /// are skipped, never more than the concealment beyond the gap, and never below the target:
+    /// a concealment that builds delay the network needs keeps it.
+    fn skip_concealed_media(&mut self) {
+        let (Some(next_ts), Some(front)) = (self.next_ts, self.buffer.front()) else {
+            return;
+        };
+        let gap = usize::try_from(front.ts.saturating_sub(next_ts)).unwrap_or(0);
+        let shifted = self.expanded.saturating_sub(gap);
+        let level = self.buffer.buffered_samples() + self.future.len();
+        let excess = level.saturating_sub(self.delay.target());
+        let (dropped, skipped) = self.buffer.skip_media(shifted.min(excess));
+        self.stats.packets_discarded += dropped as u64;
+        self.filtered_level = (self.filtered_level - skipped as f32).max(0.0);
     }
 
     fn time_stretch(&mut self, op: Operation, decoded: usize) -> Operation {

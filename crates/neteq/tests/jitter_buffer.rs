@@ -11,7 +11,8 @@ mod common;
 
 use common::*;
 use tern_neteq::{
-    ComfortNoiseDecoder, InsertOutcome, L16Decoder, Operation, SampleRate, SpeechType,
+    ComfortNoiseDecoder, InsertOutcome, L16Decoder, NetEq, NetEqConfig, Operation, SampleRate,
+    SpeechType,
 };
 
 const RATE: u32 = 16_000;
@@ -287,4 +288,53 @@ fn sixteen_and_forty_eight_khz_frames() {
         assert_eq!(r.output.len(), 110 * rate.samples_per_frame());
         assert_eq!(n.stats().jitter_buffer_emitted_count, sig.len() as u64);
     }
+}
+
+#[test]
+fn stall_beyond_the_target_resumes_on_the_old_timeline() {
+    // A steady stream whose path stalls once for 300 ms: the 15 packets sent during the stall
+    // all arrive together when it ends. The buffer may hold at most 100 ms (`max_delay_ms`), so
+    // the stall cannot become the new target.
+    let sig = speech_like(RATE, 4.0, 8);
+    let stalled = |trace: &mut Vec<TraceEntry>| {
+        for e in trace.iter_mut().filter(|e| (100..115).contains(&e.seq)) {
+            e.arrival_ms = Some(2300.0 + 30.0);
+        }
+    };
+    let mut config = NetEqConfig::new(SampleRate::Hz16000);
+    config.max_delay_ms = 100;
+    let mut n = NetEq::new(config);
+    n.register_decoder(96, Box::new(L16Decoder::new(RATE)))
+        .unwrap();
+    let mut trace = clean_trace(200, 20.0, 30.0);
+    stalled(&mut trace);
+    let r = replay_l16(&mut n, RATE, &sig, 20, &trace, 300);
+    let s = n.stats();
+    let first_concealed = r
+        .frames
+        .iter()
+        .position(|f| f.speech_type == SpeechType::Concealed)
+        .unwrap();
+    let resumed = first_concealed
+        + r.frames[first_concealed..]
+            .iter()
+            .position(|f| f.operation == Operation::Merge)
+            .unwrap();
+    let concealed_ms = (resumed - first_concealed) * 10;
+    assert!(concealed_ms >= 200, "{concealed_ms} ms concealed, {s:?}");
+    // The media the concealment stood in for is dropped (whole packets), so the buffer resumes
+    // at its target instead of 300 ms above it, and no accelerate has to cut the excess out of
+    // the speech that follows.
+    let skipped = s.packets_discarded as usize;
+    assert!(
+        skipped * 20 + 20 >= concealed_ms.min(300) - 100,
+        "{skipped} packets skipped after {concealed_ms} ms of concealment, {s:?}"
+    );
+    let after = &r.frames[resumed];
+    assert!(after.buffer_level <= after.target_delay + 320, "{after:?}");
+    assert_eq!(s.removed_samples_for_acceleration, 0, "{s:?}");
+    assert_eq!(
+        s.jitter_buffer_emitted_count,
+        (sig.len() - skipped * 320) as u64
+    );
 }

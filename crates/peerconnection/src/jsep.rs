@@ -56,6 +56,8 @@ pub(crate) struct MediaSection {
     pub ssrc: u32,
     pub rtx_ssrc: Option<u32>,
     pub cname: String,
+    /// Write `a=rtcp-fb:* ack ccfb` (RFC 8888 feedback offered or accepted).
+    pub ccfb: bool,
 }
 
 /// Everything our side writes into a description.
@@ -191,6 +193,11 @@ fn media_lines(line: &mut impl FnMut(&str), params: &LocalParams<'_>, m: &MediaS
             line(&format!("a=rtpmap:{rtx} rtx/{}", codec.clock_rate));
             line(&format!("a=fmtp:{rtx} apt={}", codec.payload_type));
         }
+    }
+    if m.ccfb {
+        // RFC 8888 §6: congestion control feedback is signalled with the wildcard payload
+        // type, as it covers every packet of the RTP session (RTX included).
+        line(&format!("a=rtcp-fb:* {}", crate::media::CCFB_FEEDBACK));
     }
     if sending {
         let msid = m.msid.as_ref().map(|(s, t)| format!("{s} {t}"));

@@ -76,7 +76,9 @@ mod stats;
 pub use demux::{PacketClass, classify, is_rtcp};
 pub use error::Error;
 pub use jsep::{SdpType, SessionDescriptionInit};
-pub use media::{Codec, MediaKind, TransceiverId, default_codecs};
+pub use media::{
+    Codec, CongestionFeedbackCounts, MediaKind, Rfc8888Policy, TransceiverId, default_codecs,
+};
 pub use peer_connection::PeerConnection;
 pub use stats::{
     CandidatePairStats, CertificateStats, CodecStats, DataChannelStats, IceCandidateStats,
@@ -85,7 +87,7 @@ pub use stats::{
 };
 pub use tern_dtls::{AlertDescription, Certificate, DtlsError};
 pub use tern_ice::IceConnectionState;
-pub use tern_rtp_rtcp::KeyframeRequestKind;
+pub use tern_rtp_rtcp::{CongestionFeedback, KeyframeRequestKind};
 pub use tern_sdp::Direction;
 
 use std::net::SocketAddr;
@@ -120,6 +122,10 @@ pub struct RtcConfig {
     pub ice_servers: Vec<IceServer>,
     /// W3C `iceTransportPolicy`: `Relay` signals and pairs relayed candidates only.
     pub ice_transport_policy: IceTransportPolicy,
+    /// RFC 8888 congestion control feedback (`a=rtcp-fb:* ack ccfb`) instead of transport-wide
+    /// CC: [`Rfc8888Policy::Accept`] by default (answered when a peer offers it, not offered —
+    /// most peers do not speak it); [`Rfc8888Policy::Offer`] offers it too.
+    pub rfc8888: Rfc8888Policy,
 }
 
 /// W3C `RTCIceServer`: `stun:host[:port]` or `turn:host[:port][?transport=udp]` URLs (RFC 7064,
@@ -156,6 +162,7 @@ impl Default for RtcConfig {
             dtls13: false,
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
+            rfc8888: Rfc8888Policy::Accept,
         }
     }
 }

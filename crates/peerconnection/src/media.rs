@@ -73,7 +73,7 @@ pub fn default_codecs(kind: MediaKind) -> Vec<Codec> {
             clock_rate: 48_000,
             channels: Some(2),
             fmtp: Some("minptime=10;useinbandfec=1".into()),
-            rtcp_fb: vec!["transport-cc".into()],
+            rtcp_fb: vec![TWCC_FEEDBACK.into()],
             rtx_payload_type: None,
         }],
         MediaKind::Video => vec![Codec {
@@ -83,13 +83,86 @@ pub fn default_codecs(kind: MediaKind) -> Vec<Codec> {
             channels: None,
             fmtp: None,
             rtcp_fb: vec![
-                "transport-cc".into(),
+                TWCC_FEEDBACK.into(),
                 "ccm fir".into(),
                 "nack".into(),
                 "nack pli".into(),
             ],
             rtx_payload_type: Some(97),
         }],
+    }
+}
+
+/// Whether Tern offers and accepts RFC 8888 congestion control feedback
+/// (`a=rtcp-fb:* ack ccfb`) instead of transport-wide CC feedback ([`crate::RtcConfig::rfc8888`]).
+///
+/// What runs is settled by the negotiation that creates the connection's RTP session (the first
+/// one with media) and kept across renegotiation, like the header-extension ids:
+/// - both sides have `ack ccfb` → every receiver sends RFC 8888 feedback (RTCP PT 205 FMT 11)
+///   and no transport-wide feedback; the answer drops `transport-cc` and the transport-wide
+///   sequence number extension (Chromium's behaviour with its RFC 8888 field trial), so no
+///   packet carries that extension and each sender's bandwidth estimator is driven by RFC 8888;
+/// - otherwise → transport-wide CC feedback, as before (an offer with `ack ccfb` also carries
+///   `transport-cc` and the extension, so a peer without RFC 8888 falls back to them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rfc8888Policy {
+    /// Never offered; an offer carrying it is answered without it (transport-wide CC).
+    Off,
+    /// Not offered; answered when the remote offer carries it (the default: a peer that offers
+    /// RFC 8888 prefers it, and Tern speaks it).
+    #[default]
+    Accept,
+    /// Offered in every audio/video m-section (together with `transport-cc`, for peers
+    /// without it) and answered when offered.
+    Offer,
+}
+
+/// The `a=rtcp-fb` value of RFC 8888 §6 (`ack` feedback with the `ccfb` parameter).
+pub(crate) const CCFB_FEEDBACK: &str = "ack ccfb";
+/// The `a=rtcp-fb` value of transport-wide CC feedback.
+pub(crate) const TWCC_FEEDBACK: &str = "transport-cc";
+
+/// Counts of congestion control feedback packets on the connection's RTP session (RTCP PT 205:
+/// FMT 15 transport-wide, FMT 11 RFC 8888), as sent and as received (after SRTCP).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CongestionFeedbackCounts {
+    /// Transport-wide CC feedback packets we sent.
+    pub twcc_sent: u64,
+    /// Transport-wide CC feedback packets the remote sent us.
+    pub twcc_received: u64,
+    /// RFC 8888 feedback packets we sent.
+    pub ccfb_sent: u64,
+    /// RFC 8888 feedback packets the remote sent us.
+    pub ccfb_received: u64,
+}
+
+impl CongestionFeedbackCounts {
+    /// Counts the feedback packets in one plain (decrypted) RTCP compound packet; `sent` picks
+    /// the direction. Stops at the first malformed length (the RTP session rejects those).
+    pub(crate) fn count(&mut self, compound: &[u8], sent: bool) {
+        let mut rest = compound;
+        while let (Some(&first), Some(&packet_type), Some(&high), Some(&low)) =
+            (rest.first(), rest.get(1), rest.get(2), rest.get(3))
+        {
+            let len = (usize::from(u16::from_be_bytes([high, low])) + 1) * 4;
+            if rest.len() < len {
+                return;
+            }
+            // RFC 8888 §3.1: RTPFB (205) FMT 11; draft-holmer-rmcat-transport-wide-cc-
+            // extensions-01 §3.1: RTPFB FMT 15.
+            let counter = match (packet_type, first & 0x1f, sent) {
+                (205, 11, true) => Some(&mut self.ccfb_sent),
+                (205, 11, false) => Some(&mut self.ccfb_received),
+                (205, 15, true) => Some(&mut self.twcc_sent),
+                (205, 15, false) => Some(&mut self.twcc_received),
+                _ => None,
+            };
+            if let Some(c) = counter {
+                *c = c.saturating_add(1);
+            }
+            rest = rest.get(len..).unwrap_or_default();
+        }
     }
 }
 
@@ -123,6 +196,8 @@ pub(crate) struct RemoteMedia {
     pub track_id: Option<String>,
     /// `a=rtcp-rsize`.
     pub rtcp_rsize: bool,
+    /// `a=rtcp-fb:* ack ccfb` (RFC 8888 §6; also accepted on a single payload type).
+    pub ccfb: bool,
 }
 
 /// One transceiver.
@@ -288,7 +363,26 @@ pub(crate) fn remote_media(media: &MediaDescription) -> RemoteMedia {
         stream_ids,
         track_id,
         rtcp_rsize: media.rtcp_rsize(),
+        ccfb: media.rtcp_fbs().any(|fb| {
+            fb.feedback_type.eq_ignore_ascii_case("ack")
+                && fb
+                    .parameter
+                    .as_deref()
+                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("ccfb"))
+        }),
     }
+}
+
+/// With RFC 8888 feedback negotiated, transport-wide CC is not: `transport-cc` leaves every
+/// codec's feedback and the transport-wide sequence number extension leaves the extmaps
+/// (Chromium's answers do the same, so no packet carries a sequence number nobody reports).
+pub(crate) fn without_transport_cc(codecs: &mut [Codec], extensions: &mut Vec<(u8, String)>) {
+    for codec in codecs {
+        codec
+            .rtcp_fb
+            .retain(|fb| !fb.eq_ignore_ascii_case(TWCC_FEEDBACK));
+    }
+    extensions.retain(|(_, uri)| uri != tern_rtp_rtcp::wire::ext::URI_TRANSPORT_WIDE_CC);
 }
 
 /// Our codecs that the remote also has, in our preference order, with the remote's payload
@@ -347,6 +441,74 @@ mod tests {
         assert_eq!(answer_direction(RecvOnly, RecvOnly), Inactive);
         assert_eq!(answer_direction(SendOnly, SendRecv), SendOnly);
         assert_eq!(answer_direction(SendRecv, Inactive), Inactive);
+    }
+
+    fn video_section(feedback: &str) -> RemoteMedia {
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+             m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n\
+             a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 transport-cc\r\n\
+             a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n{feedback}"
+        );
+        let session = tern_sdp::SessionDescription::parse(&sdp).unwrap();
+        remote_media(&session.media[0])
+    }
+
+    #[test]
+    fn ccfb_is_read_from_the_wildcard_and_from_a_payload_type() {
+        // RFC 8888 §6: the wildcard form (Chromium's), and a per-type line read the same way.
+        let wildcard = video_section("a=rtcp-fb:* ack ccfb\r\n");
+        assert!(wildcard.ccfb);
+        // The wildcard line applies to the codec too (RFC 4585 §4.2), then stays out of the
+        // negotiated feedback: Tern writes it once, as the wildcard.
+        assert!(wildcard.codecs[0].rtcp_fb.contains(&"ack ccfb".to_string()));
+        let got = negotiate_codecs(&default_codecs(MediaKind::Video), &wildcard.codecs);
+        assert_eq!(got[0].rtcp_fb, vec!["transport-cc".to_string()]);
+        assert!(video_section("a=rtcp-fb:96 ack  ccfb\r\n").ccfb);
+        assert!(!video_section("").ccfb);
+        assert!(!video_section("a=rtcp-fb:* ack rpsi\r\n").ccfb);
+        assert!(!video_section("a=rtcp-fb:* nack\r\n").ccfb);
+    }
+
+    #[test]
+    fn without_transport_cc_drops_the_feedback_and_the_extension() {
+        let mut codecs = default_codecs(MediaKind::Video);
+        let mut extensions: Vec<(u8, String)> = OFFERED_EXTENSIONS
+            .iter()
+            .map(|(id, uri)| (*id, uri.to_string()))
+            .collect();
+        without_transport_cc(&mut codecs, &mut extensions);
+        assert!(!codecs[0].rtcp_fb.iter().any(|f| f == TWCC_FEEDBACK));
+        assert_eq!(codecs[0].rtcp_fb.len(), 3, "nack, pli and fir stay");
+        assert_eq!(
+            extensions,
+            vec![(1, tern_rtp_rtcp::wire::ext::URI_MID.to_string())]
+        );
+    }
+
+    #[test]
+    fn feedback_counts_follow_rtpfb_fmt_and_stop_at_a_bad_length() {
+        // RR (201, empty), RTPFB FMT 11 (3 words), RTPFB FMT 15 (3 words), RTPFB FMT 1 (NACK).
+        let mut compound = vec![0x80, 201, 0, 1, 0, 0, 0, 1];
+        compound.extend([0x8b, 205, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+        compound.extend([0x8f, 205, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+        compound.extend([0x81, 205, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
+        let mut counts = CongestionFeedbackCounts::default();
+        counts.count(&compound, false);
+        counts.count(&compound[8..24], true);
+        assert_eq!(
+            counts,
+            CongestionFeedbackCounts {
+                twcc_sent: 0,
+                twcc_received: 1,
+                ccfb_sent: 1,
+                ccfb_received: 1,
+            }
+        );
+        // A length running past the datagram counts nothing more.
+        let mut truncated = CongestionFeedbackCounts::default();
+        truncated.count(&[0x8b, 205, 0, 9, 0, 0, 0, 1], false);
+        assert_eq!(truncated, CongestionFeedbackCounts::default());
     }
 
     #[test]

@@ -7,8 +7,8 @@ use crate::jsep::{
     self, LocalParams, LocalSection, MediaSection, RemoteTransport, SdpType, SessionDescriptionInit,
 };
 use crate::media::{
-    self, Codec, LocalTrack, MediaKind, Transceiver, TransceiverId, answer_direction,
-    default_codecs,
+    self, Codec, CongestionFeedbackCounts, LocalTrack, MediaKind, RemoteMedia, Rfc8888Policy,
+    Transceiver, TransceiverId, answer_direction, default_codecs,
 };
 use crate::stats::{
     CandidatePairStats, CertificateStats, CodecStats, DataChannelStats, IceCandidateStats,
@@ -30,8 +30,8 @@ use tern_ice::{IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent
 use tern_rtp_rtcp::wire::ext::{ExtensionMap, Mid};
 use tern_rtp_rtcp::wire::rtp::{RtpHeader, RtpPacket};
 use tern_rtp_rtcp::{
-    Event as RtpEvent, KeyframeRequestKind, ReceiveStreamConfig, RtpSession, SendStreamConfig,
-    SessionConfig, TransmitKind,
+    CongestionFeedback, Event as RtpEvent, KeyframeRequestKind, ReceiveStreamConfig, RtpSession,
+    SendStreamConfig, SessionConfig, TransmitKind,
 };
 use tern_sctp::{
     Association, ChannelInit, MessageKind, Reliability, SctpConfig, SctpEvent, StreamParity,
@@ -149,6 +149,10 @@ pub struct PeerConnection {
     feedback_received: BTreeMap<u32, Feedback>,
     /// Feedback we sent about remote SSRCs (only SSRCs in `remote_ssrcs`: bounded).
     feedback_sent: BTreeMap<u32, Feedback>,
+    /// The congestion control feedback the RTP session runs (settled when it is created).
+    congestion_feedback: Option<CongestionFeedback>,
+    /// Congestion control feedback packets sent and received.
+    cc_feedback: CongestionFeedbackCounts,
     /// NTP time (RFC 5905 64-bit) at an instant, for sender reports and abs-send-time.
     ntp: (Instant, u64),
     dtls_role: Option<DtlsRole>,
@@ -243,6 +247,8 @@ impl PeerConnection {
             remote_ssrcs: BTreeMap::new(),
             feedback_received: BTreeMap::new(),
             feedback_sent: BTreeMap::new(),
+            congestion_feedback: None,
+            cc_feedback: CongestionFeedbackCounts::default(),
             ntp: (now, 0),
             dtls_role: None,
             stable_sections: 0,
@@ -450,7 +456,7 @@ impl PeerConnection {
         if t.stopped {
             return rejected(t);
         }
-        let (codecs, extensions, direction) = match (answering, t.remote.as_ref()) {
+        let (mut codecs, mut extensions, direction) = match (answering, t.remote.as_ref()) {
             (true, Some(remote)) => {
                 let codecs = media::negotiate_codecs(&t.codecs, &remote.codecs);
                 let extensions = media::negotiate_extensions(&remote.extensions);
@@ -477,6 +483,12 @@ impl PeerConnection {
             // RFC 8829 §5.3.1: no codec in common rejects the m-section.
             return rejected(t);
         }
+        let ccfb = self.ccfb_in(if answering { t.remote.as_ref() } else { None });
+        if ccfb && (answering || self.congestion_feedback.is_some()) {
+            // RFC 8888 replaces transport-wide feedback once negotiated; a first offer keeps
+            // both so a peer without RFC 8888 answers transport-cc.
+            media::without_transport_cc(&mut codecs, &mut extensions);
+        }
         let rtx = codecs.iter().any(|c| c.rtx_payload_type.is_some());
         LocalSection::Media(MediaSection {
             mid: mid.to_string(),
@@ -491,7 +503,19 @@ impl PeerConnection {
             ssrc: t.ssrc,
             rtx_ssrc: if rtx { t.rtx_ssrc } else { None },
             cname: self.cname.clone(),
+            ccfb,
         })
+    }
+
+    /// Whether an m-section we write carries `a=rtcp-fb:* ack ccfb` ([`Rfc8888Policy`]): once
+    /// the RTP session exists, what it runs (kept across renegotiation); before that, in an
+    /// answer whether the offer has it and we accept it, in an offer whether we offer it.
+    fn ccfb_in(&self, answering_to: Option<&RemoteMedia>) -> bool {
+        match (self.congestion_feedback, answering_to) {
+            (Some(running), _) => running == CongestionFeedback::Rfc8888,
+            (None, Some(offer)) => offer.ccfb && self.config.rfc8888 != Rfc8888Policy::Off,
+            (None, None) => self.config.rfc8888 == Rfc8888Policy::Offer,
+        }
     }
 
     fn render(&mut self, setup: Setup, sections: &[LocalSection]) -> String {
@@ -833,9 +857,26 @@ impl PeerConnection {
             .find(|t| t.current_direction.is_some());
         let Some(first) = first else { return };
         if self.rtp.is_none() {
-            let (extensions, rsize) = match first.remote.as_ref() {
+            let (mut extensions, rsize) = match first.remote.as_ref() {
                 Some(r) => (media::negotiate_extensions(&r.extensions), r.rtcp_rsize),
                 None => (Vec::new(), false),
+            };
+            // RFC 8888 §6: feedback per `a=rtcp-fb:* ack ccfb` when both descriptions carry it
+            // (our offer and their answer, or their offer and our answer); otherwise
+            // transport-wide feedback, as the m-sections we wrote say.
+            let ccfb = first.remote.as_ref().is_some_and(|r| {
+                r.ccfb
+                    && if we_offered {
+                        self.config.rfc8888 == Rfc8888Policy::Offer
+                    } else {
+                        self.config.rfc8888 != Rfc8888Policy::Off
+                    }
+            });
+            let congestion_feedback = if ccfb {
+                media::without_transport_cc(&mut [], &mut extensions);
+                CongestionFeedback::Rfc8888
+            } else {
+                CongestionFeedback::TransportWideCc
             };
             let mut map = ExtensionMap::new();
             for (id, uri) in &extensions {
@@ -848,8 +889,10 @@ impl PeerConnection {
                 extensions: map.clone(),
                 reduced_size_rtcp: rsize,
                 seed: self.config.seed.map(|_| self.rng.r#gen()),
+                congestion_feedback,
                 ..SessionConfig::default()
             };
+            self.congestion_feedback = Some(congestion_feedback);
             let ntp = ntp_at(self.ntp, now);
             self.rtp = Some(RtpSession::new(config, now, ntp));
             self.extensions = Some(extensions);
@@ -1009,6 +1052,17 @@ impl PeerConnection {
             .get(&transceiver)
             .map(|t| t.negotiated.as_slice())
             .unwrap_or(&[])
+    }
+
+    /// The congestion control feedback the connection's RTP session runs (settled by the first
+    /// negotiation with media, see [`Rfc8888Policy`]); `None` before that.
+    pub fn congestion_feedback(&self) -> Option<CongestionFeedback> {
+        self.congestion_feedback
+    }
+
+    /// Congestion control feedback packets (transport-wide and RFC 8888) sent and received.
+    pub fn congestion_feedback_counts(&self) -> CongestionFeedbackCounts {
+        self.cc_feedback
     }
 
     /// Our SSRC on a transceiver.
@@ -1672,6 +1726,7 @@ impl PeerConnection {
         if is_rtcp(datagram) {
             srtp.unprotect_rtcp(&mut packet)?;
             rtp.handle_rtcp(now, &packet)?;
+            self.cc_feedback.count(&packet, false);
         } else {
             srtp.unprotect_rtp(&mut packet)?;
             rtp.handle_rtp(now, &packet)?;
@@ -1710,7 +1765,8 @@ impl PeerConnection {
                     }
                 }
                 TransmitKind::Rtcp => {
-                    count_feedback(&packet, &self.remote_ssrcs, &mut self.feedback_sent)
+                    count_feedback(&packet, &self.remote_ssrcs, &mut self.feedback_sent);
+                    self.cc_feedback.count(&packet, true);
                 }
             }
             let protected = match t.kind {

@@ -17,8 +17,9 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use support::browser::{Chromium, HttpServer};
 use tern_peerconnection::{
-    DataChannelId, DataChannelInit, Event, KeyframeRequestKind, MediaKind, MediaPacket,
-    PeerConnection, RtcConfig, SdpType, SessionDescriptionInit, Stats, TransceiverId, is_rtcp,
+    CongestionFeedback, DataChannelId, DataChannelInit, Event, KeyframeRequestKind, MediaKind,
+    MediaPacket, PeerConnection, Rfc8888Policy, RtcConfig, SdpType, SessionDescriptionInit, Stats,
+    TransceiverId, is_rtcp,
 };
 
 const PAGE: &str = include_str!("support/interop_page.html");
@@ -26,6 +27,12 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The media case loses every `LOSS_EVERY`-th video RTP packet each way (deterministically, in
 /// this loop), so both ends must NACK and repair with RTX.
 const LOSS_EVERY: u64 = 20;
+/// The `ccfb-media` case runs Chromium with its RFC 8888 field trial: it offers
+/// `a=rtcp-fb:* ack ccfb` (`offer:true`) and answers it, and then sends and consumes RFC 8888
+/// congestion control feedback instead of transport-wide feedback (libwebrtc
+/// `WebRTC-RFC8888CongestionControlFeedback`).
+const RFC8888_TRIAL: &str =
+    "--force-fieldtrials=WebRTC-RFC8888CongestionControlFeedback/Enabled,offer:true/";
 /// How long a gap in Chromium's video may hold the echo back before it is skipped.
 const REORDER_HOLD: Duration = Duration::from_millis(300);
 
@@ -118,8 +125,19 @@ fn run_case(direction: Direction, case: &str) {
         Some(page_case) => (page_case, true),
         None => (case, false),
     };
+    // `ccfb-<case>`: the page's <case> with Chromium's RFC 8888 field trial; Tern offers RFC 8888
+    // when it offers, and answers Chromium's offer of it with the default policy.
+    let (case, ccfb) = match case.strip_prefix("ccfb-") {
+        Some(page_case) => (page_case, true),
+        None => (case, false),
+    };
     let config = RtcConfig {
         dtls13,
+        rfc8888: if ccfb && direction == Direction::TernOffers {
+            Rfc8888Policy::Offer
+        } else {
+            Rfc8888Policy::default()
+        },
         ..RtcConfig::default()
     };
     let mut pc = PeerConnection::new(config, start).unwrap();
@@ -154,10 +172,14 @@ fn run_case(direction: Direction, case: &str) {
         Direction::BrowserOffers => "browser-offers",
         Direction::TernOffers => "tern-offers",
     };
-    let _chromium = Chromium::open(&format!(
-        "http://127.0.0.1:{}/?direction={query}&case={case}",
-        http.port
-    ));
+    let trials: &[&str] = if ccfb { &[RFC8888_TRIAL] } else { &[] };
+    let _chromium = Chromium::open_with(
+        &format!(
+            "http://127.0.0.1:{}/?direction={query}&case={case}",
+            http.port
+        ),
+        trials,
+    );
 
     let mut buf = vec![0u8; 65536];
     let mut result: Option<(bool, String)> = None;
@@ -175,6 +197,7 @@ fn run_case(direction: Direction, case: &str) {
     let (mut video_in, mut video_in_dropped) = (0u64, 0u64);
     let mut in_order = InOrder::default();
     let mut repaired_in = 0usize;
+    let mut targets: Vec<u64> = Vec::new();
     let deadline = start + CASE_TIMEOUT;
     while result.is_none() {
         let now = Instant::now();
@@ -315,7 +338,7 @@ fn run_case(direction: Direction, case: &str) {
                     let _ =
                         pc.request_keyframe(Instant::now(), transceiver, KeyframeRequestKind::Pli);
                 }
-                Event::TargetBitrate { .. } => {}
+                Event::TargetBitrate { bits_per_second } => targets.push(bits_per_second),
                 other => log.push(format!("{other:?}")),
             }
         }
@@ -398,7 +421,107 @@ fn run_case(direction: Direction, case: &str) {
             (video_out, video_out_dropped),
             (video_in, video_in_dropped, repaired_in),
         );
+        check_congestion_feedback(&pc, &detail, ccfb, &targets);
     }
+}
+
+/// Congestion control feedback both ways. With Chromium's RFC 8888 trial: both descriptions
+/// carry `a=rtcp-fb:* ack ccfb` and no transport-cc, Tern consumed Chromium's RFC 8888 feedback
+/// (counted after SRTCP, and its estimator produced target bitrates with no transport-wide
+/// feedback at all), and Chromium consumed Tern's (its transport's feedback counter, when it
+/// reports one, and its send-side estimate, which only RFC 8888 feedback can move here).
+/// Without the trial: transport-wide feedback both ways and no RFC 8888.
+fn check_congestion_feedback(pc: &PeerConnection, detail: &str, ccfb: bool, targets: &[u64]) {
+    let result: serde_json::Value = serde_json::from_str(detail).unwrap();
+    let detail = result["detail"].as_str().unwrap();
+    let json = detail
+        .split("cc=")
+        .nth(1)
+        .and_then(|rest| rest.split("; video stats=").next())
+        .expect("cc stats");
+    let cc: serde_json::Value = serde_json::from_str(json).unwrap();
+    let counts = pc.congestion_feedback_counts();
+    let remote_sdp = pc.remote_description().unwrap().sdp.clone();
+    let local_sdp = pc.local_description().unwrap().sdp.clone();
+    let estimate: Vec<u64> = cc["availableOutgoingBitrate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap_or(0))
+        .collect();
+    eprintln!(
+        "pc-chromium: congestion feedback {:?}: Tern {counts:?}, {} target bitrates (last {:?}); \
+         Chromium {cc}",
+        pc.congestion_feedback(),
+        targets.len(),
+        targets.last()
+    );
+    // Audio/video m-sections with an `ack ccfb` line: Tern writes the RFC 8888 §6 wildcard,
+    // Chromium 156 one line per payload type (both mean the same, RFC 4585 §4.2).
+    let sdp_ccfb = |sdp: &str| {
+        sdp.split("\r\nm=")
+            .skip(1)
+            .filter(|m| m.starts_with("audio") || m.starts_with("video"))
+            .filter(|m| {
+                m.lines()
+                    .any(|l| l.starts_with("a=rtcp-fb:") && l.ends_with(" ack ccfb"))
+            })
+            .count()
+    };
+    let sdp_twcc = |sdp: &str| sdp.lines().filter(|l| l.ends_with(" transport-cc")).count();
+    assert!(
+        !targets.is_empty(),
+        "Tern's estimator produced no target bitrate"
+    );
+    // Chromium's send-side estimate exists either way (reported, not compared: its encoder
+    // needs little at 320x240, so it does not climb far in a few seconds).
+    assert!(estimate.last().is_some_and(|e| *e > 0), "{cc}");
+    // W3C RTCTransportStats.ccfbMessagesReceived: RFC 8888 packets Chromium's RTCP receiver
+    // parsed on this transport.
+    let chromium_ccfb_received = cc["transport"]["ccfbMessagesReceived"]
+        .as_u64()
+        .unwrap_or(0);
+    if !ccfb {
+        assert_eq!(
+            pc.congestion_feedback(),
+            Some(CongestionFeedback::TransportWideCc)
+        );
+        assert_eq!(sdp_ccfb(&remote_sdp) + sdp_ccfb(&local_sdp), 0);
+        assert!(
+            counts.twcc_received > 0 && counts.twcc_sent > 0,
+            "{counts:?}"
+        );
+        assert_eq!((counts.ccfb_received, counts.ccfb_sent), (0, 0));
+        assert_eq!(chromium_ccfb_received, 0, "{cc}");
+        return;
+    }
+    // Chromium's own SDP (its offer, or its answer to ours) carries RFC 8888 in both m-sections.
+    assert_eq!(sdp_ccfb(&remote_sdp), 2, "Chromium's SDP:\n{remote_sdp}");
+    assert_eq!(sdp_ccfb(&local_sdp), 2, "Tern's SDP:\n{local_sdp}");
+    // Chromium parsed both: its descriptions (re-serialized from what it parsed) have it too.
+    assert!(cc["localCcfb"].as_u64() >= Some(2), "{cc}");
+    assert!(cc["remoteCcfb"].as_u64() >= Some(2), "{cc}");
+    // The answer (ours or Chromium's) drops transport-cc.
+    let answer = if pc.local_description().unwrap().sdp_type == SdpType::Answer {
+        &local_sdp
+    } else {
+        &remote_sdp
+    };
+    assert_eq!(sdp_twcc(answer), 0, "answer:\n{answer}");
+    assert_eq!(pc.congestion_feedback(), Some(CongestionFeedback::Rfc8888));
+    // Tern ← Chromium: RFC 8888 feedback only, and it drove Tern's estimator.
+    assert!(counts.ccfb_received >= 20, "{counts:?}");
+    assert_eq!(counts.twcc_received, 0, "{counts:?}");
+    // Tern → Chromium: Chromium parsed Tern's RFC 8888 packets (its counter, read a moment
+    // before Tern's, is at most what Tern sent and close to it).
+    assert!(counts.ccfb_sent >= 20, "{counts:?}");
+    assert_eq!(counts.twcc_sent, 0, "{counts:?}");
+    assert!(
+        chromium_ccfb_received * 2 >= counts.ccfb_sent
+            && chromium_ccfb_received <= counts.ccfb_sent,
+        "Chromium counted {chromium_ccfb_received} of Tern's {} RFC 8888 packets: {cc}",
+        counts.ccfb_sent
+    );
 }
 
 /// NACK → RTX both ways, from both ends' statistics: Chromium NACKed what Tern dropped and Tern
@@ -507,6 +630,7 @@ cases! {
     many_small => "many-small",
     tern_opens => "tern-opens",
     media => "media",
+    ccfb_media => "ccfb-media",
     dtls13_reliable_ordered => "dtls13-reliable-ordered",
     dtls13_media => "dtls13-media",
 }

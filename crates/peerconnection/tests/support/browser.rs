@@ -123,6 +123,11 @@ impl Chromium {
     }
 
     pub fn open(url: &str) -> Chromium {
+        Self::open_with(url, &[])
+    }
+
+    /// Like [`Chromium::open`], with extra command-line switches (e.g. `--force-fieldtrials=…`).
+    pub fn open_with(url: &str, extra: &[&str]) -> Chromium {
         let profile = std::env::temp_dir().join(format!(
             "tern-chromium-{}-{}",
             std::process::id(),
@@ -147,6 +152,7 @@ impl Chromium {
                 "--use-fake-device-for-media-stream",
                 "--remote-debugging-port=0",
             ])
+            .args(extra)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
             .process_group(0)

@@ -4,16 +4,42 @@
 //! command or wake at `poll_timeout` → `handle_*` → drain `poll_transmit` onto the sockets and
 //! `poll_event` into the event channel. The application holds an [`RtcPeer`] handle whose async
 //! methods are commands answered over oneshot channels: no lock guards protocol state.
+//!
+//! TURN over TCP (`turn:…?transport=tcp`): a [`Transmit`](crate::Transmit) with
+//! [`TransportProtocol::Tcp`] opens one TCP connection to that server on first use, from the
+//! transmit's source IP, owned by a small task that writes what the core queues and feeds what it
+//! reads back to the connection task ([`PeerConnection::handle_relay_stream`]). Bounded: at most
+//! [`MAX_TURN_TCP`] connections per peer connection, [`TURN_TCP_CONNECT_TIMEOUT`] to connect,
+//! [`TURN_TCP_WRITE_QUEUE`] bytes queued for writing (beyond that a transmit is dropped, as a full
+//! UDP socket buffer would), [`TURN_TCP_READ_BUFFER`] bytes per read. A connection that cannot be
+//! opened, breaks or is closed by the server is reported with
+//! [`PeerConnection::relay_stream_closed`]: its relayed candidates fail, nothing panics.
 #![allow(clippy::disallowed_methods)] // the driver is where wall-clock time enters
 
 use crate::{
     DataChannelId, DataChannelInit, Error, Event, KeyframeRequestKind, MediaKind, PeerConnection,
     PeerConnectionState, RtcConfig, SessionDescriptionInit, StatsReport, TransceiverId,
+    TransportProtocol,
 };
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
+
+/// TCP connections to TURN servers one peer connection may hold at once. The ICE agent feeds a
+/// server's stream bytes to its relay by server address only, so there is one per server.
+pub const MAX_TURN_TCP: usize = 4;
+/// How long opening a TCP connection to a TURN server may take.
+pub const TURN_TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bytes queued for one TURN TCP connection (written or still connecting) before transmits to
+/// it are dropped.
+pub const TURN_TCP_WRITE_QUEUE: usize = 1 << 20;
+/// The read buffer of one TURN TCP connection.
+pub const TURN_TCP_READ_BUFFER: usize = 16 * 1024;
 
 type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
@@ -261,8 +287,9 @@ async fn run(
 ) {
     let mut buf = vec![0u8; 65536];
     let mut closing: Option<oneshot::Sender<()>> = None;
+    let mut tcp = TurnTcp::new();
     loop {
-        flush(&mut pc, &sockets, &events).await;
+        flush(&mut pc, &sockets, &mut tcp, &events).await;
         if let Some(done) = closing.take() {
             let _ = done.send(());
             return;
@@ -280,8 +307,21 @@ async fn run(
                 }
                 None => {
                     pc.close(Instant::now());
-                    flush(&mut pc, &sockets, &events).await;
+                    flush(&mut pc, &sockets, &mut tcp, &events).await;
                     return;
+                }
+            },
+            Some(input) = tcp.inputs.recv() => match input {
+                TcpInput::Data { id, server, bytes } => {
+                    if tcp.is_current(id, server) {
+                        // Bytes the core refuses (no relay left on that server) are dropped.
+                        let _ = pc.handle_relay_stream(Instant::now(), server, &bytes);
+                    }
+                }
+                TcpInput::Closed { id, server } => {
+                    if tcp.remove(id, server) {
+                        pc.relay_stream_closed(Instant::now(), server);
+                    }
                 }
             },
             (index, received) = recv_any(&sockets, &mut buf) => {
@@ -362,9 +402,18 @@ fn apply(pc: &mut PeerConnection, command: Command) -> Option<oneshot::Sender<()
 async fn flush(
     pc: &mut PeerConnection,
     sockets: &[UdpSocket],
+    tcp: &mut TurnTcp,
     events: &mpsc::UnboundedSender<Event>,
 ) {
     while let Some(transmit) = pc.poll_transmit() {
+        if transmit.transport == TransportProtocol::Tcp {
+            if let Err(server) = tcp.send(transmit.source.ip(), transmit.destination, transmit.data)
+            {
+                // No connection can be had (too many): the relays on that server fail now.
+                pc.relay_stream_closed(Instant::now(), server);
+            }
+            continue;
+        }
         let socket = sockets
             .iter()
             .find(|s| s.local_addr().ok() == Some(transmit.source))
@@ -377,6 +426,177 @@ async fn flush(
     while let Some(event) = pc.poll_event() {
         let _ = events.send(event);
     }
+}
+
+/// What a TURN TCP connection's task tells the connection task.
+enum TcpInput {
+    /// Bytes read, in order.
+    Data {
+        id: u64,
+        server: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    /// The connection could not be opened, broke, or the server closed it.
+    Closed { id: u64, server: SocketAddr },
+}
+
+/// One open (or opening) TCP connection to a TURN server.
+struct TcpLink {
+    id: u64,
+    /// The IP it leaves from.
+    local: IpAddr,
+    writes: mpsc::UnboundedSender<Vec<u8>>,
+    /// Bytes in `writes` not yet written (bounded by [`TURN_TCP_WRITE_QUEUE`]).
+    queued: Arc<AtomicUsize>,
+}
+
+/// The TCP connections of one peer connection to its `?transport=tcp` TURN servers.
+struct TurnTcp {
+    links: HashMap<SocketAddr, TcpLink>,
+    next_id: u64,
+    inputs: mpsc::Receiver<TcpInput>,
+    inputs_tx: mpsc::Sender<TcpInput>,
+}
+
+impl TurnTcp {
+    fn new() -> TurnTcp {
+        // Bounded: a connection's task waits (and TCP pushes back) while the core is behind.
+        let (inputs_tx, inputs) = mpsc::channel(64);
+        TurnTcp {
+            links: HashMap::new(),
+            next_id: 0,
+            inputs,
+            inputs_tx,
+        }
+    }
+
+    /// Queues stream bytes for `server`, opening the connection from `local` on first use.
+    /// `Err(server)` when no connection can be opened (the limit is reached).
+    fn send(&mut self, local: IpAddr, server: SocketAddr, data: Vec<u8>) -> Result<(), SocketAddr> {
+        if !self.links.contains_key(&server) {
+            if self.links.len() >= MAX_TURN_TCP {
+                return Err(server);
+            }
+            let id = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1);
+            let (writes, rx) = mpsc::unbounded_channel();
+            let queued = Arc::new(AtomicUsize::new(0));
+            tokio::spawn(turn_tcp_connection(
+                id,
+                local,
+                server,
+                rx,
+                Arc::clone(&queued),
+                self.inputs_tx.clone(),
+            ));
+            self.links.insert(
+                server,
+                TcpLink {
+                    id,
+                    local,
+                    writes,
+                    queued,
+                },
+            );
+        }
+        let Some(link) = self.links.get(&server) else {
+            return Err(server);
+        };
+        // The agent routes a server's stream bytes by server address only: one connection per
+        // server, from the first host IP that used it. A relay from another host IP to the same
+        // server gets no answer and fails by its own timeout.
+        if link.local != local {
+            return Ok(());
+        }
+        let len = data.len();
+        if link.queued.load(Ordering::Relaxed).saturating_add(len) > TURN_TCP_WRITE_QUEUE {
+            // Whole messages only: dropping one keeps the stream's framing (it is loss).
+            return Ok(());
+        }
+        link.queued.fetch_add(len, Ordering::Relaxed);
+        if link.writes.send(data).is_err() {
+            // The task has ended; its `Closed` is on the way.
+            link.queued.fetch_sub(len, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn is_current(&self, id: u64, server: SocketAddr) -> bool {
+        self.links.get(&server).is_some_and(|l| l.id == id)
+    }
+
+    /// Forgets the connection `id` to `server`; whether it was the current one.
+    fn remove(&mut self, id: u64, server: SocketAddr) -> bool {
+        if self.is_current(id, server) {
+            self.links.remove(&server);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One TCP connection to a TURN server: connect from `local` (with a timeout), then write what
+/// is queued and forward what is read, until either side fails or the peer connection's task
+/// ends (`writes` closes). Always ends by reporting `Closed` (ignored once nobody listens).
+async fn turn_tcp_connection(
+    id: u64,
+    local: IpAddr,
+    server: SocketAddr,
+    mut writes: mpsc::UnboundedReceiver<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+    inputs: mpsc::Sender<TcpInput>,
+) {
+    let stream = async {
+        let socket = if server.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(local, 0))?;
+        let stream = tokio::time::timeout(TURN_TCP_CONNECT_TIMEOUT, socket.connect(server))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+        // TURN messages are small and latency matters more than segment count.
+        stream.set_nodelay(true)?;
+        Ok::<_, std::io::Error>(stream)
+    }
+    .await;
+    if let Ok(stream) = stream {
+        let (mut reader, mut writer) = stream.into_split();
+        let write_loop = async {
+            while let Some(bytes) = writes.recv().await {
+                let result = writer.write_all(&bytes).await;
+                queued.fetch_sub(bytes.len(), Ordering::Relaxed);
+                result?;
+            }
+            // The peer connection's task ended.
+            Ok::<_, std::io::Error>(())
+        };
+        let read_loop = async {
+            let mut buf = vec![0u8; TURN_TCP_READ_BUFFER];
+            loop {
+                let n = reader.read(&mut buf).await?;
+                let Some(bytes) = buf.get(..n).filter(|b| !b.is_empty()) else {
+                    // The server closed the connection.
+                    return Ok::<_, std::io::Error>(());
+                };
+                let input = TcpInput::Data {
+                    id,
+                    server,
+                    bytes: bytes.to_vec(),
+                };
+                if inputs.send(input).await.is_err() {
+                    return Ok(());
+                }
+            }
+        };
+        tokio::select! {
+            _ = write_loop => {}
+            _ = read_loop => {}
+        }
+    }
+    let _ = inputs.send(TcpInput::Closed { id, server }).await;
 }
 
 /// Receives from whichever socket has a datagram first.

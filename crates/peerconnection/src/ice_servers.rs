@@ -3,7 +3,7 @@
 
 use crate::{Error, IceServer};
 use std::net::{IpAddr, SocketAddr};
-use tern_ice::TurnServer;
+use tern_ice::{TransportProtocol, TurnServer};
 
 /// RFC 7064 §3.1 / RFC 7065 §3.1: without a port, STUN and TURN over UDP/TCP use 3478.
 const DEFAULT_PORT: u16 = 3478;
@@ -22,12 +22,13 @@ pub(crate) enum Scheme {
     Turn,
 }
 
-/// A parsed URL: scheme, host (an IP literal or a name), port.
+/// A parsed URL: scheme, host (an IP literal or a name), port, transport to the server.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Url<'a> {
     pub scheme: Scheme,
     pub host: &'a str,
     pub port: u16,
+    pub transport: TransportProtocol,
 }
 
 fn invalid(url: &str, reason: &'static str) -> Error {
@@ -37,8 +38,8 @@ fn invalid(url: &str, reason: &'static str) -> Error {
     }
 }
 
-/// Parses `stun:host[:port]` and `turn:host[:port][?transport=udp]`; `host` may be a bracketed
-/// IPv6 literal. `stuns:`/`turns:` and TURN over TCP are refused: the transport is UDP only.
+/// Parses `stun:host[:port]` and `turn:host[:port][?transport=udp|tcp]`; `host` may be a
+/// bracketed IPv6 literal. `stuns:`/`turns:` (TLS) are refused.
 pub(crate) fn parse_url(url: &str) -> Result<Url<'_>, Error> {
     let (scheme, rest) = match url.split_once(':') {
         Some((s, rest)) if s.eq_ignore_ascii_case("stun") => (Scheme::Stun, rest),
@@ -52,17 +53,21 @@ pub(crate) fn parse_url(url: &str) -> Result<Url<'_>, Error> {
         Some((a, q)) => (a, Some(q)),
         None => (rest, None),
     };
+    // RFC 7065 §3: without `?transport=`, a turn: URI means UDP.
+    let mut transport = TransportProtocol::Udp;
     if let Some(query) = query {
         // RFC 7065 §3.1: turnURI = … [ "?transport=" transport ].
         match (scheme, query.strip_prefix("transport=")) {
             (Scheme::Turn, Some(t)) if t.eq_ignore_ascii_case("udp") => {}
             (Scheme::Turn, Some(t)) if t.eq_ignore_ascii_case("tcp") => {
+                transport = TransportProtocol::Tcp;
+            }
+            _ => {
                 return Err(invalid(
                     url,
-                    "TURN over TCP is not supported by this transport",
+                    "unknown query (only ?transport=udp or ?transport=tcp)",
                 ));
             }
-            _ => return Err(invalid(url, "unknown query (only ?transport=udp)")),
         }
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
@@ -93,7 +98,12 @@ pub(crate) fn parse_url(url: &str) -> Result<Url<'_>, Error> {
             _ => return Err(invalid(url, "the port must be 1..=65535")),
         },
     };
-    Ok(Url { scheme, host, port })
+    Ok(Url {
+        scheme,
+        host,
+        port,
+        transport,
+    })
 }
 
 /// `url` with its host replaced by `address` (what a resolver found for it), query kept.
@@ -125,8 +135,10 @@ pub(crate) fn servers(list: &[IceServer]) -> Result<Servers, Error> {
                     else {
                         return Err(invalid(url, "a TURN server needs username and credential"));
                     };
-                    out.turn
-                        .push(TurnServer::new(address, username, credential));
+                    out.turn.push(match parsed.transport {
+                        TransportProtocol::Tcp => TurnServer::tcp(address, username, credential),
+                        TransportProtocol::Udp => TurnServer::new(address, username, credential),
+                    });
                 }
             }
         }
@@ -151,7 +163,11 @@ mod tests {
         let parsed = servers(&[
             server(&["stun:127.0.0.1", "stun:[::1]:3479"], false),
             server(
-                &["turn:127.0.0.1:5349?transport=udp", "TURN:[2001:db8::1]"],
+                &[
+                    "turn:127.0.0.1:5349?transport=udp",
+                    "TURN:[2001:db8::1]",
+                    "turn:127.0.0.1:3479?transport=TCP",
+                ],
                 true,
             ),
         ])
@@ -168,6 +184,7 @@ mod tests {
             vec![
                 TurnServer::new("127.0.0.1:5349".parse().unwrap(), "u", "p"),
                 TurnServer::new("[2001:db8::1]:3478".parse().unwrap(), "u", "p"),
+                TurnServer::tcp("127.0.0.1:3479".parse().unwrap(), "u", "p"),
             ]
         );
     }
@@ -194,6 +211,12 @@ mod tests {
     fn host_names_parse_but_need_resolving() {
         let url = parse_url("turn:turn.example.org:3478").unwrap();
         assert_eq!(url.host, "turn.example.org");
+        assert_eq!(
+            parse_url("turn:turn.example.org?transport=tcp")
+                .unwrap()
+                .transport,
+            TransportProtocol::Tcp
+        );
         assert!(matches!(
             servers(&[server(&["turn:turn.example.org"], true)]),
             Err(Error::IceServer { .. })
@@ -205,7 +228,12 @@ mod tests {
         for (url, credentials) in [
             ("turn:127.0.0.1", false),
             ("turns:127.0.0.1", true),
-            ("turn:127.0.0.1?transport=tcp", true),
+            ("turn:127.0.0.1?transport=tls", true),
+            ("turn:127.0.0.1?transport=", true),
+            ("turn:127.0.0.1?foo=tcp", true),
+            ("stun:127.0.0.1?transport=tcp", false),
+            ("turns:127.0.0.1?transport=tcp", true),
+            ("stuns:127.0.0.1", false),
             ("stun:127.0.0.1?transport=udp", false),
             ("http://127.0.0.1", false),
             ("stun:", false),

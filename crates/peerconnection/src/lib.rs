@@ -14,9 +14,10 @@
 //! checked before any key is used). W3C webrtc-stats names for [`PeerConnection::stats`].
 //! Also ICE restart (RFC 8445 §9) and W3C rollback / perfect negotiation.
 //! ICE servers (W3C `iceServers`, RFC 7064/7065 URLs): server-reflexive candidates from STUN,
-//! relayed ones from TURN over UDP (RFC 8656, tern-turn's client inside [`tern_ice`]), and
-//! `iceTransportPolicy: relay`; what a TURN server relays is demultiplexed like any datagram.
-//! Not yet: TURN over TCP/TLS (`?transport=tcp`, `turns:` are refused), simulcast (RIDs), `a=extmap-allow-mixed`
+//! relayed ones from TURN over UDP or TCP (RFC 8656 §3.1, `turn:…?transport=tcp`; tern-turn's
+//! client inside [`tern_ice`]), and `iceTransportPolicy: relay`; what a TURN server relays is
+//! demultiplexed like any datagram.
+//! Not yet: TURN over TLS (`turns:` is refused), simulcast (RIDs), `a=extmap-allow-mixed`
 //! offers, codecs other than Opus and VP8, depacketizers (media payloads go to and come from
 //! the application as RTP payloads).
 //!
@@ -48,8 +49,13 @@
 //!    [`PeerConnection::add_ice_candidate`] for trickled candidates);
 //! 3. feeds every received datagram to [`PeerConnection::handle_receive`] with `now`;
 //! 4. after every input or command drains [`PeerConnection::poll_transmit`] (send each
-//!    [`Transmit`] from its `source` socket), then [`PeerConnection::poll_event`];
-//! 5. sleeps until [`PeerConnection::poll_timeout`] or the next datagram, calling
+//!    [`Transmit`] from its `source` socket; a [`TransportProtocol::Tcp`] one is stream bytes
+//!    for the TCP connection to a `?transport=tcp` TURN server, opened from `source`'s IP on
+//!    first use), then [`PeerConnection::poll_event`];
+//! 5. feeds the bytes read from such a TCP connection (any chunking) to
+//!    [`PeerConnection::handle_relay_stream`], and its failure or end to
+//!    [`PeerConnection::relay_stream_closed`] (the relayed candidates on it fail);
+//! 6. sleeps until [`PeerConnection::poll_timeout`] or the next datagram, calling
 //!    [`PeerConnection::handle_timeout`] when the deadline passes.
 //!
 //! Media: [`PeerConnection::add_track`] before an offer or answer; once `Connected`,
@@ -86,7 +92,7 @@ pub use stats::{
     RemoteInboundRtpStreamStats, Stats, StatsReport, TransportStats,
 };
 pub use tern_dtls::{AlertDescription, Certificate, DtlsError};
-pub use tern_ice::IceConnectionState;
+pub use tern_ice::{IceConnectionState, TransportProtocol};
 pub use tern_rtp_rtcp::{CongestionFeedback, KeyframeRequestKind};
 pub use tern_sdp::Direction;
 
@@ -117,7 +123,7 @@ pub struct RtcConfig {
     /// for peers without it. Off by default.
     pub dtls13: bool,
     /// W3C `iceServers`: STUN servers give server-reflexive candidates, TURN servers (with
-    /// `username` and `credential`, over UDP) relayed ones. The core needs IP addresses in the
+    /// `username` and `credential`, over UDP or TCP) relayed ones. The core needs IP addresses in the
     /// URLs; the tokio driver resolves host names.
     pub ice_servers: Vec<IceServer>,
     /// W3C `iceTransportPolicy`: `Relay` signals and pairs relayed candidates only.
@@ -128,8 +134,8 @@ pub struct RtcConfig {
     pub rfc8888: Rfc8888Policy,
 }
 
-/// W3C `RTCIceServer`: `stun:host[:port]` or `turn:host[:port][?transport=udp]` URLs (RFC 7064,
-/// RFC 7065) and, for TURN, the long-term credential.
+/// W3C `RTCIceServer`: `stun:host[:port]` or `turn:host[:port][?transport=udp|tcp]` URLs
+/// (RFC 7064, RFC 7065) and, for TURN, the long-term credential.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IceServer {
     /// The server's URLs.
@@ -250,15 +256,47 @@ impl Default for DataChannelInit {
     }
 }
 
-/// A datagram to send from `source` (one of our sockets) to `destination`.
+/// Bytes to send from `source` (one of our sockets) to `destination`: one UDP datagram, or —
+/// when `transport` is [`TransportProtocol::Tcp`] — stream bytes for the TCP connection to a
+/// TURN server configured with `?transport=tcp` (RFC 8656 §3.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
-    /// Our socket address to send from.
+    /// Our socket address to send from. For TCP, the host address whose IP the connection to
+    /// the TURN server leaves from (any port).
     pub source: SocketAddr,
-    /// Where to send it.
+    /// Where to send it (for TCP, the TURN server).
     pub destination: SocketAddr,
-    /// The bytes.
+    /// [`TransportProtocol::Udp`]: `data` is one datagram for the UDP socket bound to `source`.
+    /// [`TransportProtocol::Tcp`]: `data` is the next bytes of the stream to `destination`; open
+    /// the connection on first use (from `source`'s IP), write the bytes in order, feed what it
+    /// reads to [`PeerConnection::handle_relay_stream`] and report its end with
+    /// [`PeerConnection::relay_stream_closed`].
+    pub transport: TransportProtocol,
+    /// The datagram, or the stream bytes.
     pub data: Vec<u8>,
+}
+
+impl Transmit {
+    /// One UDP datagram.
+    pub(crate) fn udp(source: SocketAddr, destination: SocketAddr, data: Vec<u8>) -> Transmit {
+        Transmit {
+            source,
+            destination,
+            transport: TransportProtocol::Udp,
+            data,
+        }
+    }
+}
+
+impl From<tern_ice::Transmit> for Transmit {
+    fn from(t: tern_ice::Transmit) -> Transmit {
+        Transmit {
+            source: t.source,
+            destination: t.destination,
+            transport: t.transport,
+            data: t.data,
+        }
+    }
 }
 
 /// Things the application learns.

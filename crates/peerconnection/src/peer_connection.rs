@@ -1449,6 +1449,39 @@ impl PeerConnection {
         }
     }
 
+    /// Feeds bytes read from the driver's TCP connection to TURN server `server` (a
+    /// `turn:…?transport=tcp` server; the connection a [`Transmit`] with
+    /// [`TransportProtocol::Tcp`](crate::TransportProtocol::Tcp) asked for), in any chunking:
+    /// the TURN client reframes the stream (RFC 8656 §3.1). What the server relays from the
+    /// peer is then demultiplexed like any received datagram.
+    pub fn handle_relay_stream(
+        &mut self,
+        now: Instant,
+        server: SocketAddr,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        self.require_open()?;
+        self.transport.bytes_received += bytes.len() as u64;
+        let result = match self.ice.as_mut() {
+            Some(ice) => ice
+                .handle_relay_stream(now, server, bytes)
+                .map_err(Error::from),
+            None => Err(Error::Dropped("TURN stream bytes before any description")),
+        };
+        self.pump(now);
+        result
+    }
+
+    /// The driver's TCP connection to TURN server `server` failed, could not be opened, or
+    /// closed: the allocations on it are gone (RFC 8656 §3.1: a TCP allocation lives as long as
+    /// its connection), so their relayed candidates and pairs fail.
+    pub fn relay_stream_closed(&mut self, now: Instant, server: SocketAddr) {
+        if let Some(ice) = self.ice.as_mut() {
+            ice.relay_stream_closed(now, server);
+        }
+        self.pump(now);
+    }
+
     /// Drives timers; call at [`poll_timeout`](Self::poll_timeout).
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(ice) = self.ice.as_mut() {
@@ -2007,11 +2040,7 @@ impl PeerConnection {
         let mut relayed = Vec::new();
         let mut moved = false;
         while let Some(t) = ice.poll_transmit() {
-            self.transmits.push_back(Transmit {
-                source: t.source,
-                destination: t.destination,
-                data: t.data,
-            });
+            self.transmits.push_back(Transmit::from(t));
             moved = true;
         }
         let mut ice_events = Vec::new();
@@ -2315,6 +2344,10 @@ impl PeerConnection {
                         candidate_type: candidate_type(c.kind).into(),
                         priority: c.priority,
                         foundation: c.foundation.clone(),
+                        relay_protocol: (prefix == "L"
+                            && c.kind == tern_ice::CandidateKind::Relayed)
+                            .then(|| relay_protocol(&self.servers.turn))
+                            .flatten(),
                     };
                     stats.push(if prefix == "L" {
                         Stats::LocalCandidate(entry)
@@ -2530,6 +2563,22 @@ fn certificate_stats(id: &str, timestamp: f64, der: &[u8]) -> CertificateStats {
     }
 }
 
+/// W3C `relayProtocol` of our relayed candidates: the transport of our TURN servers when they
+/// all use the same one (the agent does not say which server a relayed candidate came from).
+fn relay_protocol(turn: &[tern_ice::TurnServer]) -> Option<String> {
+    let first = turn.first()?.transport;
+    if turn.iter().any(|t| t.transport != first) {
+        return None;
+    }
+    Some(
+        match first {
+            tern_ice::TransportProtocol::Tcp => "tcp",
+            tern_ice::TransportProtocol::Udp => "udp",
+        }
+        .into(),
+    )
+}
+
 fn candidate_type(kind: tern_ice::CandidateKind) -> &'static str {
     match kind {
         tern_ice::CandidateKind::Host => "host",
@@ -2581,22 +2630,14 @@ fn send_on_pair(
     data: Vec<u8>,
 ) {
     if host_sockets.contains(&local) {
-        transmits.push_back(Transmit {
-            source: local,
-            destination: remote,
-            data,
-        });
+        transmits.push_back(Transmit::udp(local, remote, data));
         return;
     }
     let Some(ice) = ice else { return };
     // Without a usable relay this is loss, which DTLS, SCTP and RTX recover from.
     if ice.send_data(&data).is_ok() {
         while let Some(t) = ice.poll_transmit() {
-            transmits.push_back(Transmit {
-                source: t.source,
-                destination: t.destination,
-                data: t.data,
-            });
+            transmits.push_back(Transmit::from(t));
         }
     }
 }

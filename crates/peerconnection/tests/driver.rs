@@ -1,6 +1,8 @@
 //! The tokio driver on real loopback sockets: two `RtcPeer`s negotiate, send a data-channel
 //! message and audio RTP both ways, report stats, and `close()` ends each connection task (the
-//! event stream ends: no task left behind — BAD_INPUT row 38).
+//! event stream ends: no task left behind — BAD_INPUT row 38). TURN over TCP
+//! (`?transport=tcp`): a server that refuses the connection, or accepts the Allocate and hangs
+//! up, fails the relay cleanly (gathering completes without a relayed candidate).
 #![cfg(feature = "tokio")]
 #![allow(
     clippy::unwrap_used,
@@ -11,9 +13,10 @@
 
 use std::time::Duration;
 use tern_peerconnection::{
-    DataChannelInit, Event, MediaKind, RtcConfig, RtcEvents, RtcPeer, SdpType,
-    SessionDescriptionInit, Stats,
+    DataChannelInit, Event, IceServer, IceTransportPolicy, MediaKind, RtcConfig, RtcEvents,
+    RtcPeer, SdpType, SessionDescriptionInit, Stats,
 };
+use tokio::io::AsyncReadExt;
 
 async fn next_matching(events: &mut RtcEvents, mut want: impl FnMut(&Event) -> bool) -> Event {
     tokio::time::timeout(Duration::from_secs(20), async {
@@ -110,4 +113,83 @@ async fn two_drivers_carry_data_and_audio_and_close_cleanly() {
         .expect("the connection task ended");
     }
     assert!(a.create_offer().await.is_err());
+}
+
+fn tcp_relay_only(port: u16) -> RtcConfig {
+    RtcConfig {
+        ice_servers: vec![IceServer {
+            urls: vec![format!("turn:127.0.0.1:{port}?transport=tcp")],
+            username: Some("u".into()),
+            credential: Some("p".into()),
+        }],
+        ice_transport_policy: IceTransportPolicy::Relay,
+        ..RtcConfig::default()
+    }
+}
+
+/// Starts gathering and returns the candidates signalled until gathering completes.
+async fn gather(peer: &RtcPeer, events: &mut RtcEvents) -> Vec<String> {
+    peer.create_data_channel("c", DataChannelInit::default())
+        .await
+        .unwrap();
+    let offer = peer.create_offer().await.unwrap();
+    peer.set_local_description(offer).await.unwrap();
+    let mut candidates = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events
+                .recv()
+                .await
+                .expect("the connection task ended early")
+            {
+                Event::LocalCandidate(c) => candidates.push(c),
+                Event::IceGatheringComplete => return,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("gathering never completed");
+    candidates
+}
+
+#[tokio::test]
+async fn turn_tcp_connection_refused_fails_the_relay_cleanly() {
+    // A port nobody listens on: the connect is refused at once.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let bind = ["127.0.0.1:0".parse().unwrap()];
+    let (peer, mut events) = RtcPeer::spawn(tcp_relay_only(port), &bind).await.unwrap();
+    let candidates = gather(&peer, &mut events).await;
+    assert!(candidates.is_empty(), "{candidates:?}");
+    // The task is alive and answers.
+    assert!(peer.stats().await.is_ok());
+    peer.close().await;
+}
+
+#[tokio::test]
+async fn turn_tcp_server_hanging_up_fails_the_relay_cleanly() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut stream, from) = listener.accept().await.unwrap();
+        let mut header = [0u8; 20];
+        stream.read_exact(&mut header).await.unwrap();
+        // Hang up without answering (the stream is dropped here).
+        (from, header)
+    });
+    let bind = ["127.0.0.1:0".parse().unwrap()];
+    let (peer, mut events) = RtcPeer::spawn(tcp_relay_only(port), &bind).await.unwrap();
+    let candidates = gather(&peer, &mut events).await;
+    let (from, header) = server.await.unwrap();
+    // The connection left from the host socket's IP and began with an Allocate request
+    // (RFC 8656 §7.1: method 0x003, class request; RFC 8489 magic cookie).
+    assert_eq!(from.ip(), peer.local_addresses()[0].ip());
+    assert_eq!(header[0..2], [0x00, 0x03]);
+    assert_eq!(header[4..8], [0x21, 0x12, 0xa4, 0x42]);
+    assert!(candidates.is_empty(), "{candidates:?}");
+    assert!(peer.stats().await.is_ok());
+    peer.close().await;
 }

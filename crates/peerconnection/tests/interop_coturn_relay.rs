@@ -2,8 +2,10 @@
 //! 127.0.0.1) with `iceServers = [turn:127.0.0.1:<port>]` and `iceTransportPolicy: relay`, through
 //! coturn's `turnserver` (long-term credentials, loopback peers allowed). Only relayed candidates
 //! are signalled, both ends select a relay–relay pair, and a data channel carries messages
-//! byte-exact both ways (small ones in order and a 200 KiB one). coturn is killed by PID when the
-//! case ends, also on failure.
+//! byte-exact both ways (small ones in order and a 200 KiB one). The TCP cases give one peer
+//! `turn:…?transport=tcp` (RFC 8656 §3.1: the driver opens a TCP connection to coturn and the
+//! allocation lives on it); its selected local candidate must report `relayProtocol: tcp`.
+//! coturn is killed by PID when the case ends, also on failure.
 #![cfg(feature = "tokio")]
 #![allow(
     clippy::unwrap_used,
@@ -101,11 +103,13 @@ impl Drop for Coturn {
     }
 }
 
-/// `host` is `127.0.0.1` or `localhost` (which the tokio driver resolves).
-fn relay_config(host: &str, port: u16) -> RtcConfig {
+/// `host` is `127.0.0.1` or `localhost` (which the tokio driver resolves); TURN over TCP when
+/// `tcp`.
+fn relay_config(host: &str, port: u16, tcp: bool) -> RtcConfig {
+    let transport = if tcp { "tcp" } else { "udp" };
     RtcConfig {
         ice_servers: vec![IceServer {
-            urls: vec![format!("turn:{host}:{port}?transport=udp")],
+            urls: vec![format!("turn:{host}:{port}?transport={transport}")],
             username: Some("u".into()),
             credential: Some("p".into()),
         }],
@@ -127,8 +131,9 @@ fn payloads(seed: u8) -> Vec<Vec<u8>> {
     out
 }
 
-/// The selected pair's local and remote candidate types, from `stats()` (W3C names).
-async fn selected_types(peer: &RtcPeer) -> (String, String) {
+/// The selected pair's local and remote candidate types and the local one's `relayProtocol`,
+/// from `stats()` (W3C names).
+async fn selected_types(peer: &RtcPeer) -> (String, String, Option<String>) {
     let stats = peer.stats().await.unwrap().stats;
     let pair_id = stats
         .iter()
@@ -155,10 +160,37 @@ async fn selected_types(peer: &RtcPeer) -> (String, String) {
             })
             .unwrap()
     };
+    let relay_protocol = stats.iter().find_map(|s| match s {
+        Stats::LocalCandidate(c) if c.id == pair.local_candidate_id => {
+            Some(c.relay_protocol.clone())
+        }
+        _ => None,
+    });
     (
         kind(&pair.local_candidate_id),
         kind(&pair.remote_candidate_id),
+        relay_protocol.flatten(),
     )
+}
+
+/// Established IPv4 TCP connections whose remote port is `port` (`/proc/net/tcp`: local and
+/// remote `ADDR:PORT` in hex, state `01` = ESTABLISHED).
+fn tcp_connections_to(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 3
+                && fields[3] == "01"
+                && fields[2]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok())
+                    == Some(port)
+        })
+        .count()
 }
 
 #[derive(Default)]
@@ -189,19 +221,21 @@ impl Side {
     }
 }
 
-async fn run(a_offers: bool) {
+/// `a_tcp`: peer a reaches coturn over TCP (b always over UDP).
+async fn run(a_offers: bool, a_tcp: bool) {
     let coturn = Coturn::start();
     eprintln!(
-        "pc-coturn-relay: {} on 127.0.0.1:{}",
+        "pc-coturn-relay: {} on 127.0.0.1:{} (a over {})",
         Coturn::version(),
-        coturn.port
+        coturn.port,
+        if a_tcp { "TCP" } else { "UDP" }
     );
     let bind: [SocketAddr; 1] = ["127.0.0.1:0".parse().unwrap()];
     // One side names the server by host name: the driver resolves it.
-    let (a, mut a_events) = RtcPeer::spawn(relay_config("127.0.0.1", coturn.port), &bind)
+    let (a, mut a_events) = RtcPeer::spawn(relay_config("127.0.0.1", coturn.port, a_tcp), &bind)
         .await
         .unwrap();
-    let (b, mut b_events) = RtcPeer::spawn(relay_config("localhost", coturn.port), &bind)
+    let (b, mut b_events) = RtcPeer::spawn(relay_config("localhost", coturn.port, false), &bind)
         .await
         .unwrap();
     let (offerer, answerer) = if a_offers { (&a, &b) } else { (&b, &a) };
@@ -280,12 +314,25 @@ async fn run(a_offers: bool) {
     assert!(!o.candidates.is_empty() && !r.candidates.is_empty());
     assert_eq!(r.received, to_r, "offerer → answerer differs");
     assert_eq!(o.received, to_o, "answerer → offerer differs");
-    for peer in [&a, &b] {
-        let (local, remote) = selected_types(peer).await;
+    // The kernel's view: a TCP connection to coturn's port is established exactly when a uses
+    // TCP (coturn's own accepted end is listed with the port as its local one).
+    assert_eq!(
+        tcp_connections_to(coturn.port),
+        usize::from(a_tcp),
+        "established TCP connections to coturn"
+    );
+    for (peer, tcp) in [(&a, a_tcp), (&b, false)] {
+        let (local, remote, relay_protocol) = selected_types(peer).await;
         assert_eq!((local.as_str(), remote.as_str()), ("relay", "relay"));
+        assert_eq!(
+            relay_protocol.as_deref(),
+            Some(if tcp { "tcp" } else { "udp" }),
+            "relayProtocol of the selected local candidate"
+        );
     }
     eprintln!(
-        "pc-coturn-relay: relay–relay pair, {} + {} messages byte-exact ({} and {} candidates)",
+        "pc-coturn-relay: relay–relay pair (a's relay over {}), {} + {} messages byte-exact ({} and {} candidates)",
+        if a_tcp { "TCP" } else { "UDP" },
         to_r.len(),
         to_o.len(),
         o.candidates.len(),
@@ -299,11 +346,23 @@ async fn run(a_offers: bool) {
 #[tokio::test]
 #[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
 async fn relay_only_through_coturn_tern_a_offers() {
-    run(true).await;
+    run(true, false).await;
 }
 
 #[tokio::test]
 #[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
 async fn relay_only_through_coturn_tern_b_offers() {
-    run(false).await;
+    run(false, false).await;
+}
+
+#[tokio::test]
+#[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
+async fn relay_only_through_coturn_over_tcp_tern_a_offers() {
+    run(true, true).await;
+}
+
+#[tokio::test]
+#[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
+async fn relay_only_through_coturn_over_tcp_tern_b_offers() {
+    run(false, true).await;
 }

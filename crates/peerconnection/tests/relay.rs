@@ -2,7 +2,10 @@
 //! `iceServers = [turn:…]` and `iceTransportPolicy: relay`, and tern-turn's sans-IO TURN server
 //! between them — three parties, no sockets, no clock. Only relayed candidates are signalled,
 //! the selected pair is relay–relay, every datagram between the peers goes through the server,
-//! and a data channel carries messages byte-exact both ways.
+//! and a data channel carries messages byte-exact both ways. The same with one peer reaching the
+//! server over TCP (`turn:…?transport=tcp`, RFC 8656 §3.1): its transmits are stream bytes,
+//! delivered back to it in odd-sized pieces through `handle_relay_stream`, and a broken
+//! connection (`relay_stream_closed`) fails its relay cleanly.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,9 +18,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tern_peerconnection::{
     DataChannelId, DataChannelInit, Event, IceServer, IceTransportPolicy, PeerConnection,
-    PeerConnectionState, RtcConfig, Stats,
+    PeerConnectionState, RtcConfig, Stats, TransportProtocol,
 };
-use tern_turn::{IpNet, Server, ServerConfig, ServerEvent, Transport};
+use tern_turn::{IpNet, Server, ServerConfig, ServerEvent, StreamFramer, Transport};
 
 const SERVER: &str = "127.0.0.1:3478";
 
@@ -33,17 +36,22 @@ struct Net {
     a: Peer,
     b: Peer,
     turn: Server,
-    /// (deliver at, from, to, bytes)
-    in_flight: Vec<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// (deliver at, from, to, over TCP, bytes)
+    in_flight: Vec<(Instant, SocketAddr, SocketAddr, bool, Vec<u8>)>,
     /// Datagrams that went straight from one peer to the other (must stay 0).
     direct: usize,
+    /// Peer a's TCP stream to the server, reframed for the server core (which takes frames).
+    framer: StreamFramer,
+    /// Transmits of peer a to the server: (over TCP, over UDP).
+    a_to_server: (usize, usize),
 }
 
-fn config(seed: u64, policy: IceTransportPolicy) -> RtcConfig {
+fn config(seed: u64, policy: IceTransportPolicy, tcp: bool) -> RtcConfig {
+    let query = if tcp { "?transport=tcp" } else { "" };
     RtcConfig {
         seed: Some(seed),
         ice_servers: vec![IceServer {
-            urls: vec![format!("turn:{SERVER}")],
+            urls: vec![format!("turn:{SERVER}{query}")],
             username: Some("u".into()),
             credential: Some("p".into()),
         }],
@@ -54,9 +62,15 @@ fn config(seed: u64, policy: IceTransportPolicy) -> RtcConfig {
 
 impl Net {
     fn new(seed: u64) -> Net {
+        Net::with_tcp(seed, false)
+    }
+
+    /// Peer a reaches the server over TCP when `a_tcp`; peer b always over UDP.
+    fn with_tcp(seed: u64, a_tcp: bool) -> Net {
         let now = Instant::now();
-        let peer = |seed: u64, address: &str| {
-            let mut pc = PeerConnection::new(config(seed, IceTransportPolicy::Relay), now).unwrap();
+        let peer = |seed: u64, address: &str, tcp: bool| {
+            let mut pc =
+                PeerConnection::new(config(seed, IceTransportPolicy::Relay, tcp), now).unwrap();
             let address: SocketAddr = address.parse().unwrap();
             pc.add_local_address(now, address);
             Peer {
@@ -76,11 +90,13 @@ impl Net {
             .push("127.0.0.0/8".parse::<IpNet>().unwrap());
         Net {
             now,
-            a: peer(seed, "127.0.0.1:41001"),
-            b: peer(seed + 1, "127.0.0.1:41002"),
+            a: peer(seed, "127.0.0.1:41001", a_tcp),
+            b: peer(seed + 1, "127.0.0.1:41002", false),
             turn: Server::new(server_config, now, 1_700_000_000),
             in_flight: Vec::new(),
             direct: 0,
+            framer: StreamFramer::new(1 << 16),
+            a_to_server: (0, 0),
         }
     }
 
@@ -89,19 +105,33 @@ impl Net {
         let delay = Duration::from_millis(2);
         while self.now < end && !done(self) {
             let now = self.now;
+            let server: SocketAddr = SERVER.parse().unwrap();
+            let a_address = self.a.address;
             for peer in [&mut self.a, &mut self.b] {
                 while let Some(t) = peer.pc.poll_transmit() {
                     assert_eq!(t.source, peer.address, "sent from a socket we do not own");
+                    let tcp = t.transport == TransportProtocol::Tcp;
+                    if tcp {
+                        assert_eq!(t.destination, server, "TCP only to the TURN server");
+                    }
+                    if t.source == a_address && t.destination == server {
+                        if tcp {
+                            self.a_to_server.0 += 1;
+                        } else {
+                            self.a_to_server.1 += 1;
+                        }
+                    }
                     self.in_flight
-                        .push((now + delay, t.source, t.destination, t.data));
+                        .push((now + delay, t.source, t.destination, tcp, t.data));
                 }
                 while let Some(e) = peer.pc.poll_event() {
                     peer.events.push(e);
                 }
             }
             while let Some(t) = self.turn.poll_transmit() {
+                let tcp = t.transport == Transport::Tcp;
                 self.in_flight
-                    .push((now + delay, t.source, t.destination, t.data));
+                    .push((now + delay, t.source, t.destination, tcp, t.data));
             }
             while let Some(e) = self.turn.poll_event() {
                 if let ServerEvent::OpenRelay { relay } = e {
@@ -143,7 +173,24 @@ impl Net {
             let now = self.now;
             let (due, later): (Vec<_>, Vec<_>) = self.in_flight.drain(..).partition(|f| f.0 <= now);
             self.in_flight = later;
-            for (_, from, to, data) in due {
+            for (_, from, to, tcp, data) in due {
+                if tcp {
+                    if to == self.a.address {
+                        // The stream arrives in odd-sized pieces: the client must reframe.
+                        for chunk in data.chunks(7) {
+                            let _ = self.a.pc.handle_relay_stream(now, from, chunk);
+                        }
+                    } else {
+                        assert_eq!(from, self.a.address, "only peer a uses TCP");
+                        self.framer.push(&data).unwrap();
+                        while let Some(frame) = self.framer.next_frame().unwrap() {
+                            let _ = self
+                                .turn
+                                .handle_receive(now, Transport::Tcp, from, to, &frame);
+                        }
+                    }
+                    continue;
+                }
                 if to == self.a.address || to == self.b.address {
                     if from == self.a.address || from == self.b.address {
                         self.direct += 1;
@@ -216,9 +263,117 @@ fn selected_types(pc: &PeerConnection, now: Instant) -> (String, String) {
     )
 }
 
+/// The local candidate of the selected pair (W3C stats).
+fn selected_local(pc: &PeerConnection, now: Instant) -> tern_peerconnection::IceCandidateStats {
+    let stats = pc.stats(now).stats;
+    let pair_id = stats
+        .iter()
+        .find_map(|s| match s {
+            Stats::Transport(t) => t.selected_candidate_pair_id.clone(),
+            _ => None,
+        })
+        .expect("a selected pair");
+    let local_id = stats
+        .iter()
+        .find_map(|s| match s {
+            Stats::CandidatePair(p) if p.id == pair_id => Some(p.local_candidate_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    stats
+        .into_iter()
+        .find_map(|s| match s {
+            Stats::LocalCandidate(c) if c.id == local_id => Some(c),
+            _ => None,
+        })
+        .unwrap()
+}
+
 #[test]
 fn relay_only_peers_connect_through_turn_and_carry_data_both_ways() {
     let mut net = Net::new(90);
+    connect_and_exchange(&mut net);
+    assert_eq!(net.a_to_server.0, 0, "no TCP without ?transport=tcp");
+    for peer in [&net.a, &net.b] {
+        let local = selected_local(&peer.pc, net.now);
+        assert_eq!(local.relay_protocol.as_deref(), Some("udp"));
+    }
+}
+
+#[test]
+fn relay_over_tcp_to_the_server_connects_and_carries_data_both_ways() {
+    let mut net = Net::with_tcp(91, true);
+    connect_and_exchange(&mut net);
+    // Everything peer a sent to the server went over its TCP stream.
+    assert!(net.a_to_server.0 > 10, "{:?}", net.a_to_server);
+    assert_eq!(net.a_to_server.1, 0, "{:?}", net.a_to_server);
+    let a_local = selected_local(&net.a.pc, net.now);
+    assert_eq!(a_local.candidate_type, "relay");
+    assert_eq!(
+        a_local.protocol, "udp",
+        "the relayed candidate itself is UDP"
+    );
+    assert_eq!(a_local.relay_protocol.as_deref(), Some("tcp"));
+    let json = serde_json::to_string(&a_local).unwrap();
+    assert!(json.contains(r#""relayProtocol":"tcp""#), "{json}");
+    assert_eq!(
+        selected_local(&net.b.pc, net.now).relay_protocol.as_deref(),
+        Some("udp")
+    );
+
+    // Stream bytes for a server we have no TCP relay on are refused, changing nothing.
+    let now = net.now;
+    let b_address = net.b.address;
+    assert!(
+        net.a
+            .pc
+            .handle_relay_stream(now, b_address, &[0; 4])
+            .is_err()
+    );
+    assert_eq!(net.a.pc.connection_state(), PeerConnectionState::Connected);
+
+    // The TCP connection breaks: a's only relay is gone, so its pairs fail — cleanly, and
+    // nothing more is sent over TCP. ICE looks for another pair; once b's candidates are known
+    // to be complete, it fails, and the connection with it.
+    net.a.pc.relay_stream_closed(now, SERVER.parse().unwrap());
+    net.turn
+        .connection_closed(net.a.address, SERVER.parse().unwrap());
+    let events: Vec<Event> = std::iter::from_fn(|| net.a.pc.poll_event()).collect();
+    assert!(
+        events.contains(&Event::IceConnectionStateChange(
+            tern_peerconnection::IceConnectionState::Checking
+        )),
+        "{events:?}"
+    );
+    net.a.events.extend(events);
+    let tcp_before = net.a_to_server.0;
+    net.run_until(Duration::from_secs(2), |_| false);
+    net.a.pc.add_ice_candidate(net.now, "").unwrap();
+    net.run_until(Duration::from_secs(60), |n| {
+        n.a.pc.connection_state() == PeerConnectionState::Failed
+    });
+    assert_eq!(net.a.pc.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(
+        net.a_to_server.0, tcp_before,
+        "TCP bytes after the stream closed"
+    );
+    let chat = net
+        .a
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::DataChannelOpen { id } => Some(*id),
+            _ => None,
+        })
+        .unwrap();
+    let _ = net.a.pc.send(net.now, chat, b"after", true);
+    net.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(net.a_to_server.0, tcp_before);
+}
+
+/// Offer/answer relay-only between a and b, a data channel both ways byte-exact, relay–relay
+/// pairs, nothing direct, the server relaying both ways.
+fn connect_and_exchange(net: &mut Net) {
     let now = net.now;
     let chat: DataChannelId = net
         .a
@@ -311,7 +466,9 @@ fn unusable_ice_servers_are_refused_at_construction() {
     for (urls, credentials) in [
         (vec!["turn:127.0.0.1"], false),
         (vec!["turns:127.0.0.1:5349"], true),
-        (vec!["turn:127.0.0.1?transport=tcp"], true),
+        (vec!["turns:127.0.0.1:5349?transport=tcp"], true),
+        (vec!["turn:127.0.0.1?transport=tls"], true),
+        (vec!["stun:127.0.0.1?transport=tcp"], false),
         (vec!["stun:"], false),
     ] {
         let config = RtcConfig {
@@ -329,5 +486,25 @@ fn unusable_ice_servers_are_refused_at_construction() {
             ),
             "{urls:?}"
         );
+    }
+}
+
+#[test]
+fn turn_over_tcp_urls_are_accepted() {
+    let now = Instant::now();
+    for url in [
+        "turn:127.0.0.1?transport=tcp",
+        "turn:127.0.0.1:3479?transport=TCP",
+        "turn:[::1]:3478?transport=tcp",
+    ] {
+        let config = RtcConfig {
+            ice_servers: vec![IceServer {
+                urls: vec![url.to_string()],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            }],
+            ..RtcConfig::default()
+        };
+        assert!(PeerConnection::new(config, now).is_ok(), "{url}");
     }
 }

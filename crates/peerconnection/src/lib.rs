@@ -13,6 +13,8 @@
 //! 8841 (`a=sctp-port`, `a=max-message-size`), 8831/8832 (data channels), 8827 (fingerprint
 //! checked before any key is used). W3C webrtc-stats names for [`PeerConnection::stats`].
 //! Also ICE restart (RFC 8445 §9) and W3C rollback / perfect negotiation.
+//! Congestion control feedback: transport-wide CC by default, RFC 8888 (`a=rtcp-fb:* ack ccfb`,
+//! RTCP PT 205 FMT 11) when both sides have it ([`RtcConfig::rfc8888`], [`Rfc8888Policy`]).
 //! ICE servers (W3C `iceServers`, RFC 7064/7065 URLs): server-reflexive candidates from STUN,
 //! relayed ones from TURN over UDP or TCP (RFC 8656 §3.1, `turn:…?transport=tcp`; tern-turn's
 //! client inside [`tern_ice`]), and `iceTransportPolicy: relay`; what a TURN server relays is

@@ -872,11 +872,17 @@ impl PeerConnection {
                         self.config.rfc8888 != Rfc8888Policy::Off
                     }
             });
+            let twcc = extensions
+                .iter()
+                .any(|(_, uri)| uri == tern_rtp_rtcp::wire::ext::URI_TRANSPORT_WIDE_CC);
             let congestion_feedback = if ccfb {
                 media::without_transport_cc(&mut [], &mut extensions);
                 CongestionFeedback::Rfc8888
-            } else {
+            } else if twcc {
                 CongestionFeedback::TransportWideCc
+            } else {
+                // Neither negotiated (no transport-wide sequence numbers to report on).
+                CongestionFeedback::None
             };
             let mut map = ExtensionMap::new();
             for (id, uri) in &extensions {
@@ -1055,7 +1061,9 @@ impl PeerConnection {
     }
 
     /// The congestion control feedback the connection's RTP session runs (settled by the first
-    /// negotiation with media, see [`Rfc8888Policy`]); `None` before that.
+    /// negotiation with media, see [`Rfc8888Policy`]): RFC 8888 when both sides have
+    /// `ack ccfb`, else transport-wide when the transport-wide sequence number extension was
+    /// negotiated, else [`CongestionFeedback::None`]; `None` (no session) before that.
     pub fn congestion_feedback(&self) -> Option<CongestionFeedback> {
         self.congestion_feedback
     }

@@ -2,7 +2,8 @@
 //! `a=rtcp-fb:* ack ccfb` offered (with `transport-cc` as the fallback) and answered, then the
 //! wire carries RFC 8888 feedback (RTCP PT 205 FMT 11), no transport-wide feedback and no
 //! transport-wide sequence numbers, while the sender's bandwidth estimator still produces target
-//! bitrates; and an answerer without RFC 8888 keeps transport-wide feedback.
+//! bitrates; an answerer without RFC 8888 keeps transport-wide feedback; Chromium's per-payload-
+//! type form is accepted; renegotiation keeps what runs; a peer with neither gets neither.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,7 +18,7 @@ use harness::Pair;
 use std::time::Duration;
 use tern_peerconnection::{
     CongestionFeedback, CongestionFeedbackCounts, Direction, Event, MediaKind, Rfc8888Policy,
-    TransceiverId, is_rtcp,
+    SdpType, SessionDescriptionInit, TransceiverId, is_rtcp,
 };
 
 const SEED_A: u64 = 8888;
@@ -438,4 +439,110 @@ fn ccfb_survives_renegotiation_without_transport_cc_coming_back() {
         "{before:?} {after:?}"
     );
     assert_eq!(after.twcc_received, 0);
+}
+
+/// a offers (policy `Offer`), `munge` rewrites the offer before b (default policy) applies it,
+/// b answers with audio and video of its own; both run for a second of video from a.
+fn munged_call(seed: u64, munge: impl Fn(&str) -> String) -> (Pair, String) {
+    let mut pair = Pair::with_config(seed, |c| {
+        if c.seed == Some(seed) {
+            c.rfc8888 = Rfc8888Policy::Offer;
+        }
+    });
+    let now = pair.now;
+    let a_video = pair
+        .a
+        .pc
+        .add_track(MediaKind::Video, "a", "a-video")
+        .unwrap();
+    let offer = pair.a.pc.create_offer(now).unwrap();
+    pair.a.pc.set_local_description(now, offer.clone()).unwrap();
+    let munged = SessionDescriptionInit {
+        sdp_type: SdpType::Offer,
+        sdp: munge(&offer.sdp),
+    };
+    pair.b.pc.set_remote_description(now, munged).unwrap();
+    pair.b
+        .pc
+        .add_track(MediaKind::Video, "b", "b-video")
+        .unwrap();
+    let answer = pair.b.pc.create_answer(now).unwrap();
+    pair.b
+        .pc
+        .set_local_description(now, answer.clone())
+        .unwrap();
+    pair.a
+        .pc
+        .set_remote_description(now, answer.clone())
+        .unwrap();
+    let (mut x, mut y) = (Wire::default(), Wire::default());
+    run_tapped(&mut pair, Duration::from_secs(2), &mut x, &mut y);
+    for frame in 0..30u32 {
+        let now = pair.now;
+        pair.a
+            .pc
+            .write_rtp(now, a_video, &[0x10; 1000], frame * 3000, true)
+            .unwrap();
+        run_tapped(&mut pair, Duration::from_millis(33), &mut x, &mut y);
+    }
+    (pair, answer.sdp)
+}
+
+#[test]
+fn ccfb_listed_per_payload_type_like_chromium_is_accepted() {
+    // Chromium 156 writes `a=rtcp-fb:<pt> ack ccfb` under every payload type rather than the
+    // RFC 8888 §6 wildcard; the answer (wildcard) takes it all the same.
+    let (pair, answer) = munged_call(SEED_A + 40, |sdp| {
+        let mut out = String::new();
+        for line in sdp.split_inclusive("\r\n") {
+            if line == "a=rtcp-fb:* ack ccfb\r\n" {
+                continue;
+            }
+            out.push_str(line);
+            if let Some(rest) = line.strip_prefix("a=rtpmap:") {
+                let pt = rest.split(' ').next().unwrap();
+                out.push_str(&format!("a=rtcp-fb:{pt} ack ccfb\r\n"));
+            }
+        }
+        assert!(!out.contains("a=rtcp-fb:* ack ccfb") && out.contains(" ack ccfb"));
+        out
+    });
+    assert!(answer.contains("a=rtcp-fb:* ack ccfb\r\n"), "{answer}");
+    assert!(!answer.contains("transport-cc"), "{answer}");
+    for pc in [&pair.a.pc, &pair.b.pc] {
+        assert_eq!(pc.congestion_feedback(), Some(CongestionFeedback::Rfc8888));
+    }
+    let b = pair.b.pc.congestion_feedback_counts();
+    assert!(b.ccfb_sent >= 10 && b.twcc_sent == 0, "{b:?}");
+    assert!(!target_bitrates(&pair.a.events).is_empty());
+}
+
+#[test]
+fn neither_feedback_negotiated_runs_none_and_sends_none() {
+    // A peer that offers neither RFC 8888 nor transport-wide CC (no `ack ccfb`, no
+    // `transport-cc`, no transport-wide sequence number extension).
+    let (pair, answer) = munged_call(SEED_A + 50, |sdp| {
+        sdp.split_inclusive("\r\n")
+            .filter(|l| !l.contains("ack ccfb") && !l.contains("transport-cc"))
+            .filter(|l| !l.contains(TWCC_URI))
+            .collect()
+    });
+    assert!(
+        !answer.contains("ccfb") && !answer.contains("transport-cc"),
+        "{answer}"
+    );
+    for pc in [&pair.a.pc, &pair.b.pc] {
+        assert_eq!(pc.congestion_feedback(), Some(CongestionFeedback::None));
+        let counts = pc.congestion_feedback_counts();
+        assert_eq!(counts, CongestionFeedbackCounts::default(), "{counts:?}");
+    }
+    // Media still flows.
+    assert!(
+        pair.b
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Rtp(_)))
+            .count()
+            >= 25
+    );
 }

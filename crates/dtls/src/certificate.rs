@@ -1,12 +1,13 @@
 //! Self-signed ECDSA P-256 certificates and their SDP fingerprints (RFC 8122 §5, RFC 8827 §6.5).
 
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
+use hmac::{Hmac, Mac};
+use p256::ecdsa::VerifyingKey;
 use rand_core::CryptoRngCore;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use subtle::ConstantTimeEq;
 
+use crate::crypto::fixed_random;
 use crate::error::DtlsError;
 
 /// Hash functions usable in `a=fingerprint`.
@@ -141,7 +142,10 @@ impl std::fmt::Display for Fingerprint {
 #[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
-    key: SigningKey,
+    /// The private scalar (zeroized on drop by `p256`).
+    key: p256::SecretKey,
+    /// The public key, SEC 1 uncompressed (65 bytes), as carried in the certificate.
+    public: Vec<u8>,
 }
 
 impl std::fmt::Debug for Certificate {
@@ -199,7 +203,11 @@ impl Certificate {
     /// ecdsa-with-SHA256, valid from 2000-01-01 to 9999-12-31 (RFC 5280 §4.1.2.5's "no
     /// well-defined expiration"): WebRTC authenticates by fingerprint, and this crate reads no clock.
     pub fn generate_with_rng(rng: &mut impl CryptoRngCore) -> Result<Certificate, DtlsError> {
-        let key = SigningKey::random(rng);
+        // Same draws from `rng` as `p256::ecdsa::SigningKey::random`: seeded certificates keep
+        // their key across this crate's versions.
+        let key = p256::SecretKey::random(rng);
+        let scalar = secret_bytes(&key);
+        let public = ring_public_key(&scalar)?;
         let mut serial = [0u8; 16];
         rng.fill_bytes(&mut serial);
         // Positive, no leading zero octet needed: clear the top bit and make it non-zero.
@@ -212,13 +220,8 @@ impl Certificate {
             &seq(&[&tlv(0x06, OID_COMMON_NAME), &tlv(0x0c, b"tern")]),
         )]);
         let validity = seq(&[&tlv(0x17, b"000101000000Z"), &tlv(0x18, b"99991231235959Z")]);
-        let point = key
-            .verifying_key()
-            .to_encoded_point(false)
-            .as_bytes()
-            .to_vec();
         let mut bits = vec![0u8];
-        bits.extend_from_slice(&point);
+        bits.extend_from_slice(&public);
         let spki = seq(&[
             &seq(&[&tlv(0x06, OID_EC_PUBLIC_KEY), &tlv(0x06, OID_PRIME256V1)]),
             &tlv(0x03, &bits),
@@ -233,13 +236,12 @@ impl Certificate {
             &name,
             &spki,
         ]);
-        let sig: DerSignature = key
-            .try_sign(&tbs)
-            .map_err(|_| DtlsError::CertificateGeneration)?;
+        let sig =
+            sign_p256(&scalar, &public, &tbs).map_err(|_| DtlsError::CertificateGeneration)?;
         let mut sig_bits = vec![0u8];
-        sig_bits.extend_from_slice(sig.as_bytes());
+        sig_bits.extend_from_slice(&sig);
         let der = seq(&[&tbs, &sig_alg, &tlv(0x03, &sig_bits)]);
-        Ok(Certificate { der, key })
+        Ok(Certificate { der, key, public })
     }
 
     /// Deterministic generation from a 32-byte seed, for tests, fuzzing and benchmarks. Real
@@ -255,13 +257,14 @@ impl Certificate {
         der: Vec<u8>,
         secret_scalar: &[u8],
     ) -> Result<Certificate, DtlsError> {
-        let key =
-            SigningKey::from_slice(secret_scalar).map_err(|_| DtlsError::CertificateGeneration)?;
+        let key = p256::SecretKey::from_slice(secret_scalar)
+            .map_err(|_| DtlsError::CertificateGeneration)?;
+        let public = ring_public_key(&secret_bytes(&key))?;
         let pk = peer_public_key(&der)?;
-        if &pk != key.verifying_key() {
+        if pk.to_encoded_point(false).as_bytes() != public.as_slice() {
             return Err(DtlsError::CertificateGeneration);
         }
-        Ok(Certificate { der, key })
+        Ok(Certificate { der, key, public })
     }
 
     /// The certificate's fingerprint.
@@ -274,10 +277,79 @@ impl Certificate {
         &self.der
     }
 
-    /// ECDSA-SHA256 signature (DER) over `msg`.
+    /// ECDSA-SHA256 signature (DER) over `msg`; deterministic for a given key and message.
     pub(crate) fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, DtlsError> {
-        let sig: DerSignature = self.key.try_sign(msg).map_err(|_| DtlsError::Crypto)?;
-        Ok(sig.as_bytes().to_vec())
+        sign_p256(&secret_bytes(&self.key), &self.public, msg)
+    }
+}
+
+// ---- P-256 with ring ---------------------------------------------------------------------
+//
+// RustCrypto `p256` 0.13 has no precomputed base-point tables: each key generation and each
+// signature is a generic scalar multiplication (about ten times ring's nistz256 assembly, see
+// README.md). Key generation and signing therefore run on ring too. ring takes its randomness
+// only through its sealed `SecureRandom` trait, whose one implementation outside ring's tests is
+// the OS generator; to keep seeded certificates and handshakes reproducible this crate hands ring
+// bytes it chose itself through `ring::test::rand::FixedSliceRandom` (ring 0.17's public,
+// deprecated test module): every `fill` ring makes for P-256 asks for exactly 32 bytes (a private
+// scalar, or the secret input of its hedged nonce), which this slice is.
+
+/// The 32-byte big-endian private scalar.
+fn secret_bytes(key: &p256::SecretKey) -> [u8; 32] {
+    key.to_bytes().into()
+}
+
+/// The SEC 1 uncompressed public key (65 bytes) of a P-256 private scalar.
+fn ring_public_key(scalar: &[u8; 32]) -> Result<Vec<u8>, DtlsError> {
+    // ring "generates" the private key by drawing 32 bytes and checking 0 < d < n: with these
+    // bytes it takes `scalar` itself (already in range: it came from a `p256::SecretKey`).
+    let private = ring::agreement::EphemeralPrivateKey::generate(
+        &ring::agreement::ECDH_P256,
+        &fixed_random(scalar),
+    )
+    .map_err(|_| DtlsError::CertificateGeneration)?;
+    let public = private
+        .compute_public_key()
+        .map_err(|_| DtlsError::CertificateGeneration)?;
+    Ok(public.as_ref().to_vec())
+}
+
+/// The secret input of ring's nonce for one signature: HMAC-SHA256 keyed by the private scalar
+/// over the message digest. ring derives the nonce `k` as a hash of the key, these bytes and
+/// the message digest, so `k` is unpredictable without the key and differs per message, as
+/// with RFC 6979's deterministic nonces (same key and message, same signature).
+fn nonce_input(scalar: &[u8; 32], msg: &[u8]) -> Result<[u8; 32], DtlsError> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(scalar).map_err(|_| DtlsError::Crypto)?;
+    mac.update(b"tern-dtls ecdsa nonce");
+    mac.update(&Sha256::digest(msg));
+    Ok(mac.finalize().into_bytes().into())
+}
+
+/// ECDSA P-256 SHA-256 signature, DER (`ecdsa_secp256r1_sha256`), with ring.
+fn sign_p256(scalar: &[u8; 32], public: &[u8], msg: &[u8]) -> Result<Vec<u8>, DtlsError> {
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+    let input = nonce_input(scalar, msg)?;
+    let random = fixed_random(&input);
+    let signed = EcdsaKeyPair::from_private_key_and_public_key(
+        &ECDSA_P256_SHA256_ASN1_SIGNING,
+        scalar,
+        public,
+        &random,
+    )
+    .map_err(|_| DtlsError::Crypto)
+    .and_then(|pair| pair.sign(&random, msg).map_err(|_| DtlsError::Crypto));
+    match signed {
+        Ok(sig) => Ok(sig.as_ref().to_vec()),
+        // ring rejects a nonce outside [1, n-1] and draws again, getting the same bytes from a
+        // fixed slice (probability about 2^-32 per signature): sign with RustCrypto's RFC 6979
+        // nonce instead.
+        Err(_) => {
+            use p256::ecdsa::signature::Signer;
+            let key = p256::ecdsa::SigningKey::from_slice(scalar).map_err(|_| DtlsError::Crypto)?;
+            let sig: p256::ecdsa::DerSignature =
+                key.try_sign(msg).map_err(|_| DtlsError::Crypto)?;
+            Ok(sig.as_bytes().to_vec())
+        }
     }
 }
 
@@ -358,6 +430,34 @@ mod tests {
         let again =
             Certificate::generate_with_rng(&mut rand::rngs::StdRng::from_seed([3; 32])).unwrap();
         assert_eq!(again.der(), c.der());
+    }
+
+    /// ring's key generation and signatures against RustCrypto `p256`, both ways: the public key
+    /// ring computes is p256's, a ring signature verifies under p256, a p256 (RFC 6979) signature
+    /// verifies under ring, and a signature is a deterministic function of key and message.
+    #[test]
+    fn ring_p256_cross_checked_with_rustcrypto() {
+        use p256::ecdsa::signature::{Signer, Verifier};
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        for seed in 0u8..8 {
+            let c = Certificate::generate_from_seed([seed; 32]).unwrap();
+            let p256_public = c.key.public_key().to_encoded_point(false);
+            assert_eq!(c.public.as_slice(), p256_public.as_bytes(), "seed {seed}");
+            let pk = peer_public_key(c.der()).unwrap();
+            for msg in [&b""[..], b"hello", &[0xa5; 1000]] {
+                let ours = c.sign(msg).unwrap();
+                assert_eq!(ours, c.sign(msg).unwrap(), "deterministic");
+                let parsed = p256::ecdsa::DerSignature::from_bytes(&ours).unwrap();
+                pk.verify(msg, &parsed).unwrap();
+                let theirs: p256::ecdsa::DerSignature =
+                    p256::ecdsa::SigningKey::from(&c.key).sign(msg);
+                verify_signature(&pk, msg, theirs.as_bytes(), "p256").unwrap();
+                let mut bad = msg.to_vec();
+                bad.push(1);
+                assert!(pk.verify(&bad, &parsed).is_err());
+            }
+            assert_ne!(c.sign(b"a").unwrap(), c.sign(b"b").unwrap());
+        }
     }
 
     #[test]

@@ -345,70 +345,86 @@ impl NamedGroup {
     }
 }
 
-/// An ephemeral ECDHE key pair.
-pub enum EphemeralKey {
-    /// x25519.
-    X25519(Box<x25519_dalek::StaticSecret>),
-    /// P-256.
-    P256(Box<p256::ecdh::EphemeralSecret>),
+/// An ephemeral ECDHE key pair (x25519 or P-256) on ring, with its public key computed once.
+///
+/// ring rather than `x25519-dalek` / RustCrypto `p256`: ring's fixed-base multiplication uses
+/// precomputed tables and assembly (nistz256 for P-256), several times faster per handshake, see
+/// README.md. The private key comes from this crate's seeded generator, so seeded endpoints stay
+/// reproducible.
+pub struct EphemeralKey {
+    /// The private key, consumed by the agreement.
+    private: ring::agreement::EphemeralPrivateKey,
+    /// The public key as sent on the wire.
+    public: Vec<u8>,
 }
 
 impl std::fmt::Debug for EphemeralKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EphemeralKey(..)")
+        f.debug_tuple("EphemeralKey")
+            .field(self.private.algorithm())
+            .finish_non_exhaustive()
     }
+}
+
+/// ring's `SecureRandom` over 32 bytes from our own generator (ring's trait is sealed; its
+/// deprecated test module is its one way to take chosen bytes, see `certificate.rs`).
+#[allow(deprecated)]
+pub(crate) fn fixed_random(bytes: &[u8; 32]) -> ring::test::rand::FixedSliceRandom<'_> {
+    ring::test::rand::FixedSliceRandom { bytes }
 }
 
 impl EphemeralKey {
     /// A fresh key for `group`.
     pub fn generate(group: NamedGroup, rng: &mut impl CryptoRngCore) -> Self {
-        match group {
-            NamedGroup::X25519 => {
-                let mut seed = [0u8; 32];
-                rng.fill_bytes(&mut seed);
-                EphemeralKey::X25519(Box::new(x25519_dalek::StaticSecret::from(seed)))
-            }
-            NamedGroup::Secp256r1 => {
-                EphemeralKey::P256(Box::new(p256::ecdh::EphemeralSecret::random(rng)))
-            }
+        let algorithm = match group {
+            NamedGroup::X25519 => &ring::agreement::X25519,
+            NamedGroup::Secp256r1 => &ring::agreement::ECDH_P256,
+        };
+        loop {
+            // x25519: any 32 bytes are a private key (RFC 7748 §5 clamps them). P-256: ring
+            // takes them as the private scalar when 0 < d < n and fails otherwise (probability
+            // about 2^-32): draw again.
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            let Ok(private) =
+                ring::agreement::EphemeralPrivateKey::generate(algorithm, &fixed_random(&seed))
+            else {
+                continue;
+            };
+            let Ok(public) = private.compute_public_key() else {
+                continue;
+            };
+            break EphemeralKey {
+                public: public.as_ref().to_vec(),
+                private,
+            };
         }
     }
 
     /// The public key as sent on the wire (x25519: 32 bytes; P-256: uncompressed point).
     pub fn public_bytes(&self) -> Vec<u8> {
-        match self {
-            EphemeralKey::X25519(s) => x25519_dalek::PublicKey::from(s.as_ref())
-                .as_bytes()
-                .to_vec(),
-            EphemeralKey::P256(s) => {
-                use p256::elliptic_curve::sec1::ToEncodedPoint;
-                s.public_key().to_encoded_point(false).as_bytes().to_vec()
-            }
-        }
+        self.public.clone()
     }
 
-    /// The ECDHE shared secret (the premaster secret, RFC 8422 §5.10).
-    pub fn agree(&self, peer: &[u8]) -> Result<Vec<u8>, DtlsError> {
-        match self {
-            EphemeralKey::X25519(s) => {
-                let pk: [u8; 32] = peer.try_into().map_err(|_| DtlsError::BadKeyShare)?;
-                let shared = s.diffie_hellman(&x25519_dalek::PublicKey::from(pk));
-                // RFC 8422 §5.11: an all-zero x25519 result MUST be rejected.
-                if !shared.was_contributory() {
-                    return Err(DtlsError::BadKeyShare);
-                }
-                Ok(shared.as_bytes().to_vec())
+    /// The ECDHE shared secret (the premaster secret, RFC 8422 §5.10); uses the key up.
+    pub fn agree(self, peer: &[u8]) -> Result<Vec<u8>, DtlsError> {
+        let algorithm = self.private.algorithm();
+        if algorithm == &ring::agreement::ECDH_P256 {
+            // RFC 8422 §5.1.2: only the uncompressed point format is used.
+            if peer.len() != 65 || peer.first() != Some(&4) {
+                return Err(DtlsError::BadKeyShare);
             }
-            EphemeralKey::P256(s) => {
-                // RFC 8422 §5.1.2: only the uncompressed point format is used.
-                if peer.len() != 65 || peer.first() != Some(&4) {
-                    return Err(DtlsError::BadKeyShare);
-                }
-                let pk =
-                    p256::PublicKey::from_sec1_bytes(peer).map_err(|_| DtlsError::BadKeyShare)?;
-                Ok(s.diffie_hellman(&pk).raw_secret_bytes().to_vec())
-            }
+        } else if peer.len() != 32 {
+            return Err(DtlsError::BadKeyShare);
         }
+        // ring checks a P-256 point is on the curve, and fails an all-zero x25519 result,
+        // which RFC 8422 §5.11 says MUST be rejected.
+        ring::agreement::agree_ephemeral(
+            self.private,
+            &ring::agreement::UnparsedPublicKey::new(algorithm, peer),
+            |shared| shared.to_vec(),
+        )
+        .map_err(|_| DtlsError::BadKeyShare)
     }
 }
 
@@ -549,13 +565,114 @@ mod tests {
         for g in [NamedGroup::X25519, NamedGroup::Secp256r1] {
             let a = EphemeralKey::generate(g, &mut rng);
             let b = EphemeralKey::generate(g, &mut rng);
-            assert_eq!(
-                a.agree(&b.public_bytes()).unwrap(),
-                b.agree(&a.public_bytes()).unwrap()
-            );
+            let (pa, pb) = (a.public_bytes(), b.public_bytes());
+            assert_eq!(a.agree(&pb).unwrap(), b.agree(&pa).unwrap());
+            let a = EphemeralKey::generate(g, &mut rng);
             assert_eq!(a.agree(&[]), Err(DtlsError::BadKeyShare));
         }
         let a = EphemeralKey::generate(NamedGroup::X25519, &mut rng);
         assert_eq!(a.agree(&[0; 32]), Err(DtlsError::BadKeyShare));
+        // A point of small order (here the order-8 point of RFC 7748's u = 1) gives all zeros.
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        let a = EphemeralKey::generate(NamedGroup::X25519, &mut rng);
+        assert_eq!(a.agree(&one), Err(DtlsError::BadKeyShare));
+    }
+
+    /// ring's x25519 against `x25519-dalek`: the same public key from the same seed bytes, the
+    /// same shared secret both ways; and RFC 7748 §6.1's test vector.
+    #[test]
+    fn x25519_cross_checked_with_dalek_and_rfc7748() {
+        use rand::{RngCore, SeedableRng};
+        let mut rng = rand::rngs::StdRng::from_seed([3; 32]);
+        for _ in 0..8 {
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            let dalek = x25519_dalek::StaticSecret::from(seed);
+            let dalek_public = x25519_dalek::PublicKey::from(&dalek);
+            let ours = EphemeralKey::generate(NamedGroup::X25519, &mut Replay(seed));
+            assert_eq!(ours.public_bytes(), dalek_public.as_bytes().to_vec());
+            let other = x25519_dalek::StaticSecret::from([seed[0] ^ 0x55; 32]);
+            let other_public = x25519_dalek::PublicKey::from(&other);
+            let expected = other.diffie_hellman(&dalek_public);
+            assert_eq!(
+                ours.agree(other_public.as_bytes()).unwrap(),
+                expected.as_bytes().to_vec()
+            );
+        }
+        // RFC 7748 §6.1: Alice's private key, Bob's public key, the shared secret.
+        let alice: [u8; 32] =
+            hex::decode("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let bob_public =
+            hex::decode("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+                .unwrap();
+        let key = EphemeralKey::generate(NamedGroup::X25519, &mut Replay(alice));
+        assert_eq!(
+            hex::encode(key.public_bytes()),
+            "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+        );
+        assert_eq!(
+            hex::encode(key.agree(&bob_public).unwrap()),
+            "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+        );
+    }
+
+    /// An RNG that yields the same 32 bytes on every fill, to give `generate` a chosen key.
+    struct Replay([u8; 32]);
+
+    impl rand::RngCore for Replay {
+        fn next_u32(&mut self) -> u32 {
+            u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+        }
+        fn next_u64(&mut self) -> u64 {
+            u64::from(self.next_u32())
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for (d, s) in dest.iter_mut().zip(self.0.iter().cycle()) {
+                *d = *s;
+            }
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+
+    impl rand::CryptoRng for Replay {}
+
+    /// ring's P-256 ECDH against RustCrypto `p256`: the same shared secret both ways, the same
+    /// seeded key twice, and a point off the curve rejected.
+    #[test]
+    fn p256_ecdh_cross_checked_with_rustcrypto() {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::from_seed([2; 32]);
+        for _ in 0..8 {
+            let ours = EphemeralKey::generate(NamedGroup::Secp256r1, &mut rng);
+            let theirs = p256::ecdh::EphemeralSecret::random(&mut rng);
+            let their_public = theirs.public_key().to_encoded_point(false);
+            let our_public = p256::PublicKey::from_sec1_bytes(&ours.public_bytes()).unwrap();
+            let expected = theirs.diffie_hellman(&our_public);
+            assert_eq!(
+                ours.agree(their_public.as_bytes()).unwrap(),
+                expected.raw_secret_bytes().to_vec()
+            );
+        }
+        let seeded = |s| {
+            EphemeralKey::generate(
+                NamedGroup::Secp256r1,
+                &mut rand::rngs::StdRng::from_seed([s; 32]),
+            )
+            .public_bytes()
+        };
+        assert_eq!(seeded(9), seeded(9));
+        assert_ne!(seeded(9), seeded(10));
+        let k = EphemeralKey::generate(NamedGroup::Secp256r1, &mut rng);
+        let mut off_curve = k.public_bytes();
+        off_curve[64] ^= 1;
+        assert_eq!(k.agree(&off_curve), Err(DtlsError::BadKeyShare));
     }
 }

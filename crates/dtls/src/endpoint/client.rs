@@ -307,6 +307,7 @@ impl DtlsEndpoint {
         self.add_transcript(m.msg_type, m.message_seq, &m.body);
         let group = self.session.group.ok_or(DtlsError::Crypto)?;
         let eph = EphemeralKey::generate(group, &mut self.rng);
+        let eph_public = eph.public_bytes();
         let pms = eph.agree(&self.session.peer_public)?;
         let mut items = Vec::with_capacity(5);
         if self.session.cert_requested {
@@ -315,7 +316,7 @@ impl DtlsEndpoint {
         }
         let mut cke = Vec::with_capacity(66);
         ClientKeyExchange {
-            public_key: eph.public_bytes(),
+            public_key: eph_public,
         }
         .emit(&mut cke);
         items.push(self.transcript_item(msg_type::CLIENT_KEY_EXCHANGE, cke));

@@ -503,6 +503,7 @@ impl Endpoint13 {
             ep.srtp_mki = offer.mki.clone();
         }
         let key = EphemeralKey::generate(group, &mut ep.rng);
+        let key_public = key.public_bytes();
         let shared = key.agree(peer_share)?;
         let mut random = [0u8; 32];
         ep.rng.fill_bytes(&mut random);
@@ -512,7 +513,7 @@ impl Endpoint13 {
             session_id: Vec::new(),
             cipher_suite: TLS_AES_128_GCM_SHA256,
             selected_version: DTLS_1_3,
-            key_share: Some((group.id(), key.public_bytes())),
+            key_share: Some((group.id(), key_public)),
             cookie: Vec::new(),
         };
         let mut sh_body = Vec::with_capacity(128);

@@ -193,3 +193,66 @@ async fn turn_tcp_server_hanging_up_fails_the_relay_cleanly() {
     assert!(peer.stats().await.is_ok());
     peer.close().await;
 }
+
+/// Data-channel throughput of two drivers on loopback (UDP, DTLS, SCTP), for comparing driver
+/// changes: `cargo test --release -p tern-peerconnection --features tokio --test driver --
+/// --ignored --nocapture throughput`. Prints MB/s; asserts only that every byte arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: run by hand in release"]
+#[allow(clippy::disallowed_methods)] // wall-clock time is what is measured
+async fn throughput_two_drivers_on_loopback() {
+    const MESSAGE: usize = 16 * 1024;
+    const TOTAL: usize = 64 << 20;
+    let bind = ["127.0.0.1:0".parse().unwrap()];
+    let (a, mut a_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
+    let (b, mut b_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
+    let chat = a
+        .create_data_channel("bulk", DataChannelInit::default())
+        .await
+        .unwrap();
+    let offer = a.create_offer().await.unwrap();
+    a.set_local_description(offer.clone()).await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.create_answer().await.unwrap();
+    b.set_local_description(answer.clone()).await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+    next_matching(
+        &mut a_events,
+        |e| matches!(e, Event::DataChannelOpen { id } if *id == chat),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let receiver = tokio::spawn(async move {
+        let mut received = 0usize;
+        while received < TOTAL {
+            match b_events.recv().await.expect("b ended early") {
+                Event::DataChannelMessage { data, .. } => received += data.len(),
+                _ => continue,
+            }
+        }
+        received
+    });
+    let message = vec![0x5a; MESSAGE];
+    let mut sent = 0;
+    while sent < TOTAL {
+        // Keep about 1 MiB queued (W3C bufferedAmount flow control).
+        while a.buffered_amount(chat).await > 1 << 20 {
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+        a.send(chat, message.clone(), true).await.unwrap();
+        sent += MESSAGE;
+    }
+    let received = tokio::time::timeout(Duration::from_secs(120), receiver)
+        .await
+        .expect("timed out")
+        .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(received, TOTAL);
+    eprintln!(
+        "throughput: {} MiB in {seconds:.2} s = {:.1} MB/s",
+        TOTAL >> 20,
+        TOTAL as f64 / seconds / 1e6
+    );
+    a.close().await;
+    b.close().await;
+}

@@ -459,7 +459,8 @@ impl PeerConnection {
         let (mut codecs, mut extensions, direction) = match (answering, t.remote.as_ref()) {
             (true, Some(remote)) => {
                 let codecs = media::negotiate_codecs(&t.codecs, &remote.codecs);
-                let extensions = media::negotiate_extensions(&remote.extensions);
+                let extensions =
+                    media::negotiate_extensions(&remote.extensions, self.ccfb_in(Some(remote)));
                 let offered = remote.direction.unwrap_or(Direction::SendRecv);
                 (codecs, extensions, answer_direction(t.direction, offered))
             }
@@ -488,6 +489,9 @@ impl PeerConnection {
             // RFC 8888 replaces transport-wide feedback once negotiated; a first offer keeps
             // both so a peer without RFC 8888 answers transport-cc.
             media::without_transport_cc(&mut codecs, &mut extensions);
+        }
+        if ccfb && !answering && self.congestion_feedback.is_none() {
+            media::with_abs_send_time(&mut extensions);
         }
         let rtx = codecs.iter().any(|c| c.rtx_payload_type.is_some());
         LocalSection::Media(MediaSection {
@@ -857,10 +861,6 @@ impl PeerConnection {
             .find(|t| t.current_direction.is_some());
         let Some(first) = first else { return };
         if self.rtp.is_none() {
-            let (mut extensions, rsize) = match first.remote.as_ref() {
-                Some(r) => (media::negotiate_extensions(&r.extensions), r.rtcp_rsize),
-                None => (Vec::new(), false),
-            };
             // RFC 8888 §6: feedback per `a=rtcp-fb:* ack ccfb` when both descriptions carry it
             // (our offer and their answer, or their offer and our answer); otherwise
             // transport-wide feedback, as the m-sections we wrote say.
@@ -872,6 +872,13 @@ impl PeerConnection {
                         self.config.rfc8888 != Rfc8888Policy::Off
                     }
             });
+            let (mut extensions, rsize) = match first.remote.as_ref() {
+                Some(r) => (
+                    media::negotiate_extensions(&r.extensions, ccfb),
+                    r.rtcp_rsize,
+                ),
+                None => (Vec::new(), false),
+            };
             let twcc = extensions
                 .iter()
                 .any(|(_, uri)| uri == tern_rtp_rtcp::wire::ext::URI_TRANSPORT_WIDE_CC);

@@ -23,6 +23,7 @@ use tern_peerconnection::{
 
 const SEED_A: u64 = 8888;
 const TWCC_URI: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+const ABS_SEND_TIME_URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 
 /// What crossed the wire in one direction: SRTCP datagrams by their first (cleartext, RFC 3711
 /// §3.4) RTCP header, and the one-byte header-extension ids of SRTP packets (also cleartext).
@@ -258,6 +259,9 @@ fn ccfb_offered_and_accepted_replaces_transport_wide_feedback() {
     }
     assert!(!c.answer.contains("transport-cc"), "{}", c.answer);
     assert_eq!(extmap_id(&c.answer, TWCC_URI), None);
+    // abs-send-time comes with RFC 8888 (libwebrtc probes only with a send-side extension).
+    let abs_send_time = extmap_id(&c.answer, ABS_SEND_TIME_URI).expect("abs-send-time");
+    assert_eq!(extmap_id(&c.offer, ABS_SEND_TIME_URI), Some(abs_send_time));
     for pc in [&c.pair.a.pc, &c.pair.b.pc] {
         assert_eq!(pc.congestion_feedback(), Some(CongestionFeedback::Rfc8888));
     }
@@ -285,6 +289,10 @@ fn ccfb_offered_and_accepted_replaces_transport_wide_feedback() {
         assert!(
             !wire.rtp_extension_ids.is_empty(),
             "{name}: no mid extension seen"
+        );
+        assert!(
+            wire.rtp_extension_ids.contains(&abs_send_time),
+            "{name}: no abs-send-time"
         );
     }
     // Decrypted, both ends agree on what went each way.
@@ -320,6 +328,12 @@ fn ccfb_offered_to_a_peer_without_it_keeps_transport_wide_feedback() {
     assert!(!c.answer.contains("ccfb"), "{}", c.answer);
     assert!(c.answer.contains(" transport-cc\r\n"), "{}", c.answer);
     let twcc_id = extmap_id(&c.answer, TWCC_URI).expect("answer keeps the TWCC extmap");
+    assert_eq!(
+        extmap_id(&c.answer, ABS_SEND_TIME_URI),
+        None,
+        "{}",
+        c.answer
+    );
     for pc in [&c.pair.a.pc, &c.pair.b.pc] {
         assert_eq!(
             pc.congestion_feedback(),
@@ -363,6 +377,7 @@ fn ccfb_is_not_offered_by_default_and_a_default_answerer_follows_transport_wide(
         Rfc8888Policy::default(),
     );
     assert!(!c.offer.contains("ccfb") && !c.answer.contains("ccfb"));
+    assert!(!c.offer.contains(ABS_SEND_TIME_URI));
     assert_eq!(
         c.pair.b.pc.congestion_feedback(),
         Some(CongestionFeedback::TransportWideCc)

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! neteq_compare traces DIR              write the seeded packet traces (CSV) into DIR
+//! neteq_compare traces DIR N...         held-out traces with seeds 0x5eed_0000 + 0x1000 (N - 1),
+//!                                       suffix sN (1 and 2 are the committed ones)
 //! neteq_compare prepare TRACE OUT SRC   SRC (raw s16le 48 kHz mono, e.g. from compare/speech.py,
 //!                                       or `synthetic:SECONDS` for the tests' speech-like signal)
 //!                                       -> OUT/ref.pcm; Opus 20 ms packets with in-band FEC
@@ -26,11 +28,11 @@ mod common;
 
 use std::path::Path;
 
-use common::compare::{prepare, run_fixed, run_tern, write_traces};
+use common::compare::{prepare, run_fixed, run_tern, write_traces, write_traces_seeded};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: neteq_compare traces DIR | prepare TRACE OUT SOURCE | tern OUT [VARIANT] | fixed OUT DELAY_MS"
+        "usage: neteq_compare traces DIR [N...] | prepare TRACE OUT SOURCE | tern OUT [VARIANT] | fixed OUT DELAY_MS"
     );
     std::process::exit(2)
 }
@@ -44,6 +46,16 @@ fn main() {
         .as_slice()
     {
         ["traces", dir] => write_traces(Path::new(dir)),
+        ["traces", dir, ns @ ..] => {
+            let seeds: Vec<(u64, u64)> = ns
+                .iter()
+                .map(|n| {
+                    let n: u64 = n.parse().unwrap_or_else(|_| usage());
+                    (n, 0x5eed_0000 + 0x1000 * n.saturating_sub(1))
+                })
+                .collect();
+            write_traces_seeded(Path::new(dir), &seeds)
+        }
         ["prepare", trace, out, source] => prepare(Path::new(trace), Path::new(out), source),
         ["tern", out] => println!("{}", run_tern(Path::new(out), "")),
         ["tern", out, variant] => println!("{}", run_tern(Path::new(out), variant)),

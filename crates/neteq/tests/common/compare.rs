@@ -61,8 +61,14 @@ pub fn trace_csv(
 }
 
 pub fn write_traces(dir: &Path) {
+    write_traces_seeded(dir, &[(1, 0x5eed_0000), (2, 0x5eed_1000)]);
+}
+
+/// Writes the three traces for each `(suffix, seed)`: the committed ones are `s1` and `s2`;
+/// other seeds give held-out traces to check that a change is not tuned to the committed ones.
+pub fn write_traces_seeded(dir: &Path, seeds: &[(u64, u64)]) {
     std::fs::create_dir_all(dir).unwrap();
-    for (n, seed) in [(1u64, 0x5eed_0000u64), (2, 0x5eed_1000)] {
+    for &(n, seed) in seeds {
         for (name, text) in traces(seed) {
             let path = dir.join(format!("trace-{name}-s{n}.csv"));
             std::fs::write(&path, text).unwrap();
@@ -372,12 +378,14 @@ pub fn fixed_buffer(
                 delay_sum += PACKET as f64 * (wait + 10.0 - 0.5 / 48.0);
                 stats.jitter_buffer_emitted_count += PACKET as u64;
                 concealing = false;
-            } else if seq <= max_seq && next_arrived {
+            } else if seq <= max_seq && next_arrived && dec.has_fec(&payload(seq + 1).payload) {
                 dec.decode_fec(&payload(seq + 1).payload, PACKET, &mut pending)
                     .unwrap();
                 stats.fec_recovered_packets += 1;
                 concealing = false;
             } else {
+                // No LBRR in the next packet (or it is not here): libopus' decode_fec would
+                // only run its PLC, so conceal and count it as concealment.
                 dec.conceal(PACKET, &mut pending).unwrap();
                 if seq <= max_seq {
                     stats.concealed_samples += PACKET as u64;

@@ -111,6 +111,9 @@ pub struct PeerConnection {
     config: RtcConfig,
     /// The STUN and TURN servers of `config.ice_servers`, parsed.
     servers: Servers,
+    /// Our relayed candidates whose allocation completed over a TCP connection to the TURN
+    /// server (inside `handle_relay_stream`), for W3C `relayProtocol`; bounded.
+    tcp_relayed: Vec<SocketAddr>,
     rng: StdRng,
     certificate: Option<Certificate>,
     fingerprint: String,
@@ -218,6 +221,7 @@ impl PeerConnection {
         Ok(PeerConnection {
             config,
             servers,
+            tcp_relayed: Vec::new(),
             rng,
             certificate: Some(certificate),
             fingerprint,
@@ -1478,9 +1482,27 @@ impl PeerConnection {
         self.require_open()?;
         self.transport.bytes_received += bytes.len() as u64;
         let result = match self.ice.as_mut() {
-            Some(ice) => ice
-                .handle_relay_stream(now, server, bytes)
-                .map_err(Error::from),
+            Some(ice) => {
+                // A relayed candidate that appears now was allocated over this TCP connection.
+                let relayed = |ice: &IceAgent| -> Vec<SocketAddr> {
+                    ice.local_candidates()
+                        .into_iter()
+                        .filter(|c| c.kind == tern_ice::CandidateKind::Relayed)
+                        .map(|c| c.address)
+                        .collect()
+                };
+                let before = relayed(ice);
+                let result = ice.handle_relay_stream(now, server, bytes);
+                for address in relayed(ice) {
+                    if !before.contains(&address) && !self.tcp_relayed.contains(&address) {
+                        if self.tcp_relayed.len() >= MAX_TCP_RELAYED {
+                            self.tcp_relayed.remove(0);
+                        }
+                        self.tcp_relayed.push(address);
+                    }
+                }
+                result.map_err(Error::from)
+            }
             None => Err(Error::Dropped("TURN stream bytes before any description")),
         };
         self.pump(now);
@@ -2361,8 +2383,13 @@ impl PeerConnection {
                         foundation: c.foundation.clone(),
                         relay_protocol: (prefix == "L"
                             && c.kind == tern_ice::CandidateKind::Relayed)
-                            .then(|| relay_protocol(&self.servers.turn))
-                            .flatten(),
+                            .then(|| {
+                                if self.tcp_relayed.contains(&c.address) {
+                                    "tcp".into()
+                                } else {
+                                    "udp".into()
+                                }
+                            }),
                     };
                     stats.push(if prefix == "L" {
                         Stats::LocalCandidate(entry)
@@ -2578,22 +2605,6 @@ fn certificate_stats(id: &str, timestamp: f64, der: &[u8]) -> CertificateStats {
     }
 }
 
-/// W3C `relayProtocol` of our relayed candidates: the transport of our TURN servers when they
-/// all use the same one (the agent does not say which server a relayed candidate came from).
-fn relay_protocol(turn: &[tern_ice::TurnServer]) -> Option<String> {
-    let first = turn.first()?.transport;
-    if turn.iter().any(|t| t.transport != first) {
-        return None;
-    }
-    Some(
-        match first {
-            tern_ice::TransportProtocol::Tcp => "tcp",
-            tern_ice::TransportProtocol::Udp => "udp",
-        }
-        .into(),
-    )
-}
-
 fn candidate_type(kind: tern_ice::CandidateKind) -> &'static str {
     match kind {
         tern_ice::CandidateKind::Host => "host",
@@ -2633,6 +2644,9 @@ fn srtp_name(profile: ProtectionProfile) -> &'static str {
         ProtectionProfile::AeadAes256Gcm => "AEAD_AES_256_GCM",
     }
 }
+
+/// Relayed candidates remembered as allocated over TCP (a few per TURN server and restart).
+const MAX_TCP_RELAYED: usize = 32;
 
 /// Puts one datagram on the selected pair: straight from our host socket, or — when our side of
 /// the pair is a relayed candidate — through the agent, which wraps it for the TURN server as

@@ -176,9 +176,8 @@ pub struct IceCandidateStats {
     pub priority: u32,
     /// Foundation.
     pub foundation: String,
-    /// W3C `relayProtocol` (local relayed candidates only): the transport to the TURN server,
-    /// `udp` or `tcp`. Absent when our TURN servers mix transports (the agent does not say which
-    /// server a relayed candidate came from).
+    /// W3C `relayProtocol` (local relayed candidates only): the transport to the TURN server
+    /// the candidate was allocated on, `udp` or `tcp`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relay_protocol: Option<String>,
 }

@@ -46,12 +46,28 @@ struct Net {
     a_to_server: (usize, usize),
 }
 
-fn config(seed: u64, policy: IceTransportPolicy, tcp: bool) -> RtcConfig {
-    let query = if tcp { "?transport=tcp" } else { "" };
+/// How a peer reaches the TURN server.
+#[derive(Clone, Copy, PartialEq)]
+enum To {
+    Udp,
+    Tcp,
+    /// Both URLs (`?transport=udp` and `?transport=tcp`), as browsers are often configured.
+    Both,
+}
+
+fn config(seed: u64, policy: IceTransportPolicy, to: To) -> RtcConfig {
+    let urls = match to {
+        To::Udp => vec![format!("turn:{SERVER}")],
+        To::Tcp => vec![format!("turn:{SERVER}?transport=tcp")],
+        To::Both => vec![
+            format!("turn:{SERVER}?transport=udp"),
+            format!("turn:{SERVER}?transport=tcp"),
+        ],
+    };
     RtcConfig {
         seed: Some(seed),
         ice_servers: vec![IceServer {
-            urls: vec![format!("turn:{SERVER}{query}")],
+            urls,
             username: Some("u".into()),
             credential: Some("p".into()),
         }],
@@ -62,15 +78,15 @@ fn config(seed: u64, policy: IceTransportPolicy, tcp: bool) -> RtcConfig {
 
 impl Net {
     fn new(seed: u64) -> Net {
-        Net::with_tcp(seed, false)
+        Net::with_tcp(seed, To::Udp)
     }
 
-    /// Peer a reaches the server over TCP when `a_tcp`; peer b always over UDP.
-    fn with_tcp(seed: u64, a_tcp: bool) -> Net {
+    /// Peer a reaches the server as `a_to` says; peer b always over UDP.
+    fn with_tcp(seed: u64, a_to: To) -> Net {
         let now = Instant::now();
-        let peer = |seed: u64, address: &str, tcp: bool| {
+        let peer = |seed: u64, address: &str, to: To| {
             let mut pc =
-                PeerConnection::new(config(seed, IceTransportPolicy::Relay, tcp), now).unwrap();
+                PeerConnection::new(config(seed, IceTransportPolicy::Relay, to), now).unwrap();
             let address: SocketAddr = address.parse().unwrap();
             pc.add_local_address(now, address);
             Peer {
@@ -90,8 +106,8 @@ impl Net {
             .push("127.0.0.0/8".parse::<IpNet>().unwrap());
         Net {
             now,
-            a: peer(seed, "127.0.0.1:41001", a_tcp),
-            b: peer(seed + 1, "127.0.0.1:41002", false),
+            a: peer(seed, "127.0.0.1:41001", a_to),
+            b: peer(seed + 1, "127.0.0.1:41002", To::Udp),
             turn: Server::new(server_config, now, 1_700_000_000),
             in_flight: Vec::new(),
             direct: 0,
@@ -302,7 +318,7 @@ fn relay_only_peers_connect_through_turn_and_carry_data_both_ways() {
 
 #[test]
 fn relay_over_tcp_to_the_server_connects_and_carries_data_both_ways() {
-    let mut net = Net::with_tcp(91, true);
+    let mut net = Net::with_tcp(91, To::Tcp);
     connect_and_exchange(&mut net);
     // Everything peer a sent to the server went over its TCP stream.
     assert!(net.a_to_server.0 > 10, "{:?}", net.a_to_server);
@@ -369,6 +385,35 @@ fn relay_over_tcp_to_the_server_connects_and_carries_data_both_ways() {
     let _ = net.a.pc.send(net.now, chat, b"after", true);
     net.run_until(Duration::from_secs(1), |_| false);
     assert_eq!(net.a_to_server.0, tcp_before);
+}
+
+#[test]
+fn relayed_candidates_over_udp_and_tcp_each_report_their_relay_protocol() {
+    let mut net = Net::with_tcp(92, To::Both);
+    connect_and_exchange(&mut net);
+    // Two allocations on the server from a (one per transport), both used for checks.
+    assert!(
+        net.a_to_server.0 > 0 && net.a_to_server.1 > 0,
+        "{:?}",
+        net.a_to_server
+    );
+    let relayed: Vec<(String, Option<String>)> = net
+        .a
+        .pc
+        .stats(net.now)
+        .stats
+        .into_iter()
+        .filter_map(|s| match s {
+            Stats::LocalCandidate(c) if c.candidate_type == "relay" => {
+                Some((format!("{}:{}", c.address, c.port), c.relay_protocol))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(relayed.len(), 2, "{relayed:?}");
+    let mut protocols: Vec<&str> = relayed.iter().map(|(_, p)| p.as_deref().unwrap()).collect();
+    protocols.sort_unstable();
+    assert_eq!(protocols, ["tcp", "udp"], "{relayed:?}");
 }
 
 /// Offer/answer relay-only between a and b, a data channel both ways byte-exact, relay–relay

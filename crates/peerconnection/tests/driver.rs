@@ -2,7 +2,8 @@
 //! message and audio RTP both ways, report stats, and `close()` ends each connection task (the
 //! event stream ends: no task left behind — BAD_INPUT row 38). TURN over TCP
 //! (`?transport=tcp`): a server that refuses the connection, or accepts the Allocate and hangs
-//! up, fails the relay cleanly (gathering completes without a relayed candidate).
+//! up, fails the relay cleanly (gathering completes without a relayed candidate), and `close()`
+//! closes the TCP connection (its task ends with the connection's).
 #![cfg(feature = "tokio")]
 #![allow(
     clippy::unwrap_used,
@@ -192,6 +193,35 @@ async fn turn_tcp_server_hanging_up_fails_the_relay_cleanly() {
     assert!(candidates.is_empty(), "{candidates:?}");
     assert!(peer.stats().await.is_ok());
     peer.close().await;
+}
+
+#[tokio::test]
+async fn close_ends_the_turn_tcp_connection() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (accepted_tx, accepted) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut header = [0u8; 20];
+        stream.read_exact(&mut header).await.unwrap();
+        accepted_tx.send(()).unwrap();
+        // Never answers; reads until the client's end is closed.
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest))
+            .await
+            .expect("the driver kept the TCP connection open after close()")
+            .unwrap();
+    });
+    let bind = ["127.0.0.1:0".parse().unwrap()];
+    let (peer, _events) = RtcPeer::spawn(tcp_relay_only(port), &bind).await.unwrap();
+    let offer = peer.create_offer().await.unwrap();
+    peer.set_local_description(offer).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), accepted)
+        .await
+        .expect("no TCP connection to the TURN server")
+        .unwrap();
+    peer.close().await;
+    server.await.unwrap();
 }
 
 /// Data-channel throughput of two drivers on loopback (UDP, DTLS, SCTP), for comparing driver

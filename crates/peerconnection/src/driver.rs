@@ -865,6 +865,51 @@ mod tests {
         assert!(control[word + 10..].iter().all(|&b| b == 0));
     }
 
+    /// The TURN TCP bounds: a few connections per peer connection, a bounded write queue
+    /// (whole messages dropped beyond it), one connection per server (from the first IP).
+    #[tokio::test]
+    async fn turn_tcp_connections_and_write_queue_are_bounded() {
+        // A listener that accepts and never reads: the connections stay open.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut tcp = TurnTcp::new();
+        let server = SocketAddr::new(local, port);
+        tcp.send(local, server, vec![0; 100]).unwrap();
+        assert_eq!(tcp.links.len(), 1);
+        // Another IP to the same server: no second connection (the agent routes by server).
+        tcp.send("127.0.0.2".parse().unwrap(), server, vec![0; 100])
+            .unwrap();
+        assert_eq!(tcp.links.len(), 1);
+        // The write queue: a message that would pass the bound is dropped whole. (First the
+        // connection's task writes the 100 bytes queued above.)
+        let link = tcp.links.get(&server).unwrap();
+        for _ in 0..500 {
+            if link.queued.load(Ordering::Relaxed) == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(link.queued.load(Ordering::Relaxed), 0);
+        link.queued
+            .store(TURN_TCP_WRITE_QUEUE - 10, Ordering::Relaxed);
+        tcp.send(local, server, vec![0; 11]).unwrap();
+        let link = tcp.links.get(&server).unwrap();
+        assert_eq!(
+            link.queued.load(Ordering::Relaxed),
+            TURN_TCP_WRITE_QUEUE - 10
+        );
+        // At most MAX_TURN_TCP servers at once; the next is refused at once.
+        for i in 1..MAX_TURN_TCP {
+            let other = SocketAddr::new(local, port.wrapping_add(i as u16));
+            tcp.send(local, other, vec![0; 4]).unwrap();
+        }
+        assert_eq!(tcp.links.len(), MAX_TURN_TCP);
+        let one_more = SocketAddr::new(local, port.wrapping_add(100));
+        assert_eq!(tcp.send(local, one_more, vec![0; 4]), Err(one_more));
+        drop(listener);
+    }
+
     /// A batch sent through `send_batch` arrives as the datagrams it was made of, in order —
     /// by GSO where the kernel has it, by the fallback otherwise (both are exercised).
     #[tokio::test]

@@ -6,9 +6,9 @@
 //!
 //! The CI thresholds guard against regressions, they are not the goal (the goal, PESQ-WB at
 //! least libwebrtc's at equal or lower delay on every trace, is reported by `compare/run.sh`):
-//! over the subset, tern's mean PESQ-WB must be at least libwebrtc's and its mean delay at most
-//! 10 % above libwebrtc's, and every receiver's output must be scored. The table is printed
-//! either way.
+//! over the subset, tern's mean PESQ-WB must be at least libwebrtc's and at most 0.15 below the
+//! fixed buffer's, its mean delay at most 10 % above libwebrtc's, and every receiver's output
+//! must be scored. The table is printed either way.
 #![cfg(feature = "opus")]
 #![allow(
     clippy::unwrap_used,
@@ -179,5 +179,13 @@ fn neteq_pesq_and_delay_vs_libwebrtc_neteq() {
         "tern's mean PESQ-WB {:.2} below libwebrtc's {:.2}",
         tern.0,
         libwebrtc.0
+    );
+    // Not yet the goal (at least the fixed buffer's), a guard on the gap: measured 3.21 vs 3.30
+    // on this subset (was 3.19 vs 3.30 before concealed media was skipped after stalls).
+    assert!(
+        tern.0 >= fixed.0 - 0.15,
+        "tern's mean PESQ-WB {:.2} more than 0.15 below the fixed buffer's {:.2} at its delay",
+        tern.0,
+        fixed.0
     );
 }

@@ -31,19 +31,19 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         figure: "Data channel throughput, reliable ordered, 65,535-byte messages, 127.0.0.1",
-        goal: "≥ 3× str0m (Pion: reference; ms-CPU/MB rows: CPU per MB, Pion = all its threads)",
+        goal: "≥ 3× str0m (Pion, webrtc-rs: reference; ms-CPU/MB rows: CPU per MB, Pion and webrtc-rs = all their threads)",
         binary: "data_channel",
         args: &["throughput"],
     },
     Comparison {
-        figure: "Same, both socket loops batched with UDP GSO/GRO (the tokio driver does not batch yet)",
-        goal: "≥ 3× str0m",
+        figure: "Same, socket loops batched with UDP GSO/GRO (webrtc-rs batches in both figures; the tokio driver does not batch yet)",
+        goal: "≥ 3× str0m (webrtc-rs: reference)",
         binary: "data_channel",
         args: &["throughput-batched"],
     },
     Comparison {
         figure: "Create two peer connections → data channel open, one process",
-        goal: "≤ 0.5× Pion, i.e. speed-up ≥ 2× on the Pion row (str0m: reference)",
+        goal: "≤ 0.5× Pion, i.e. speed-up ≥ 2× on the Pion row (str0m, webrtc-rs: reference)",
         binary: "data_channel",
         args: &["setup"],
     },

@@ -1,27 +1,31 @@
-//! Data-channel figures (PERF.md), Tern against str0m 0.25 and Pion v3 in one run:
+//! Data-channel figures (PERF.md), Tern against str0m 0.25, Pion v3 and webrtc-rs 0.21 in one run:
 //!
 //! - `throughput`: two peer connections, one thread, two UDP sockets on 127.0.0.1, a reliable
 //!   ordered channel, 65,535-byte messages with about 1 MiB kept in `bufferedAmount`; MB/s from
 //!   the first send to the last byte received. Pion (`pion.rs`, a child process running
-//!   `pion/main.go`) does the same with its own goroutines on every core.
+//!   `pion/main.go`) does the same with its own goroutines on every core, webrtc-rs
+//!   (`webrtc_rs.rs`) with its tokio runtime's workers on every core.
 //! - `throughput-batched`: the same, with the shared socket loop batching datagrams through
-//!   UDP GSO/GRO (`quinn-udp`) for both stacks alike (`io.rs`); Tern and str0m only.
+//!   UDP GSO/GRO (`quinn-udp`) for both stacks alike (`io.rs`); Tern, str0m and webrtc-rs (whose
+//!   own driver batches with GSO/GRO in both figures, as it ships).
 //! - `setup`: create both peer connections → channel open on both sides over 127.0.0.1
-//!   (certificate generation, ICE, DTLS, SCTP, DCEP); Tern, str0m and Pion.
+//!   (certificate generation, ICE, DTLS, SCTP, DCEP); Tern, str0m, Pion and webrtc-rs.
 //! - `memory N`: live heap per connected idle peer connection with one open channel, N pairs
 //!   connected in memory on virtual time (no sockets).
 //!
 //! Rounds of the stacks alternate so load on this shared machine falls on all alike; the median
 //! round counts. Prints `tern=<v> peer=<v> name=<peer> unit=<unit>` per figure and peer, then the
 //! same for CPU time (`unit=ms-CPU/MB` or `ms-CPU`): the median CPU time of a round's measured
-//! interval (Tern and str0m: their one thread; Pion: its whole process, all threads), since Pion
-//! spreads over both cores while the Rust loops use one. Set `BENCH_NO_PION=1` to leave Pion out.
+//! interval (Tern and str0m: their one thread; Pion and webrtc-rs: the whole process, all
+//! threads), since Pion and webrtc-rs spread over both cores while the sans-IO loops use one.
+//! Set `BENCH_NO_PION=1` to leave Pion out, `BENCH_NO_WEBRTC_RS=1` to leave webrtc-rs out.
 #![allow(clippy::disallowed_methods)] // a benchmark owns the clock
 
 mod io;
 mod pion;
 mod str0m_side;
 mod tern;
+mod webrtc_rs;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -122,23 +126,45 @@ fn medians(name: &str, samples: &[Sample]) -> Medians {
     }
 }
 
-/// Alternates `rounds` rounds of each side (Tern, str0m, then Pion when running); medians of each.
+/// Medians of the optional stacks (Pion, webrtc-rs): `None` for one left out.
+struct Others {
+    pion: Option<Medians>,
+    webrtc_rs: Option<Medians>,
+}
+
+/// Alternates `rounds` rounds of each side (Tern, str0m, then Pion and webrtc-rs when running);
+/// medians of each.
 fn alternate(
     rounds: usize,
     mut tern: impl FnMut() -> Sample,
     mut str0m: impl FnMut() -> Sample,
     mut pion: Option<impl FnMut() -> Sample>,
-) -> (Medians, Medians, Option<Medians>) {
-    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    mut webrtc_rs: Option<impl FnMut() -> Sample>,
+) -> (Medians, Medians, Others) {
+    let (mut a, mut b, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         a.push(tern());
         b.push(str0m());
         if let Some(pion) = pion.as_mut() {
             c.push(pion());
         }
+        if let Some(webrtc_rs) = webrtc_rs.as_mut() {
+            d.push(webrtc_rs());
+        }
     }
-    let pion = pion.is_some().then(|| medians("pion", &c));
-    (medians("tern", &a), medians("str0m", &b), pion)
+    let others = Others {
+        pion: pion.is_some().then(|| medians("pion", &c)),
+        webrtc_rs: webrtc_rs.is_some().then(|| medians("webrtc-rs", &d)),
+    };
+    (medians("tern", &a), medians("str0m", &b), others)
+}
+
+/// webrtc-rs's warm runtime, unless left out with `BENCH_NO_WEBRTC_RS=1`.
+fn start_webrtc_rs() -> Option<webrtc_rs::WebrtcRs> {
+    if std::env::var_os("BENCH_NO_WEBRTC_RS").is_some() {
+        return None;
+    }
+    Some(webrtc_rs::WebrtcRs::start())
 }
 
 /// Pion, unless left out; why not on stderr (its rows are then missing from the table).
@@ -191,22 +217,27 @@ fn main() {
             } else {
                 None
             };
+            let mut webrtc_rs = start_webrtc_rs();
             let name = pion.as_ref().map(|p| p.name.clone());
-            let (t, s, p) = alternate(
+            let (t, s, others) = alternate(
                 5,
                 || tern::throughput(total, mode),
                 || str0m_side::throughput(total, mode),
                 pion.as_mut().map(|p| move || p.throughput(total)),
+                webrtc_rs.as_mut().map(|w| move || w.throughput(total)),
             );
             let megabytes = Some((total.div_ceil(MESSAGE) * MESSAGE) as f64 / 1e6);
             row(t, s, peer, "MB/s", megabytes);
-            if let (Some(p), Some(name)) = (p, name) {
+            if let (Some(p), Some(name)) = (others.pion, name) {
                 row(t, p, &name, "MB/s", megabytes);
+            }
+            if let Some(w) = others.webrtc_rs {
+                row(t, w, webrtc_rs::NAME, "MB/s", megabytes);
             }
         }
         // One stack alone, for profiling (`perf record`): `throughput-only tern|str0m plain|batched`.
         "throughput-only" => {
-            // `throughput-only pion` runs Pion's rounds alone.
+            // `throughput-only pion` / `throughput-only webrtc-rs` run that stack's rounds alone.
             let arg = |n: usize| std::env::args().nth(n).unwrap_or_default();
             let mode = if arg(3) == "batched" {
                 io::Mode::Batched
@@ -219,28 +250,37 @@ fn main() {
             } else {
                 None
             };
+            let mut webrtc_rs = (arg(2) == "webrtc-rs").then(webrtc_rs::WebrtcRs::start);
             let rounds: Vec<f64> = (0..5)
-                .map(|_| match (arg(2).as_str(), pion.as_mut()) {
-                    (_, Some(p)) => p.throughput(total).value,
-                    ("str0m", _) => str0m_side::throughput(total, mode).value,
-                    _ => tern::throughput(total, mode).value,
-                })
+                .map(
+                    |_| match (arg(2).as_str(), pion.as_mut(), webrtc_rs.as_mut()) {
+                        (_, Some(p), _) => p.throughput(total).value,
+                        (_, _, Some(w)) => w.throughput(total).value,
+                        ("str0m", _, _) => str0m_side::throughput(total, mode).value,
+                        _ => tern::throughput(total, mode).value,
+                    },
+                )
                 .collect();
             eprintln!("rounds: {rounds:.1?}");
             println!("median={:.1} unit=MB/s", median(rounds));
         }
         "setup" => {
             let mut pion = start_pion();
+            let mut webrtc_rs = start_webrtc_rs();
             let name = pion.as_ref().map(|p| p.name.clone());
-            let (t, s, p) = alternate(
+            let (t, s, others) = alternate(
                 21,
                 || timed_cpu(|| tern::setup(1)),
                 || timed_cpu(|| str0m_side::setup(1)),
                 pion.as_mut().map(|p| move || p.setup()),
+                webrtc_rs.as_mut().map(|w| move || w.setup()),
             );
             row(t, s, peer, "ms", None);
-            if let (Some(p), Some(name)) = (p, name) {
+            if let (Some(p), Some(name)) = (others.pion, name) {
                 row(t, p, &name, "ms", None);
+            }
+            if let Some(w) = others.webrtc_rs {
+                row(t, w, webrtc_rs::NAME, "ms", None);
             }
         }
         "memory" => {

@@ -22,9 +22,11 @@
 //! - RFC 8122 fingerprints (sha-1/256/384/512); self-signed ECDSA P-256 certificates. The
 //!   endpoint reports `Connected` and exports keys only after the peer certificate matched an
 //!   expected fingerprint and its CertificateVerify / ServerKeyExchange signature verified.
-//!   Signatures are verified with ring's P-256 (assembly; measured in README.md), produced with
-//!   RustCrypto p256 (RFC 6979 nonces). Record AEADs (AES-GCM, ChaCha20-Poly1305) run on ring,
-//!   keyed once per epoch, in place (measured in README.md).
+//!   ECDSA P-256 signing and verification, certificate key generation and ECDHE (x25519,
+//!   P-256) run on ring (precomputed tables, assembly; measured in README.md), fed from this
+//!   crate's seeded generator, signatures with a nonce derived from key and message, so seeded
+//!   runs are reproducible. Record AEADs (AES-GCM, ChaCha20-Poly1305) run on ring too, keyed
+//!   once per epoch, in place (measured in README.md).
 //!
 //! - RFC 9147 (DTLS 1.3) with `DtlsConfig::dtls13`: the RFC 8446 handshake (key schedule with
 //!   the `dtls13` label prefix, §5.9) with TLS_AES_128_GCM_SHA256, x25519 / secp256r1 key shares,

@@ -14,6 +14,14 @@ use crate::stft::Stft;
 const MARGIN_BLOCKS: usize = 2;
 /// Residual echo over-estimation in the suppressor.
 const OVERSUPPRESSION: f32 = 3.0;
+/// Cap on a single bin's leak estimate (a per-bin correlation is noisier than the global one).
+const BIN_LEAK_MAX: f32 = 0.5;
+/// Per-block decay of the far-end power seen through the room (RT60 ≈ 0.1–0.3 s).
+const TAIL_DECAY: f32 = 0.7;
+/// Over-estimation of the far-end-predicted residual.
+const FAR_OVERSUPPRESSION: f32 = 2.0;
+/// Rate of the slow per-bin means the far-end regression measures fluctuations around.
+const AVG_RATE: f32 = 0.01;
 /// Smallest suppressor gain (-30 dB).
 const MIN_GAIN: f32 = 0.03;
 
@@ -45,6 +53,17 @@ pub(crate) struct EchoCanceller {
     noise: NoiseFloor,
     rng: Rng,
     far_block: Vec<f32>,
+    /// Far end at the estimated direct-path delay (this block and the previous one), its
+    /// spectrum, and the per-bin regression of residual power on its power; see
+    /// [`EchoCanceller::far_residual`].
+    direct: Vec<f32>,
+    prev_direct: Vec<f32>,
+    direct_spec: Vec<Complex>,
+    far_psd: Vec<f32>,
+    far_mean: Vec<f32>,
+    err_mean: Vec<f32>,
+    pex: Vec<f32>,
+    pxx: Vec<f32>,
     error: Vec<f32>,
     echo: Vec<f32>,
     history: Vec<f32>,
@@ -94,6 +113,14 @@ impl EchoCanceller {
             noise: NoiseFloor::new(n + 1),
             rng: Rng::new(seed),
             far_block: vec![0.0; n],
+            direct: vec![0.0; n],
+            prev_direct: vec![0.0; n],
+            direct_spec: vec![Complex::ZERO; 2 * n],
+            far_psd: vec![0.0; n + 1],
+            far_mean: vec![0.0; n + 1],
+            err_mean: vec![0.0; n + 1],
+            pex: vec![0.0; n + 1],
+            pxx: vec![0.0; n + 1],
             error: vec![0.0; n],
             echo: vec![0.0; n],
             history: Vec::new(),
@@ -201,6 +228,14 @@ impl EchoCanceller {
         for (i, slot) in far_block.iter_mut().enumerate() {
             *slot = self.far_at(start + i as i64);
         }
+        // The far end as the microphone hears its direct path now (zero until a delay is known).
+        let direct_start = self.delay.delay().map(|d| self.captured as i64 - d as i64);
+        std::mem::swap(&mut self.direct, &mut self.prev_direct);
+        let mut direct = std::mem::take(&mut self.direct);
+        for (i, slot) in direct.iter_mut().enumerate() {
+            *slot = direct_start.map_or(0.0, |s| self.far_at(s + i as i64));
+        }
+        self.direct = direct;
         self.filter
             .process(&far_block, block, &mut self.error, &mut self.echo);
         let far_active = far_block.iter().map(|v| v * v).sum::<f32>() > 1e4 * n as f32;
@@ -216,6 +251,11 @@ impl EchoCanceller {
         self.prev_echo.copy_from_slice(&echo);
         self.echo = echo;
         let leak = self.filter.leak().max(0.005);
+        let leak_bins = self.filter.leak_bins();
+        self.stft
+            .analyze_into(&self.prev_direct, &self.direct, &mut self.direct_spec);
+        // Learning rate of the far-end regression: the filter's double-talk-frozen leak rate.
+        let rate = self.filter.leak_rate();
         let m = 2 * n;
         for k in 0..=n {
             let e = self.stft.spectrum.get(k).copied().unwrap_or(Complex::ZERO);
@@ -226,7 +266,38 @@ impl EchoCanceller {
                 continue;
             };
             // Residual echo: what the filter misses, decaying like the room's tail.
-            *res = (OVERSUPPRESSION * leak * sy).max(0.7 * *res);
+            // Per bin, the larger of the global and the bin's own leak: a bin the filter has
+            // not yet learnt (rarely excited) leaks more than the power-weighted average.
+            let bin_leak = leak_bins.get(k).copied().unwrap_or(0.0).min(BIN_LEAK_MAX);
+            let from_echo = OVERSUPPRESSION * leak.max(bin_leak) * sy;
+            // A bin the filter has not learnt has a small or wrong echo estimate, so no leak
+            // factor on it can say what is left: there, the residual is predicted from the far
+            // end itself (its power regressed on the error's; near-end speech is uncorrelated
+            // with the far end, and the regression learns at the double-talk-frozen rate).
+            let xp = self.direct_spec.get(k).map_or(0.0, |c| c.norm_sqr());
+            let from_far = match (
+                self.far_psd.get_mut(k),
+                self.far_mean.get_mut(k),
+                self.err_mean.get_mut(k),
+                self.pex.get_mut(k),
+                self.pxx.get_mut(k),
+            ) {
+                (Some(fp), Some(fm), Some(em), Some(pex), Some(pxx)) => {
+                    // The room's tail keeps the far end audible after it stops.
+                    *fp = xp.max(TAIL_DECAY * *fp);
+                    if far_active {
+                        let avg = AVG_RATE;
+                        *fm = (1.0 - avg) * *fm + avg * *fp;
+                        *em = (1.0 - avg) * *em + avg * se;
+                        *pex = (1.0 - rate) * *pex + rate * (se - *em) * (*fp - *fm);
+                        *pxx = (1.0 - rate) * *pxx + rate * (*fp - *fm) * (*fp - *fm);
+                    }
+                    let g = (*pex / pxx.max(1.0)).clamp(0.0, 1.0);
+                    FAR_OVERSUPPRESSION * g * *fp
+                }
+                _ => 0.0,
+            };
+            *res = from_echo.max(from_far).max(0.7 * *res);
             let target = if self.suppress {
                 (1.0 - *res / (se + 1e-3)).clamp(MIN_GAIN, 1.0)
             } else {

@@ -38,6 +38,14 @@ pub(crate) struct AdaptiveFilter {
     eh: Vec<f32>,
     yh: Vec<f32>,
     leak: f32,
+    /// Per-bin versions of `pey`/`pyy` and their ratio: how much of each bin's echo estimate
+    /// still leaks into the error. The global `leak` weighs bins by their power, so the bins
+    /// speech rarely excites (upper band, fricatives) leak far more than it says.
+    pey_bins: Vec<f32>,
+    pyy_bins: Vec<f32>,
+    leak_bins: Vec<f32>,
+    /// The leak estimator's last learning rate (small in double talk).
+    leak_rate: f32,
     adapted: bool,
     far_blocks: usize,
     scratch: Vec<Complex>,
@@ -80,6 +88,10 @@ impl AdaptiveFilter {
             eh: vec![0.0; n + 1],
             yh: vec![0.0; n + 1],
             leak: 0.0,
+            pey_bins: vec![0.0; n + 1],
+            pyy_bins: vec![0.0; n + 1],
+            leak_bins: vec![0.0; n + 1],
+            leak_rate: 0.0,
             adapted: false,
             far_blocks: 0,
             scratch: vec![Complex::ZERO; m],
@@ -93,6 +105,17 @@ impl AdaptiveFilter {
     /// Estimated fraction of the echo estimate's power that leaks into the error (0..1).
     pub fn leak(&self) -> f32 {
         self.leak
+    }
+
+    /// Per-bin leak estimate (0..1) for bins 0..=n; see [`AdaptiveFilter::leak`].
+    pub fn leak_bins(&self) -> &[f32] {
+        &self.leak_bins
+    }
+
+    /// The leak estimator's last learning rate: ≤ one block in seconds, near zero in double talk
+    /// and without far end.
+    pub fn leak_rate(&self) -> f32 {
+        self.leak_rate
     }
 
     pub fn reset(&mut self) {
@@ -313,6 +336,7 @@ impl AdaptiveFilter {
                 *pw = 0.9 * *pw + 0.1 * x.norm_sqr();
             }
         }
+        self.leak_rate = 0.0;
         if far_energy < 1.0 * n as f32 {
             return; // No far end: nothing to learn.
         }
@@ -320,26 +344,41 @@ impl AdaptiveFilter {
 
         // Leakage: correlation between the fluctuations of error and echo-estimate power
         // spectra. Near-end speech is uncorrelated with the echo estimate and does not raise it.
-        let (mut ey, mut yy) = (0.0f32, 0.0f32);
-        let avg = self.block_seconds;
-        for (((e, y), eh), yh) in self
-            .error_psd
-            .iter()
-            .zip(&self.echo_psd)
-            .zip(&mut self.eh)
-            .zip(&mut self.yh)
-        {
-            *eh = (1.0 - avg) * *eh + avg * e;
-            *yh = (1.0 - avg) * *yh + avg * y;
-            ey += (e - *eh) * (y - *yh);
-            yy += (y - *yh) * (y - *yh);
-        }
         // Valin (2007) §III: the leak estimate learns in proportion to echo-estimate over error
         // power. In double talk the error is mostly near-end speech and the estimate nearly
         // freezes; a fixed rate lets chance correlations between two talkers' envelopes raise the
         // leak, and with it the step size, until the filter diverges.
         let rate =
             (2.0 * self.block_seconds * echo_energy / (err_energy + 1.0)).min(self.block_seconds);
+        self.leak_rate = rate;
+        let (mut ey, mut yy) = (0.0f32, 0.0f32);
+        let avg = self.block_seconds;
+        for (((((e, y), eh), yh), pey), pyy) in self
+            .error_psd
+            .iter()
+            .zip(&self.echo_psd)
+            .zip(&mut self.eh)
+            .zip(&mut self.yh)
+            .zip(&mut self.pey_bins)
+            .zip(&mut self.pyy_bins)
+        {
+            *eh = (1.0 - avg) * *eh + avg * e;
+            *yh = (1.0 - avg) * *yh + avg * y;
+            let (bin_ey, bin_yy) = ((e - *eh) * (y - *yh), (y - *yh) * (y - *yh));
+            ey += bin_ey;
+            yy += bin_yy;
+            // The same estimate per bin, at the same (double-talk-frozen) rate.
+            *pey = (1.0 - rate) * *pey + rate * bin_ey;
+            *pyy = (1.0 - rate) * *pyy + rate * bin_yy;
+        }
+        for ((l, pey), pyy) in self
+            .leak_bins
+            .iter_mut()
+            .zip(&self.pey_bins)
+            .zip(&self.pyy_bins)
+        {
+            *l = (*pey / pyy.max(1.0)).clamp(0.0, 1.0);
+        }
         self.pey = (1.0 - rate) * self.pey + rate * ey;
         self.pyy = (1.0 - rate) * self.pyy + rate * yy;
         self.pyy = self.pyy.max(1.0);

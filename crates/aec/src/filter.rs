@@ -494,4 +494,39 @@ mod tests {
         let erle = run(&far, &path, 64, 20, 500);
         assert!(erle > 30.0, "ERLE {erle}");
     }
+
+    /// Near-end noise uncorrelated with the far end (double talk) nearly stops the leak
+    /// estimator's learning, per bin as globally: the residual estimates built on it must not
+    /// learn the near-end talker as echo.
+    #[test]
+    fn leak_learning_freezes_in_double_talk() {
+        let n = 64;
+        let far = noise(n * 1500, 5);
+        let talker = noise(n * 1500, 9);
+        let mut f = AdaptiveFilter::new(n, 8, 16_000);
+        let (mut e, mut y) = (vec![0.0; n], vec![0.0; n]);
+        let echo = |t: usize| if t >= 40 { 0.5 * far[t - 40] } else { 0.0 };
+        let (mut single, mut double) = (0.0f32, 0.0f32);
+        for b in 0..1500 {
+            let near: Vec<f32> = (0..n)
+                .map(|i| {
+                    let t = b * n + i;
+                    echo(t) + if b >= 1000 { 4.0 * talker[t] } else { 0.0 }
+                })
+                .collect();
+            f.process(&far[b * n..(b + 1) * n], &near, &mut e, &mut y);
+            if (900..1000).contains(&b) {
+                single += f.leak_rate() / 100.0;
+            }
+            if b >= 1400 {
+                double += f.leak_rate() / 100.0;
+            }
+        }
+        assert!(
+            double < 0.1 * single,
+            "leak rate {double} in double talk vs {single}"
+        );
+        assert_eq!(f.leak_bins().len(), n + 1);
+        assert!(f.leak_bins().iter().all(|l| (0.0..=1.0).contains(l)));
+    }
 }

@@ -24,7 +24,9 @@ fn erle_after_convergence_16k() {
         e.len()
     );
     assert!(m >= 20.0, "mean ERLE {m:.1}");
-    assert!(p10 >= 12.0, "p10 ERLE {p10:.1}");
+    // The worst frames are syllable onsets in bins the filter has not learnt; the per-bin
+    // residual estimate (far-end regression) keeps them above AEC3's 20.8 dB here.
+    assert!(p10 >= 22.0, "p10 ERLE {p10:.1}");
     let d = r.delay_ms.last().unwrap().unwrap();
     assert!((d - 40.0).abs() <= 2.0, "delay estimate {d}");
 }
@@ -41,7 +43,7 @@ fn erle_after_convergence_48k() {
         e.len()
     );
     assert!(m >= 20.0, "mean ERLE {m:.1}");
-    assert!(p10 >= 12.0, "p10 ERLE {p10:.1}");
+    assert!(p10 >= 20.0, "p10 ERLE {p10:.1}");
 }
 
 #[test]

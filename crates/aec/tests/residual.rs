@@ -38,8 +38,9 @@ fn echo_the_filter_cannot_follow_is_suppressed() {
     let e = erle_segments(&r, 1600, hz as usize * 4, r.output.len());
     let (m, p10) = (mean(&e), percentile(&e, 0.1));
     eprintln!("moving echo path: ERLE mean {m:.1} dB, 10th percentile {p10:.1} dB");
-    assert!(m >= 25.0, "mean ERLE {m:.1}");
-    assert!(p10 >= 15.0, "p10 ERLE {p10:.1}");
+    // Measured 31.3 / 19.8 dB; without the far-end residual estimate 28.8 / 17.5 dB.
+    assert!(m >= 30.0, "mean ERLE {m:.1}");
+    assert!(p10 >= 19.0, "p10 ERLE {p10:.1}");
 }
 
 #[test]

@@ -54,8 +54,8 @@ pub(crate) struct EchoCanceller {
     rng: Rng,
     far_block: Vec<f32>,
     /// Far end at the estimated direct-path delay (this block and the previous one), its
-    /// spectrum, and the per-bin regression of residual power on its power; see
-    /// [`EchoCanceller::far_residual`].
+    /// spectrum, and the per-bin regression of residual power on its power (the far-end
+    /// residual estimate in [`EchoCanceller::process`]).
     direct: Vec<f32>,
     prev_direct: Vec<f32>,
     direct_spec: Vec<Complex>,

@@ -105,17 +105,22 @@ impl Pion {
     fn round(&mut self, request: &str) -> Sample {
         writeln!(self.stdin, "{request}").expect("write to pion");
         self.stdin.flush().expect("flush to pion");
-        let mut line = String::new();
-        let n = self.stdout.read_line(&mut line).expect("read from pion");
-        assert!(n > 0, "pion exited during `{request}` (see its stderr)");
-        let field = |key: &str| {
-            line.split_whitespace()
-                .find_map(|w| w.strip_prefix(key)?.parse::<f64>().ok())
-        };
-        match (field("value="), field("cpu_ms=")) {
-            (Some(value), Some(cpu_ms)) => Sample { value, cpu_ms },
-            _ => panic!("unexpected line from pion: {line:?}"),
+        // Pion's own logger also writes to stdout (e.g. "mux ERROR: … closed pipe" when a round's
+        // connections close): such lines are passed on to stderr, not taken as the result.
+        for _ in 0..1_000 {
+            let mut line = String::new();
+            let n = self.stdout.read_line(&mut line).expect("read from pion");
+            assert!(n > 0, "pion exited during `{request}` (see its stderr)");
+            let field = |key: &str| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(key)?.parse::<f64>().ok())
+            };
+            match (field("value="), field("cpu_ms=")) {
+                (Some(value), Some(cpu_ms)) => return Sample { value, cpu_ms },
+                _ => eprint!("[pion] {line}"),
+            }
         }
+        panic!("no result line from pion after 1,000 log lines during `{request}`")
     }
 
     /// MB/s at the receiver moving `total` bytes (rounded up to whole messages).

@@ -23,6 +23,7 @@
 //! [`PeerConnection::relay_stream_closed`]: its relayed candidates fail, nothing panics.
 #![allow(clippy::disallowed_methods)] // the driver is where wall-clock time enters
 
+use crate::mdns::net::Mdns;
 use crate::{
     DataChannelId, DataChannelInit, Error, Event, KeyframeRequestKind, MediaKind, PeerConnection,
     PeerConnectionState, RtcConfig, SessionDescriptionInit, StatsReport, TransceiverId,
@@ -116,6 +117,7 @@ impl RtcPeer {
         bind: &[SocketAddr],
     ) -> Result<(RtcPeer, RtcEvents), std::io::Error> {
         resolve_ice_servers(&mut config).await?;
+        let pc_mdns = (config.mdns_host_candidates, config.mdns_resolve);
         let mut sockets = Vec::with_capacity(bind.len());
         for address in bind {
             sockets.push(bind_udp(*address)?);
@@ -129,6 +131,7 @@ impl RtcPeer {
             pc.add_local_address(now, address);
             local_addresses.push(address);
         }
+        let mdns = crate::mdns::net::Mdns::new(pc_mdns.0, pc_mdns.1, &local_addresses)?;
         let (commands, command_rx) = mpsc::channel(256);
         let (event_tx, events) = mpsc::unbounded_channel();
         let sockets = sockets
@@ -140,7 +143,7 @@ impl RtcPeer {
                 gso: cfg!(target_os = "linux"),
             })
             .collect();
-        tokio::spawn(run(pc, sockets, command_rx, event_tx));
+        tokio::spawn(run(pc, sockets, mdns, command_rx, event_tx));
         Ok((
             RtcPeer {
                 commands,
@@ -298,13 +301,14 @@ impl RtcPeer {
 async fn run(
     mut pc: PeerConnection,
     mut sockets: Vec<Udp>,
+    mut mdns: Mdns,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<Event>,
 ) {
     let mut closing: Option<oneshot::Sender<()>> = None;
     let mut tcp = TurnTcp::new();
     loop {
-        flush(&mut pc, &mut sockets, &mut tcp, &events).await;
+        flush(&mut pc, &mut sockets, &mut tcp, &mdns, &events).await;
         if let Some(done) = closing.take() {
             let _ = done.send(());
             return;
@@ -316,16 +320,19 @@ async fn run(
         tokio::select! {
             command = commands.recv() => match command {
                 Some(command) => {
-                    if let Some(done) = apply(&mut pc, command) {
+                    if let Some(command) = apply_mdns(&mut pc, &mut mdns, command)
+                        && let Some(done) = apply(&mut pc, command)
+                    {
                         closing = Some(done);
                     }
                 }
                 None => {
                     pc.close(Instant::now());
-                    flush(&mut pc, &mut sockets, &mut tcp, &events).await;
+                    flush(&mut pc, &mut sockets, &mut tcp, &mdns, &events).await;
                     return;
                 }
             },
+            Some(outcome) = mdns.results.recv() => mdns.resolved(&mut pc, Instant::now(), outcome),
             Some(input) = tcp.inputs.recv() => match input {
                 TcpInput::Data { id, server, bytes } => {
                     if tcp.is_current(id, server) {
@@ -377,6 +384,39 @@ async fn resolve_ice_servers(config: &mut RtcConfig) -> Result<(), std::io::Erro
     Ok(())
 }
 
+/// The commands mDNS changes (see [`crate::mdns`]): our descriptions leave with host IPs
+/// hidden and come back revealed; the peer's `.local` candidates are resolved. The rest (and
+/// all of them when mDNS is off) are handed back for [`apply`].
+fn apply_mdns(pc: &mut PeerConnection, mdns: &mut Mdns, command: Command) -> Option<Command> {
+    let now = Instant::now();
+    let hide = |mut d: SessionDescriptionInit| {
+        d.sdp = mdns.hide_sdp(&d.sdp);
+        d
+    };
+    match command {
+        Command::CreateOffer(r) => drop(r.send(pc.create_offer(now).map(hide))),
+        Command::CreateAnswer(r) => drop(r.send(pc.create_answer(now).map(hide))),
+        Command::SetLocal(mut d, r) => {
+            d.sdp = mdns.reveal_sdp(&d.sdp);
+            drop(r.send(pc.set_local_description(now, d)));
+        }
+        Command::SetRemote(d, r) => {
+            let sdp = d.sdp.clone();
+            let result = pc.set_remote_description(now, d);
+            if result.is_ok() {
+                mdns.remote_sdp(pc, now, &sdp);
+            }
+            drop(r.send(result));
+        }
+        Command::AddIceCandidate(c, r) => {
+            let (c, r) = mdns.add_remote(pc, now, c, Some(r))?;
+            return Some(Command::AddIceCandidate(c, r?));
+        }
+        other => return Some(other),
+    }
+    None
+}
+
 fn apply(pc: &mut PeerConnection, command: Command) -> Option<oneshot::Sender<()>> {
     let now = Instant::now();
     match command {
@@ -415,6 +455,7 @@ async fn flush(
     pc: &mut PeerConnection,
     sockets: &mut [Udp],
     tcp: &mut TurnTcp,
+    mdns: &Mdns,
     events: &mpsc::UnboundedSender<Event>,
 ) {
     // Consecutive datagrams of one size (the last may be shorter) from one socket to one
@@ -448,6 +489,10 @@ async fn flush(
         send_batch(sockets, done).await;
     }
     while let Some(event) = pc.poll_event() {
+        let event = match event {
+            Event::LocalCandidate(c) => Event::LocalCandidate(mdns.hide(&c)),
+            other => other,
+        };
         let _ = events.send(event);
     }
 }

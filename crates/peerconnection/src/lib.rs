@@ -134,6 +134,14 @@ pub struct RtcConfig {
     /// CC: [`Rfc8888Policy::Accept`] by default (answered when a peer offers it, not offered —
     /// most peers do not speak it); [`Rfc8888Policy::Offer`] offers it too.
     pub rfc8888: Rfc8888Policy,
+    /// Tokio driver only: hide the IPs of our host candidates behind random `<uuid>.local`
+    /// names (draft-ietf-mmusic-mdns-ice-candidates) in what we signal, and answer mDNS queries
+    /// for exactly those names on port 5353 while the connection lives. Off by default.
+    pub mdns_host_candidates: bool,
+    /// Tokio driver only: resolve the peer's `.local` candidates with a one-shot mDNS query
+    /// (RFC 6762) from the connection's own IPv4 address, then add them as usual. Off by
+    /// default: such candidates are refused and the peer is learned peer-reflexive.
+    pub mdns_resolve: bool,
 }
 
 /// W3C `RTCIceServer`: `stun:host[:port]` or `turn:host[:port][?transport=udp|tcp]` URLs
@@ -171,6 +179,8 @@ impl Default for RtcConfig {
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
             rfc8888: Rfc8888Policy::Accept,
+            mdns_host_candidates: false,
+            mdns_resolve: false,
         }
     }
 }
@@ -408,5 +418,7 @@ pub struct MediaPacket {
 
 #[cfg(feature = "tokio")]
 mod driver;
+#[cfg(feature = "tokio")]
+pub mod mdns;
 #[cfg(feature = "tokio")]
 pub use driver::{RtcEvents, RtcPeer};

@@ -1,0 +1,988 @@
+//! A minimal mDNS (RFC 6762) resolver and responder for `.local` ICE candidates
+//! (draft-ietf-mmusic-mdns-ice-candidates), used by the tokio driver only and only when asked
+//! ([`RtcConfig::mdns_resolve`](crate::RtcConfig::mdns_resolve),
+//! [`RtcConfig::mdns_host_candidates`](crate::RtcConfig::mdns_host_candidates)).
+//!
+//! - The wire half ([`parse`], [`query`], [`response`]) is a bounded, panic-free codec for the
+//!   few DNS messages involved: A/AAAA questions and answers. Packets above [`MAX_PACKET`]
+//!   bytes, more than [`MAX_QUESTIONS`] questions or [`MAX_RECORDS`] records, names longer than
+//!   255 bytes and compression pointers that do not point strictly backwards (or chain more than
+//!   [`MAX_POINTERS`] times) are refused with a typed [`MdnsError`].
+//! - The resolver sends one-shot queries (RFC 6762 §5.1) over IPv4 multicast from an ephemeral
+//!   socket bound to the connection's own IPv4 address (so a query leaves by that interface
+//!   only), asks for a unicast reply, and caches answers for their TTL ([`Cache`], bounded).
+//! - The responder owns names of the form `<uuid-v4>.local`, one per host IP, and answers A/AAAA
+//!   questions for exactly those names on port 5353 (group 224.0.0.251 joined on the interfaces
+//!   of the host IPs, `SO_REUSEADDR`/`SO_REUSEPORT` so it shares the port with other
+//!   responders). The names die with the connection's task.
+//!
+//! Not implemented: IPv6 multicast transport (`[ff02::fb]:5353`; AAAA records are still asked
+//! and answered over IPv4), probing and announcing (RFC 6762 §8: a random 122-bit name does not
+//! conflict), goodbye packets, known-answer suppression.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+/// The mDNS IPv4 group and port (RFC 6762 §3).
+pub const MDNS_V4: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 251), 5353);
+/// The largest mDNS message we read or build (RFC 6762 §17: 9000 bytes).
+pub const MAX_PACKET: usize = 9000;
+/// Questions read from one message.
+pub const MAX_QUESTIONS: usize = 32;
+/// Resource records (answer + authority + additional) read from one message.
+pub const MAX_RECORDS: usize = 64;
+/// Compression pointers followed within one name.
+pub const MAX_POINTERS: usize = 16;
+/// Names the resolver cache holds.
+pub const MAX_CACHE: usize = 256;
+/// Resolutions one connection runs at once; more `.local` candidates are refused.
+pub const MAX_PENDING: usize = 16;
+/// How long the resolver waits for an answer.
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
+/// The TTL of our answers (RFC 6762 §10: 120 s for records with a host name).
+pub const ANSWER_TTL: u32 = 120;
+/// Cache lifetime is capped whatever TTL an answer claims.
+const MAX_TTL: u32 = 3600;
+
+const TYPE_A: u16 = 1;
+const TYPE_AAAA: u16 = 28;
+const CLASS_IN: u16 = 1;
+/// RFC 6762 §5.4: the top bit of a question's class asks for a unicast response.
+const UNICAST_RESPONSE: u16 = 0x8000;
+/// RFC 6762 §10.2: the top bit of a record's class is the cache-flush bit.
+const CACHE_FLUSH: u16 = 0x8000;
+
+/// Why an mDNS message was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MdnsError {
+    /// The message ends inside a field.
+    #[error("truncated mDNS message at byte {at}")]
+    Truncated {
+        /// Where the missing field starts.
+        at: usize,
+    },
+    /// Larger than [`MAX_PACKET`].
+    #[error("mDNS message of {len} bytes is over {MAX_PACKET}")]
+    Oversized {
+        /// Its length.
+        len: usize,
+    },
+    /// More questions or records than the bounds.
+    #[error("mDNS message claims {count} entries, over the bound")]
+    TooManyEntries {
+        /// The count claimed.
+        count: usize,
+    },
+    /// A compression pointer that does not point backwards, or too many of them.
+    #[error("mDNS name compression pointer loop at byte {at}")]
+    PointerLoop {
+        /// Where the pointer is.
+        at: usize,
+    },
+    /// A name over 255 bytes, or a reserved label type.
+    #[error("bad mDNS name at byte {at}")]
+    BadName {
+        /// Where the label is.
+        at: usize,
+    },
+    /// A name we cannot put in a message (a label over 63 bytes or empty).
+    #[error("name {0:?} cannot be encoded")]
+    Unencodable(String),
+    /// No answer before the timeout, or the socket could not be used.
+    #[error("mDNS resolution of {name} failed: {reason}")]
+    Unresolved {
+        /// The name asked.
+        name: String,
+        /// Timeout or the socket error.
+        reason: String,
+    },
+}
+
+/// One question: a name (lowercase, no trailing dot) and a type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    /// The name asked.
+    pub name: String,
+    /// Record type (1 = A, 28 = AAAA, …).
+    pub qtype: u16,
+    /// The unicast-response bit (RFC 6762 §5.4).
+    pub unicast: bool,
+}
+
+/// One address record (A or AAAA); other record types are skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The owner name (lowercase, no trailing dot).
+    pub name: String,
+    /// The address.
+    pub address: IpAddr,
+    /// Seconds it may be cached.
+    pub ttl: u32,
+}
+
+/// A parsed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Query ID (0 in multicast mDNS; copied from a legacy unicast query).
+    pub id: u16,
+    /// The QR bit.
+    pub response: bool,
+    /// The questions.
+    pub questions: Vec<Question>,
+    /// The A/AAAA records of every section.
+    pub records: Vec<Record>,
+}
+
+struct Reader<'a> {
+    packet: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn bytes(&mut self, n: usize) -> Result<&[u8], MdnsError> {
+        let bytes = self
+            .packet
+            .get(self.at..self.at.saturating_add(n))
+            .ok_or(MdnsError::Truncated { at: self.at })?;
+        self.at += n;
+        Ok(bytes)
+    }
+
+    fn u16(&mut self) -> Result<u16, MdnsError> {
+        let b = self.bytes(2)?;
+        Ok(u16::from_be_bytes([
+            *b.first().unwrap_or(&0),
+            *b.get(1).unwrap_or(&0),
+        ]))
+    }
+
+    fn u32(&mut self) -> Result<u32, MdnsError> {
+        Ok((u32::from(self.u16()?) << 16) | u32::from(self.u16()?))
+    }
+
+    /// A possibly compressed name (RFC 1035 §4.1.4), lowercased; the reader moves past it.
+    fn name(&mut self) -> Result<String, MdnsError> {
+        let mut name = String::new();
+        let mut at = self.at;
+        let mut resume = None;
+        let mut pointers = 0;
+        loop {
+            let len = *self.packet.get(at).ok_or(MdnsError::Truncated { at })?;
+            match len & 0xC0 {
+                0x00 if len == 0 => {
+                    self.at = resume.unwrap_or(at + 1);
+                    return Ok(name);
+                }
+                0x00 => {
+                    let label = self
+                        .packet
+                        .get(at + 1..at + 1 + usize::from(len))
+                        .ok_or(MdnsError::Truncated { at: at + 1 })?;
+                    if !name.is_empty() {
+                        name.push('.');
+                    }
+                    name.push_str(&String::from_utf8_lossy(label).to_ascii_lowercase());
+                    if name.len() > 255 {
+                        return Err(MdnsError::BadName { at });
+                    }
+                    at += 1 + usize::from(len);
+                }
+                0xC0 => {
+                    let low = *self.packet.get(at + 1).ok_or(MdnsError::Truncated { at })?;
+                    let target = (usize::from(len & 0x3F) << 8) | usize::from(low);
+                    // Strictly backwards, and few: no loop can form, the walk is bounded.
+                    pointers += 1;
+                    if target >= at || pointers > MAX_POINTERS {
+                        return Err(MdnsError::PointerLoop { at });
+                    }
+                    resume.get_or_insert(at + 2);
+                    at = target;
+                }
+                _ => return Err(MdnsError::BadName { at }),
+            }
+        }
+    }
+}
+
+/// Parses one mDNS message; never panics, refuses what passes the bounds.
+pub fn parse(packet: &[u8]) -> Result<Message, MdnsError> {
+    if packet.len() > MAX_PACKET {
+        return Err(MdnsError::Oversized { len: packet.len() });
+    }
+    let mut r = Reader { packet, at: 0 };
+    let id = r.u16()?;
+    let flags = r.u16()?;
+    let questions = usize::from(r.u16()?);
+    let records = usize::from(r.u16()?) + usize::from(r.u16()?) + usize::from(r.u16()?);
+    if questions > MAX_QUESTIONS {
+        return Err(MdnsError::TooManyEntries { count: questions });
+    }
+    if records > MAX_RECORDS {
+        return Err(MdnsError::TooManyEntries { count: records });
+    }
+    let mut message = Message {
+        id,
+        response: flags & 0x8000 != 0,
+        questions: Vec::with_capacity(questions),
+        records: Vec::new(),
+    };
+    for _ in 0..questions {
+        let name = r.name()?;
+        let qtype = r.u16()?;
+        let class = r.u16()?;
+        message.questions.push(Question {
+            name,
+            qtype,
+            unicast: class & UNICAST_RESPONSE != 0,
+        });
+    }
+    for _ in 0..records {
+        let name = r.name()?;
+        let rtype = r.u16()?;
+        let class = r.u16()? & !CACHE_FLUSH;
+        let ttl = r.u32()?;
+        let len = usize::from(r.u16()?);
+        let at = r.at;
+        let data = r.bytes(len)?;
+        let address = match (
+            rtype,
+            class,
+            <[u8; 4]>::try_from(data),
+            <[u8; 16]>::try_from(data),
+        ) {
+            (TYPE_A, CLASS_IN, Ok(v4), _) => IpAddr::V4(Ipv4Addr::from(v4)),
+            (TYPE_AAAA, CLASS_IN, _, Ok(v6)) => IpAddr::V6(Ipv6Addr::from(v6)),
+            (TYPE_A | TYPE_AAAA, CLASS_IN, _, _) => return Err(MdnsError::Truncated { at }),
+            _ => continue,
+        };
+        message.records.push(Record { name, address, ttl });
+    }
+    Ok(message)
+}
+
+fn push_name(out: &mut Vec<u8>, name: &str) -> Result<(), MdnsError> {
+    if name.len() > 253 {
+        return Err(MdnsError::Unencodable(name.into()));
+    }
+    for label in name.trim_end_matches('.').split('.') {
+        let len = u8::try_from(label.len())
+            .ok()
+            .filter(|&l| (1..=63).contains(&l))
+            .ok_or_else(|| MdnsError::Unencodable(name.into()))?;
+        out.push(len);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+    Ok(())
+}
+
+fn header(out: &mut Vec<u8>, id: u16, flags: u16, questions: u16, answers: u16) {
+    for field in [id, flags, questions, answers, 0, 0] {
+        out.extend_from_slice(&field.to_be_bytes());
+    }
+}
+
+/// A query for the A and AAAA records of `name`, asking for a unicast reply (RFC 6762 §5.4).
+pub fn query(id: u16, name: &str) -> Result<Vec<u8>, MdnsError> {
+    let mut out = Vec::with_capacity(64);
+    header(&mut out, id, 0, 2, 0);
+    for qtype in [TYPE_A, TYPE_AAAA] {
+        push_name(&mut out, name)?;
+        out.extend_from_slice(&qtype.to_be_bytes());
+        out.extend_from_slice(&(CLASS_IN | UNICAST_RESPONSE).to_be_bytes());
+    }
+    Ok(out)
+}
+
+/// An authoritative response (RFC 6762 §18.4: QR and AA set) with one record per address.
+/// `echo` repeats the questions, as a reply to a legacy unicast query must (RFC 6762 §6.7).
+pub fn response(
+    id: u16,
+    echo: &[Question],
+    name: &str,
+    addresses: &[IpAddr],
+) -> Result<Vec<u8>, MdnsError> {
+    let count = |n: usize| u16::try_from(n).map_err(|_| MdnsError::TooManyEntries { count: n });
+    let mut out = Vec::with_capacity(128);
+    header(
+        &mut out,
+        id,
+        0x8400,
+        count(echo.len())?,
+        count(addresses.len())?,
+    );
+    for q in echo {
+        push_name(&mut out, &q.name)?;
+        out.extend_from_slice(&q.qtype.to_be_bytes());
+        out.extend_from_slice(&CLASS_IN.to_be_bytes());
+    }
+    for address in addresses {
+        push_name(&mut out, name)?;
+        let (rtype, data) = match address {
+            IpAddr::V4(v4) => (TYPE_A, v4.octets().to_vec()),
+            IpAddr::V6(v6) => (TYPE_AAAA, v6.octets().to_vec()),
+        };
+        out.extend_from_slice(&rtype.to_be_bytes());
+        // RFC 6762 §10.2: our unique records carry the cache-flush bit.
+        out.extend_from_slice(&(CLASS_IN | CACHE_FLUSH).to_be_bytes());
+        out.extend_from_slice(&ANSWER_TTL.to_be_bytes());
+        out.extend_from_slice(&count(data.len())?.to_be_bytes());
+        out.extend_from_slice(&data);
+    }
+    if out.len() > MAX_PACKET {
+        return Err(MdnsError::Oversized { len: out.len() });
+    }
+    Ok(out)
+}
+
+/// A random `<uuid-v4>.local` name (draft-ietf-mmusic-mdns-ice-candidates §3.1.1).
+pub fn random_name(rng: &mut impl rand::RngCore) -> String {
+    let mut b = [0u8; 16];
+    rng.fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0F) | 0x40; // version 4
+    b[8] = (b[8] & 0x3F) | 0x80; // RFC 4122 variant
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default().to_string();
+    format!(
+        "{}-{}-{}-{}-{}.local",
+        part(0..8),
+        part(8..12),
+        part(12..16),
+        part(16..20),
+        part(20..32)
+    )
+}
+
+/// Resolved names and when they expire; at most [`MAX_CACHE`] of them.
+#[derive(Default)]
+pub struct Cache {
+    entries: HashMap<String, (Vec<IpAddr>, Instant)>,
+}
+
+impl Cache {
+    /// The addresses of `name` if known and not expired.
+    pub fn get(&self, name: &str, now: Instant) -> Option<&[IpAddr]> {
+        self.entries
+            .get(&name.to_ascii_lowercase())
+            .filter(|(_, expires)| *expires > now)
+            .map(|(addresses, _)| addresses.as_slice())
+    }
+
+    /// Stores an answer; the expired entries, then the one closest to expiry, make room.
+    pub fn insert(&mut self, name: &str, addresses: Vec<IpAddr>, ttl: u32, now: Instant) {
+        if self.entries.len() >= MAX_CACHE {
+            self.entries.retain(|_, (_, expires)| *expires > now);
+        }
+        if self.entries.len() >= MAX_CACHE
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, expires))| *expires)
+                .map(|(name, _)| name.clone())
+        {
+            self.entries.remove(&oldest);
+        }
+        let expires = now + Duration::from_secs(u64::from(ttl.min(MAX_TTL)));
+        self.entries
+            .insert(name.to_ascii_lowercase(), (addresses, expires));
+    }
+
+    /// Names held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The hostname of a candidate value (`candidate:…` with a `.local` address), if any.
+pub fn local_hostname(candidate: &str) -> Option<&str> {
+    candidate
+        .split_ascii_whitespace()
+        .nth(4)
+        .filter(|a| a.len() > 6 && a.to_ascii_lowercase().ends_with(".local"))
+}
+
+/// `candidate` with its address (the fifth field) replaced by `address`.
+pub fn with_address(candidate: &str, address: &str) -> String {
+    candidate
+        .split_ascii_whitespace()
+        .enumerate()
+        .map(|(i, field)| if i == 4 { address } else { field })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A candidate value with a host address in `names` replaced by its name; others unchanged.
+pub fn hide_host(candidate: &str, names: &[(IpAddr, String)]) -> String {
+    let fields: Vec<&str> = candidate.split_ascii_whitespace().collect();
+    let is_host = fields
+        .windows(2)
+        .any(|w| matches!(w, ["typ", kind] if *kind == "host"));
+    let address = fields.get(4).and_then(|a| a.parse::<IpAddr>().ok());
+    match names.iter().find(|(ip, _)| Some(*ip) == address) {
+        Some((_, name)) if is_host => with_address(candidate, name),
+        _ => candidate.to_string(),
+    }
+}
+
+/// An SDP with every `a=candidate:` line passed through `map`.
+pub fn map_candidate_lines(sdp: &str, map: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(sdp.len() + 64);
+    for line in sdp.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        match body.strip_prefix("a=") {
+            Some(value) if value.starts_with("candidate:") => {
+                out.push_str("a=");
+                out.push_str(&map(value));
+                out.push_str(line.get(body.len()..).unwrap_or_default());
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The sockets half (tokio).
+pub(crate) mod net {
+    use super::*;
+    use tokio::net::UdpSocket;
+
+    /// Asks for `name` from an ephemeral socket on `interface` (the multicast interface too,
+    /// unless unspecified); the addresses and their TTL, or why not.
+    pub(crate) async fn resolve(
+        name: String,
+        interface: Ipv4Addr,
+        id: u16,
+    ) -> Result<(Vec<IpAddr>, u32), MdnsError> {
+        let fail = |reason: String| MdnsError::Unresolved {
+            name: name.clone(),
+            reason,
+        };
+        let packet = query(id, &name)?;
+        let socket = UdpSocket::bind(SocketAddr::from((interface, 0)))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if !interface.is_unspecified() {
+            socket2::SockRef::from(&socket)
+                .set_multicast_if_v4(&interface)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let wanted = name.to_ascii_lowercase();
+        let exchange = async {
+            let mut buf = vec![0u8; MAX_PACKET];
+            // RFC 6762 §5.1: a one-shot querier may retransmit; once at 1 s.
+            let mut resend = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = resend.tick() => {
+                        socket.send_to(&packet, MDNS_V4).await.map_err(|e| fail(e.to_string()))?;
+                    }
+                    received = socket.recv_from(&mut buf) => {
+                        let (n, _) = received.map_err(|e| fail(e.to_string()))?;
+                        let Ok(message) = parse(buf.get(..n).unwrap_or_default()) else {
+                            continue;
+                        };
+                        let answers: Vec<&Record> = message
+                            .records
+                            .iter()
+                            .filter(|r| message.response && r.name == wanted)
+                            .collect();
+                        if let Some(ttl) = answers.iter().map(|r| r.ttl).min() {
+                            return Ok((answers.iter().map(|r| r.address).collect(), ttl));
+                        }
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(RESOLVE_TIMEOUT, exchange)
+            .await
+            .map_err(|_| fail("timeout".into()))?
+    }
+
+    type Reply = tokio::sync::oneshot::Sender<Result<(), crate::Error>>;
+    type Outcome = (String, Result<(Vec<IpAddr>, u32), MdnsError>);
+
+    /// A connection's mDNS state in the driver: the names hiding its host IPs (with their
+    /// responder) and the resolver (cache, resolutions under way).
+    pub(crate) struct Mdns {
+        names: Vec<(IpAddr, String)>,
+        _responder: Option<Responder>,
+        resolve: bool,
+        interface: Ipv4Addr,
+        cache: Cache,
+        /// Per name being resolved: the candidates waiting for it and their replies.
+        pending: HashMap<String, Vec<(String, Option<Reply>)>>,
+        done: tokio::sync::mpsc::Sender<Outcome>,
+        /// Finished resolutions, for the driver's select loop.
+        pub(crate) results: tokio::sync::mpsc::Receiver<Outcome>,
+        next_id: u16,
+    }
+
+    impl Mdns {
+        /// `hide`: one random name per host IP in `local`, and a responder for them.
+        pub(crate) fn new(
+            hide: bool,
+            resolve: bool,
+            local: &[SocketAddr],
+        ) -> std::io::Result<Mdns> {
+            let mut names: Vec<(IpAddr, String)> = Vec::new();
+            if hide {
+                let mut rng = rand::thread_rng();
+                for address in local {
+                    let ip = address.ip();
+                    if !ip.is_unspecified() && !names.iter().any(|(known, _)| *known == ip) {
+                        names.push((ip, random_name(&mut rng)));
+                    }
+                }
+            }
+            let responder = if names.is_empty() {
+                None
+            } else {
+                Some(Responder::start(names.clone())?)
+            };
+            let interface = local
+                .iter()
+                .find_map(|a| match a.ip() {
+                    IpAddr::V4(v4) if !v4.is_unspecified() => Some(v4),
+                    _ => None,
+                })
+                .unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let (done, results) = tokio::sync::mpsc::channel(MAX_PENDING);
+            Ok(Mdns {
+                names,
+                _responder: responder,
+                resolve,
+                interface,
+                cache: Cache::default(),
+                pending: HashMap::new(),
+                done,
+                results,
+                next_id: 1,
+            })
+        }
+
+        /// A local candidate as we signal it.
+        pub(crate) fn hide(&self, candidate: &str) -> String {
+            hide_host(candidate, &self.names)
+        }
+
+        /// A local description as we hand it out.
+        pub(crate) fn hide_sdp(&self, sdp: &str) -> String {
+            if self.names.is_empty() {
+                return sdp.to_string();
+            }
+            map_candidate_lines(sdp, |c| self.hide(c))
+        }
+
+        /// A local description handed back (`setLocalDescription`): our names become our IPs
+        /// again, so the core sees the description it made.
+        pub(crate) fn reveal_sdp(&self, sdp: &str) -> String {
+            if self.names.is_empty() {
+                return sdp.to_string();
+            }
+            map_candidate_lines(sdp, |c| {
+                match self
+                    .names
+                    .iter()
+                    .find(|(_, n)| Some(n.as_str()) == local_hostname(c))
+                {
+                    Some((ip, _)) => with_address(c, &ip.to_string()),
+                    None => c.to_string(),
+                }
+            })
+        }
+
+        /// A remote candidate: one with a `.local` address is resolved (from the cache at
+        /// once, else by a query) and then added; any other is handed back to the driver.
+        pub(crate) fn add_remote(
+            &mut self,
+            pc: &mut crate::PeerConnection,
+            now: Instant,
+            candidate: String,
+            reply: Option<Reply>,
+        ) -> Option<(String, Option<Reply>)> {
+            let Some(name) = local_hostname(&candidate).map(str::to_ascii_lowercase) else {
+                return Some((candidate, reply));
+            };
+            if !self.resolve {
+                return Some((candidate, reply));
+            }
+            if let Some(addresses) = self.cache.get(&name, now).map(<[IpAddr]>::to_vec) {
+                finish(pc, now, &candidate, Ok(&addresses), reply);
+            } else if let Some(waiting) = self.pending.get_mut(&name) {
+                waiting.push((candidate, reply));
+            } else if self.pending.len() >= MAX_PENDING || waiting_total(&self.pending) >= MAX_CACHE
+            {
+                let error = MdnsError::Unresolved {
+                    name,
+                    reason: "too many resolutions under way".into(),
+                };
+                finish(pc, now, &candidate, Err(&error), reply);
+            } else {
+                let id = self.next_id;
+                self.next_id = self.next_id.wrapping_add(1).max(1);
+                let (done, interface, asked) = (self.done.clone(), self.interface, name.clone());
+                tokio::spawn(async move {
+                    let result = resolve(asked.clone(), interface, id).await;
+                    let _ = done.send((asked, result)).await;
+                });
+                self.pending.insert(name, vec![(candidate, reply)]);
+            }
+            None
+        }
+
+        /// Every `.local` candidate of a remote description (the core skipped them).
+        pub(crate) fn remote_sdp(
+            &mut self,
+            pc: &mut crate::PeerConnection,
+            now: Instant,
+            sdp: &str,
+        ) {
+            for line in sdp.lines() {
+                if let Some(value) = line.trim_end().strip_prefix("a=")
+                    && value.starts_with("candidate:")
+                    && local_hostname(value).is_some()
+                {
+                    let _ = self.add_remote(pc, now, value.to_string(), None);
+                }
+            }
+        }
+
+        /// A resolution finished: its candidates are added (or refused), the answer cached.
+        pub(crate) fn resolved(
+            &mut self,
+            pc: &mut crate::PeerConnection,
+            now: Instant,
+            outcome: Outcome,
+        ) {
+            let (name, result) = outcome;
+            let waiting = self.pending.remove(&name).unwrap_or_default();
+            if let Ok((addresses, ttl)) = &result {
+                self.cache.insert(&name, addresses.clone(), *ttl, now);
+            }
+            for (candidate, reply) in waiting {
+                let result = result.as_ref().map(|(addresses, _)| addresses.as_slice());
+                finish(pc, now, &candidate, result, reply);
+            }
+        }
+    }
+
+    fn waiting_total(pending: &HashMap<String, Vec<(String, Option<Reply>)>>) -> usize {
+        pending.values().map(Vec::len).sum()
+    }
+
+    /// Adds `candidate` with its name replaced by the first address (IPv4 first), or reports
+    /// why not; the candidate is otherwise ignored and the peer may still be found
+    /// peer-reflexive.
+    fn finish(
+        pc: &mut crate::PeerConnection,
+        now: Instant,
+        candidate: &str,
+        addresses: Result<&[IpAddr], &MdnsError>,
+        reply: Option<Reply>,
+    ) {
+        let result = match addresses {
+            Ok(addresses) => match addresses.iter().find(|a| a.is_ipv4()).or(addresses.first()) {
+                Some(ip) => pc.add_ice_candidate(now, &with_address(candidate, &ip.to_string())),
+                None => Err(crate::Error::Candidate(
+                    "mDNS answer without addresses".into(),
+                )),
+            },
+            Err(e) => Err(crate::Error::Candidate(format!("unresolved hostname: {e}"))),
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Answers A/AAAA questions for exactly `names` on port 5353 until dropped (the driver
+    /// aborts it when the connection ends).
+    pub(crate) struct Responder {
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for Responder {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    impl Responder {
+        /// Binds 0.0.0.0:5353 (shared) and joins the group on the IPv4 interfaces of `names`.
+        pub(crate) fn start(names: Vec<(IpAddr, String)>) -> std::io::Result<Responder> {
+            use socket2::{Domain, Protocol, Socket, Type};
+            let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+            socket.set_reuse_address(true)?;
+            #[cfg(unix)]
+            socket.set_reuse_port(true)?;
+            socket.set_nonblocking(true)?;
+            socket.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, MDNS_V4.port())).into())?;
+            let mut interface = Ipv4Addr::UNSPECIFIED;
+            for (ip, _) in &names {
+                if let IpAddr::V4(v4) = ip {
+                    socket.join_multicast_v4(MDNS_V4.ip(), v4)?;
+                    interface = *v4;
+                }
+            }
+            if interface.is_unspecified() {
+                socket.join_multicast_v4(MDNS_V4.ip(), &Ipv4Addr::UNSPECIFIED)?;
+            } else {
+                // Multicast replies leave by the interface of (one of) our host addresses.
+                socket.set_multicast_if_v4(&interface)?;
+            }
+            let socket = UdpSocket::from_std(socket.into())?;
+            Ok(Responder {
+                task: tokio::spawn(answer(socket, names)),
+            })
+        }
+    }
+
+    async fn answer(socket: UdpSocket, names: Vec<(IpAddr, String)>) {
+        let mut buf = vec![0u8; MAX_PACKET];
+        loop {
+            let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                continue;
+            };
+            let Some(reply) = reply_to(buf.get(..n).unwrap_or_default(), from, &names) else {
+                continue;
+            };
+            // A lost answer is a lost datagram: the querier retransmits.
+            let _ = socket.send_to(&reply.0, reply.1).await;
+        }
+    }
+
+    /// The reply to one received datagram and where it goes, if it asks for one of `names`.
+    pub(crate) fn reply_to(
+        packet: &[u8],
+        from: SocketAddr,
+        names: &[(IpAddr, String)],
+    ) -> Option<(Vec<u8>, SocketAddr)> {
+        let message = parse(packet).ok().filter(|m| !m.response)?;
+        let (name, addresses) = names.iter().find_map(|(_, name)| {
+            let addresses: Vec<IpAddr> = names
+                .iter()
+                .filter(|(ip, n)| {
+                    n == name && {
+                        message.questions.iter().any(|q| {
+                            q.name == *name
+                                && match ip {
+                                    IpAddr::V4(_) => q.qtype == TYPE_A || q.qtype == 255,
+                                    IpAddr::V6(_) => q.qtype == TYPE_AAAA || q.qtype == 255,
+                                }
+                        })
+                    }
+                })
+                .map(|(ip, _)| *ip)
+                .collect();
+            (!addresses.is_empty()).then_some((name, addresses))
+        })?;
+        // RFC 6762 §6.7: a query from a port other than 5353 is a legacy unicast query: the
+        // reply goes to its source, repeats the questions and copies the ID. §5.4: so does a
+        // reply to a question with the unicast-response bit. Otherwise it is multicast.
+        let legacy = from.port() != MDNS_V4.port();
+        let unicast = legacy || message.questions.iter().any(|q| q.unicast);
+        let echo: Vec<Question> = message
+            .questions
+            .iter()
+            .filter(|q| legacy && q.name == *name)
+            .cloned()
+            .collect();
+        let id = if legacy { message.id } else { 0 };
+        let reply = response(id, &echo, name, &addresses).ok()?;
+        let to = if unicast {
+            from
+        } else {
+            SocketAddr::V4(MDNS_V4)
+        };
+        Some((reply, to))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAME: &str = "1f3b2c4d-0000-4abc-8def-0123456789ab.local";
+
+    #[test]
+    fn query_round_trips() {
+        let m = parse(&query(7, NAME).unwrap()).unwrap();
+        assert_eq!(m.id, 7);
+        assert!(!m.response);
+        let types: Vec<u16> = m.questions.iter().map(|q| q.qtype).collect();
+        assert_eq!(types, [TYPE_A, TYPE_AAAA]);
+        assert!(m.questions.iter().all(|q| q.name == NAME && q.unicast));
+    }
+
+    #[test]
+    fn response_round_trips_with_both_families() {
+        let addresses: [IpAddr; 2] = ["192.0.2.7".parse().unwrap(), "2001:db8::1".parse().unwrap()];
+        let echo = parse(&query(9, NAME).unwrap()).unwrap().questions;
+        let m = parse(&response(9, &echo, NAME, &addresses).unwrap()).unwrap();
+        assert!(m.response);
+        assert_eq!((m.id, m.questions.len()), (9, 2));
+        let got: Vec<(IpAddr, u32)> = m.records.iter().map(|r| (r.address, r.ttl)).collect();
+        assert_eq!(
+            got,
+            [(addresses[0], ANSWER_TTL), (addresses[1], ANSWER_TTL)]
+        );
+    }
+
+    #[test]
+    fn names_are_case_insensitive_and_compression_is_followed() {
+        // Header, question "Host.LOCAL" A, answer named by a pointer to offset 12.
+        let mut p = vec![0, 0, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0];
+        p.extend_from_slice(b"\x04Host\x05LOCAL\x00\x00\x01\x00\x01");
+        p.extend_from_slice(&[0xC0, 12, 0, 1, 0x80, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1]);
+        let m = parse(&p).unwrap();
+        assert_eq!(m.questions[0].name, "host.local");
+        assert_eq!(m.records[0].name, "host.local");
+        assert_eq!(m.records[0].address, "10.0.0.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn every_truncation_is_a_typed_error() {
+        let echo = parse(&query(1, NAME).unwrap()).unwrap().questions;
+        let full = response(1, &echo, NAME, &["192.0.2.1".parse().unwrap()]).unwrap();
+        for len in 0..full.len() {
+            assert!(
+                matches!(parse(&full[..len]), Err(MdnsError::Truncated { .. })),
+                "length {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn looping_and_forward_pointers_are_refused() {
+        let mut p = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        // A pointer to itself.
+        p.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1]);
+        assert_eq!(parse(&p), Err(MdnsError::PointerLoop { at: 12 }));
+        // A pointer forwards.
+        p[13] = 14;
+        assert_eq!(parse(&p), Err(MdnsError::PointerLoop { at: 12 }));
+        // Reserved label types.
+        p[12] = 0x80;
+        assert_eq!(parse(&p), Err(MdnsError::BadName { at: 12 }));
+    }
+
+    #[test]
+    fn oversized_packets_counts_and_names_are_refused() {
+        assert_eq!(
+            parse(&vec![0; MAX_PACKET + 1]),
+            Err(MdnsError::Oversized {
+                len: MAX_PACKET + 1
+            })
+        );
+        let many = [0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            parse(&many),
+            Err(MdnsError::TooManyEntries { count: 0xFFFF })
+        );
+        let records = [0, 0, 0, 0, 0, 0, 0, 30, 0, 30, 0, 30];
+        assert_eq!(
+            parse(&records),
+            Err(MdnsError::TooManyEntries { count: 90 })
+        );
+        // A name of 5 × 63-byte labels (over 255 bytes).
+        let mut p = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        for _ in 0..5 {
+            p.push(63);
+            p.extend_from_slice(&[b'a'; 63]);
+        }
+        p.extend_from_slice(&[0, 0, 1, 0, 1]);
+        assert!(matches!(parse(&p), Err(MdnsError::BadName { .. })));
+        assert!(matches!(
+            query(0, &format!("{}.local", "a".repeat(64))),
+            Err(MdnsError::Unencodable(_))
+        ));
+    }
+
+    #[test]
+    fn random_names_are_uuid_v4() {
+        let mut rng = rand::rngs::mock::StepRng::new(0, 0x0101_0101_0101_0101);
+        let name = random_name(&mut rng);
+        assert_eq!(name.len(), 36 + 6);
+        assert!(name.ends_with(".local"));
+        assert_eq!(name.as_bytes()[14], b'4');
+        assert!(matches!(name.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
+        assert_eq!(name.matches('-').count(), 4);
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // any instant does: the cache is told the time
+    fn the_cache_expires_and_is_bounded() {
+        let t0 = Instant::now();
+        let mut cache = Cache::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        cache.insert("A.local", vec![ip], 10, t0);
+        assert_eq!(cache.get("a.local", t0), Some(&[ip][..]));
+        assert_eq!(cache.get("a.local", t0 + Duration::from_secs(10)), None);
+        for i in 0..MAX_CACHE + 10 {
+            cache.insert(
+                &format!("n{i}.local"),
+                vec![ip],
+                100,
+                t0 + Duration::from_millis(i as u64),
+            );
+        }
+        assert_eq!(cache.len(), MAX_CACHE);
+        // The newest stayed, the oldest went.
+        assert!(
+            cache
+                .get(&format!("n{}.local", MAX_CACHE + 9), t0)
+                .is_some()
+        );
+        assert!(cache.get("n0.local", t0).is_none());
+    }
+
+    #[test]
+    fn candidates_are_hidden_and_restored() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let names = vec![(ip, NAME.to_string())];
+        let host = "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host";
+        let hidden = hide_host(host, &names);
+        assert_eq!(
+            hidden,
+            format!("candidate:1 1 udp 2130706431 {NAME} 5000 typ host")
+        );
+        assert_eq!(local_hostname(&hidden), Some(NAME));
+        assert_eq!(with_address(&hidden, "127.0.0.1"), host);
+        let srflx = "candidate:2 1 udp 1 127.0.0.1 5000 typ srflx raddr 0.0.0.0 rport 0";
+        assert_eq!(hide_host(srflx, &names), srflx);
+        let sdp = format!("v=0\r\na={host}\r\na=mid:0\r\n");
+        let mapped = map_candidate_lines(&sdp, |c| hide_host(c, &names));
+        assert_eq!(mapped, format!("v=0\r\na={hidden}\r\na=mid:0\r\n"));
+    }
+
+    #[test]
+    fn the_responder_answers_only_its_names() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let names = vec![(ip, NAME.to_string())];
+        let legacy: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let (reply, to) = net::reply_to(&query(5, NAME).unwrap(), legacy, &names).unwrap();
+        assert_eq!(to, legacy);
+        let m = parse(&reply).unwrap();
+        assert_eq!((m.id, m.records.len()), (5, 1));
+        assert_eq!(m.records[0].address, ip);
+        // Another name, a response, garbage: silence.
+        let other = query(5, "someone-else.local").unwrap();
+        assert!(net::reply_to(&other, legacy, &names).is_none());
+        assert!(net::reply_to(&reply, legacy, &names).is_none());
+        assert!(net::reply_to(&[1, 2, 3], legacy, &names).is_none());
+        // A multicast querier without the unicast bit gets a multicast answer with ID 0.
+        let mut q = query(5, NAME).unwrap();
+        // The class of each question (its top bit is the unicast-response bit).
+        q[16 + NAME.len()] &= 0x7F;
+        q[22 + 2 * NAME.len()] &= 0x7F;
+        let (reply, to) = net::reply_to(&q, "127.0.0.1:5353".parse().unwrap(), &names).unwrap();
+        assert_eq!(to, SocketAddr::V4(MDNS_V4));
+        assert_eq!(parse(&reply).unwrap().id, 0);
+    }
+}

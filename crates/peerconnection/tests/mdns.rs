@@ -1,0 +1,162 @@
+//! mDNS `.local` host candidates through the tokio driver, on loopback: two peers that hide
+//! their host IPs (`mdns_host_candidates`) and resolve the other's names (`mdns_resolve`)
+//! connect. Neither side ever signals an IP, so no connectivity check could start unless at
+//! least one side resolved a name: the connection itself proves the resolver and the responder
+//! worked; the stats then show the remote candidate as `host` with the resolved address.
+//!
+//! Multicast stays on `lo`: queries leave from the peers' own 127.0.0.1 sockets with
+//! `IP_MULTICAST_IF` set to it, and the answers are unicast back to 127.0.0.1.
+#![cfg(feature = "tokio")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+use tern_peerconnection::{
+    DataChannelInit, Error, Event, RtcConfig, RtcEvents, RtcPeer, SdpType, SessionDescriptionInit,
+    Stats,
+};
+
+fn mdns_config() -> RtcConfig {
+    RtcConfig {
+        mdns_host_candidates: true,
+        mdns_resolve: true,
+        ..RtcConfig::default()
+    }
+}
+
+async fn next_matching(events: &mut RtcEvents, mut want: impl FnMut(&Event) -> bool) -> Event {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let event = events
+                .recv()
+                .await
+                .expect("the connection task ended early");
+            if want(&event) {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for an event")
+}
+
+fn candidate_lines(sdp: &str) -> Vec<String> {
+    sdp.lines()
+        .filter_map(|l| l.strip_prefix("a="))
+        .filter(|l| l.starts_with("candidate:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `.local` candidates signalled in `sdp` (and that no IP is).
+fn hidden_candidates(sdp: &str) -> Vec<String> {
+    let lines = candidate_lines(sdp);
+    assert!(!lines.is_empty(), "no candidates in {sdp}");
+    for line in &lines {
+        let address = line.split(' ').nth(4).unwrap();
+        assert!(address.ends_with(".local"), "an IP was signalled: {line}");
+        assert_eq!(address.len(), 36 + 6, "not a UUID name: {address}");
+    }
+    lines
+}
+
+#[tokio::test]
+async fn two_peers_hiding_their_host_ips_connect_through_mdns() {
+    let bind = ["127.0.0.1:0".parse().unwrap()];
+    let (a, mut a_events) = RtcPeer::spawn(mdns_config(), &bind).await.unwrap();
+    let (b, mut b_events) = RtcPeer::spawn(mdns_config(), &bind).await.unwrap();
+    let chat = a
+        .create_data_channel("chat", DataChannelInit::default())
+        .await
+        .unwrap();
+    let offer = a.create_offer().await.unwrap();
+    let a_names = hidden_candidates(&offer.sdp);
+    // The hidden description is accepted back as our own.
+    a.set_local_description(offer.clone()).await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.create_answer().await.unwrap();
+    let b_names = hidden_candidates(&answer.sdp);
+    assert_ne!(a_names, b_names);
+    b.set_local_description(answer.clone()).await.unwrap();
+    a.set_remote_description(SessionDescriptionInit {
+        sdp_type: SdpType::Answer,
+        sdp: answer.sdp,
+    })
+    .await
+    .unwrap();
+    // Trickled candidates are hidden too; adding them again (now from the cache) works.
+    for line in &b_names {
+        a.add_ice_candidate(line).await.unwrap();
+    }
+
+    next_matching(
+        &mut a_events,
+        |e| matches!(e, Event::DataChannelOpen { id } if *id == chat),
+    )
+    .await;
+    a.send(chat, b"found by name".to_vec(), false)
+        .await
+        .unwrap();
+    let got = next_matching(&mut b_events, |e| {
+        matches!(e, Event::DataChannelMessage { .. })
+    })
+    .await;
+    assert!(matches!(got, Event::DataChannelMessage { data, .. } if data == b"found by name"));
+
+    // A resolved the name B signalled: B's socket is a remote host candidate of A.
+    let b_port = b.local_addresses()[0].port();
+    let stats = a.stats().await.unwrap();
+    let remote: Vec<_> = stats
+        .stats
+        .iter()
+        .filter_map(|s| match s {
+            Stats::RemoteCandidate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        remote
+            .iter()
+            .any(|c| c.candidate_type == "host" && c.address == "127.0.0.1" && c.port == b_port),
+        "{remote:?}"
+    );
+
+    // Names of a closed connection are withdrawn: B's no longer resolves.
+    b.close().await;
+    let (c, _c_events) = RtcPeer::spawn(mdns_config(), &bind).await.unwrap();
+    let offer = a.create_offer().await.unwrap();
+    c.set_remote_description(offer).await.unwrap();
+    let refused = c.add_ice_candidate(&b_names[0]).await;
+    assert!(
+        matches!(&refused, Err(Error::Candidate(why)) if why.contains("unresolved")),
+        "{refused:?}"
+    );
+    a.close().await;
+    c.close().await;
+}
+
+#[tokio::test]
+async fn without_the_options_local_candidates_are_refused_and_ips_signalled() {
+    let bind = ["127.0.0.1:0".parse().unwrap()];
+    let (a, _a_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
+    let (b, _b_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
+    a.create_data_channel("chat", DataChannelInit::default())
+        .await
+        .unwrap();
+    let offer = a.create_offer().await.unwrap();
+    let lines = candidate_lines(&offer.sdp);
+    assert!(lines.iter().all(|l| l.contains(" 127.0.0.1 ")), "{lines:?}");
+    b.set_remote_description(offer).await.unwrap();
+    let name = "candidate:1 1 udp 2130706431 1f3b2c4d-0000-4abc-8def-0123456789ab.local 9 typ host";
+    // Refused at once, without a query.
+    let refused = tokio::time::timeout(Duration::from_millis(500), b.add_ice_candidate(name))
+        .await
+        .expect("no resolution without mdns_resolve");
+    assert!(matches!(refused, Err(Error::Candidate(_))));
+    a.close().await;
+    b.close().await;
+}

@@ -21,6 +21,15 @@
 //! UDP socket buffer would), [`TURN_TCP_READ_BUFFER`] bytes per read. A connection that cannot be
 //! opened, breaks or is closed by the server is reported with
 //! [`PeerConnection::relay_stream_closed`]: its relayed candidates fail, nothing panics.
+//!
+//! mDNS (opt-in, [`RtcConfig::mdns_host_candidates`] and [`RtcConfig::mdns_resolve`]; see
+//! [`crate::mdns`]): the descriptions and candidates handed to the application carry
+//! `<uuid>.local` names instead of host IPs (and are mapped back in `set_local_description`),
+//! a responder task answers for those names until the connection ends; the peer's `.local`
+//! candidates (from `add_ice_candidate`, which then answers once the name is resolved, or from
+//! a remote description) are resolved by a query task and added as ordinary candidates. A name
+//! that does not resolve leaves today's behaviour: the candidate is refused
+//! ([`Error::Candidate`]) and the peer can still be learned peer-reflexive.
 #![allow(clippy::disallowed_methods)] // the driver is where wall-clock time enters
 
 use crate::mdns::net::Mdns;

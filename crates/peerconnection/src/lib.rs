@@ -70,7 +70,10 @@
 //! [`PeerConnectionState::Failed`] with [`Event::ConnectionFailed`] naming the
 //! [`FailureReason`]; nothing keyed by that association (SRTP keys, SCTP) is used again.
 //!
-//! The `tokio` feature provides exactly that loop (`RtcPeer`, one task per connection).
+//! The `tokio` feature provides exactly that loop (`RtcPeer`, one task per connection), and,
+//! opt-in, mDNS `.local` host candidates (draft-ietf-mmusic-mdns-ice-candidates over RFC 6762;
+//! module `mdns`): [`RtcConfig::mdns_host_candidates`] hides our host IPs behind random names
+//! it answers for, [`RtcConfig::mdns_resolve`] resolves the peer's (browsers send such names).
 
 mod candidate;
 mod demux;
@@ -136,7 +139,9 @@ pub struct RtcConfig {
     pub rfc8888: Rfc8888Policy,
     /// Tokio driver only: hide the IPs of our host candidates behind random `<uuid>.local`
     /// names (draft-ietf-mmusic-mdns-ice-candidates) in what we signal, and answer mDNS queries
-    /// for exactly those names on port 5353 while the connection lives. Off by default.
+    /// for exactly those names on port 5353 while the connection lives (`RtcPeer::spawn` fails
+    /// if that port cannot be shared). The peer must resolve them: one that cannot reaches us
+    /// only if we check it first (peer-reflexive). Off by default.
     pub mdns_host_candidates: bool,
     /// Tokio driver only: resolve the peer's `.local` candidates with a one-shot mDNS query
     /// (RFC 6762) from the connection's own IPv4 address, then add them as usual. Off by

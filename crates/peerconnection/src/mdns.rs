@@ -38,6 +38,8 @@ pub const MAX_POINTERS: usize = 16;
 pub const MAX_CACHE: usize = 256;
 /// Resolutions one connection runs at once; more `.local` candidates are refused.
 pub const MAX_PENDING: usize = 16;
+/// Candidates waiting for those resolutions; more are refused.
+pub const MAX_WAITING: usize = 64;
 /// How long the resolver waits for an answer.
 pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The TTL of our answers (RFC 6762 §10: 120 s for records with a host name).
@@ -615,15 +617,16 @@ pub(crate) mod net {
             }
             if let Some(addresses) = self.cache.get(&name, now).map(<[IpAddr]>::to_vec) {
                 finish(pc, now, &candidate, Ok(&addresses), reply);
-            } else if let Some(waiting) = self.pending.get_mut(&name) {
-                waiting.push((candidate, reply));
-            } else if self.pending.len() >= MAX_PENDING || waiting_total(&self.pending) >= MAX_CACHE
+            } else if waiting_total(&self.pending) >= MAX_WAITING
+                || (self.pending.len() >= MAX_PENDING && !self.pending.contains_key(&name))
             {
                 let error = MdnsError::Unresolved {
                     name,
                     reason: "too many resolutions under way".into(),
                 };
                 finish(pc, now, &candidate, Err(&error), reply);
+            } else if let Some(waiting) = self.pending.get_mut(&name) {
+                waiting.push((candidate, reply));
             } else {
                 let id = self.next_id;
                 self.next_id = self.next_id.wrapping_add(1).max(1);
@@ -747,6 +750,8 @@ pub(crate) mod net {
         let mut buf = vec![0u8; MAX_PACKET];
         loop {
             let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                // An ICMP report: not worth a busy loop if the socket keeps failing.
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             };
             let Some(reply) = reply_to(buf.get(..n).unwrap_or_default(), from, &names) else {
@@ -959,6 +964,41 @@ mod tests {
         let sdp = format!("v=0\r\na={host}\r\na=mid:0\r\n");
         let mapped = map_candidate_lines(&sdp, |c| hide_host(c, &names));
         assert_eq!(mapped, format!("v=0\r\na={hidden}\r\na=mid:0\r\n"));
+    }
+
+    /// Resolutions under way and candidates waiting for them are bounded: beyond either, a
+    /// `.local` candidate is refused at once (queries go to `lo` only: the socket is 127.0.0.1).
+    #[tokio::test]
+    #[allow(clippy::disallowed_methods)] // the driver's clock
+    async fn resolutions_and_waiting_candidates_are_bounded() {
+        let now = Instant::now();
+        let mut pc = crate::PeerConnection::new(crate::RtcConfig::default(), now).unwrap();
+        let local = ["127.0.0.1:9".parse().unwrap()];
+        let mut mdns = net::Mdns::new(false, true, &local).unwrap();
+        let candidate = |i: usize| format!("candidate:1 1 udp 1 n{i}.local 9 typ host");
+        let add = |mdns: &mut net::Mdns, pc: &mut crate::PeerConnection, c: String| {
+            let (tx, mut rx) = tokio::sync::oneshot::channel();
+            assert!(mdns.add_remote(pc, now, c, Some(tx)).is_none());
+            rx.try_recv()
+        };
+        for i in 0..MAX_PENDING {
+            assert!(add(&mut mdns, &mut pc, candidate(i)).is_err(), "waiting");
+        }
+        let refused = add(&mut mdns, &mut pc, candidate(MAX_PENDING)).unwrap();
+        assert!(matches!(refused, Err(crate::Error::Candidate(why)) if why.contains("too many")));
+        // More candidates for a name already asked wait, up to the bound.
+        for _ in MAX_PENDING..MAX_WAITING {
+            assert!(add(&mut mdns, &mut pc, candidate(0)).is_err(), "waiting");
+        }
+        assert!(add(&mut mdns, &mut pc, candidate(0)).unwrap().is_err());
+        // Not a `.local` address: handed back untouched.
+        let plain = "candidate:1 1 udp 1 127.0.0.1 9 typ host".to_string();
+        assert_eq!(
+            mdns.add_remote(&mut pc, now, plain.clone(), None)
+                .unwrap()
+                .0,
+            plain
+        );
     }
 
     #[test]

@@ -420,16 +420,44 @@ pub fn with_address(candidate: &str, address: &str) -> String {
         .join(" ")
 }
 
-/// A candidate value with a host address in `names` replaced by its name; others unchanged.
+/// A candidate value with a host address in `names` replaced by its name. In other candidates
+/// a related address (`raddr`) that is one of those host addresses becomes `0.0.0.0` (`::`)
+/// with `rport 0`, as Chromium does, so a server-reflexive or relayed candidate does not give
+/// the hidden address away. Candidates without our host addresses are unchanged.
 pub fn hide_host(candidate: &str, names: &[(IpAddr, String)]) -> String {
+    let ours = |field: &str| {
+        field
+            .parse::<IpAddr>()
+            .ok()
+            .and_then(|ip| names.iter().find(|(known, _)| *known == ip))
+    };
     let fields: Vec<&str> = candidate.split_ascii_whitespace().collect();
     let is_host = fields
         .windows(2)
         .any(|w| matches!(w, ["typ", kind] if *kind == "host"));
-    let address = fields.get(4).and_then(|a| a.parse::<IpAddr>().ok());
-    match names.iter().find(|(ip, _)| Some(*ip) == address) {
-        Some((_, name)) if is_host => with_address(candidate, name),
-        _ => candidate.to_string(),
+    if is_host {
+        return match fields.get(4).and_then(|a| ours(a)) {
+            Some((_, name)) => with_address(candidate, name),
+            None => candidate.to_string(),
+        };
+    }
+    let mut hidden = false;
+    let mut out: Vec<&str> = Vec::with_capacity(fields.len());
+    for field in fields {
+        let replaced = match (out.last(), ours(field)) {
+            (Some(&"raddr"), Some((ip, _))) => {
+                hidden = true;
+                if ip.is_ipv4() { "0.0.0.0" } else { "::" }
+            }
+            (Some(&"rport"), _) if hidden => "0",
+            _ => field,
+        };
+        out.push(replaced);
+    }
+    if hidden {
+        out.join(" ")
+    } else {
+        candidate.to_string()
     }
 }
 
@@ -959,8 +987,17 @@ mod tests {
         );
         assert_eq!(local_hostname(&hidden), Some(NAME));
         assert_eq!(with_address(&hidden, "127.0.0.1"), host);
-        let srflx = "candidate:2 1 udp 1 127.0.0.1 5000 typ srflx raddr 0.0.0.0 rport 0";
+        let srflx = "candidate:2 1 udp 1 203.0.113.9 6000 typ srflx raddr 0.0.0.0 rport 0";
         assert_eq!(hide_host(srflx, &names), srflx);
+        // A related address that is a hidden host address is hidden too.
+        let relay = "candidate:3 1 udp 1 203.0.113.9 6000 typ relay raddr 127.0.0.1 rport 5000";
+        assert_eq!(
+            hide_host(relay, &names),
+            "candidate:3 1 udp 1 203.0.113.9 6000 typ relay raddr 0.0.0.0 rport 0"
+        );
+        // A host candidate at another address is left alone.
+        let other = "candidate:4 1 udp 1 10.0.0.1 5000 typ host";
+        assert_eq!(hide_host(other, &names), other);
         let sdp = format!("v=0\r\na={host}\r\na=mid:0\r\n");
         let mapped = map_candidate_lines(&sdp, |c| hide_host(c, &names));
         assert_eq!(mapped, format!("v=0\r\na={hidden}\r\na=mid:0\r\n"));

@@ -6,7 +6,9 @@ use tern_ice::{Candidate, CandidateKind, TransportProtocol};
 use tern_sdp::CandidateAddress;
 
 /// Converts a parsed `a=candidate`. mDNS `.local` hostnames are refused with a clear error: the
-/// agent learns such a peer as peer-reflexive from its first authenticated check instead.
+/// agent learns such a peer as peer-reflexive from its first authenticated check instead —
+/// unless the tokio driver resolves the name first (`RtcConfig::mdns_resolve`, module `mdns`)
+/// and hands the candidate over with the address in its place.
 pub(crate) fn to_ice(candidate: &tern_sdp::Candidate) -> Result<Candidate, Error> {
     let ip = match &candidate.address {
         CandidateAddress::Ip(ip) => *ip,

@@ -937,6 +937,32 @@ mod tests {
         ));
     }
 
+    /// Garbage and mutated answers (seeded, 20,000 of each) never panic, and what parses stays
+    /// within the bounds.
+    #[test]
+    fn random_and_mutated_packets_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6762);
+        let echo = parse(&query(1, NAME).unwrap()).unwrap().questions;
+        let addresses = ["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()];
+        let valid = response(1, &echo, NAME, &addresses).unwrap();
+        for _ in 0..20_000 {
+            let len = rng.gen_range(0..200);
+            let garbage: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+            let mut mutated = valid.clone();
+            for _ in 0..rng.gen_range(1..4) {
+                let at = rng.gen_range(0..mutated.len());
+                mutated[at] = rng.r#gen();
+            }
+            for packet in [garbage, mutated] {
+                if let Ok(m) = parse(&packet) {
+                    assert!(m.questions.len() <= MAX_QUESTIONS && m.records.len() <= MAX_RECORDS);
+                    assert!(m.questions.iter().all(|q| q.name.len() <= 255));
+                }
+            }
+        }
+    }
+
     #[test]
     fn random_names_are_uuid_v4() {
         let mut rng = rand::rngs::mock::StepRng::new(0, 0x0101_0101_0101_0101);

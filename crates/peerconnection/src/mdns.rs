@@ -599,6 +599,9 @@ pub(crate) mod net {
 
         /// A local candidate as we signal it.
         pub(crate) fn hide(&self, candidate: &str) -> String {
+            if self.names.is_empty() {
+                return candidate.to_string();
+            }
             hide_host(candidate, &self.names)
         }
 

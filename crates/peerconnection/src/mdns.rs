@@ -506,7 +506,7 @@ pub(crate) mod net {
         let wanted = name.to_ascii_lowercase();
         let exchange = async {
             let mut buf = vec![0u8; MAX_PACKET];
-            // RFC 6762 §5.1: a one-shot querier may retransmit; once at 1 s.
+            // RFC 6762 §5.1: a one-shot querier may retransmit; at 0, 1 and 2 s here.
             let mut resend = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tokio::select! {

@@ -748,7 +748,10 @@ pub(crate) mod net {
     }
 
     impl Responder {
-        /// Binds 0.0.0.0:5353 (shared) and joins the group on the IPv4 interfaces of `names`.
+        /// Binds 5353 (shared) and joins the group on the IPv4 interfaces of `names`. On Linux the
+        /// socket is bound to the group address itself, so it receives only datagrams sent to
+        /// 224.0.0.251 and never a unicast datagram from any interface (replies still leave from
+        /// an interface address: the kernel picks the source for a multicast-bound socket).
         pub(crate) fn start(names: Vec<(IpAddr, String)>) -> std::io::Result<Responder> {
             use socket2::{Domain, Protocol, Socket, Type};
             let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
@@ -756,7 +759,12 @@ pub(crate) mod net {
             #[cfg(unix)]
             socket.set_reuse_port(true)?;
             socket.set_nonblocking(true)?;
-            socket.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, MDNS_V4.port())).into())?;
+            let bind_ip = if cfg!(target_os = "linux") {
+                *MDNS_V4.ip()
+            } else {
+                Ipv4Addr::UNSPECIFIED
+            };
+            socket.bind(&SocketAddr::from((bind_ip, MDNS_V4.port())).into())?;
             let mut interface = Ipv4Addr::UNSPECIFIED;
             for (ip, _) in &names {
                 if let IpAddr::V4(v4) = ip {

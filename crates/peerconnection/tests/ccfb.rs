@@ -83,49 +83,14 @@ impl Wire {
 
 /// Runs the pair like `Pair::run_for`, recording every datagram a → b and b → a.
 fn run_tapped(pair: &mut Pair, duration: Duration, a_to_b: &mut Wire, b_to_a: &mut Wire) {
-    let end = pair.now + duration;
-    while pair.now < end {
-        for (to_b, peer) in [(true, &mut pair.a), (false, &mut pair.b)] {
-            while let Some(t) = peer.pc.poll_transmit() {
-                if to_b {
-                    a_to_b.record(&t.data);
-                } else {
-                    b_to_a.record(&t.data);
-                }
-                pair.in_flight
-                    .push((pair.now + pair.delay, to_b, t.source, t.destination, t.data));
-            }
-            while let Some(e) = peer.pc.poll_event() {
-                peer.events.push(e);
-            }
+    let tap = |to_b: bool, datagram: &[u8]| {
+        if to_b {
+            a_to_b.record(datagram);
+        } else {
+            b_to_a.record(datagram);
         }
-        let next_delivery = pair.in_flight.iter().map(|f| f.0).min();
-        let next_timer = [pair.a.pc.poll_timeout(), pair.b.pc.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
-        let next = [next_delivery, next_timer]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(end)
-            .max(pair.now);
-        pair.now = next.min(end);
-        let now = pair.now;
-        let (due, later): (Vec<_>, Vec<_>) = pair.in_flight.drain(..).partition(|f| f.0 <= now);
-        pair.in_flight = later;
-        for (_, to_b, from, to, data) in due {
-            let peer = if to_b { &mut pair.b } else { &mut pair.a };
-            if to == peer.address {
-                let _ = peer.pc.handle_receive(now, to, from, &data);
-            }
-        }
-        for peer in [&mut pair.a, &mut pair.b] {
-            if peer.pc.poll_timeout().is_some_and(|t| t <= now) {
-                peer.pc.handle_timeout(now);
-            }
-        }
-    }
+    };
+    pair.run_tapped(duration, tap, |_| false);
 }
 
 /// a (policy `a_policy`) offers audio + video, b (policy `b_policy`) answers with its own

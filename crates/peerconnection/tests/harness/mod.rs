@@ -76,7 +76,17 @@ impl Pair {
         self.a.pc.set_remote_description(now, answer).unwrap();
     }
 
-    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Pair) -> bool) {
+    pub fn run_until(&mut self, limit: Duration, done: impl FnMut(&Pair) -> bool) {
+        self.run_tapped(limit, |_, _| {}, done);
+    }
+
+    /// `run_until`, showing `tap` every datagram put on the wire (`true`: a → b).
+    pub fn run_tapped(
+        &mut self,
+        limit: Duration,
+        mut tap: impl FnMut(bool, &[u8]),
+        mut done: impl FnMut(&Pair) -> bool,
+    ) {
         let end = self.now + limit;
         while self.now < end && !done(self) {
             for (to_b, peer) in [(true, &mut self.a), (false, &mut self.b)] {
@@ -97,6 +107,7 @@ impl Pair {
                     if self.drop_stun && t.data[0] < 4 {
                         continue;
                     }
+                    tap(to_b, &t.data);
                     self.in_flight.push((
                         self.now + self.delay,
                         to_b,

@@ -12,28 +12,15 @@
     clippy::indexing_slicing
 )]
 
+mod events;
+
+use events::next_matching;
 use std::time::Duration;
 use tern_peerconnection::{
     DataChannelInit, Event, IceServer, IceTransportPolicy, MediaKind, RtcConfig, RtcEvents,
     RtcPeer, SdpType, SessionDescriptionInit, Stats,
 };
 use tokio::io::AsyncReadExt;
-
-async fn next_matching(events: &mut RtcEvents, mut want: impl FnMut(&Event) -> bool) -> Event {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let event = events
-                .recv()
-                .await
-                .expect("the connection task ended early");
-            if want(&event) {
-                return event;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for an event")
-}
 
 #[tokio::test]
 async fn two_drivers_carry_data_and_audio_and_close_cleanly() {

@@ -14,10 +14,12 @@
     clippy::indexing_slicing
 )]
 
+mod events;
+
+use events::next_matching;
 use std::time::Duration;
 use tern_peerconnection::{
-    DataChannelInit, Error, Event, RtcConfig, RtcEvents, RtcPeer, SdpType, SessionDescriptionInit,
-    Stats,
+    DataChannelInit, Error, Event, RtcConfig, RtcPeer, SdpType, SessionDescriptionInit, Stats,
 };
 
 fn mdns_config() -> RtcConfig {
@@ -26,22 +28,6 @@ fn mdns_config() -> RtcConfig {
         mdns_resolve: true,
         ..RtcConfig::default()
     }
-}
-
-async fn next_matching(events: &mut RtcEvents, mut want: impl FnMut(&Event) -> bool) -> Event {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let event = events
-                .recv()
-                .await
-                .expect("the connection task ended early");
-            if want(&event) {
-                return event;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for an event")
 }
 
 fn candidate_lines(sdp: &str) -> Vec<String> {

@@ -249,6 +249,9 @@ pub struct IceAgent {
     consent_next: Option<Instant>,
     state: IceConnectionState,
     consent_lost: bool,
+    /// A pair has been selected since the start (or the last restart): losing it later means
+    /// connectivity was lost (`disconnected`), not that checks are starting (`checking`).
+    had_selected: bool,
     remote_end_of_candidates: bool,
     local_end_of_candidates: bool,
     gathering_complete_sent: bool,
@@ -282,6 +285,7 @@ impl IceAgent {
             consent_next: None,
             state: IceConnectionState::New,
             consent_lost: false,
+            had_selected: false,
             remote_end_of_candidates: false,
             local_end_of_candidates: false,
             gathering_complete_sent: false,
@@ -459,6 +463,7 @@ impl IceAgent {
             });
             self.selected = Some(id);
         }
+        self.had_selected = self.selected.is_some();
         self.set_state(if self.selected.is_some() {
             IceConnectionState::Connected
         } else {
@@ -1643,6 +1648,7 @@ impl IceAgent {
         };
         if new != self.selected {
             self.selected = new;
+            self.had_selected |= new.is_some();
             if let Some((local, remote)) = self.selected_pair() {
                 // RFC 8656 §12: data on a relayed pair goes in ChannelData (4-byte header)
                 // rather than Send indications (36 bytes) once a channel is bound.
@@ -1720,6 +1726,11 @@ impl IceAgent {
         let all_failed = self.pairs.iter().all(|p| p.state == PairState::Failed);
         if all_failed && self.remote_end_of_candidates {
             self.set_state(IceConnectionState::Failed);
+        } else if self.had_selected {
+            // W3C RTCIceTransportState "disconnected": the selected pair is gone (its relay
+            // broke, or it failed) and no other valid pair took over; pairs still being checked
+            // may recover, else the agent fails once they do.
+            self.set_state(IceConnectionState::Disconnected);
         } else if self.remote.is_some() || self.config.ice_lite {
             self.set_state(IceConnectionState::Checking);
         }

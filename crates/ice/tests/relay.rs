@@ -381,6 +381,15 @@ fn relay_over_tcp_to_the_server_carries_checks_and_data() {
     let now = net.now;
     net.agents[0].relay_stream_closed(now, TURN.parse().unwrap());
     assert_eq!(net.agents[0].selected_pair(), None);
+    // Connectivity is lost, not being established: never back to `checking`.
+    assert!(
+        matches!(
+            net.agents[0].connection_state(),
+            IceConnectionState::Disconnected | IceConnectionState::Failed
+        ),
+        "{:?}",
+        net.agents[0].connection_state()
+    );
     assert_eq!(
         net.agents[0].send_data(b"x"),
         Err(tern_ice::IceError::NoSelectedPair)
@@ -506,4 +515,40 @@ fn pairs_towards_a_peer_the_server_refuses_fail_at_once() {
         .filter(|d| d.len() > 20 && d[0] == 0 && d[1] == 0x16)
         .count();
     assert_eq!(to_private, 0, "Send indications after the 403");
+}
+
+#[test]
+fn losing_the_only_relay_reports_disconnected_then_recovers_on_a_new_pair() {
+    let mut net = Net::with_transport("turn-secret", true, TransportProtocol::Tcp);
+    assert!(net.run_until(Duration::from_secs(2), |n| n.gathered(0)));
+    let a_host: SocketAddr = A.parse().unwrap();
+    let b: SocketAddr = B.parse().unwrap();
+    net.blocked = vec![(a_host, b), (b, a_host)];
+    for c in net.local_candidates(0) {
+        net.signal(0, c);
+    }
+    for c in net.local_candidates(1) {
+        net.signal(1, c);
+    }
+    // No end-of-candidates for agent 0: more candidates may come, so losing its pair is
+    // `disconnected` (connectivity lost, may recover), not `failed`.
+    assert!(net.run_until(Duration::from_secs(10), |n| {
+        n.agents[0].selected_pair().is_some()
+            && n.agents[0].connection_state() == IceConnectionState::Connected
+    }));
+    let now = net.now;
+    net.agents[0].relay_stream_closed(now, TURN.parse().unwrap());
+    assert_eq!(net.agents[0].selected_pair(), None);
+    assert_eq!(
+        net.agents[0].connection_state(),
+        IceConnectionState::Disconnected
+    );
+    // A direct path opens and the peer trickles a candidate on it: checks succeed and the
+    // agent is connected again.
+    net.blocked.clear();
+    net.signal(1, Candidate::host(b, 1));
+    assert!(net.run_until(Duration::from_secs(10), |n| {
+        n.agents[0].connection_state() == IceConnectionState::Connected
+    }));
+    assert_eq!(net.agents[0].selected_pair().map(|p| p.0), Some(a_host));
 }

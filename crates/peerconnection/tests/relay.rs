@@ -349,17 +349,22 @@ fn relay_over_tcp_to_the_server_connects_and_carries_data_both_ways() {
     assert_eq!(net.a.pc.connection_state(), PeerConnectionState::Connected);
 
     // The TCP connection breaks: a's only relay is gone, so its pairs fail — cleanly, and
-    // nothing more is sent over TCP. ICE looks for another pair; once b's candidates are known
-    // to be complete, it fails, and the connection with it.
+    // nothing more is sent over TCP. ICE and the connection report `disconnected` at once (W3C:
+    // connectivity lost, not `checking`); once b's candidates are known to be complete and no
+    // pair is left, they fail.
     net.a.pc.relay_stream_closed(now, SERVER.parse().unwrap());
     net.turn
         .connection_closed(net.a.address, SERVER.parse().unwrap());
     let events: Vec<Event> = std::iter::from_fn(|| net.a.pc.poll_event()).collect();
     assert!(
         events.contains(&Event::IceConnectionStateChange(
-            tern_peerconnection::IceConnectionState::Checking
+            tern_peerconnection::IceConnectionState::Disconnected
         )),
         "{events:?}"
+    );
+    assert_eq!(
+        net.a.pc.connection_state(),
+        PeerConnectionState::Disconnected
     );
     net.a.events.extend(events);
     let tcp_before = net.a_to_server.0;

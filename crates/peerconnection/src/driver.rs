@@ -5,12 +5,24 @@
 //! `poll_event` into the event channel. The application holds an [`RtcPeer`] handle whose async
 //! methods are commands answered over oneshot channels: no lock guards protocol state.
 //!
-//! Batching: a readable socket is drained (up to 64 datagrams) before the core's transmits are
-//! flushed, into one receive buffer per runtime thread (an idle connection holds none); the
-//! flushed datagrams that share socket, destination and size leave in one `sendmsg` with Linux
-//! UDP GSO (`UDP_SEGMENT`), falling back to one datagram per send where the kernel or device
-//! refuses it. Receive-side GRO is not used (enabling `UDP_GRO` needs a socket option socket2
-//! does not offer).
+//! Batching, both ways, through `quinn-udp` (a safe API over `sendmsg`/`recvmmsg` and their
+//! control messages, with fallbacks):
+//! - Receive: a readable socket is read with `recvmmsg` into [`RECV_SLOTS`] slots of 64 KiB,
+//!   and with Linux UDP GRO (`UDP_GRO`, enabled on every socket where the kernel has it) one
+//!   slot may hold a super-datagram of many coalesced datagrams, split at the segment size the
+//!   kernel reports (the last may be shorter) and handed to the core one by one. At least
+//!   [`RECV_BATCH`] datagrams are read (unless the socket runs dry) before the core's
+//!   transmits are flushed. The slots are one buffer per runtime thread, shared by the
+//!   connection tasks on it: an idle connection holds no receive buffer. Without GRO or
+//!   `recvmmsg` (other kernels, other systems) the same code reads one datagram per slot or
+//!   per call.
+//! - Send: the flushed datagrams that share socket, destination and size (the last may be
+//!   shorter) leave in one `sendmsg` with Linux UDP GSO (`UDP_SEGMENT`), up to
+//!   [`GSO_MAX_SEGMENTS`] datagrams or [`GSO_MAX_BYTES`]; where the kernel lacks GSO or the
+//!   device refuses it (the first failing send turns it off for that socket) they leave one
+//!   per send.
+//! - The sockets set "don't fragment" (Linux `IP_PMTUDISC_PROBE`): a datagram above the path
+//!   MTU is refused, not fragmented (the core's datagrams stay near 1,200 bytes).
 //!
 //! TURN over TCP (`turn:…?transport=tcp`): a [`Transmit`](crate::Transmit) with
 //! [`TransportProtocol::Tcp`] opens one TCP connection to that server on first use, from the
@@ -146,12 +158,8 @@ impl RtcPeer {
         let sockets = sockets
             .into_iter()
             .zip(&local_addresses)
-            .map(|(socket, &local)| Udp {
-                socket,
-                local,
-                gso: cfg!(target_os = "linux"),
-            })
-            .collect();
+            .map(|(socket, &local)| Udp::new(socket, local))
+            .collect::<Result<Vec<_>, _>>()?;
         tokio::spawn(run(pc, sockets, mdns, command_rx, event_tx));
         Ok((
             RtcPeer {
@@ -309,7 +317,7 @@ impl RtcPeer {
 
 async fn run(
     mut pc: PeerConnection,
-    mut sockets: Vec<Udp>,
+    sockets: Vec<Udp>,
     mut mdns: Mdns,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<Event>,
@@ -317,7 +325,7 @@ async fn run(
     let mut closing: Option<oneshot::Sender<()>> = None;
     let mut tcp = TurnTcp::new();
     loop {
-        flush(&mut pc, &mut sockets, &mut tcp, &mdns, &events).await;
+        flush(&mut pc, &sockets, &mut tcp, &mdns, &events).await;
         if let Some(done) = closing.take() {
             let _ = done.send(());
             return;
@@ -337,7 +345,7 @@ async fn run(
                 }
                 None => {
                     pc.close(Instant::now());
-                    flush(&mut pc, &mut sockets, &mut tcp, &mdns, &events).await;
+                    flush(&mut pc, &sockets, &mut tcp, &mdns, &events).await;
                     return;
                 }
             },
@@ -357,7 +365,11 @@ async fn run(
             },
             index = readable_any(&sockets) => {
                 if let Some(udp) = sockets.get(index) {
-                    receive_ready(&mut pc, udp);
+                    let now = Instant::now();
+                    receive_ready(udp, |from, datagram| {
+                        // A rejected datagram is dropped: the core keeps its state unchanged.
+                        let _ = pc.handle_receive(now, udp.local, from, datagram);
+                    });
                 }
             }
             () = sleep => pc.handle_timeout(Instant::now()),
@@ -462,7 +474,7 @@ fn apply(pc: &mut PeerConnection, command: Command) -> Option<oneshot::Sender<()
 
 async fn flush(
     pc: &mut PeerConnection,
-    sockets: &mut [Udp],
+    sockets: &[Udp],
     tcp: &mut TurnTcp,
     mdns: &Mdns,
     events: &mpsc::UnboundedSender<Event>,
@@ -682,39 +694,99 @@ struct Udp {
     socket: UdpSocket,
     /// Its address (asked of the kernel once).
     local: SocketAddr,
-    /// UDP GSO (Linux `UDP_SEGMENT`) still to be tried; off for good after a GSO send fails.
-    gso: bool,
+    /// `quinn-udp`'s state of the socket: whether UDP GSO can be had (it stops using GSO for
+    /// good after a GSO send fails with EIO or EINVAL), and the receive options it set (UDP
+    /// GRO where the kernel has it).
+    state: quinn_udp::UdpSocketState,
 }
 
-/// The largest UDP payload (IPv4: 65,535 − 20 − 8).
-const MAX_DATAGRAM: usize = 65_507;
-/// Datagrams read per wake-up before the core's transmits are flushed.
+impl Udp {
+    fn new(socket: UdpSocket, local: SocketAddr) -> Result<Udp, std::io::Error> {
+        // Enables UDP GRO (Linux 5.0+) and packet-info control messages where the kernel has
+        // them, and sets "don't fragment": a datagram above the path MTU is refused rather
+        // than fragmented.
+        let state = quinn_udp::UdpSocketState::new((&socket).into())?;
+        Ok(Udp {
+            socket,
+            local,
+            state,
+        })
+    }
+
+    /// Whether a batch of several datagrams may leave in one GSO send.
+    fn gso(&self) -> bool {
+        self.state.max_gso_segments() > 1
+    }
+}
+
+/// Bytes of one receive slot: one datagram, or one GRO super-datagram (the kernel coalesces at
+/// most 64 KiB).
+const RECV_SLOT: usize = 1 << 16;
+/// Receive slots of one `recvmmsg`; the per-thread receive buffer is `RECV_SLOTS × RECV_SLOT`.
+const RECV_SLOTS: usize = 8;
+/// Datagrams read per wake-up before the core's transmits are flushed (the receive that passes
+/// it is finished first).
 const RECV_BATCH: usize = 64;
 /// Segments in one GSO send (the kernel's `UDP_MAX_SEGMENTS` is 64 before Linux 6.x).
 const GSO_MAX_SEGMENTS: usize = 64;
 /// Bytes in one GSO send (one UDP datagram's payload before segmentation).
 const GSO_MAX_BYTES: usize = 60_000;
 
+/// The receive buffer of one runtime thread: the slots and their `recvmmsg` results.
+#[derive(Default)]
+struct RecvBuffer {
+    data: Vec<u8>,
+    meta: Vec<quinn_udp::RecvMeta>,
+}
+
 thread_local! {
     /// The receive buffer of this runtime thread, shared by every connection task running on it
     /// and borrowed only inside [`receive_ready`] (no `.await` while held): an idle connection
     /// holds no receive buffer.
-    static RECV_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    static RECV_BUFFER: std::cell::Cell<RecvBuffer> = std::cell::Cell::new(RecvBuffer::default());
 }
 
-/// Reads what `udp` has (up to [`RECV_BATCH`] datagrams) into the core.
-fn receive_ready(pc: &mut PeerConnection, udp: &Udp) {
+/// The datagrams of one received buffer: a GRO super-datagram holds datagrams of `stride` bytes
+/// back to back, the last possibly shorter; without GRO, `stride` is the whole length.
+fn gro_datagrams(data: &[u8], stride: usize) -> std::slice::Chunks<'_, u8> {
+    let stride = if stride == 0 { data.len() } else { stride };
+    data.chunks(stride.max(1))
+}
+
+/// Reads what `udp` has — at least [`RECV_BATCH`] datagrams unless it runs dry — through
+/// `recvmmsg` (and GRO), handing each datagram to `deliver` with its source.
+fn receive_ready(udp: &Udp, mut deliver: impl FnMut(SocketAddr, &[u8])) {
     let mut buf = RECV_BUFFER.take();
-    buf.resize(MAX_DATAGRAM, 0);
-    let now = Instant::now();
-    for _ in 0..RECV_BATCH {
-        // WouldBlock (drained) or an error (an ICMP report) ends the batch.
-        let Ok((n, from)) = udp.socket.try_recv_from(&mut buf) else {
+    buf.data.resize(RECV_SLOTS * RECV_SLOT, 0);
+    buf.meta.resize(RECV_SLOTS, quinn_udp::RecvMeta::default());
+    let mut delivered = 0;
+    while delivered < RECV_BATCH {
+        let mut slots = buf.data.chunks_mut(RECV_SLOT);
+        let mut slices: [std::io::IoSliceMut<'_>; RECV_SLOTS] =
+            std::array::from_fn(|_| std::io::IoSliceMut::new(slots.next().unwrap_or_default()));
+        // WouldBlock (drained; clears the readiness) or an error (an ICMP report) ends it.
+        let Ok(received) = udp.socket.try_io(tokio::io::Interest::READABLE, || {
+            udp.state
+                .recv((&udp.socket).into(), &mut slices, &mut buf.meta)
+        }) else {
             break;
         };
-        if let Some(datagram) = buf.get(..n) {
-            // A rejected datagram is dropped: the core keeps its state unchanged.
-            let _ = pc.handle_receive(now, udp.local, from, datagram);
+        for (meta, slot) in buf
+            .meta
+            .iter()
+            .take(received)
+            .zip(buf.data.chunks(RECV_SLOT))
+        {
+            let Some(data) = slot.get(..meta.len) else {
+                continue;
+            };
+            for datagram in gro_datagrams(data, meta.stride) {
+                deliver(meta.addr, datagram);
+                delivered += 1;
+            }
+        }
+        if received == 0 {
+            break;
         }
     }
     RECV_BUFFER.set(buf);
@@ -775,82 +847,39 @@ impl Batch {
 
 /// Sends a batch: one GSO send where the kernel has it, else datagram by datagram. UDP send
 /// errors (no route, buffer full) are loss: ICE and SCTP retransmit.
-async fn send_batch(sockets: &mut [Udp], batch: Batch) {
-    let Some(udp) = sockets.get_mut(batch.socket) else {
+async fn send_batch(sockets: &[Udp], batch: Batch) {
+    let Some(udp) = sockets.get(batch.socket) else {
         return;
     };
-    if batch.count > 1 && udp.gso {
-        match send_gso(&udp.socket, batch.destination, &batch.data, batch.segment).await {
-            // GSO is not to be had here (EIO: no checksum offload on the device; EINVAL: too old
-            // a kernel or a segment above the MTU; ENOPROTOOPT, EOPNOTSUPP; or not Linux):
-            // datagram by datagram from now on.
-            Err(e)
-                if e.kind() == std::io::ErrorKind::Unsupported
-                    || matches!(e.raw_os_error(), Some(5 | 22 | 92 | 95)) =>
-            {
-                udp.gso = false;
-            }
-            // Sent, or lost like any datagram (no route, ...).
-            _ => return,
+    if batch.count > 1 && udp.gso() {
+        let transmit = quinn_udp::Transmit {
+            destination: batch.destination,
+            ecn: None,
+            contents: &batch.data,
+            segment_size: Some(batch.segment),
+            src_ip: None,
+        };
+        let sent = udp
+            .socket
+            .async_io(tokio::io::Interest::WRITABLE, || {
+                udp.state.try_send((&udp.socket).into(), &transmit)
+            })
+            .await;
+        // Sent, or lost like any datagram (no route, ...) — unless the failure was GSO itself
+        // (EIO: no checksum offload on the device; EINVAL: a segment above the MTU, too old a
+        // kernel), after which `quinn-udp` has turned GSO off: this batch goes one by one.
+        if sent.is_ok() || udp.gso() {
+            return;
         }
     }
+    send_each(udp, &batch).await;
+}
+
+/// Sends a batch datagram by datagram (the fallback without GSO).
+async fn send_each(udp: &Udp, batch: &Batch) {
     for datagram in batch.data.chunks(batch.segment.max(1)) {
         let _ = udp.socket.send_to(datagram, batch.destination).await;
     }
-}
-
-/// One `sendmsg` with a `UDP_SEGMENT` control message (Linux UDP GSO, 4.18+): the kernel
-/// splits `data` into `segment`-byte datagrams.
-#[cfg(target_os = "linux")]
-async fn send_gso(
-    socket: &UdpSocket,
-    destination: SocketAddr,
-    data: &[u8],
-    segment: usize,
-) -> std::io::Result<usize> {
-    let segment = u16::try_from(segment).map_err(std::io::Error::other)?;
-    let control = gso_control(segment);
-    let address = socket2::SockAddr::from(destination);
-    let buffers = [std::io::IoSlice::new(data)];
-    loop {
-        socket.writable().await?;
-        // Built here: a `msghdr` holds raw pointers and must not live across an await.
-        match socket.try_io(tokio::io::Interest::WRITABLE, || {
-            let message = socket2::MsgHdr::new()
-                .with_addr(&address)
-                .with_buffers(&buffers)
-                .with_control(&control);
-            socket2::SockRef::from(socket).sendmsg(&message, 0)
-        }) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            result => return result,
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-async fn send_gso(_: &UdpSocket, _: SocketAddr, _: &[u8], _: usize) -> std::io::Result<usize> {
-    Err(std::io::ErrorKind::Unsupported.into())
-}
-
-/// The `cmsghdr` of `UDP_SEGMENT` (level `SOL_UDP` = 17, type 103, a `u16`), laid out as the
-/// kernel reads it: `cmsg_len` (a `size_t`), level and type (`int`s), the data, padded to the
-/// alignment of `size_t` (`CMSG_SPACE`).
-#[cfg(target_os = "linux")]
-fn gso_control(segment: u16) -> Vec<u8> {
-    const SOL_UDP: i32 = 17;
-    const UDP_SEGMENT: i32 = 103;
-    let align = std::mem::size_of::<usize>();
-    let header = align + 8;
-    let len = header + 2; // CMSG_LEN(sizeof(u16))
-    let space = header + 2_usize.next_multiple_of(align); // CMSG_SPACE(sizeof(u16))
-    let mut control = Vec::with_capacity(space);
-    control.extend_from_slice(&len.to_ne_bytes());
-    control.extend_from_slice(&SOL_UDP.to_ne_bytes());
-    control.extend_from_slice(&UDP_SEGMENT.to_ne_bytes());
-    control.extend_from_slice(&segment.to_ne_bytes());
-    control.resize(space, 0);
-    control
 }
 
 /// The wall clock as an NTP timestamp (RFC 5905: 32.32 fixed point since 1900).
@@ -906,17 +935,27 @@ mod tests {
         assert!(batch.data.len() + 1400 > GSO_MAX_BYTES);
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
-    fn gso_control_message_is_a_cmsghdr_with_the_segment_size() {
-        let control = gso_control(1200);
-        let word = std::mem::size_of::<usize>();
-        assert_eq!(control.len(), word + 8 + word);
-        assert_eq!(control[..word], (word + 8 + 2).to_ne_bytes());
-        assert_eq!(control[word..word + 4], 17i32.to_ne_bytes());
-        assert_eq!(control[word + 4..word + 8], 103i32.to_ne_bytes());
-        assert_eq!(control[word + 8..word + 10], 1200u16.to_ne_bytes());
-        assert!(control[word + 10..].iter().all(|&b| b == 0));
+    fn a_gro_super_datagram_splits_at_its_stride_with_a_short_last_segment() {
+        // Three 1200-byte datagrams and a 700-byte one, coalesced as the kernel does.
+        let mut data = Vec::new();
+        for (i, size) in [1200, 1200, 1200, 700].into_iter().enumerate() {
+            data.extend(std::iter::repeat_n(i as u8, size));
+        }
+        let datagrams: Vec<&[u8]> = gro_datagrams(&data, 1200).collect();
+        assert_eq!(
+            datagrams.iter().map(|d| d.len()).collect::<Vec<_>>(),
+            [1200, 1200, 1200, 700]
+        );
+        for (i, datagram) in datagrams.iter().enumerate() {
+            assert!(datagram.iter().all(|&b| b == i as u8), "datagram {i}");
+        }
+        // Without GRO the stride is the length (one datagram); a zero stride means the same.
+        assert_eq!(gro_datagrams(&data, data.len()).count(), 1);
+        assert_eq!(gro_datagrams(&data, 0).collect::<Vec<_>>(), [&data[..]]);
+        // Equal segments: no empty tail.
+        assert_eq!(gro_datagrams(&data[..3600], 1200).count(), 3);
+        assert_eq!(gro_datagrams(&[], 1200).count(), 0);
     }
 
     /// The TURN TCP bounds: a few connections per peer connection, a bounded write queue
@@ -964,37 +1003,98 @@ mod tests {
         drop(listener);
     }
 
-    /// A batch sent through `send_batch` arrives as the datagrams it was made of, in order —
-    /// by GSO where the kernel has it, by the fallback otherwise (both are exercised).
-    #[tokio::test]
-    async fn batched_datagrams_arrive_whole_and_in_order() {
-        let receiver = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let to = receiver.local_addr().unwrap();
-        for gso in [true, false] {
+    async fn udp_pair() -> (Udp, Udp) {
+        let mut pair = Vec::new();
+        for _ in 0..2 {
             let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
             let local = socket.local_addr().unwrap();
-            let mut sockets = [Udp { socket, local, gso }];
-            let sizes = [1200, 1200, 1200, 1200, 700];
-            let mut batch = Batch::new(0, to, vec![0; 1200]);
+            pair.push(Udp::new(socket, local).unwrap());
+        }
+        let b = pair.pop().unwrap();
+        (pair.pop().unwrap(), b)
+    }
+
+    /// Everything `receive_ready` hands over until `count` datagrams have come (5 s at most).
+    async fn receive(udp: &Udp, count: usize) -> Vec<(SocketAddr, Vec<u8>)> {
+        let mut got = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while got.len() < count {
+                udp.socket.readable().await.unwrap();
+                receive_ready(udp, |from, d| got.push((from, d.to_vec())));
+            }
+        })
+        .await
+        .unwrap();
+        got
+    }
+
+    /// A batch sent through `send_batch` arrives as the datagrams it was made of, in order —
+    /// by GSO where the kernel has it, by the fallback (`send_each`) otherwise — and the
+    /// receive side hands them over one by one, whether the kernel coalesced them (GRO, on
+    /// loopback a GSO send arrives as one super-datagram) or not.
+    #[tokio::test]
+    async fn batched_datagrams_arrive_whole_and_in_order() {
+        let (sender, receiver) = udp_pair().await;
+        eprintln!(
+            "GSO segments {}, GRO segments {}",
+            sender.state.max_gso_segments(),
+            receiver.state.gro_segments()
+        );
+        let sizes = [1200, 1200, 1200, 1200, 700];
+        for gso in [true, false] {
+            let mut batch = Batch::new(0, receiver.local, vec![0; 1200]);
             for (i, &size) in sizes.iter().enumerate().skip(1) {
-                assert!(batch.accepts(0, to, size));
+                assert!(batch.accepts(0, receiver.local, size));
                 batch.push(&vec![i as u8; size]);
             }
-            send_batch(&mut sockets, batch).await;
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            for (i, &size) in sizes.iter().enumerate() {
-                let (n, from) =
-                    tokio::time::timeout(Duration::from_secs(5), receiver.recv_from(&mut buf))
-                        .await
-                        .unwrap()
-                        .unwrap();
-                assert_eq!((n, from), (size, local), "datagram {i} (gso {gso})");
-                assert!(buf[..n].iter().all(|&b| b == i as u8));
+            if gso {
+                send_batch(std::slice::from_ref(&sender), batch).await;
+            } else {
+                send_each(&sender, &batch).await;
             }
-            eprintln!(
-                "GSO requested {gso}, in use after the send: {}",
-                sockets[0].gso
-            );
+            let got = receive(&receiver, sizes.len()).await;
+            assert_eq!(got.len(), sizes.len(), "gso {gso}");
+            for (i, ((from, datagram), &size)) in got.iter().zip(&sizes).enumerate() {
+                assert_eq!(
+                    (*from, datagram.len()),
+                    (sender.local, size),
+                    "datagram {i}"
+                );
+                assert!(
+                    datagram.iter().all(|&b| b == i as u8),
+                    "datagram {i} (gso {gso})"
+                );
+            }
         }
+    }
+
+    /// One receive wake-up stops after about [`RECV_BATCH`] datagrams (the core's answers
+    /// leave before more is read), and the rest stays for the next one.
+    #[tokio::test]
+    async fn a_receive_wake_up_is_bounded() {
+        let (sender, receiver) = udp_pair().await;
+        let _ = receiver
+            .state
+            .set_recv_buffer_size((&receiver.socket).into(), 1 << 20);
+        let total = 3 * RECV_BATCH;
+        for i in 0..total {
+            sender
+                .socket
+                .send_to(&[i as u8; 100], receiver.local)
+                .await
+                .unwrap();
+        }
+        receiver.socket.readable().await.unwrap();
+        let mut first = Vec::new();
+        receive_ready(&receiver, |_, d| first.push(d.to_vec()));
+        assert!(!first.is_empty());
+        assert!(first.len() < RECV_BATCH + RECV_SLOTS, "{}", first.len());
+        let rest = receive(&receiver, total - first.len()).await;
+        let all: Vec<u8> = first
+            .iter()
+            .chain(rest.iter().map(|(_, d)| d))
+            .map(|d| d[0])
+            .collect();
+        assert_eq!(all, (0..total).map(|i| i as u8).collect::<Vec<_>>());
     }
 }

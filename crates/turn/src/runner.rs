@@ -1,69 +1,82 @@
-//! A small tokio runner around the sans-IO [`Server`] core (feature `server`): one UDP
-//! listening socket, an optional TCP listener, and one UDP socket per relay address.
+//! A small runner around the sans-IO [`Server`] core (feature `server`): one UDP listening
+//! socket, an optional TCP listener, and one UDP socket per relay address.
 //!
-//! The server runs as one event loop on a thread of its own, with a current-thread tokio
-//! runtime (as coturn runs each relay thread on one libevent loop): every socket is registered
-//! with that thread's reactor, so a datagram is read, relayed and written without waking
-//! another thread, whatever runtime the caller uses. The caller's task only waits for the
-//! shutdown future and hands the statistics to `report`.
+//! The server runs as one event loop on a thread of its own (as coturn runs each relay thread
+//! on one libevent loop): a `mio` poll over every socket, so a datagram is read, relayed and
+//! written by that one thread with no task, channel or hand-off in between, whatever runtime
+//! the caller uses. The caller's future only waits for the shutdown future, wakes the loop to
+//! stop it, and hands the statistics to `report`.
 //!
-//! On that thread, one task owns the core and reads the UDP listening socket itself (every
-//! client → peer datagram, with no hand-off). Reader tasks for each relay socket and each TCP
-//! connection forward what they read over a bounded channel, which the core drains in
-//! batches. The core's transmits are written by the owning task (UDP) or handed to the
-//! connection's writer task (TCP). One timer is re-armed only when the core's `poll_timeout`
-//! moves.
+//! The loop, per wake-up:
+//!
+//! 1. For each readable UDP socket (listening or relay), read up to [`quinn_udp::BATCH_SIZE`]
+//!    datagrams per system call (`recvmmsg`; a GRO buffer holding several datagrams from one
+//!    sender is split by its stride) and feed each to the core. A short batch means the socket
+//!    is drained (sockets are edge-triggered, and any later arrival raises a new event); a
+//!    socket still full after its share is served again on the next turn, so no socket can
+//!    starve the others.
+//! 2. Drain the core's transmits into an outgoing batch and write it: consecutive datagrams
+//!    from the same socket to the same destination with the same size (the last may be
+//!    shorter) go out in one `sendmsg` with UDP GSO when the kernel supports it (one trip
+//!    through the network stack for the run; the kernel splits it into exactly the datagrams
+//!    the core produced), everything else one datagram per call. TCP messages are appended to
+//!    the connection's bounded write buffer, written at once and the rest when writable.
+//! 3. Act on the core's events (bind or close relay sockets), then fire the core's timeout and
+//!    the statistics tick when due, and sleep in `poll` until the earlier of the two.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSliceMut, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
+use mio::net::{TcpListener, TcpStream, UdpSocket};
+use mio::{Events, Interest, Poll, Token, Waker};
+use quinn_udp::{RecvMeta, UdpSockRef, UdpSocketState};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
-use crate::server::{Server, ServerEvent, ServerStats};
+use crate::server::{Server, ServerEvent, ServerStats, Transmit};
 use crate::transport::Transport;
 use crate::wire::framing::StreamFramer;
 
-/// Bound on datagrams queued from the socket readers to the core.
-const INBOUND_QUEUE: usize = 4096;
-/// Bound on bytes queued to one TCP connection, in messages.
-const TCP_WRITE_QUEUE: usize = 1024;
-/// Most queued inputs the core takes per wake-up before it drains its transmits.
-const INPUT_BATCH: usize = 64;
+/// Datagrams read per receive call (`recvmmsg` on Linux, 1 where unsupported).
+const BATCH: usize = quinn_udp::BATCH_SIZE;
+/// Bytes of one receive buffer: a whole datagram, or a GRO run of several.
+const RECV_BUF: usize = 65536;
+/// Receive calls one socket gets per turn before the others are served.
+const READS_PER_TURN: usize = 8;
+/// Receive errors (ICMP reports surface as such on Linux) tolerated per turn on one socket.
+const ERRORS_PER_TURN: usize = 16;
+/// Outgoing datagrams collected before they are written.
+const FLUSH_AT: usize = 256;
+/// Most datagrams in one GSO send (Linux takes 64 on every kernel with UDP_SEGMENT).
+const MAX_GSO_SEGMENTS: usize = 64;
+/// Most bytes in one GSO send (below the 65,507-byte UDP payload limit).
+const MAX_GSO_BYTES: usize = 60_000;
+/// Bytes queued to one TCP connection; a message beyond it is dropped (a stalled client).
+const TCP_WRITE_LIMIT: usize = 1 << 20;
+/// Open TCP connections at most; more are closed on accept.
+const MAX_TCP_CONNECTIONS: usize = 16_384;
+/// Bytes read from a TCP connection per call.
+const TCP_READ_BUF: usize = 16_384;
+/// Readiness events taken per `poll`.
+const EVENTS: usize = 1024;
 
-struct Inbound {
-    transport: Transport,
-    from: SocketAddr,
-    to: SocketAddr,
-    data: Vec<u8>,
-}
-
-enum Input {
-    Data(Inbound),
-    /// Datagrams a relay reader found queued on its socket together.
-    Batch(Vec<Inbound>),
-    TcpOpened {
-        client: SocketAddr,
-        writer: mpsc::Sender<Vec<u8>>,
-    },
-    TcpClosed {
-        client: SocketAddr,
-    },
-}
+const LISTEN: Token = Token(0);
+const TCP_LISTEN: Token = Token(1);
+const WAKE: Token = Token(2);
+/// Tokens from here on index `EventLoop::slots`.
+const FIRST_SLOT: usize = 3;
 
 /// A bound TURN server, ready to [`ServerRunner::run`].
 #[derive(Debug)]
 pub struct ServerRunner {
     core: Server,
-    udp: UdpSocket,
-    tcp: Option<TcpListener>,
+    udp: std::net::UdpSocket,
+    tcp: Option<std::net::TcpListener>,
     local: SocketAddr,
     legacy_channels: bool,
 }
@@ -87,10 +100,10 @@ impl ServerRunner {
         listen: SocketAddr,
         tcp: bool,
     ) -> io::Result<ServerRunner> {
-        let udp = UdpSocket::bind(listen).await?;
+        let udp = std::net::UdpSocket::bind(listen)?;
         let local = udp.local_addr()?;
         let tcp = if tcp {
-            Some(TcpListener::bind(local).await?)
+            Some(std::net::TcpListener::bind(local)?)
         } else {
             None
         };
@@ -118,59 +131,27 @@ impl ServerRunner {
     /// `every` (never when `None`).
     ///
     /// The sockets move to a dedicated thread running the event loop (see the module doc);
-    /// this future waits for `shutdown`, stops that thread and returns its result.
+    /// this future waits for `shutdown`, stops that thread and returns its result. Dropping
+    /// the future stops the thread too.
     pub async fn run_with_stats(
         self,
         shutdown: impl Future<Output = ()>,
         every: Option<Duration>,
         mut report: impl FnMut(ServerStats),
     ) -> io::Result<()> {
-        let ServerRunner {
-            core,
-            udp,
-            tcp,
-            local,
-            legacy_channels,
-        } = self;
-        // Out of the caller's reactor: the serving thread registers them with its own.
-        let udp = udp.into_std()?;
-        let tcp = tcp.map(TcpListener::into_std).transpose()?;
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let poll = Poll::new()?;
+        let stopper = Stopper {
+            stop: Arc::new(AtomicBool::new(false)),
+            waker: Arc::new(Waker::new(poll.registry(), WAKE)?),
+        };
+        let stop = stopper.stop.clone();
         let (stats_tx, mut stats_rx) = mpsc::channel::<ServerStats>(4);
         let (done_tx, mut done_rx) = oneshot::channel::<io::Result<()>>();
         let thread = std::thread::Builder::new()
             .name("tern-turn-server".into())
             .spawn(move || {
-                let result = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .and_then(|runtime| {
-                        runtime.block_on(async move {
-                            let udp = from_std_udp(udp)?;
-                            let tcp = match tcp {
-                                Some(l) => {
-                                    l.set_nonblocking(true)?;
-                                    Some(TcpListener::from_std(l)?)
-                                }
-                                None => None,
-                            };
-                            let stop = async move {
-                                let _ = stop_rx.await;
-                            };
-                            serve(
-                                core,
-                                udp,
-                                tcp,
-                                local,
-                                legacy_channels,
-                                stop,
-                                every,
-                                stats_tx,
-                            )
-                            .await;
-                            Ok(())
-                        })
-                    });
+                let result = EventLoop::new(self, poll)
+                    .and_then(|event_loop| event_loop.run(&stop, every, &stats_tx));
                 let _ = done_tx.send(result);
             })?;
         tokio::pin!(shutdown);
@@ -178,7 +159,7 @@ impl ServerRunner {
         let result = loop {
             tokio::select! {
                 () = &mut shutdown => {
-                    let _ = stop_tx.send(());
+                    stopper.stop();
                     break (&mut done_rx).await;
                 }
                 stats = stats_rx.recv(), if stats_open => match stats {
@@ -194,288 +175,756 @@ impl ServerRunner {
     }
 }
 
-fn from_std_udp(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
-    socket.set_nonblocking(true)?;
-    UdpSocket::from_std(socket)
+/// Stops the event loop when told to, or when the future driving it is dropped.
+struct Stopper {
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
 }
 
-/// The event loop: runs on the serving thread's current-thread runtime until `shutdown`.
-#[allow(clippy::too_many_arguments)]
-async fn serve(
-    mut core: Server,
-    udp: UdpSocket,
-    tcp: Option<TcpListener>,
+impl Stopper {
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.waker.wake();
+    }
+}
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A UDP socket with its batched-I/O state.
+struct Endpoint {
+    socket: UdpSocket,
+    state: UdpSocketState,
+    /// The address the core knows it by.
     local: SocketAddr,
-    legacy: bool,
-    shutdown: impl Future<Output = ()>,
-    every: Option<Duration>,
-    stats: mpsc::Sender<ServerStats>,
-) {
-    let udp = Arc::new(udp);
-    let (tx, mut rx) = mpsc::channel::<Input>(INBOUND_QUEUE);
-    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-    // The listening socket is read by the core's own task (no hand-off per datagram: it
-    // carries every client → peer packet); relay sockets and TCP connections by reader tasks.
-    let mut listen_buf = vec![0u8; 65536];
-    if let Some(listener) = tcp {
-        tasks.push(spawn_tcp_acceptor(listener, local, legacy, tx.clone()));
+}
+
+impl Endpoint {
+    fn new(socket: std::net::UdpSocket, local: SocketAddr) -> io::Result<Endpoint> {
+        socket.set_nonblocking(true)?;
+        let socket = UdpSocket::from_std(socket);
+        let state = UdpSocketState::new(UdpSockRef::from(&socket))?;
+        Ok(Endpoint {
+            socket,
+            state,
+            local,
+        })
     }
-    let mut relays: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)> = HashMap::new();
-    let mut tcp_writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
-    tokio::pin!(shutdown);
-    // One timer, re-armed only when the core's deadline moves (not once per datagram).
-    let far_future = || tokio::time::Instant::now() + Duration::from_secs(86_400);
-    let timer = tokio::time::sleep_until(far_future());
-    tokio::pin!(timer);
-    let mut armed: Option<Instant> = None;
-    let period = every
-        .unwrap_or(Duration::from_secs(3600))
-        .max(Duration::from_millis(1));
-    let mut stats_tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    loop {
-        let deadline = core.poll_timeout();
-        if deadline != armed {
-            armed = deadline;
-            timer
-                .as_mut()
-                .reset(deadline.map_or_else(far_future, tokio::time::Instant::from_std));
+
+    /// Receives one batch into `buf` (BATCH buffers of RECV_BUF bytes); `meta` describes them.
+    fn recv(&self, buf: &mut [u8], meta: &mut [RecvMeta; BATCH]) -> io::Result<usize> {
+        let mut chunks = buf.chunks_mut(RECV_BUF);
+        let mut slices: [IoSliceMut<'_>; BATCH] =
+            std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
+        self.state
+            .recv(UdpSockRef::from(&self.socket), &mut slices, meta)
+    }
+
+    /// Sends `group`: datagrams to one destination, all of the first one's size but the last
+    /// (which may be shorter); several go as one GSO send through `scratch`.
+    fn send(&self, group: &[Transmit], scratch: &mut Vec<u8>) {
+        let (Some(first), true) = (group.first(), group.len() > 1) else {
+            for t in group {
+                self.send_one(t);
+            }
+            return;
+        };
+        scratch.clear();
+        for t in group {
+            scratch.extend_from_slice(&t.data);
         }
-        tokio::select! {
-            () = &mut shutdown => break,
-            input = rx.recv() => {
-                let Some(input) = input else { break };
-                let mut next = Some(input);
-                let mut batch = 0;
-                // Take what else is already queued before draining: one wake-up, many
-                // datagrams, under load.
-                while let Some(input) = next {
-                    handle_input(&mut core, input, &mut tcp_writers, local);
-                    batch += 1;
-                    next = if batch < INPUT_BATCH { rx.try_recv().ok() } else { None };
+        let transmit = quinn_udp::Transmit {
+            destination: first.destination,
+            ecn: None,
+            contents: scratch,
+            segment_size: Some(first.data.len()),
+            src_ip: None,
+        };
+        match self
+            .state
+            .try_send(UdpSockRef::from(&self.socket), &transmit)
+        {
+            // A full send buffer drops the run, as it would drop each datagram alone.
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // The kernel refused the GSO send (say, segments above the route's MTU): send
+            // them one by one.
+            Err(_) => {
+                for t in group {
+                    self.send_one(t);
                 }
             }
-            received = udp.recv_from(&mut listen_buf) => {
-                // ICMP errors surface as receive errors on Linux: keep serving.
-                if let Ok((n, from)) = received {
-                    let datagram = listen_buf.get(..n).unwrap_or_default();
-                    let _ = core.handle_receive(instant_now(), Transport::Udp, from, local, datagram);
-                    for _ in 1..INPUT_BATCH {
-                        let Ok((n, from)) = udp.try_recv_from(&mut listen_buf) else { break };
-                        let datagram = listen_buf.get(..n).unwrap_or_default();
-                        let _ = core.handle_receive(instant_now(), Transport::Udp, from, local, datagram);
-                    }
-                }
-            }
-            _ = stats_tick.tick(), if every.is_some() => {
-                // A slow reporter misses a tick rather than stalling the relay.
-                let _ = stats.try_send(core.stats());
-            }
-            () = &mut timer => {
-                armed = None;
-                core.handle_timeout(instant_now());
-            }
         }
-        drain(&mut core, &udp, &mut relays, &tcp_writers, &tx).await;
     }
-    for (_, (_, task)) in relays.drain() {
-        task.abort();
-    }
-    for task in tasks {
-        task.abort();
+
+    fn send_one(&self, t: &Transmit) {
+        let transmit = quinn_udp::Transmit {
+            destination: t.destination,
+            ecn: None,
+            contents: &t.data,
+            segment_size: None,
+            src_ip: None,
+        };
+        // UDP is lossy: a full send buffer or an ICMP-reported error drops this datagram.
+        let _ = self
+            .state
+            .try_send(UdpSockRef::from(&self.socket), &transmit);
     }
 }
 
-fn handle_input(
-    core: &mut Server,
-    input: Input,
-    tcp_writers: &mut HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
-    local: SocketAddr,
-) {
-    match input {
-        Input::Data(d) => {
-            let _ = core.handle_receive(instant_now(), d.transport, d.from, d.to, &d.data);
-        }
-        Input::Batch(batch) => {
-            for d in batch {
-                let _ = core.handle_receive(instant_now(), d.transport, d.from, d.to, &d.data);
-            }
-        }
-        Input::TcpOpened { client, writer } => {
-            tcp_writers.insert(client, writer);
-        }
-        Input::TcpClosed { client } => {
-            tcp_writers.remove(&client);
-            core.connection_closed(client, local);
-        }
-    }
+/// One TCP client connection.
+struct TcpConn {
+    stream: TcpStream,
+    client: SocketAddr,
+    framer: StreamFramer,
+    /// Bytes not yet written; `written` of them already are.
+    pending: Vec<u8>,
+    written: usize,
+    /// Registered for writability (the kernel buffer was full).
+    want_write: bool,
 }
 
-/// Sends every transmit and acts on every event, until the core has nothing more.
-async fn drain(
-    core: &mut Server,
-    udp: &Arc<UdpSocket>,
-    relays: &mut HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)>,
-    tcp_writers: &HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
-    tx: &mpsc::Sender<Input>,
-) {
-    loop {
-        let mut moved = false;
-        while let Some(t) = core.poll_transmit() {
-            moved = true;
-            match t.transport {
-                Transport::Tcp => {
-                    if let Some(w) = tcp_writers.get(&t.destination) {
-                        // A full queue means a stalled client: drop rather than block the core.
-                        let _ = w.try_send(t.data);
-                    }
-                }
-                Transport::Udp => {
-                    let socket = match relays.get(&t.source) {
-                        Some((s, _)) => s,
-                        None => udp,
-                    };
-                    // Usually writable at once: skip the await machinery then.
-                    if let Err(e) = socket.try_send_to(&t.data, t.destination)
-                        && e.kind() == io::ErrorKind::WouldBlock
-                    {
-                        let _ = socket.send_to(&t.data, t.destination).await;
-                    }
-                }
-            }
-        }
-        while let Some(e) = core.poll_event() {
-            moved = true;
-            match e {
-                ServerEvent::OpenRelay { relay } => match UdpSocket::bind(relay).await {
-                    Ok(socket) => {
-                        let socket = Arc::new(socket);
-                        let task =
-                            spawn_udp_reader(socket.clone(), relay, Transport::Udp, tx.clone());
-                        relays.insert(relay, (socket, task));
-                        core.relay_opened(instant_now(), relay);
-                    }
-                    Err(_) => core.relay_failed(instant_now(), relay),
-                },
-                ServerEvent::CloseRelay { relay } => {
-                    if let Some((_, task)) = relays.remove(&relay) {
-                        task.abort();
-                    }
-                }
-                _ => {}
-            }
-        }
-        if !moved {
+enum Slot {
+    Relay(Endpoint),
+    Tcp(TcpConn),
+}
+
+/// The length of the run of datagrams at the start of `out` that can go in one GSO send.
+fn gso_run(out: &[Transmit], max_segments: usize) -> usize {
+    let Some(first) = out.first() else { return 0 };
+    let size = first.data.len();
+    if first.transport != Transport::Udp || size == 0 || max_segments < 2 {
+        return 1;
+    }
+    let mut n = 1;
+    let mut total = size;
+    for t in out.get(1..).unwrap_or_default() {
+        let len = t.data.len();
+        if n >= max_segments
+            || t.transport != Transport::Udp
+            || t.source != first.source
+            || t.destination != first.destination
+            || len == 0
+            || len > size
+            || total + len > MAX_GSO_BYTES
+        {
             break;
         }
+        n += 1;
+        total += len;
+        if len < size {
+            break; // a shorter datagram ends a run
+        }
+    }
+    n
+}
+
+/// Calls `each` for every datagram of a received buffer: one, or a GRO run cut by `stride`.
+fn split_gro(data: &[u8], stride: usize, mut each: impl FnMut(&[u8])) {
+    if stride == 0 || stride >= data.len() {
+        each(data);
+        return;
+    }
+    for datagram in data.chunks(stride) {
+        each(datagram);
     }
 }
 
-fn spawn_udp_reader(
-    socket: Arc<UdpSocket>,
-    local: SocketAddr,
-    transport: Transport,
-    tx: mpsc::Sender<Input>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65536];
-        loop {
-            let Ok((n, from)) = socket.recv_from(&mut buf).await else {
-                // ICMP errors surface as recv errors on some systems: keep reading.
-                continue;
-            };
-            let inbound = |n: usize, from: SocketAddr, buf: &[u8]| Inbound {
-                transport,
-                from,
-                to: local,
-                data: buf.get(..n).unwrap_or_default().to_vec(),
-            };
-            // Take what else is already queued on the socket: one hand-off for the lot.
-            let mut batch = vec![inbound(n, from, &buf)];
-            while batch.len() < INPUT_BATCH {
-                let Ok((n, from)) = socket.try_recv_from(&mut buf) else {
-                    break;
-                };
-                batch.push(inbound(n, from, &buf));
-            }
-            let input = if batch.len() == 1 {
-                Input::Data(batch.remove(0))
-            } else {
-                Input::Batch(batch)
-            };
-            if tx.send(input).await.is_err() {
-                return;
-            }
-        }
-    })
+struct EventLoop {
+    core: Server,
+    poll: Poll,
+    listen: Endpoint,
+    tcp: Option<TcpListener>,
+    legacy: bool,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    /// Relay address → slot.
+    relays: HashMap<SocketAddr, usize>,
+    /// TCP client address → slot.
+    tcp_clients: HashMap<SocketAddr, usize>,
+    rx: Vec<u8>,
+    meta: [RecvMeta; BATCH],
+    tcp_buf: Vec<u8>,
+    out: Vec<Transmit>,
+    scratch: Vec<u8>,
+    /// Sockets left readable after their share of a turn.
+    again: Vec<Token>,
 }
 
-fn spawn_tcp_acceptor(
-    listener: TcpListener,
-    local: SocketAddr,
-    legacy_channels: bool,
-    tx: mpsc::Sender<Input>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, client)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let (mut read, mut write) = stream.into_split();
-            let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(TCP_WRITE_QUEUE);
-            if tx
-                .send(Input::TcpOpened {
-                    client,
-                    writer: wtx,
-                })
-                .await
-                .is_err()
-            {
-                return;
+impl EventLoop {
+    fn new(runner: ServerRunner, poll: Poll) -> io::Result<EventLoop> {
+        let ServerRunner {
+            core,
+            udp,
+            tcp,
+            local,
+            legacy_channels,
+        } = runner;
+        let mut listen = Endpoint::new(udp, local)?;
+        poll.registry()
+            .register(&mut listen.socket, LISTEN, Interest::READABLE)?;
+        let tcp = match tcp {
+            Some(listener) => {
+                listener.set_nonblocking(true)?;
+                let mut listener = TcpListener::from_std(listener);
+                poll.registry()
+                    .register(&mut listener, TCP_LISTEN, Interest::READABLE)?;
+                Some(listener)
             }
-            tokio::spawn(async move {
-                while let Some(bytes) = wrx.recv().await {
-                    if write.write_all(&bytes).await.is_err() {
+            None => None,
+        };
+        Ok(EventLoop {
+            core,
+            poll,
+            listen,
+            tcp,
+            legacy: legacy_channels,
+            slots: Vec::new(),
+            free: Vec::new(),
+            relays: HashMap::new(),
+            tcp_clients: HashMap::new(),
+            rx: vec![0; BATCH * RECV_BUF],
+            meta: [RecvMeta::default(); BATCH],
+            tcp_buf: vec![0; TCP_READ_BUF],
+            out: Vec::with_capacity(FLUSH_AT),
+            scratch: Vec::with_capacity(MAX_GSO_BYTES),
+            again: Vec::new(),
+        })
+    }
+
+    fn run(
+        mut self,
+        stop: &AtomicBool,
+        every: Option<Duration>,
+        stats: &mpsc::Sender<ServerStats>,
+    ) -> io::Result<()> {
+        let mut events = Events::with_capacity(EVENTS);
+        let mut ready: Vec<Token> = Vec::new();
+        let period = every.map(|p| p.max(Duration::from_millis(1)));
+        let mut next_stats = period.map(|p| instant_now() + p);
+        loop {
+            if stop.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            let now = instant_now();
+            let deadline = match (self.core.poll_timeout(), next_stats) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timeout = if self.again.is_empty() {
+                deadline.map(|d| d.saturating_duration_since(now))
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            ready.clear();
+            ready.append(&mut self.again);
+            for event in &events {
+                let token = event.token();
+                if token == WAKE {
+                    continue;
+                }
+                if event.is_writable() {
+                    self.write_tcp(token);
+                }
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    ready.push(token);
+                }
+            }
+            for &token in &ready {
+                match token {
+                    LISTEN => self.read_udp(token),
+                    TCP_LISTEN => self.accept(),
+                    _ => match self.slot(token) {
+                        Some(Slot::Relay(_)) => self.read_udp(token),
+                        Some(Slot::Tcp(_)) => self.read_tcp(token),
+                        None => {}
+                    },
+                }
+            }
+            self.flush();
+            let now = instant_now();
+            if self.core.poll_timeout().is_some_and(|t| t <= now) {
+                self.core.handle_timeout(now);
+                self.flush();
+            }
+            if let (Some(at), Some(period)) = (next_stats, period)
+                && at <= now
+            {
+                // A slow reporter misses a tick rather than stalling the relay.
+                let _ = stats.try_send(self.core.stats());
+                next_stats = Some(now + period);
+            }
+        }
+    }
+
+    fn slot(&self, token: Token) -> Option<&Slot> {
+        let index = token.0.checked_sub(FIRST_SLOT)?;
+        self.slots.get(index)?.as_ref()
+    }
+
+    /// Reads the UDP socket of `token` in batches into the core, up to its share of a turn.
+    fn read_udp(&mut self, token: Token) {
+        let mut errors = 0;
+        for _ in 0..READS_PER_TURN {
+            // Field by field: the endpoint, the buffers and the core are borrowed apart.
+            let endpoint = if token == LISTEN {
+                Some(&self.listen)
+            } else {
+                token
+                    .0
+                    .checked_sub(FIRST_SLOT)
+                    .and_then(|i| self.slots.get(i))
+                    .and_then(|slot| match slot {
+                        Some(Slot::Relay(endpoint)) => Some(endpoint),
+                        _ => None,
+                    })
+            };
+            let Some(endpoint) = endpoint else { return };
+            let n = match endpoint.recv(&mut self.rx, &mut self.meta) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                // ICMP errors surface as receive errors on Linux: keep reading.
+                Err(_) => {
+                    errors += 1;
+                    if errors >= ERRORS_PER_TURN {
                         return;
                     }
+                    continue;
                 }
-            });
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut framer = StreamFramer::default();
-                if legacy_channels {
-                    framer = framer.with_legacy_channels();
+            };
+            let now = instant_now();
+            let local = endpoint.local;
+            let core = &mut self.core;
+            for (meta, buf) in self.meta.iter().zip(self.rx.chunks(RECV_BUF)).take(n) {
+                let data = buf.get(..meta.len).unwrap_or_default();
+                split_gro(data, meta.stride, |datagram| {
+                    let _ = core.handle_receive(now, Transport::Udp, meta.addr, local, datagram);
+                });
+            }
+            self.collect();
+            // A short batch drained the socket: a later datagram raises a new event.
+            if n < BATCH {
+                return;
+            }
+        }
+        self.again.push(token);
+    }
+
+    /// Moves the core's transmits into the outgoing batch, writing it when full.
+    fn collect(&mut self) {
+        while let Some(t) = self.core.poll_transmit() {
+            self.out.push(t);
+            if self.out.len() >= FLUSH_AT {
+                self.send_out();
+            }
+        }
+    }
+
+    /// Writes every transmit and acts on every event until the core has nothing more.
+    fn flush(&mut self) {
+        loop {
+            self.collect();
+            self.send_out();
+            let mut moved = false;
+            while let Some(event) = self.core.poll_event() {
+                moved = true;
+                match event {
+                    ServerEvent::OpenRelay { relay } => self.open_relay(relay),
+                    ServerEvent::CloseRelay { relay } => self.close_relay(relay),
+                    _ => {}
                 }
-                let mut buf = vec![0u8; 16384];
-                'read: loop {
-                    let n = match read.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn send_out(&mut self) {
+        let out = std::mem::take(&mut self.out);
+        let mut rest = out.as_slice();
+        while let Some(first) = rest.first() {
+            let mut taken = 1;
+            match first.transport {
+                Transport::Tcp => self.write_tcp_message(first.destination, &first.data),
+                Transport::Udp => {
+                    let endpoint = if first.source == self.listen.local {
+                        Some(&self.listen)
+                    } else {
+                        self.relays
+                            .get(&first.source)
+                            .and_then(|&i| self.slots.get(i))
+                            .and_then(|slot| match slot {
+                                Some(Slot::Relay(endpoint)) => Some(endpoint),
+                                _ => None,
+                            })
                     };
-                    if framer.push(buf.get(..n).unwrap_or_default()).is_err() {
+                    if let Some(endpoint) = endpoint {
+                        let max = endpoint.state.max_gso_segments().min(MAX_GSO_SEGMENTS);
+                        taken = gso_run(rest, max).max(1);
+                        endpoint.send(rest.get(..taken).unwrap_or_default(), &mut self.scratch);
+                    }
+                }
+            }
+            rest = rest.get(taken..).unwrap_or_default();
+        }
+        self.out = out;
+        self.out.clear();
+    }
+
+    fn insert(&mut self, slot: Slot) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i) {
+                    *s = Some(slot);
+                }
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, index: usize) -> Option<Slot> {
+        let slot = self.slots.get_mut(index)?.take()?;
+        self.free.push(index);
+        Some(slot)
+    }
+
+    fn open_relay(&mut self, relay: SocketAddr) {
+        let now = instant_now();
+        let endpoint =
+            std::net::UdpSocket::bind(relay).and_then(|socket| Endpoint::new(socket, relay));
+        let Ok(endpoint) = endpoint else {
+            self.core.relay_failed(now, relay);
+            return;
+        };
+        let index = self.insert(Slot::Relay(endpoint));
+        let registered = match self.slots.get_mut(index) {
+            Some(Some(Slot::Relay(endpoint))) => self.poll.registry().register(
+                &mut endpoint.socket,
+                Token(index + FIRST_SLOT),
+                Interest::READABLE,
+            ),
+            _ => Err(io::Error::other("relay slot vanished")),
+        };
+        if registered.is_err() {
+            self.remove(index);
+            self.core.relay_failed(now, relay);
+            return;
+        }
+        self.relays.insert(relay, index);
+        self.core.relay_opened(now, relay);
+    }
+
+    fn close_relay(&mut self, relay: SocketAddr) {
+        let Some(index) = self.relays.remove(&relay) else {
+            return;
+        };
+        if let Some(Slot::Relay(mut endpoint)) = self.remove(index) {
+            let _ = self.poll.registry().deregister(&mut endpoint.socket);
+        }
+        // The token may still be queued for another read this turn: the slot is empty (or
+        // reused by a socket that simply finds nothing to read).
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let Some(listener) = &self.tcp else { return };
+            let (mut stream, client) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                Err(_) => return,
+            };
+            if self.tcp_clients.len() >= MAX_TCP_CONNECTIONS {
+                continue; // dropping the stream closes it
+            }
+            let _ = stream.set_nodelay(true);
+            let index = self.slots.len();
+            let index = self.free.last().copied().unwrap_or(index);
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, Token(index + FIRST_SLOT), Interest::READABLE)
+                .is_err()
+            {
+                continue;
+            }
+            let mut framer = StreamFramer::default();
+            if self.legacy {
+                framer = framer.with_legacy_channels();
+            }
+            let inserted = self.insert(Slot::Tcp(TcpConn {
+                stream,
+                client,
+                framer,
+                pending: Vec::new(),
+                written: 0,
+                want_write: false,
+            }));
+            debug_assert_eq!(inserted, index);
+            self.tcp_clients.insert(client, index);
+        }
+    }
+
+    fn tcp_conn(&mut self, token: Token) -> Option<&mut TcpConn> {
+        let index = token.0.checked_sub(FIRST_SLOT)?;
+        match self.slots.get_mut(index)? {
+            Some(Slot::Tcp(conn)) => Some(conn),
+            _ => None,
+        }
+    }
+
+    /// Reads the TCP connection of `token` until it would block, feeding each frame.
+    fn read_tcp(&mut self, token: Token) {
+        let local = self.listen.local;
+        let mut close = false;
+        for _ in 0..READS_PER_TURN {
+            let Some(index) = token.0.checked_sub(FIRST_SLOT) else {
+                return;
+            };
+            let Some(Some(Slot::Tcp(conn))) = self.slots.get_mut(index) else {
+                return;
+            };
+            let n = match conn.stream.read(&mut self.tcp_buf) {
+                Ok(0) => {
+                    close = true;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    close = true;
+                    break;
+                }
+            };
+            if conn
+                .framer
+                .push(self.tcp_buf.get(..n).unwrap_or_default())
+                .is_err()
+            {
+                close = true;
+                break;
+            }
+            let now = instant_now();
+            loop {
+                match conn.framer.next_frame() {
+                    Ok(Some(frame)) => {
+                        let _ = self.core.handle_receive(
+                            now,
+                            Transport::Tcp,
+                            conn.client,
+                            local,
+                            &frame,
+                        );
+                    }
+                    Ok(None) => break,
+                    // RFC 8656 §12.5: an unframeable stream is closed.
+                    Err(_) => {
+                        close = true;
                         break;
                     }
-                    loop {
-                        match framer.next_frame() {
-                            Ok(Some(frame)) => {
-                                let input = Input::Data(Inbound {
-                                    transport: Transport::Tcp,
-                                    from: client,
-                                    to: local,
-                                    data: frame.to_vec(),
-                                });
-                                if tx.send(input).await.is_err() {
-                                    break 'read;
-                                }
-                            }
-                            Ok(None) => break,
-                            // RFC 8656 §12.5: an unframeable stream is closed.
-                            Err(_) => break 'read,
-                        }
-                    }
                 }
-                let _ = tx.send(Input::TcpClosed { client }).await;
-            });
+            }
+            if close {
+                break;
+            }
+            self.collect();
+            if n < self.tcp_buf.len() {
+                // Drained for now (edge-triggered: more data raises a new event).
+                return;
+            }
+            if self.slot(token).is_none() {
+                return;
+            }
         }
-    })
+        if close {
+            self.close_tcp(token);
+        } else {
+            self.again.push(token);
+        }
+    }
+
+    fn close_tcp(&mut self, token: Token) {
+        let Some(index) = token.0.checked_sub(FIRST_SLOT) else {
+            return;
+        };
+        if !matches!(self.slots.get(index), Some(Some(Slot::Tcp(_)))) {
+            return;
+        }
+        if let Some(Slot::Tcp(mut conn)) = self.remove(index) {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            self.tcp_clients.remove(&conn.client);
+            self.core.connection_closed(conn.client, self.listen.local);
+        }
+    }
+
+    /// Queues one message to a TCP client and writes what the socket takes now.
+    fn write_tcp_message(&mut self, client: SocketAddr, data: &[u8]) {
+        let Some(&index) = self.tcp_clients.get(&client) else {
+            return;
+        };
+        let token = Token(index + FIRST_SLOT);
+        let Some(conn) = self.tcp_conn(token) else {
+            return;
+        };
+        if conn.pending.len() - conn.written + data.len() > TCP_WRITE_LIMIT {
+            return; // a stalled client: drop whole messages rather than block the loop
+        }
+        conn.pending.extend_from_slice(data);
+        if !conn.want_write {
+            self.write_tcp(token);
+        }
+    }
+
+    /// Writes a TCP connection's queued bytes; registers for writability while some remain.
+    fn write_tcp(&mut self, token: Token) {
+        let registry = self.poll.registry();
+        let Some(index) = token.0.checked_sub(FIRST_SLOT) else {
+            return;
+        };
+        let Some(Some(Slot::Tcp(conn))) = self.slots.get_mut(index) else {
+            return;
+        };
+        while conn.written < conn.pending.len() {
+            match conn
+                .stream
+                .write(conn.pending.get(conn.written..).unwrap_or_default())
+            {
+                Ok(0) => break,
+                Ok(n) => conn.written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                // A broken connection: its read side reports the close.
+                Err(_) => {
+                    conn.pending.clear();
+                    conn.written = 0;
+                    break;
+                }
+            }
+        }
+        if conn.written >= conn.pending.len() {
+            conn.pending.clear();
+            conn.written = 0;
+        } else if conn.written > TCP_WRITE_LIMIT / 2 {
+            conn.pending.drain(..conn.written);
+            conn.written = 0;
+        }
+        let want_write = !conn.pending.is_empty();
+        if want_write != conn.want_write {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if registry
+                .reregister(&mut conn.stream, token, interest)
+                .is_ok()
+            {
+                conn.want_write = want_write;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(source: u16, destination: u16, len: usize) -> Transmit {
+        Transmit {
+            transport: Transport::Udp,
+            source: SocketAddr::from(([127, 0, 0, 1], source)),
+            destination: SocketAddr::from(([127, 0, 0, 1], destination)),
+            data: vec![7; len],
+        }
+    }
+
+    #[test]
+    fn gso_runs_group_same_socket_destination_and_size() {
+        let out = vec![t(1, 2, 100), t(1, 2, 100), t(1, 2, 100), t(1, 3, 100)];
+        assert_eq!(gso_run(&out, 64), 3);
+        assert_eq!(gso_run(&out[3..], 64), 1);
+        // Another source socket ends the run.
+        assert_eq!(gso_run(&[t(1, 2, 10), t(4, 2, 10)], 64), 1);
+        // No GSO: one at a time.
+        assert_eq!(gso_run(&out, 1), 1);
+        // The segment cap.
+        assert_eq!(gso_run(&out, 2), 2);
+        assert_eq!(gso_run(&[], 64), 0);
+    }
+
+    #[test]
+    fn gso_run_ends_after_a_shorter_datagram_and_before_a_longer_one() {
+        let out = vec![t(1, 2, 100), t(1, 2, 60), t(1, 2, 60)];
+        assert_eq!(gso_run(&out, 64), 2);
+        let out = vec![t(1, 2, 60), t(1, 2, 100)];
+        assert_eq!(gso_run(&out, 64), 1);
+        // Empty datagrams never join a run.
+        assert_eq!(gso_run(&[t(1, 2, 0), t(1, 2, 0)], 64), 1);
+        assert_eq!(gso_run(&[t(1, 2, 5), t(1, 2, 0)], 64), 1);
+    }
+
+    #[test]
+    fn gso_run_stays_under_the_byte_limit() {
+        let out: Vec<Transmit> = (0..64).map(|_| t(1, 2, 1400)).collect();
+        let n = gso_run(&out, 64);
+        assert_eq!(n, MAX_GSO_BYTES / 1400);
+        assert!(n * 1400 <= MAX_GSO_BYTES);
+    }
+
+    #[test]
+    fn gso_run_keeps_tcp_out() {
+        let mut tcp = t(1, 2, 100);
+        tcp.transport = Transport::Tcp;
+        assert_eq!(gso_run(&[t(1, 2, 100), tcp.clone()], 64), 1);
+        assert_eq!(gso_run(&[tcp, t(1, 2, 100)], 64), 1);
+    }
+
+    #[test]
+    fn gro_buffers_split_by_stride() {
+        let data: Vec<u8> = (0..250).map(|i| i as u8).collect();
+        let mut seen = Vec::new();
+        split_gro(&data, 100, |d| seen.push(d.to_vec()));
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0], data[..100]);
+        assert_eq!(seen[1], data[100..200]);
+        assert_eq!(seen[2], data[200..]);
+        // One datagram (stride = its length, or unknown).
+        let mut count = 0;
+        split_gro(&data, 250, |d| {
+            assert_eq!(d, &data[..]);
+            count += 1;
+        });
+        split_gro(&data, 0, |d| {
+            assert_eq!(d, &data[..]);
+            count += 1;
+        });
+        assert_eq!(count, 2);
+        let mut empty = 0;
+        split_gro(&[], 100, |d| {
+            assert!(d.is_empty());
+            empty += 1;
+        });
+        assert_eq!(empty, 1);
+    }
 }

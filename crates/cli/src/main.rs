@@ -4,7 +4,7 @@
 //! tern demo [--file PATH] [--size BYTES]   two peers, one signaling server, chat + file transfer
 //!           [--loss PCT] [--delay MS] [--jitter MS]   … through an impairing relay
 //! tern signal [--port N]                   a WebSocket signaling server on 127.0.0.1
-//! tern serve [--port N] [--room NAME]      a page on 127.0.0.1 connecting a browser to a Rust peer
+//! tern serve [--port N] [--room NAME] [--mdns]   a page on 127.0.0.1 connecting a browser to a Rust peer
 //! tern turn-server --user NAME:PW [...]    a TURN relay (RFC 8656) over UDP and TCP
 //! tern stun-server [--listen ADDR]         a STUN binding server (RFC 8489) over UDP and TCP
 //! ```

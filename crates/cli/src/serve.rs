@@ -5,6 +5,9 @@
 //! (the "room peer") joins the room first and offers a peer connection to every browser that
 //! joins after it (`serve/session.rs`: chat echo, SHA-256 of files, camera and microphone echoed
 //! back). A browser that leaves (`remove_peer`) ends its session and its peer connection.
+//! `--mdns` switches on both mDNS options of the Rust peer's connections (`.local` names for its
+//! host IPs, resolution of the browser's); the page's `?media=off` leaves out the camera and
+//! microphone, so that Chromium hides its host IPs behind such names too.
 
 mod http;
 mod session;
@@ -29,6 +32,9 @@ pub(crate) const USAGE: &str =
              --port N        HTTP port (default 8080); the page, and the WebSocket on /ws
              --room NAME     room name (default tern)
              --ice-ip ADDR   address the Rust peer's UDP socket binds (default 127.0.0.1)
+             --mdns          hide the Rust peer's host IPs behind random `<uuid>.local` names
+                             (answering mDNS queries for them on 224.0.0.251:5353) and resolve
+                             the browser's `.local` candidates; needs a multicast interface
 ";
 
 pub async fn run(args: &[String]) -> Result<(), String> {
@@ -42,6 +48,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
         .unwrap_or("127.0.0.1")
         .parse()
         .map_err(|_| "--ice-ip takes an IP address")?;
+    let mdns = args.iter().any(|a| a == "--mdns");
 
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let signaling = tern_signaling::Server::bind(tern_signaling::ServerConfig::new(
@@ -63,15 +70,16 @@ pub async fn run(args: &[String]) -> Result<(), String> {
         .await
         .map_err(|e| format!("room peer: join {room}: {e}"))?;
     println!(
-        "tern serve: room {room:?}, Rust peer {}, ICE on {ice_ip}",
-        joined.you.as_str()
+        "tern serve: room {room:?}, Rust peer {}, ICE on {ice_ip}{}",
+        joined.you.as_str(),
+        if mdns { ", mDNS names" } else { "" }
     );
     let page = Arc::new(PAGE.replace("__TERN_ROOM__", room));
     println!("tern serve: open http://{address}/ in a browser (Ctrl-C to stop)");
 
     let signaling_addr = signaling.local_addr();
     let http = tokio::spawn(accept(listener, page, signaling_addr));
-    let peer = room_peer(client, joined.peers, ice_ip);
+    let peer = room_peer(client, joined.peers, ice_ip, mdns);
     let outcome = tokio::select! {
         result = peer => result,
         _ = tokio::signal::ctrl_c() => Ok(()),
@@ -103,7 +111,12 @@ async fn accept(listener: TcpListener, page: Arc<String>, signaling: SocketAddr)
 }
 
 /// The Rust peer: one session task per browser in the room, fed by this task's signaling client.
-async fn room_peer(mut client: Client, present: Vec<PeerId>, ice_ip: IpAddr) -> Result<(), String> {
+async fn room_peer(
+    mut client: Client,
+    present: Vec<PeerId>,
+    ice_ip: IpAddr,
+    mdns: bool,
+) -> Result<(), String> {
     let (outbox, mut outgoing) = mpsc::channel::<ClientMessage>(256);
     let (ended_tx, mut ended) = mpsc::unbounded_channel::<PeerId>();
     let mut sessions: HashMap<PeerId, mpsc::Sender<ServerMessage>> = HashMap::new();
@@ -123,7 +136,7 @@ async fn room_peer(mut client: Client, present: Vec<PeerId>, ice_ip: IpAddr) -> 
         sessions.insert(id.clone(), tx);
         let (outbox, ended_tx) = (outbox.clone(), ended_tx.clone());
         tokio::spawn(async move {
-            match session::run(id.clone(), ice_ip, rx, outbox).await {
+            match session::run(id.clone(), ice_ip, mdns, rx, outbox).await {
                 Ok(s) => println!(
                     "tern serve: {} done: {} chat messages, {} files, {} RTP packets echoed, {} keyframe requests forwarded",
                     id.as_str(),

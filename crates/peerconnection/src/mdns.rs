@@ -8,13 +8,20 @@
 //!   bytes, more than [`MAX_QUESTIONS`] questions or [`MAX_RECORDS`] records, names longer than
 //!   255 bytes and compression pointers that do not point strictly backwards (or chain more than
 //!   [`MAX_POINTERS`] times) are refused with a typed [`MdnsError`].
-//! - The resolver sends one-shot queries (RFC 6762 §5.1) over IPv4 multicast from an ephemeral
-//!   socket bound to the connection's own IPv4 address (so a query leaves by that interface
-//!   only), asks for a unicast reply, and caches answers for their TTL ([`Cache`], bounded).
-//! - The responder owns names of the form `<uuid-v4>.local`, one per host IP, and answers A/AAAA
-//!   questions for exactly those names on port 5353 (group 224.0.0.251 joined on the interfaces
-//!   of the host IPs, `SO_REUSEADDR`/`SO_REUSEPORT` so it shares the port with other
-//!   responders). The names die with the connection's task.
+//! - The resolver listens on port 5353 (shared) on the interface of the connection's own IPv4
+//!   address and asks there: one question per message (A, then AAAA), ID 0, no unicast-response
+//!   bit, retransmitted after 1 and 2 s; the first multicast (or unicast) answer naming the host
+//!   wins and is cached for its TTL ([`Cache`], bounded). That is the query Chromium's responder
+//!   answers (it ignores multi-question queries and unicast-response questions; see
+//!   `net::resolve`). If 5353 cannot be shared it falls back to a legacy one-shot query from
+//!   an ephemeral port (RFC 6762 §6.7).
+//! - The responder owns names of the form `<uuid-v4>.local`, one per host IP, and answers
+//!   questions about exactly those names on port 5353 (group 224.0.0.251 joined on the
+//!   interfaces of the host IPs, `SO_REUSEADDR`/`SO_REUSEPORT` so it shares the port with other
+//!   responders): A/AAAA/ANY with the addresses plus an NSEC record of the types the name has,
+//!   any other type with that NSEC record alone (a negative answer, RFC 6762 §6.1). Multicast
+//!   queries get multicast answers, unicast-response questions and legacy queries unicast ones.
+//!   The names die with the connection's task.
 //!
 //! Not implemented: IPv6 multicast transport (`[ff02::fb]:5353`; AAAA records are still asked
 //! and answered over IPv4), probing and announcing (RFC 6762 §8: a random 122-bit name does not
@@ -47,8 +54,14 @@ pub const ANSWER_TTL: u32 = 120;
 /// Cache lifetime is capped whatever TTL an answer claims.
 const MAX_TTL: u32 = 3600;
 
-const TYPE_A: u16 = 1;
-const TYPE_AAAA: u16 = 28;
+/// Record type A (an IPv4 address).
+pub const TYPE_A: u16 = 1;
+/// Record type AAAA (an IPv6 address).
+pub const TYPE_AAAA: u16 = 28;
+/// Record type NSEC (RFC 6762 §6.1: which types a name has, in negative answers).
+pub const TYPE_NSEC: u16 = 47;
+/// Question type ANY.
+pub const TYPE_ANY: u16 = 255;
 const CLASS_IN: u16 = 1;
 /// RFC 6762 §5.4: the top bit of a question's class asks for a unicast response.
 const UNICAST_RESPONSE: u16 = 0x8000;
@@ -280,59 +293,102 @@ fn push_name(out: &mut Vec<u8>, name: &str) -> Result<(), MdnsError> {
     Ok(())
 }
 
-fn header(out: &mut Vec<u8>, id: u16, flags: u16, questions: u16, answers: u16) {
-    for field in [id, flags, questions, answers, 0, 0] {
+fn header(out: &mut Vec<u8>, id: u16, flags: u16, questions: u16) {
+    for field in [id, flags, questions, 0, 0, 0] {
         out.extend_from_slice(&field.to_be_bytes());
     }
 }
 
-/// A query for the A and AAAA records of `name`, asking for a unicast reply (RFC 6762 §5.4).
-pub fn query(id: u16, name: &str) -> Result<Vec<u8>, MdnsError> {
+/// A query with one question about `name` per type in `qtypes`; `unicast` sets each question's
+/// unicast-response bit (RFC 6762 §5.4).
+pub fn query(id: u16, name: &str, qtypes: &[u16], unicast: bool) -> Result<Vec<u8>, MdnsError> {
+    let count = u16::try_from(qtypes.len()).map_err(|_| MdnsError::TooManyEntries {
+        count: qtypes.len(),
+    })?;
+    let class = if unicast {
+        CLASS_IN | UNICAST_RESPONSE
+    } else {
+        CLASS_IN
+    };
     let mut out = Vec::with_capacity(64);
-    header(&mut out, id, 0, 2, 0);
-    for qtype in [TYPE_A, TYPE_AAAA] {
+    header(&mut out, id, 0, count);
+    for qtype in qtypes {
         push_name(&mut out, name)?;
         out.extend_from_slice(&qtype.to_be_bytes());
-        out.extend_from_slice(&(CLASS_IN | UNICAST_RESPONSE).to_be_bytes());
+        out.extend_from_slice(&class.to_be_bytes());
+    }
+    if out.len() > MAX_PACKET {
+        return Err(MdnsError::Oversized { len: out.len() });
     }
     Ok(out)
 }
 
-/// An authoritative response (RFC 6762 §18.4: QR and AA set) with one record per address.
-/// `echo` repeats the questions, as a reply to a legacy unicast query must (RFC 6762 §6.7).
+/// An authoritative response (RFC 6762 §18.4: QR and AA set) about `name`, which owns the
+/// addresses `owned`: one record per address in `answers` (those the questions asked for), and
+/// an NSEC record listing the address types `name` has (RFC 6762 §6.1), so a querier learns at
+/// once that the other type does not exist. With no answers the NSEC record is the answer (a
+/// negative response); otherwise it goes in the additional section. `echo` repeats the
+/// questions, as a reply to a legacy unicast query must (RFC 6762 §6.7).
 pub fn response(
     id: u16,
     echo: &[Question],
     name: &str,
-    addresses: &[IpAddr],
+    answers: &[IpAddr],
+    owned: &[IpAddr],
 ) -> Result<Vec<u8>, MdnsError> {
     let count = |n: usize| u16::try_from(n).map_err(|_| MdnsError::TooManyEntries { count: n });
+    let negative = answers.is_empty();
     let mut out = Vec::with_capacity(128);
-    header(
-        &mut out,
+    for field in [
         id,
         0x8400,
         count(echo.len())?,
-        count(addresses.len())?,
-    );
+        count(answers.len() + usize::from(negative))?,
+        0,
+        u16::from(!negative),
+    ] {
+        out.extend_from_slice(&field.to_be_bytes());
+    }
     for q in echo {
         push_name(&mut out, &q.name)?;
         out.extend_from_slice(&q.qtype.to_be_bytes());
         out.extend_from_slice(&CLASS_IN.to_be_bytes());
     }
-    for address in addresses {
-        push_name(&mut out, name)?;
-        let (rtype, data) = match address {
-            IpAddr::V4(v4) => (TYPE_A, v4.octets().to_vec()),
-            IpAddr::V6(v6) => (TYPE_AAAA, v6.octets().to_vec()),
-        };
+    let record = |out: &mut Vec<u8>, rtype: u16, data: &[u8]| -> Result<(), MdnsError> {
+        push_name(out, name)?;
         out.extend_from_slice(&rtype.to_be_bytes());
         // RFC 6762 §10.2: our unique records carry the cache-flush bit.
         out.extend_from_slice(&(CLASS_IN | CACHE_FLUSH).to_be_bytes());
         out.extend_from_slice(&ANSWER_TTL.to_be_bytes());
         out.extend_from_slice(&count(data.len())?.to_be_bytes());
-        out.extend_from_slice(&data);
+        out.extend_from_slice(data);
+        Ok(())
+    };
+    for address in answers {
+        match address {
+            IpAddr::V4(v4) => record(&mut out, TYPE_A, &v4.octets())?,
+            IpAddr::V6(v6) => record(&mut out, TYPE_AAAA, &v6.octets())?,
+        }
     }
+    // RFC 6762 §6.1: the NSEC record's Next Domain Name is its own name, then the type bitmap
+    // (RFC 4034 §4.1.2) of window 0: A is type 1 (bit 1 of byte 0), AAAA type 28 (bit 4 of byte 3).
+    let mut data = Vec::with_capacity(name.len() + 8);
+    push_name(&mut data, name)?;
+    let mut bitmap = [0u8; 4];
+    let mut used = 0;
+    for address in owned {
+        let (byte, bit) = if address.is_ipv4() { (0, 1) } else { (3, 4) };
+        if let Some(b) = bitmap.get_mut(byte) {
+            *b |= 0x80 >> bit;
+        }
+        used = used.max(byte + 1);
+    }
+    if used > 0 {
+        data.push(0);
+        data.push(u8::try_from(used).unwrap_or(4));
+        data.extend_from_slice(bitmap.get(..used).unwrap_or_default());
+    }
+    record(&mut out, TYPE_NSEC, &data)?;
     if out.len() > MAX_PACKET {
         return Err(MdnsError::Oversized { len: out.len() });
     }
@@ -483,8 +539,50 @@ pub(crate) mod net {
     use super::*;
     use tokio::net::UdpSocket;
 
-    /// Asks for `name` from an ephemeral socket on `interface` (the multicast interface too,
-    /// unless unspecified); the addresses and their TTL, or why not.
+    /// A socket on the mDNS port, sharing it (`SO_REUSEADDR`/`SO_REUSEPORT`) with every other
+    /// responder and querier of the host, joined to 224.0.0.251 on each of `interfaces` (all of
+    /// them when empty), sending by the first. On Linux it is bound to the group address itself,
+    /// so it receives only datagrams sent to 224.0.0.251, never a unicast datagram (its replies
+    /// still leave from an interface address: the kernel picks the source for a socket bound to
+    /// a multicast address).
+    pub(crate) fn group_socket(interfaces: &[Ipv4Addr]) -> std::io::Result<UdpSocket> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_reuse_address(true)?;
+        #[cfg(unix)]
+        socket.set_reuse_port(true)?;
+        socket.set_nonblocking(true)?;
+        let bind_ip = if cfg!(target_os = "linux") {
+            *MDNS_V4.ip()
+        } else {
+            Ipv4Addr::UNSPECIFIED
+        };
+        socket.bind(&SocketAddr::from((bind_ip, MDNS_V4.port())).into())?;
+        for interface in interfaces {
+            socket.join_multicast_v4(MDNS_V4.ip(), interface)?;
+        }
+        match interfaces.first() {
+            Some(interface) => socket.set_multicast_if_v4(interface)?,
+            None => socket.join_multicast_v4(MDNS_V4.ip(), &Ipv4Addr::UNSPECIFIED)?,
+        }
+        // RFC 6762 §11: mDNS packets are sent with IP TTL 255 (224.0.0.251 is link-local: no
+        // router forwards it whatever the TTL). Loopback on: a peer of this host hears us.
+        socket.set_multicast_ttl_v4(255)?;
+        socket.set_multicast_loop_v4(true)?;
+        UdpSocket::from_std(socket.into())
+    }
+
+    /// Asks for `name` on `interface` (every interface when unspecified); the addresses and
+    /// their TTL, or why not.
+    ///
+    /// The querier listens on port 5353 itself (RFC 6762 §5.2: a querier on 5353 gets the
+    /// multicast answers every responder sends) and sends each question in a message of its
+    /// own, without the unicast-response bit and with ID 0 (RFC 6762 §18.1). Chromium's
+    /// responder (which hides every browser's host IPs) needs all three: it answers only
+    /// single-question queries, ignores questions with the unicast-response bit, and answers a
+    /// legacy query from another port by multicast all the same (measured with Chromium 156).
+    /// Only if 5353 cannot be shared does the query go from an ephemeral port (a legacy
+    /// one-shot query, RFC 6762 §5.1 and §6.7), answered only by responders that reply unicast.
     pub(crate) async fn resolve(
         name: String,
         interface: Ipv4Addr,
@@ -494,15 +592,29 @@ pub(crate) mod net {
             name: name.clone(),
             reason,
         };
-        let packet = query(id, &name)?;
-        let socket = UdpSocket::bind(SocketAddr::from((interface, 0)))
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        if !interface.is_unspecified() {
-            socket2::SockRef::from(&socket)
-                .set_multicast_if_v4(&interface)
-                .map_err(|e| fail(e.to_string()))?;
-        }
+        let interfaces: &[Ipv4Addr] = if interface.is_unspecified() {
+            &[]
+        } else {
+            &[interface]
+        };
+        let (socket, id) = match group_socket(interfaces) {
+            Ok(socket) => (socket, 0),
+            Err(_) => {
+                let socket = UdpSocket::bind(SocketAddr::from((interface, 0)))
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                if !interface.is_unspecified() {
+                    socket2::SockRef::from(&socket)
+                        .set_multicast_if_v4(&interface)
+                        .map_err(|e| fail(e.to_string()))?;
+                }
+                (socket, id)
+            }
+        };
+        let packets = [
+            query(id, &name, &[TYPE_A], false)?,
+            query(id, &name, &[TYPE_AAAA], false)?,
+        ];
         let wanted = name.to_ascii_lowercase();
         let exchange = async {
             let mut buf = vec![0u8; MAX_PACKET];
@@ -511,10 +623,13 @@ pub(crate) mod net {
             loop {
                 tokio::select! {
                     _ = resend.tick() => {
-                        socket.send_to(&packet, MDNS_V4).await.map_err(|e| fail(e.to_string()))?;
+                        for packet in &packets {
+                            socket.send_to(packet, MDNS_V4).await.map_err(|e| fail(e.to_string()))?;
+                        }
                     }
                     received = socket.recv_from(&mut buf) => {
-                        let (n, _) = received.map_err(|e| fail(e.to_string()))?;
+                        // Another host's ICMP report on a shared socket is not our failure.
+                        let Ok((n, _)) = received else { continue };
                         let Ok(message) = parse(buf.get(..n).unwrap_or_default()) else {
                             continue;
                         };
@@ -748,37 +863,17 @@ pub(crate) mod net {
     }
 
     impl Responder {
-        /// Binds 5353 (shared) and joins the group on the IPv4 interfaces of `names`. On Linux the
-        /// socket is bound to the group address itself, so it receives only datagrams sent to
-        /// 224.0.0.251 and never a unicast datagram from any interface (replies still leave from
-        /// an interface address: the kernel picks the source for a multicast-bound socket).
+        /// Listens on 5353 (shared, [`group_socket`]) on the IPv4 interfaces of `names`.
         pub(crate) fn start(names: Vec<(IpAddr, String)>) -> std::io::Result<Responder> {
-            use socket2::{Domain, Protocol, Socket, Type};
-            let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-            socket.set_reuse_address(true)?;
-            #[cfg(unix)]
-            socket.set_reuse_port(true)?;
-            socket.set_nonblocking(true)?;
-            let bind_ip = if cfg!(target_os = "linux") {
-                *MDNS_V4.ip()
-            } else {
-                Ipv4Addr::UNSPECIFIED
-            };
-            socket.bind(&SocketAddr::from((bind_ip, MDNS_V4.port())).into())?;
-            let mut interface = Ipv4Addr::UNSPECIFIED;
+            let mut interfaces: Vec<Ipv4Addr> = Vec::new();
             for (ip, _) in &names {
-                if let IpAddr::V4(v4) = ip {
-                    socket.join_multicast_v4(MDNS_V4.ip(), v4)?;
-                    interface = *v4;
+                if let IpAddr::V4(v4) = ip
+                    && !interfaces.contains(v4)
+                {
+                    interfaces.push(*v4);
                 }
             }
-            if interface.is_unspecified() {
-                socket.join_multicast_v4(MDNS_V4.ip(), &Ipv4Addr::UNSPECIFIED)?;
-            } else {
-                // Multicast replies leave by the interface of (one of) our host addresses.
-                socket.set_multicast_if_v4(&interface)?;
-            }
-            let socket = UdpSocket::from_std(socket.into())?;
+            let socket = group_socket(&interfaces)?;
             Ok(Responder {
                 task: tokio::spawn(answer(socket, names)),
             })
@@ -808,24 +903,29 @@ pub(crate) mod net {
         names: &[(IpAddr, String)],
     ) -> Option<(Vec<u8>, SocketAddr)> {
         let message = parse(packet).ok().filter(|m| !m.response)?;
-        let (name, addresses) = names.iter().find_map(|(_, name)| {
-            let addresses: Vec<IpAddr> = names
-                .iter()
-                .filter(|(ip, n)| {
-                    n == name && {
-                        message.questions.iter().any(|q| {
-                            q.name == *name
-                                && match ip {
-                                    IpAddr::V4(_) => q.qtype == TYPE_A || q.qtype == 255,
-                                    IpAddr::V6(_) => q.qtype == TYPE_AAAA || q.qtype == 255,
-                                }
-                        })
-                    }
-                })
-                .map(|(ip, _)| *ip)
-                .collect();
-            (!addresses.is_empty()).then_some((name, addresses))
-        })?;
+        // The first of our names asked about, every address it owns, and those asked for.
+        let name = names
+            .iter()
+            .map(|(_, name)| name)
+            .find(|name| message.questions.iter().any(|q| q.name == **name))?;
+        let owned: Vec<IpAddr> = names
+            .iter()
+            .filter(|(_, n)| n == name)
+            .map(|(ip, _)| *ip)
+            .collect();
+        let answers: Vec<IpAddr> = owned
+            .iter()
+            .copied()
+            .filter(|ip| {
+                let wanted = if ip.is_ipv4() { TYPE_A } else { TYPE_AAAA };
+                message
+                    .questions
+                    .iter()
+                    .any(|q| q.name == *name && (q.qtype == wanted || q.qtype == TYPE_ANY))
+            })
+            .collect();
+        // RFC 6762 §6.1: a question about our name for a type it does not have is answered
+        // too, with an NSEC record saying so (`answers` is then empty: a negative response).
         // RFC 6762 §6.7: a query from a port other than 5353 is a legacy unicast query: the
         // reply goes to its source, repeats the questions and copies the ID. §5.4: so does a
         // reply to a question with the unicast-response bit. Otherwise it is multicast.
@@ -838,7 +938,7 @@ pub(crate) mod net {
             .cloned()
             .collect();
         let id = if legacy { message.id } else { 0 };
-        let reply = response(id, &echo, name, &addresses).ok()?;
+        let reply = response(id, &echo, name, &answers, &owned).ok()?;
         let to = if unicast {
             from
         } else {
@@ -856,7 +956,7 @@ mod tests {
 
     #[test]
     fn query_round_trips() {
-        let m = parse(&query(7, NAME).unwrap()).unwrap();
+        let m = parse(&query(7, NAME, &[TYPE_A, TYPE_AAAA], true).unwrap()).unwrap();
         assert_eq!(m.id, 7);
         assert!(!m.response);
         let types: Vec<u16> = m.questions.iter().map(|q| q.qtype).collect();
@@ -867,8 +967,10 @@ mod tests {
     #[test]
     fn response_round_trips_with_both_families() {
         let addresses: [IpAddr; 2] = ["192.0.2.7".parse().unwrap(), "2001:db8::1".parse().unwrap()];
-        let echo = parse(&query(9, NAME).unwrap()).unwrap().questions;
-        let m = parse(&response(9, &echo, NAME, &addresses).unwrap()).unwrap();
+        let echo = parse(&query(9, NAME, &[TYPE_A, TYPE_AAAA], true).unwrap())
+            .unwrap()
+            .questions;
+        let m = parse(&response(9, &echo, NAME, &addresses, &addresses).unwrap()).unwrap();
         assert!(m.response);
         assert_eq!((m.id, m.questions.len()), (9, 2));
         let got: Vec<(IpAddr, u32)> = m.records.iter().map(|r| (r.address, r.ttl)).collect();
@@ -892,8 +994,17 @@ mod tests {
 
     #[test]
     fn every_truncation_is_a_typed_error() {
-        let echo = parse(&query(1, NAME).unwrap()).unwrap().questions;
-        let full = response(1, &echo, NAME, &["192.0.2.1".parse().unwrap()]).unwrap();
+        let echo = parse(&query(1, NAME, &[TYPE_A, TYPE_AAAA], true).unwrap())
+            .unwrap()
+            .questions;
+        let full = response(
+            1,
+            &echo,
+            NAME,
+            &["192.0.2.1".parse().unwrap()],
+            &["192.0.2.1".parse().unwrap()],
+        )
+        .unwrap();
         for len in 0..full.len() {
             assert!(
                 matches!(parse(&full[..len]), Err(MdnsError::Truncated { .. })),
@@ -943,7 +1054,7 @@ mod tests {
         p.extend_from_slice(&[0, 0, 1, 0, 1]);
         assert!(matches!(parse(&p), Err(MdnsError::BadName { .. })));
         assert!(matches!(
-            query(0, &format!("{}.local", "a".repeat(64))),
+            query(0, &format!("{}.local", "a".repeat(64)), &[TYPE_A], false),
             Err(MdnsError::Unencodable(_))
         ));
     }
@@ -954,9 +1065,11 @@ mod tests {
     fn random_and_mutated_packets_never_panic() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(6762);
-        let echo = parse(&query(1, NAME).unwrap()).unwrap().questions;
+        let echo = parse(&query(1, NAME, &[TYPE_A, TYPE_AAAA], true).unwrap())
+            .unwrap()
+            .questions;
         let addresses = ["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()];
-        let valid = response(1, &echo, NAME, &addresses).unwrap();
+        let valid = response(1, &echo, NAME, &addresses, &addresses).unwrap();
         for _ in 0..20_000 {
             let len = rng.gen_range(0..200);
             let garbage: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
@@ -972,6 +1085,81 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Chromium 156's answer to a one-question A query for one of its ICE names (captured in a
+    /// network namespace): the A record, then an NSEC record (compressed name) saying the name
+    /// has no other type. Our response to the same question has the same shape.
+    #[test]
+    fn chromium_answer_parses_and_ours_matches_its_shape() {
+        let chromium = hex_bytes(
+            "0000840000000001000000012434353837326430612d663466392d346237382d386135372d39346532\
+             3138306236633030056c6f63616c00000180010000007800040a4d00012434353837326430612d6634\
+             66392d346237382d386135372d393465323138306236633030056c6f63616c00002f80010000007800\
+             05c046000140",
+        );
+        let name = "45872d0a-f4f9-4b78-8a57-94e2180b6c00.local";
+        let m = parse(&chromium).unwrap();
+        assert!(m.response && m.questions.is_empty());
+        let ip: IpAddr = "10.77.0.1".parse().unwrap();
+        assert_eq!(
+            m.records,
+            [Record {
+                name: name.into(),
+                address: ip,
+                ttl: 120
+            }]
+        );
+        let ours = response(0, &[], name, &[ip], &[ip]).unwrap();
+        // Header, name, A record: byte for byte.
+        let a_end = 12 + name.len() + 2 + 10 + 4;
+        assert_eq!(ours[..a_end], chromium[..a_end]);
+        // NSEC: type 47 with cache-flush, TTL 120, our own name uncompressed, bitmap {A}.
+        let nsec = &ours[a_end + name.len() + 2..];
+        assert_eq!(nsec[..8], [0, 47, 0x80, 1, 0, 0, 0, 120]);
+        assert_eq!(nsec[nsec.len() - 3..], [0, 1, 0x40]);
+        assert_eq!(parse(&ours).unwrap(), m);
+    }
+
+    #[test]
+    fn questions_for_a_type_we_lack_get_an_nsec_answer() {
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        let names = vec![(v4, NAME.to_string())];
+        let from: SocketAddr = "192.0.2.9:5353".parse().unwrap();
+        let aaaa = query(0, NAME, &[TYPE_AAAA], false).unwrap();
+        let (reply, to) = net::reply_to(&aaaa, from, &names).unwrap();
+        assert_eq!(to, SocketAddr::V4(MDNS_V4));
+        // One answer, the NSEC record (type 47, bitmap {A}); no address.
+        assert_eq!(reply[4..12], [0, 0, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(reply[12 + NAME.len() + 2..][..4], [0, 47, 0x80, 1]);
+        assert_eq!(reply[reply.len() - 3..], [0, 1, 0x40]);
+        assert!(parse(&reply).unwrap().records.is_empty());
+        // A name with both families: the bitmap holds A and AAAA.
+        let both = [v4, "2001:db8::7".parse().unwrap()];
+        let reply = response(0, &[], NAME, &both[..1], &both).unwrap();
+        assert_eq!(reply[reply.len() - 6..], [0, 4, 0x40, 0, 0, 0x08]);
+        // A question about another type (TXT) of our name: negative too; of another name: silence.
+        let txt = query(0, NAME, &[16], false).unwrap();
+        assert!(net::reply_to(&txt, from, &names).is_some());
+        let other = query(0, "other.local", &[TYPE_A], false).unwrap();
+        assert!(net::reply_to(&other, from, &names).is_none());
+    }
+
+    #[test]
+    fn a_multicast_query_has_one_question_no_unicast_bit_and_id_zero() {
+        let q = query(0, NAME, &[TYPE_A], false).unwrap();
+        assert_eq!(q[..12], [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(q[q.len() - 4..], [0, 1, 0, 1]);
+        let m = parse(&q).unwrap();
+        assert_eq!(m.questions.len(), 1);
+        assert!(!m.questions[0].unicast);
+    }
+
+    fn hex_bytes(hex: &str) -> Vec<u8> {
+        let hex: Vec<u8> = hex.bytes().filter(u8::is_ascii_hexdigit).collect();
+        hex.chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
     }
 
     #[test]
@@ -1080,18 +1268,23 @@ mod tests {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let names = vec![(ip, NAME.to_string())];
         let legacy: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let (reply, to) = net::reply_to(&query(5, NAME).unwrap(), legacy, &names).unwrap();
+        let (reply, to) = net::reply_to(
+            &query(5, NAME, &[TYPE_A, TYPE_AAAA], true).unwrap(),
+            legacy,
+            &names,
+        )
+        .unwrap();
         assert_eq!(to, legacy);
         let m = parse(&reply).unwrap();
         assert_eq!((m.id, m.records.len()), (5, 1));
         assert_eq!(m.records[0].address, ip);
         // Another name, a response, garbage: silence.
-        let other = query(5, "someone-else.local").unwrap();
+        let other = query(5, "someone-else.local", &[TYPE_A], true).unwrap();
         assert!(net::reply_to(&other, legacy, &names).is_none());
         assert!(net::reply_to(&reply, legacy, &names).is_none());
         assert!(net::reply_to(&[1, 2, 3], legacy, &names).is_none());
         // A multicast querier without the unicast bit gets a multicast answer with ID 0.
-        let mut q = query(5, NAME).unwrap();
+        let mut q = query(5, NAME, &[TYPE_A, TYPE_AAAA], true).unwrap();
         // The class of each question (its top bit is the unicast-response bit).
         q[16 + NAME.len()] &= 0x7F;
         q[22 + 2 * NAME.len()] &= 0x7F;

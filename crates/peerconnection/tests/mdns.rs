@@ -4,8 +4,9 @@
 //! least one side resolved a name: the connection itself proves the resolver and the responder
 //! worked; the stats then show the remote candidate as `host` with the resolved address.
 //!
-//! Multicast stays on `lo`: queries leave from the peers' own 127.0.0.1 sockets with
-//! `IP_MULTICAST_IF` set to it, and the answers are unicast back to 127.0.0.1.
+//! Multicast stays on `lo`: queries and answers leave by the peers' own 127.0.0.1 interface
+//! (`IP_MULTICAST_IF`) to 224.0.0.251:5353, where each peer's resolver and responder listen.
+//! (Against Chromium, on a multicast interface: `tern serve --mdns`, crates/cli/tests/serve_mdns.rs.)
 #![cfg(feature = "tokio")]
 #![allow(
     clippy::unwrap_used,

@@ -5,13 +5,18 @@
 //! `{"bytes":N,"sha256":"…"}` on it) and media echo (every RTP packet the browser sends on an
 //! audio or video transceiver goes back on the same transceiver; the browser's keyframe requests
 //! are forwarded to it as PLI).
+//!
+//! With `--mdns` the peer connection hides its host IP behind a random `<uuid>.local` name and
+//! resolves the browser's `.local` candidates (Chromium and Firefox hide theirs unless the page
+//! has camera or microphone permission). Once connected, the session prints the path ICE chose
+//! and the browser's candidates as the peer connection's stats report them.
 
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use tern_peerconnection::{
-    DataChannelId, DataChannelInit, Event, KeyframeRequestKind, MediaKind, PeerConnectionState,
-    RtcConfig, RtcPeer, SdpType, SessionDescriptionInit,
+    DataChannelId, DataChannelInit, Event, IceCandidateStats, KeyframeRequestKind, MediaKind,
+    PeerConnectionState, RtcConfig, RtcPeer, SdpType, SessionDescriptionInit, Stats,
 };
 use tern_signaling::{ClientMessage, PeerId, ServerMessage};
 use tokio::sync::mpsc;
@@ -41,12 +46,18 @@ pub(crate) struct Summary {
 pub(crate) async fn run(
     peer: PeerId,
     ice_ip: IpAddr,
+    mdns: bool,
     mut inbox: mpsc::Receiver<ServerMessage>,
     outbox: mpsc::Sender<ClientMessage>,
 ) -> Result<Summary, String> {
     let name = peer.as_str().to_string();
     let err = |what: &str, e: &dyn std::fmt::Display| format!("{name}: {what}: {e}");
-    let (pc, mut events) = RtcPeer::spawn(RtcConfig::default(), &[SocketAddr::new(ice_ip, 0)])
+    let config = RtcConfig {
+        mdns_host_candidates: mdns,
+        mdns_resolve: mdns,
+        ..RtcConfig::default()
+    };
+    let (pc, mut events) = RtcPeer::spawn(config, &[SocketAddr::new(ice_ip, 0)])
         .await
         .map_err(|e| err("cannot start a peer connection", &e))?;
     let result = session(&peer, &pc, &mut events, &mut inbox, &outbox).await;
@@ -102,11 +113,25 @@ async fn session(
                         .await
                         .map_err(|e| format!("the browser's answer: {e}"))?,
                     ServerMessage::IceCandidate { candidate, .. } => {
-                        // A candidate we cannot use (an mDNS name, TCP) is not fatal: ICE also
-                        // learns the browser's address from its checks.
-                        if let Err(e) = pc.add_ice_candidate(&candidate).await {
-                            println!("{name}: ignoring candidate {candidate:?}: {e}");
-                        }
+                        // A candidate we cannot use (an unresolved mDNS name, TCP) is not fatal:
+                        // ICE also learns the browser's address from its checks. Added on a task
+                        // of its own: resolving a `.local` name may take a while.
+                        let (pc, name) = (pc.clone(), name.to_string());
+                        tokio::spawn(async move {
+                            let started = tokio::time::Instant::now();
+                            match pc.add_ice_candidate(&candidate).await {
+                                Err(e) => println!("{name}: ignoring candidate {candidate:?}: {e}"),
+                                Ok(()) => if let Some(host) = mdns_name(&candidate)
+                                    && let Ok(report) = pc.stats().await
+                                {
+                                    println!(
+                                        "{name}: resolved {host} in {} ms; {}",
+                                        started.elapsed().as_millis(),
+                                        describe_path(&report.stats)
+                                    );
+                                },
+                            }
+                        });
                     }
                     ServerMessage::Offer { .. } => {
                         println!("{name}: ignoring an offer (the page answers; Tern offers)");
@@ -125,6 +150,11 @@ async fn session(
                     }
                     Event::ConnectionStateChange(state) => {
                         println!("{name}: connection {state:?}");
+                        if state == PeerConnectionState::Connected
+                            && let Ok(report) = pc.stats().await
+                        {
+                            println!("{name}: {}", describe_path(&report.stats));
+                        }
                         if matches!(state, PeerConnectionState::Failed | PeerConnectionState::Closed) {
                             return Ok(summary);
                         }
@@ -182,6 +212,52 @@ async fn session(
     }
 }
 
+/// `path: local host 10.0.0.1:5000 <-> remote host 10.0.0.2:6000; remote candidates: …`: the
+/// selected pair and every remote candidate, from a stats report.
+fn describe_path(stats: &[Stats]) -> String {
+    let candidate =
+        |c: &IceCandidateStats| format!("{} {}:{}", c.candidate_type, c.address, c.port);
+    let find = |id: &str, remote: bool| {
+        stats.iter().find_map(|s| match s {
+            Stats::LocalCandidate(c) if !remote && c.id == id => Some(candidate(c)),
+            Stats::RemoteCandidate(c) if remote && c.id == id => Some(candidate(c)),
+            _ => None,
+        })
+    };
+    let selected = stats.iter().find_map(|s| match s {
+        Stats::Transport(t) => t.selected_candidate_pair_id.as_deref(),
+        _ => None,
+    });
+    let pair = stats.iter().find_map(|s| match s {
+        Stats::CandidatePair(p) if Some(p.id.as_str()) == selected => Some(p),
+        _ => None,
+    });
+    let path = match pair {
+        Some(p) => format!(
+            "path: local {} <-> remote {}",
+            find(&p.local_candidate_id, false).unwrap_or_else(|| "?".into()),
+            find(&p.remote_candidate_id, true).unwrap_or_else(|| "?".into())
+        ),
+        None => "path: none selected".into(),
+    };
+    let remote: Vec<String> = stats
+        .iter()
+        .filter_map(|s| match s {
+            Stats::RemoteCandidate(c) => Some(candidate(c)),
+            _ => None,
+        })
+        .collect();
+    format!("{path}; remote candidates: {}", remote.join(", "))
+}
+
+/// The `.local` hostname of a candidate, if it has one.
+fn mdns_name(candidate: &str) -> Option<&str> {
+    candidate
+        .split_ascii_whitespace()
+        .nth(4)
+        .filter(|address| address.to_ascii_lowercase().ends_with(".local"))
+}
+
 /// The first `a=mid:` of a description ("0" if none).
 fn first_mid(sdp: &str) -> String {
     sdp.lines()
@@ -205,6 +281,82 @@ mod tests {
             "a0"
         );
         assert_eq!(first_mid("v=0\r\n"), "0");
+    }
+
+    #[test]
+    fn the_path_is_read_from_the_stats() {
+        use tern_peerconnection::{CandidatePairStats, TransportStats};
+        let candidate = |id: &str, kind: &str, address: &str, port: u16| IceCandidateStats {
+            id: id.into(),
+            timestamp: 0.0,
+            transport_id: "T".into(),
+            address: address.into(),
+            port,
+            protocol: "udp".into(),
+            candidate_type: kind.into(),
+            priority: 1,
+            foundation: "1".into(),
+            relay_protocol: None,
+        };
+        let mut stats = vec![
+            Stats::LocalCandidate(candidate("L", "host", "10.77.0.1", 5000)),
+            Stats::RemoteCandidate(candidate("R1", "prflx", "10.77.0.1", 6001)),
+            Stats::RemoteCandidate(candidate("R2", "host", "10.77.0.1", 6000)),
+        ];
+        assert_eq!(
+            describe_path(&stats),
+            "path: none selected; remote candidates: prflx 10.77.0.1:6001, host 10.77.0.1:6000"
+        );
+        stats.push(Stats::Transport(TransportStats {
+            id: "T".into(),
+            timestamp: 0.0,
+            packets_sent: 0,
+            packets_received: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            ice_role: None,
+            ice_local_username_fragment: "u".into(),
+            ice_state: "connected".into(),
+            dtls_state: "connected".into(),
+            dtls_role: None,
+            tls_version: None,
+            dtls_cipher: None,
+            srtp_cipher: None,
+            selected_candidate_pair_id: Some("P".into()),
+            local_certificate_id: "C".into(),
+            remote_certificate_id: None,
+        }));
+        stats.push(Stats::CandidatePair(CandidatePairStats {
+            id: "P".into(),
+            timestamp: 0.0,
+            transport_id: "T".into(),
+            local_candidate_id: "L".into(),
+            remote_candidate_id: "R2".into(),
+            state: "succeeded".into(),
+            nominated: true,
+            priority: 1,
+            bytes_sent: 0,
+            bytes_received: 0,
+        }));
+        assert!(
+            describe_path(&stats)
+                .starts_with("path: local host 10.77.0.1:5000 <-> remote host 10.77.0.1:6000;")
+        );
+    }
+
+    #[test]
+    fn mdns_names_of_candidates() {
+        let c =
+            "candidate:1 1 udp 2113937151 1f3b2c4d-0000-4abc-8def-0123456789ab.LOCAL 5000 typ host";
+        assert_eq!(
+            mdns_name(c),
+            Some("1f3b2c4d-0000-4abc-8def-0123456789ab.LOCAL")
+        );
+        assert_eq!(
+            mdns_name("candidate:1 1 udp 1 10.0.0.1 5000 typ host"),
+            None
+        );
+        assert_eq!(mdns_name("garbage"), None);
     }
 
     #[test]

@@ -41,6 +41,15 @@ impl DtlsEndpoint {
         if self.hs == Hs::ServerWaitClientHello {
             return self.server_hello_fragment(now, epoch, record_seq, frag);
         }
+        if epoch == 1 && self.hs != Hs::Done && h.msg_type != msg_type::FINISHED {
+            // Only Finished travels in epoch 1 during the handshake; anything else (an
+            // authenticated HelloRequest or ClientHello sent early) is refused before it is
+            // buffered, and leaves the replay window alone (`mark_if_used`).
+            return Err(DtlsError::UnexpectedMessage {
+                what: msg_type_name(h.msg_type),
+                state: self.hs.name(),
+            });
+        }
         if self.hs == Hs::Done && h.message_seq >= self.reasm.next_seq() {
             // RFC 8827 §6.5 / RFC 5746: WebRTC never renegotiates; refuse politely when the
             // request is authenticated, drop otherwise.

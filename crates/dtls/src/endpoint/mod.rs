@@ -490,6 +490,16 @@ impl DtlsEndpoint {
         }
     }
 
+    /// Name of the internal handshake state, e.g. "wait ClientKeyExchange" (diagnostics, and
+    /// the learned state-machine model of `tests/state_machine.rs`).
+    #[doc(hidden)]
+    pub fn handshake_state_name(&self) -> &'static str {
+        match self.v13.as_ref() {
+            Some(v) => v.handshake_state_name(),
+            None => self.hs.name(),
+        }
+    }
+
     /// True once DTLS 1.3 was negotiated (RFC 9147); false while undecided or on DTLS 1.2.
     pub fn is_dtls13(&self) -> bool {
         self.v13.is_some()

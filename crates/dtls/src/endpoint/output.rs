@@ -43,6 +43,9 @@ impl DtlsEndpoint {
         self.flight = items;
         self.rto = self.config.initial_retransmit_timeout;
         self.retransmissions = 0;
+        // A copy of the peer's last message arriving right after we answered it is not a sign
+        // that our answer was lost: no immediate resend (PEER_TRIGGER_GAP from now on).
+        self.last_peer_trigger = Some(now);
         self.flight_timer = if with_timer {
             now.checked_add(self.rto)
         } else {

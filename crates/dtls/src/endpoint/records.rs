@@ -16,6 +16,15 @@ impl DtlsEndpoint {
                 }
                 ContentType::ChangeCipherSpec => self.handle_ccs(rec.body),
                 ContentType::Alert => {
+                    if self.hs == Hs::ServerWaitClientHello {
+                        // RFC 6347 §4.2.1: no state before a ClientHello is accepted, and there
+                        // is no handshake an alert could end yet (a spoofed alert must not kill
+                        // the listening server).
+                        return Err(DtlsError::UnexpectedMessage {
+                            what: "alert before ClientHello",
+                            state: self.hs.name(),
+                        });
+                    }
                     if self.hs == Hs::Done {
                         // Unauthenticated alerts cannot end an established connection.
                         return Err(DtlsError::UnexpectedMessage {
@@ -31,6 +40,16 @@ impl DtlsEndpoint {
                 }),
             },
             1 => {
+                if h.content_type == ContentType::ApplicationData && self.hs != Hs::Done {
+                    // Application data before our side of the handshake finished could only be
+                    // dropped after decryption; dropping it first keeps it out of the replay
+                    // window, so a record from far ahead cannot push the peer's Finished (at a
+                    // low sequence number) out of it (learned model, tests/state_machine.rs).
+                    return Err(DtlsError::UnexpectedMessage {
+                        what: "application data",
+                        state: self.hs.name(),
+                    });
+                }
                 if self.read_cipher.is_none() {
                     return self.buffer_early(h, rec.body);
                 }
@@ -39,12 +58,14 @@ impl DtlsEndpoint {
                 if h.content_type == ContentType::ApplicationData
                     && self.state == DtlsState::Connected
                 {
+                    self.read_window.mark(h.sequence);
                     // The data path: the decrypted buffer becomes the event as it is (what
                     // `handle_app_data` does when connected, without a second copy).
                     self.events.push_back(DtlsEvent::ApplicationData(plain));
                     return Ok(());
                 }
                 let r = self.dispatch_protected(now, h.content_type, &plain);
+                self.mark_if_used(h.sequence, r.is_ok());
                 self.scratch = plain;
                 r
             }
@@ -52,8 +73,8 @@ impl DtlsEndpoint {
         }
     }
 
-    /// Authenticate and decrypt an epoch-1 record into `self.scratch`; the replay window moves
-    /// only after authentication.
+    /// Authenticate and decrypt an epoch-1 record into `self.scratch`. The caller moves the
+    /// replay window afterwards (`mark_if_used`), never before authentication.
     pub(super) fn open_record(&mut self, h: &RecordHeader, body: &[u8]) -> Result<(), DtlsError> {
         let cipher = self
             .read_cipher
@@ -70,9 +91,19 @@ impl DtlsEndpoint {
             body,
             &mut self.scratch,
         )?;
-        // ... and the window is updated only once the record authenticated.
-        self.read_window.mark(h.sequence);
         Ok(())
+    }
+
+    /// RFC 6347 §4.1.2.6: the window is updated only once the record authenticated. During
+    /// the handshake only a record that was used moves it: an authentic record refused in this
+    /// state (one the peer sent far ahead, say) leaves no trace, so it cannot push the peer's
+    /// Finished, at a low sequence number, out of the window (learned model,
+    /// tests/state_machine.rs). After the handshake every authentic record counts, so a replay
+    /// of a refused one cannot make us answer twice.
+    pub(super) fn mark_if_used(&mut self, sequence: u64, used: bool) {
+        if used || self.hs == Hs::Done {
+            self.read_window.mark(sequence);
+        }
     }
 
     pub(super) fn dispatch_protected(
@@ -113,7 +144,8 @@ impl DtlsEndpoint {
             self.early_bytes = self.early_bytes.saturating_sub(body.len());
             if self.open_record(&h, &body).is_ok() {
                 let plain = std::mem::take(&mut self.scratch);
-                let _ = self.dispatch_protected(now, h.content_type, &plain);
+                let r = self.dispatch_protected(now, h.content_type, &plain);
+                self.mark_if_used(h.sequence, r.is_ok());
                 self.scratch = plain;
             }
             if self.state != DtlsState::Handshaking {

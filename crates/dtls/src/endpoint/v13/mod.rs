@@ -798,6 +798,10 @@ impl Endpoint13 {
         self.state
     }
 
+    pub(crate) fn handshake_state_name(&self) -> &'static str {
+        self.hs.name()
+    }
+
     pub(crate) fn selected_srtp_profile(&self) -> Option<SrtpProtectionProfile> {
         self.srtp_profile
     }
@@ -1151,6 +1155,18 @@ impl Endpoint13 {
         rn: RecordNumber,
         frag: &hs::FragmentView<'_>,
     ) -> Result<(), DtlsError> {
+        if rn.epoch == 0
+            && self.hs != Hs13::ClientWaitServerHello
+            && frag.header.message_seq >= self.reasm.next_seq()
+        {
+            // RFC 9147 §4.5.2: invalid records are silently discarded. Past the hellos every new
+            // handshake message is encrypted, so a new plaintext one can only be forged: it is
+            // dropped instead of ending the handshake (retransmitted hellos are still `Old`).
+            return Err(DtlsError::UnexpectedMessage {
+                what: "plaintext handshake message after the hellos",
+                state: self.hs.name(),
+            });
+        }
         let epoch16 = u16::try_from(rn.epoch.min(u64::from(u16::MAX))).unwrap_or(u16::MAX);
         match self.reasm.insert(epoch16, frag)? {
             Inserted::Old => {
@@ -1305,6 +1321,12 @@ impl Endpoint13 {
         self.install_handshake_keys(&shared)?;
         // The ServerHello acknowledges our ClientHello (RFC 9147 §5.8.1 implicit ACK).
         self.flight_done();
+        // The rest of the server's flight is the server's to retransmit, but a ServerHello
+        // that was not the server's answer (spoofed, or replayed from another handshake) would
+        // leave both sides waiting forever: the timer stays armed as a deadline, with nothing
+        // to resend, and `handle_timeout` fails the handshake after `max_retransmissions`
+        // (learned model, tests/state_machine.rs).
+        self.flight_timer = now.checked_add(self.rto);
         self.hs = Hs13::ClientWaitEncryptedExtensions;
         Ok(())
     }

@@ -99,6 +99,7 @@ impl core::fmt::Debug for SrtpSession {
 
 /// RFC 3711 §3.3.1 (and Appendix A): estimate the index of `seq` from the highest
 /// authenticated index. The result is negative if the guess is ROC − 1 with ROC = 0.
+#[inline]
 fn estimate_index(highest: u64, seq: u16) -> i64 {
     let roc = (highest >> 16) as i64;
     let s_l = (highest & 0xffff) as i64;
@@ -238,6 +239,7 @@ impl SrtpSession {
     }
 
     /// Work out the sender index for `seq` without changing anything.
+    #[inline]
     fn tx_rtp_index(&self, ssrc: u32, seq: u16) -> Result<u64, SrtpError> {
         let Some(sender) = self.tx_rtp.get(&ssrc) else {
             Self::room_for_new(&self.tx_rtp, ssrc, self.config.max_ssrcs)?;
@@ -304,7 +306,16 @@ impl SrtpSession {
         })
     }
 
+    #[inline]
     fn commit_tx_rtp(&mut self, acc: Accepted) {
+        // The common case, a known SSRC: one lookup, no entry bookkeeping.
+        if let Some(sender) = self.tx_rtp.get_mut(&acc.ssrc) {
+            sender.highest = sender.highest.max(acc.index);
+            if let Some(w) = &mut sender.window {
+                w.accept(acc.index);
+            }
+            return;
+        }
         let window_size = self.config.replay_window;
         let keep_window = !self.config.allow_repeat_tx;
         let sender = self.tx_rtp.entry(acc.ssrc).or_insert_with(|| RtpSender {
@@ -359,6 +370,7 @@ impl SrtpSession {
     }
 
     /// [`rx_rtp_candidates`](Self::rx_rtp_candidates) with the SSRC's window already looked up.
+    #[inline]
     fn candidates_in(window: Option<&ReplayWindow>, seq: u16) -> [i64; 2] {
         match window {
             None => {
@@ -378,6 +390,7 @@ impl SrtpSession {
     }
 
     /// [`rx_rtp_check`](Self::rx_rtp_check) with the SSRC's window already looked up.
+    #[inline]
     fn check_in(window: Option<&ReplayWindow>, ssrc: u32, index: i64) -> Result<u64, SrtpError> {
         if index < 0 {
             return Err(SrtpError::TooOld { index: 0 });
@@ -487,7 +500,12 @@ impl SrtpSession {
         })
     }
 
+    #[inline]
     fn commit_rx_rtp(&mut self, acc: Accepted) {
+        if let Some(w) = self.rx_rtp.get_mut(&acc.ssrc) {
+            w.accept(acc.index);
+            return;
+        }
         let size = self.config.replay_window;
         self.rx_rtp
             .entry(acc.ssrc)

@@ -212,6 +212,7 @@ impl GcmTransform {
     /// RFC 7714 §8.1: IV = (00 00 ‖ SSRC ‖ ROC ‖ SEQ) XOR salt; §9.1 for SRTCP:
     /// (00 00 ‖ SSRC ‖ 00 00 ‖ 0 ‖ index) XOR salt. Both are `ssrc` at 2..6 and a 48-bit
     /// value at 6..12.
+    #[inline]
     pub(crate) fn iv(&self, ssrc: u32, index48: u64) -> [u8; 12] {
         let mut x = [0u8; 12];
         x[2..6].copy_from_slice(&ssrc.to_be_bytes());
@@ -224,6 +225,7 @@ impl GcmTransform {
     }
 
     /// Encrypt `data` in place and return the tag.
+    #[inline]
     pub(crate) fn seal(
         &self,
         iv: &[u8; 12],
@@ -261,6 +263,7 @@ impl GcmTransform {
 
     /// Verify and decrypt `ct_and_tag` (ciphertext followed by the 16-byte tag) in place.
     /// On failure the ciphertext is left as it was (RustCrypto) or unspecified (ring).
+    #[inline]
     pub(crate) fn open(
         &self,
         iv: &[u8; 12],

@@ -21,6 +21,7 @@ pub(crate) struct RtpHeader {
     pub(crate) padding: bool,
 }
 
+#[inline]
 fn be16(b: &[u8], at: usize) -> u16 {
     match b.get(at..at + 2) {
         Some(&[x, y]) => u16::from_be_bytes([x, y]),
@@ -28,6 +29,7 @@ fn be16(b: &[u8], at: usize) -> u16 {
     }
 }
 
+#[inline]
 pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
     match b.get(at..at + 4) {
         Some(&[w, x, y, z]) => u32::from_be_bytes([w, x, y, z]),
@@ -39,6 +41,7 @@ pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
 ///
 /// The header extension is left in the clear and authenticated only (RFC 3711 §3.1);
 /// its length must fit in the packet.
+#[inline]
 pub(crate) fn parse_rtp(pkt: &[u8]) -> Result<RtpHeader, SrtpError> {
     let Some(&first) = pkt.first() else {
         return Err(SrtpError::TooShort {

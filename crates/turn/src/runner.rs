@@ -28,11 +28,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, IoSliceMut, Read, Write};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mio::net::{TcpListener, TcpStream, UdpSocket};
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use quinn_udp::{RecvMeta, UdpSockRef, UdpSocketState};
 use tokio::sync::{mpsc, oneshot};
@@ -62,6 +64,10 @@ const TCP_WRITE_LIMIT: usize = 1 << 20;
 const MAX_TCP_CONNECTIONS: usize = 16_384;
 /// Bytes read from a TCP connection per call.
 const TCP_READ_BUF: usize = 16_384;
+/// Batches queued to the writer thread before the event loop waits for it.
+const WRITER_QUEUE: usize = 64;
+/// Send calls the event loop makes itself (when the writer is idle) rather than hand off.
+const INLINE_SENDS: usize = 2;
 /// Readiness events taken per `poll`.
 const EVENTS: usize = 1024;
 
@@ -79,6 +85,7 @@ pub struct ServerRunner {
     tcp: Option<std::net::TcpListener>,
     local: SocketAddr,
     legacy_channels: bool,
+    writer_thread: bool,
 }
 
 fn unix_now() -> u64 {
@@ -114,7 +121,16 @@ impl ServerRunner {
             udp,
             tcp,
             local,
+            writer_thread: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         })
+    }
+
+    /// Whether UDP writes may be handed to a second thread (default: when the machine has
+    /// more than one CPU). The event loop still sends a few datagrams itself when the writer
+    /// is idle; order on every socket is kept either way.
+    pub fn with_writer_thread(mut self, on: bool) -> ServerRunner {
+        self.writer_thread = on;
+        self
     }
 
     /// The listening address.
@@ -288,7 +304,7 @@ struct TcpConn {
 }
 
 enum Slot {
-    Relay(Endpoint),
+    Relay(Arc<Endpoint>),
     Tcp(TcpConn),
 }
 
@@ -333,11 +349,93 @@ fn split_gro(data: &[u8], stride: usize, mut each: impl FnMut(&[u8])) {
     }
 }
 
+/// Sends the UDP transmits of `out` from the endpoints `lookup` names, GSO runs together.
+fn send_udp<'a>(
+    out: &[Transmit],
+    lookup: impl Fn(SocketAddr) -> Option<&'a Endpoint>,
+    scratch: &mut Vec<u8>,
+) {
+    let mut rest = out;
+    while let Some(first) = rest.first() {
+        let mut taken = 1;
+        if first.transport == Transport::Udp
+            && let Some(endpoint) = lookup(first.source)
+        {
+            let max = endpoint.state.max_gso_segments().min(MAX_GSO_SEGMENTS);
+            taken = gso_run(rest, max).max(1);
+            endpoint.send(rest.get(..taken).unwrap_or_default(), scratch);
+        }
+        rest = rest.get(taken..).unwrap_or_default();
+    }
+}
+
+/// The send calls `out` takes: its GSO runs (GSO assumed), TCP messages aside.
+fn send_calls(out: &[Transmit]) -> usize {
+    let mut rest = out;
+    let mut calls = 0;
+    while !rest.is_empty() {
+        let n = gso_run(rest, MAX_GSO_SEGMENTS).max(1);
+        calls += 1;
+        rest = rest.get(n..).unwrap_or_default();
+    }
+    calls
+}
+
+/// What the event loop hands the writer thread, in order.
+enum ToWriter {
+    /// A relay socket is open: transmits from its address may follow.
+    Open(SocketAddr, Arc<Endpoint>),
+    /// The relay socket is closed.
+    Close(SocketAddr),
+    /// UDP datagrams to send, in order.
+    Batch(Vec<Transmit>),
+}
+
+/// The writer thread: sends what the event loop hands it until the loop ends.
+fn run_writer(
+    listen: Arc<Endpoint>,
+    queue: std::sync::mpsc::Receiver<ToWriter>,
+    busy: Arc<AtomicUsize>,
+) {
+    let mut relays: HashMap<SocketAddr, Arc<Endpoint>> = HashMap::new();
+    let mut scratch = Vec::with_capacity(MAX_GSO_BYTES);
+    while let Ok(message) = queue.recv() {
+        match message {
+            ToWriter::Open(relay, endpoint) => {
+                relays.insert(relay, endpoint);
+            }
+            ToWriter::Close(relay) => {
+                relays.remove(&relay);
+            }
+            ToWriter::Batch(out) => {
+                send_udp(
+                    &out,
+                    |source| {
+                        if source == listen.local {
+                            Some(listen.as_ref())
+                        } else {
+                            relays.get(&source).map(AsRef::as_ref)
+                        }
+                    },
+                    &mut scratch,
+                );
+                busy.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+}
+
 struct EventLoop {
     core: Server,
     poll: Poll,
-    listen: Endpoint,
+    listen: Arc<Endpoint>,
     tcp: Option<TcpListener>,
+    /// The writer thread's queue, when UDP writes are handed off (see the module doc).
+    writer: Option<std::sync::mpsc::SyncSender<ToWriter>>,
+    /// Whether to start the writer thread.
+    use_writer: bool,
+    /// Batches handed to the writer and not yet sent.
+    writer_busy: Arc<AtomicUsize>,
     legacy: bool,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
@@ -362,10 +460,12 @@ impl EventLoop {
             tcp,
             local,
             legacy_channels,
+            writer_thread,
         } = runner;
         let mut listen = Endpoint::new(udp, local)?;
         poll.registry()
             .register(&mut listen.socket, LISTEN, Interest::READABLE)?;
+        let listen = Arc::new(listen);
         let tcp = match tcp {
             Some(listener) => {
                 listener.set_nonblocking(true)?;
@@ -381,6 +481,9 @@ impl EventLoop {
             poll,
             listen,
             tcp,
+            writer: None,
+            use_writer: writer_thread,
+            writer_busy: Arc::new(AtomicUsize::new(0)),
             legacy: legacy_channels,
             slots: Vec::new(),
             free: Vec::new(),
@@ -397,6 +500,33 @@ impl EventLoop {
 
     fn run(
         mut self,
+        stop: &AtomicBool,
+        every: Option<Duration>,
+        stats: &mpsc::Sender<ServerStats>,
+    ) -> io::Result<()> {
+        let writer = if self.use_writer {
+            let (tx, rx) = std::sync::mpsc::sync_channel(WRITER_QUEUE);
+            let listen = self.listen.clone();
+            let busy = self.writer_busy.clone();
+            let thread = std::thread::Builder::new()
+                .name("tern-turn-writer".into())
+                .spawn(move || run_writer(listen, rx, busy))?;
+            self.writer = Some(tx);
+            Some(thread)
+        } else {
+            None
+        };
+        let result = self.serve(stop, every, stats);
+        // Closing the queue ends the writer once it has sent what it holds.
+        drop(self);
+        if let Some(thread) = writer {
+            let _ = thread.join();
+        }
+        result
+    }
+
+    fn serve(
+        &mut self,
         stop: &AtomicBool,
         every: Option<Duration>,
         stats: &mpsc::Sender<ServerStats>,
@@ -550,35 +680,45 @@ impl EventLoop {
     }
 
     fn send_out(&mut self) {
-        let out = std::mem::take(&mut self.out);
-        let mut rest = out.as_slice();
-        while let Some(first) = rest.first() {
-            let mut taken = 1;
-            match first.transport {
-                Transport::Tcp => self.write_tcp_message(first.destination, &first.data),
-                Transport::Udp => {
-                    let endpoint = if first.source == self.listen.local {
-                        Some(&self.listen)
-                    } else {
-                        self.relays
-                            .get(&first.source)
-                            .and_then(|&i| self.slots.get(i))
-                            .and_then(|slot| match slot {
-                                Some(Slot::Relay(endpoint)) => Some(endpoint),
-                                _ => None,
-                            })
-                    };
-                    if let Some(endpoint) = endpoint {
-                        let max = endpoint.state.max_gso_segments().min(MAX_GSO_SEGMENTS);
-                        taken = gso_run(rest, max).max(1);
-                        endpoint.send(rest.get(..taken).unwrap_or_default(), &mut self.scratch);
-                    }
-                }
-            }
-            rest = rest.get(taken..).unwrap_or_default();
+        if self.out.is_empty() {
+            return;
         }
+        let mut out = std::mem::take(&mut self.out);
+        if out.iter().any(|t| t.transport == Transport::Tcp) {
+            for t in out.iter().filter(|t| t.transport == Transport::Tcp) {
+                self.write_tcp_message(t.destination, &t.data);
+            }
+            out.retain(|t| t.transport == Transport::Udp);
+        }
+        if let Some(writer) = &self.writer
+            && (self.writer_busy.load(Ordering::Acquire) > 0 || send_calls(&out) > INLINE_SENDS)
+        {
+            // The writer thread sends them while the loop goes back to reading. (Only an idle
+            // writer lets the loop send a few itself: then nothing queued can overtake them.)
+            let batch = std::mem::replace(&mut out, Vec::with_capacity(FLUSH_AT));
+            self.writer_busy.fetch_add(1, Ordering::AcqRel);
+            if writer.send(ToWriter::Batch(batch)).is_err() {
+                self.writer = None;
+            }
+        } else {
+            let listen = &self.listen;
+            let (relays, slots) = (&self.relays, &self.slots);
+            send_udp(
+                &out,
+                |source| {
+                    if source == listen.local {
+                        return Some(listen.as_ref());
+                    }
+                    match slots.get(*relays.get(&source)?)? {
+                        Some(Slot::Relay(endpoint)) => Some(endpoint.as_ref()),
+                        _ => None,
+                    }
+                },
+                &mut self.scratch,
+            );
+        }
+        out.clear();
         self.out = out;
-        self.out.clear();
     }
 
     fn insert(&mut self, slot: Slot) -> usize {
@@ -606,24 +746,34 @@ impl EventLoop {
         let now = instant_now();
         let endpoint =
             std::net::UdpSocket::bind(relay).and_then(|socket| Endpoint::new(socket, relay));
-        let Ok(endpoint) = endpoint else {
+        let Ok(mut endpoint) = endpoint else {
             self.core.relay_failed(now, relay);
             return;
         };
-        let index = self.insert(Slot::Relay(endpoint));
-        let registered = match self.slots.get_mut(index) {
-            Some(Some(Slot::Relay(endpoint))) => self.poll.registry().register(
+        let index = self.free.last().copied().unwrap_or(self.slots.len());
+        if self
+            .poll
+            .registry()
+            .register(
                 &mut endpoint.socket,
                 Token(index + FIRST_SLOT),
                 Interest::READABLE,
-            ),
-            _ => Err(io::Error::other("relay slot vanished")),
-        };
-        if registered.is_err() {
-            self.remove(index);
+            )
+            .is_err()
+        {
             self.core.relay_failed(now, relay);
             return;
         }
+        let endpoint = Arc::new(endpoint);
+        if let Some(writer) = &self.writer
+            && writer
+                .send(ToWriter::Open(relay, endpoint.clone()))
+                .is_err()
+        {
+            self.writer = None;
+        }
+        let inserted = self.insert(Slot::Relay(endpoint));
+        debug_assert_eq!(inserted, index);
         self.relays.insert(relay, index);
         self.core.relay_opened(now, relay);
     }
@@ -632,8 +782,14 @@ impl EventLoop {
         let Some(index) = self.relays.remove(&relay) else {
             return;
         };
-        if let Some(Slot::Relay(mut endpoint)) = self.remove(index) {
-            let _ = self.poll.registry().deregister(&mut endpoint.socket);
+        if let Some(Slot::Relay(endpoint)) = self.remove(index) {
+            let fd = endpoint.socket.as_raw_fd();
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        }
+        if let Some(writer) = &self.writer
+            && writer.send(ToWriter::Close(relay)).is_err()
+        {
+            self.writer = None;
         }
         // The token may still be queued for another read this turn: the slot is empty (or
         // reused by a socket that simply finds nothing to read).

@@ -45,6 +45,8 @@ struct Options {
     allocations: usize,
     size: usize,
     pin: bool,
+    /// Let our runner hand UDP writes to its second thread (`--no-writer`: one thread).
+    writer: bool,
     /// Run only this figure (1–4), for profiling.
     only: Option<usize>,
 }
@@ -52,7 +54,7 @@ struct Options {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--serve-tern") {
-        serve_tern();
+        serve_tern(!args.iter().any(|a| a == "--no-writer"));
         return;
     }
     let value = |name: &str, default: f64| -> f64 {
@@ -68,6 +70,7 @@ fn main() {
         allocations: (value("--allocations", 1000.0) as usize).max(1),
         size: value("--size", 200.0) as usize,
         pin: !args.iter().any(|a| a == "--no-pin"),
+        writer: !args.iter().any(|a| a == "--no-writer"),
         only: Some(value("--only", 0.0) as usize).filter(|n| *n > 0),
     };
     if let Err(e) = run(&options) {
@@ -77,7 +80,7 @@ fn main() {
 }
 
 /// The child process: our runner on 127.0.0.1 until stdin closes (so it dies with the parent).
-fn serve_tern() {
+fn serve_tern(writer: bool) {
     let mut config = ServerConfig::new(
         "bench",
         "127.0.0.1"
@@ -106,6 +109,7 @@ fn serve_tern() {
         else {
             std::process::exit(2);
         };
+        let runner = runner.with_writer_thread(writer);
         println!("listening on {}", runner.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
@@ -163,10 +167,11 @@ fn server_command(pin: bool, program: &std::path::Path) -> Command {
     }
 }
 
-fn start_tern(pin: bool) -> Result<(SocketAddr, ChildGuard), String> {
+fn start_tern(pin: bool, writer: bool) -> Result<(SocketAddr, ChildGuard), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = server_command(pin, &exe)
         .arg("--serve-tern")
+        .args((!writer).then_some("--no-writer"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -513,7 +518,7 @@ fn run(o: &Options) -> Result<(), String> {
     let peer_addr = peer.local_addr().map_err(|e| e.to_string())?;
     let peer_sender = peer.try_clone().map_err(|e| e.to_string())?;
     let at_peer = Counter::start(vec![peer])?;
-    let (tern_addr, tern_child) = start_tern(pin)?;
+    let (tern_addr, tern_child) = start_tern(pin, o.writer)?;
     let (coturn_addr, coturn_child, coturn_name) = start_coturn(pin)?;
     std::thread::sleep(Duration::from_millis(500)); // coturn binds after it forks its threads
     eprintln!(

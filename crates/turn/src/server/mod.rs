@@ -213,10 +213,14 @@ impl Server {
         to: SocketAddr,
         data: &[u8],
     ) -> Result<(), ServerError> {
-        if transport == Transport::Udp && self.relays.contains_key(&to) {
-            return self.peer_datagram(now, to, from, data).inspect_err(|_| {
-                self.stats.dropped += 1;
-            });
+        if transport == Transport::Udp
+            && let Some(&ft) = self.relays.get(&to)
+        {
+            return self
+                .peer_datagram(now, ft, to, from, data)
+                .inspect_err(|_| {
+                    self.stats.dropped += 1;
+                });
         }
         let five_tuple = FiveTuple {
             client: from,
@@ -971,7 +975,7 @@ impl Server {
         let cd = ChannelData::decode_with_max(data, self.max_channel())?;
         let alloc = self
             .allocations
-            .get(&ft)
+            .get_mut(&ft)
             .ok_or(ServerError::NoAllocation { client: ft.client })?;
         // RFC 8656 §12.6: ChannelData on a channel not bound is discarded.
         let peer = alloc
@@ -979,7 +983,16 @@ impl Server {
             .ok_or(ServerError::ChannelNotBound {
                 channel: cd.channel,
             })?;
-        self.relay_to_peer(now, ft, peer, cd.data)
+        relay_allocation_to_peer(
+            alloc,
+            &self.policy,
+            &mut self.stats,
+            &mut self.transmits,
+            now,
+            ft,
+            peer,
+            cd.data,
+        )
     }
 
     fn relay_to_peer(
@@ -991,35 +1004,18 @@ impl Server {
     ) -> Result<(), ServerError> {
         let alloc = self
             .allocations
-            .get(&ft)
+            .get_mut(&ft)
             .ok_or(ServerError::NoAllocation { client: ft.client })?;
-        if alloc.pending.is_some() {
-            return Err(ServerError::NoAllocation { client: ft.client });
-        }
-        // Defence in depth: the policy is checked on the data path too (a permission could
-        // predate a policy change, and Send needs no request).
-        if self.policy.check(peer.ip()).is_err() {
-            return Err(ServerError::Forbidden { peer });
-        }
-        // RFC 8656 §11.2 / §12.6: no permission for the peer's IP: discard silently.
-        if !alloc.has_permission(peer.ip(), now) {
-            return Err(ServerError::NoPermission { peer });
-        }
-        let relay = alloc.relay;
-        let Some(alloc) = self.allocations.get_mut(&ft) else {
-            return Err(ServerError::NoAllocation { client: ft.client });
-        };
-        if !alloc.charge(now, data.len()) {
-            return Err(ServerError::BandwidthExceeded);
-        }
-        self.stats.relayed_to_peers += 1;
-        self.transmits.push_back(Transmit {
-            transport: Transport::Udp,
-            source: relay,
-            destination: peer,
-            data: data.to_vec(),
-        });
-        Ok(())
+        relay_allocation_to_peer(
+            alloc,
+            &self.policy,
+            &mut self.stats,
+            &mut self.transmits,
+            now,
+            ft,
+            peer,
+            data,
+        )
     }
 
     // ---- peer → server ---------------------------------------------------------------
@@ -1027,14 +1023,11 @@ impl Server {
     fn peer_datagram(
         &mut self,
         now: Instant,
+        ft: FiveTuple,
         relay: SocketAddr,
         peer: SocketAddr,
         data: &[u8],
     ) -> Result<(), ServerError> {
-        let ft = *self
-            .relays
-            .get(&relay)
-            .ok_or(ServerError::UnknownRelay { relay })?;
         let alloc = self
             .allocations
             .get_mut(&ft)
@@ -1217,6 +1210,44 @@ impl Server {
 
 /// The attributes the server understands: STUN's and TURN's, except DONT-FRAGMENT (the relay
 /// cannot set DF, so RFC 8656 §7.2 has it answered with 420).
+/// Relays `data` from the client of `alloc` to `peer` (ChannelData or a Send indication),
+/// after every check of the data path; one allocation lookup for the whole datagram.
+#[allow(clippy::too_many_arguments)]
+fn relay_allocation_to_peer(
+    alloc: &mut Allocation,
+    policy: &PeerPolicy,
+    stats: &mut ServerStats,
+    transmits: &mut VecDeque<Transmit>,
+    now: Instant,
+    ft: FiveTuple,
+    peer: SocketAddr,
+    data: &[u8],
+) -> Result<(), ServerError> {
+    if alloc.pending.is_some() {
+        return Err(ServerError::NoAllocation { client: ft.client });
+    }
+    // Defence in depth: the policy is checked on the data path too (a permission could
+    // predate a policy change, and Send needs no request).
+    if policy.check(peer.ip()).is_err() {
+        return Err(ServerError::Forbidden { peer });
+    }
+    // RFC 8656 §11.2 / §12.6: no permission for the peer's IP: discard silently.
+    if !alloc.has_permission(peer.ip(), now) {
+        return Err(ServerError::NoPermission { peer });
+    }
+    if !alloc.charge(now, data.len()) {
+        return Err(ServerError::BandwidthExceeded);
+    }
+    stats.relayed_to_peers += 1;
+    transmits.push_back(Transmit {
+        transport: Transport::Udp,
+        source: alloc.relay,
+        destination: peer,
+        data: data.to_vec(),
+    });
+    Ok(())
+}
+
 fn server_knows(t: u16) -> bool {
     t != attrs::kind::DONT_FRAGMENT && (attrs::is_known(t) || t == attrs::kind::RESERVATION_TOKEN)
 }

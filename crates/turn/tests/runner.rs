@@ -139,3 +139,151 @@ fn relays_both_ways_and_reports_stats_on_a_multi_thread_runtime() {
 fn relays_both_ways_and_reports_stats_on_a_current_thread_runtime() {
     relay_both_ways(false);
 }
+
+/// A server on its own thread and runtime, stopped (and joined) on drop.
+struct Running {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    fn start(writer: bool) -> Running {
+        let mut config = ServerConfig::new("tern.test", "127.0.0.1".parse().unwrap())
+            .with_user("alice", "secret");
+        config.peer_policy = PeerPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
+        let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let runner = ServerRunner::bind(config, "127.0.0.1:0".parse().unwrap(), false)
+                    .await
+                    .unwrap()
+                    .with_writer_thread(writer);
+                addr_tx.send(runner.local_addr()).unwrap();
+                runner
+                    .run(async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+            })
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        Running {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let result = thread.join();
+            if !std::thread::panicking() {
+                result.unwrap().unwrap();
+            }
+        }
+    }
+}
+
+/// The size of datagram `i` of a burst: runs of equal sizes broken by shorter and longer ones,
+/// so that the runner's GSO runs start and end in every way.
+fn burst_size(i: usize) -> usize {
+    match i % 11 {
+        0..=5 => 300,
+        6 => 120,
+        7 | 8 => 300,
+        9 => 1200,
+        _ => 1,
+    }
+}
+
+fn burst_payload(i: usize) -> Vec<u8> {
+    let mut p = vec![(i % 251) as u8; burst_size(i)];
+    let tag = (i as u32).to_be_bytes();
+    let n = tag.len().min(p.len());
+    p[..n].copy_from_slice(&tag[..n]);
+    p
+}
+
+/// Bursts of datagrams through the runner, both ways over one channel: every datagram
+/// arrives, byte-exact and in order (the runner reads them in batches, sends runs of equal
+/// sizes as one GSO send, and may hand them to its writer thread).
+fn bursts_arrive_complete_and_in_order(writer: bool) {
+    const BURST: usize = 64;
+    const BURSTS: usize = 12;
+    let server = Running::start(writer);
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let mut client = Client::new(ClientConfig::new(server.addr, "alice", "secret"));
+    client.allocate(Instant::now()).unwrap();
+    drive(&mut client, &socket, |e| {
+        matches!(e, Event::Allocated { .. })
+    });
+    let peer_addr = peer.local_addr().unwrap();
+    let channel = client.bind_channel(Instant::now(), peer_addr).unwrap();
+    drive(&mut client, &socket, |e| {
+        matches!(e, Event::ChannelBound { .. })
+    });
+    let relayed = client.relayed_address().unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+
+    // Client → peer: ChannelData frames (RFC 8656 §12.4; UDP needs no padding).
+    for b in 0..BURSTS {
+        for i in b * BURST..(b + 1) * BURST {
+            let payload = burst_payload(i);
+            let mut frame = channel.to_be_bytes().to_vec();
+            frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+            frame.extend_from_slice(&payload);
+            socket.send_to(&frame, server.addr).unwrap();
+        }
+        for i in b * BURST..(b + 1) * BURST {
+            let (n, from) = peer.recv_from(&mut buf).expect("a relayed datagram is missing");
+            assert_eq!(from, relayed);
+            assert_eq!(&buf[..n], &burst_payload(i)[..], "datagram {i} to the peer");
+        }
+    }
+
+    // Peer → client: raw datagrams to the relayed address, ChannelData at the client.
+    for b in 0..BURSTS {
+        for i in b * BURST..(b + 1) * BURST {
+            peer.send_to(&burst_payload(i), relayed).unwrap();
+        }
+        for i in b * BURST..(b + 1) * BURST {
+            let (n, from) = socket
+                .recv_from(&mut buf)
+                .expect("a relayed datagram is missing");
+            assert_eq!(from, server.addr);
+            let frame = &buf[..n];
+            assert_eq!(u16::from_be_bytes([frame[0], frame[1]]), channel);
+            let len = usize::from(u16::from_be_bytes([frame[2], frame[3]]));
+            assert_eq!(&frame[4..4 + len], &burst_payload(i)[..], "datagram {i} to the client");
+        }
+    }
+}
+
+#[test]
+fn bursts_arrive_complete_and_in_order_with_the_writer_thread() {
+    bursts_arrive_complete_and_in_order(true);
+}
+
+#[test]
+fn bursts_arrive_complete_and_in_order_on_one_thread() {
+    bursts_arrive_complete_and_in_order(false);
+}

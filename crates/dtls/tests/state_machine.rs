@@ -744,20 +744,20 @@ fn alphabet(m: &Material, t: &Trial) -> Vec<Input> {
         push("dup(prev)", vec![prev.bytes.clone()], false);
         let f = prev.flight;
         let current_complete = next.is_none_or(|n| n.flight != f);
-        // The previous complete flight, as the peer sent it (whole datagrams).
-        let flight = if current_complete {
+        let last_complete = if current_complete {
             Some(f)
         } else {
             f.checked_sub(1)
         };
-        if let Some(f) = flight {
-            let units: Vec<Vec<u8>> = t
-                .delivered
-                .iter()
-                .filter(|u| u.flight == f)
-                .map(|u| u.bytes.clone())
-                .collect();
-            push("replay(prev flight)", units, false);
+        // Every complete earlier flight of the peer again, as it sent them (whole records).
+        for f in 0..last_complete.map_or(0, |l| l + 1) {
+            let units: Vec<&Unit> = t.delivered.iter().filter(|u| u.flight == f).collect();
+            let names: Vec<&str> = units.iter().map(|u| u.label.as_str()).collect();
+            push(
+                &format!("replay({})", names.join(" ")),
+                units.iter().map(|u| u.bytes.clone()).collect(),
+                false,
+            );
         }
     }
     v

@@ -42,7 +42,7 @@ use tern_dtls::wire::dtls13::{
 };
 use tern_dtls::wire::handshake::{HandshakeHeader, msg_type, parse_fragment};
 use tern_dtls::wire::record::{ContentType, parse_record, split_records};
-use tern_dtls::{Alert, AlertLevel, DtlsConfig, DtlsEndpoint, DtlsEvent, DtlsState};
+use tern_dtls::{Alert, AlertLevel, DtlsConfig, DtlsEndpoint, DtlsEvent, DtlsState, Fingerprint};
 
 const EXPORT_LABEL: &str = "EXTRACTOR-dtls_srtp";
 const SEED: u8 = 70;
@@ -176,6 +176,9 @@ struct Trial {
     sut_dead_at: Option<usize>,
     /// Reference keys: whenever the SUT is connected its exporter must give these.
     ref_keys: Option<Vec<u8>>,
+    /// The fingerprint the application hands the SUT only once its handshake is done
+    /// (`AwaitingFingerprint`), as WebRTC does when the answer arrives late.
+    late_fp: Option<Fingerprint>,
 }
 
 impl Trial {
@@ -193,6 +196,7 @@ impl Trial {
             peer_events: Vec::new(),
             sut_dead_at: None,
             ref_keys: None,
+            late_fp: None,
         };
         t.pump();
         t
@@ -291,6 +295,13 @@ impl Trial {
                 let _ = self.sut.handle_receive(self.now, &u.bytes);
                 self.delivered.push(u);
                 self.pump();
+            }
+            if self.sut.state() == DtlsState::AwaitingFingerprint
+                && let Some(fp) = self.late_fp.take()
+            {
+                self.sut.set_remote_fingerprints(vec![fp]);
+                self.pump();
+                continue;
             }
             if self.sut.is_connected() && self.peer.is_connected() || self.sut_dead_at.is_some() {
                 break;
@@ -765,7 +776,7 @@ fn alphabet(m: &Material, t: &Trial) -> Vec<Input> {
 
 // ---- the exploration ------------------------------------------------------------------------
 
-fn explore(sut_is_server: bool, dtls13: bool) -> (String, usize, usize, usize) {
+fn explore(sut_is_server: bool, dtls13: bool, late: bool) -> (String, usize, usize, usize) {
     let t0 = Instant::now();
     let (mut c, mut s) = configs(SEED);
     for cfg in [&mut c, &mut s] {
@@ -775,7 +786,14 @@ fn explore(sut_is_server: bool, dtls13: bool) -> (String, usize, usize, usize) {
     }
     s.cookie_exchange = true;
     let m = material(&c, &s, t0);
-    let (sut_cfg, peer_cfg) = if sut_is_server { (&s, &c) } else { (&c, &s) };
+    let (mut sut_cfg, peer_cfg) = if sut_is_server {
+        (s, &c)
+    } else {
+        (c.clone(), &s)
+    };
+    let late_fp = late.then(|| sut_cfg.remote_fingerprints.remove(0));
+    assert!(!late || sut_cfg.remote_fingerprints.is_empty());
+    let sut_cfg = &sut_cfg;
     // The honest positions.
     let mut honest = Trial::new(sut_cfg, peer_cfg, t0);
     let mut positions = vec![state_name(&honest.sut)];
@@ -783,14 +801,25 @@ fn explore(sut_is_server: bool, dtls13: bool) -> (String, usize, usize, usize) {
         honest.step();
         positions.push(state_name(&honest.sut));
     }
+    if let Some(fp) = &late_fp {
+        assert_eq!(honest.sut.state(), DtlsState::AwaitingFingerprint);
+        assert!(honest.sut.export_keying_material(EXPORT_LABEL, 60).is_err());
+        honest.sut.set_remote_fingerprints(vec![fp.clone()]);
+        honest.pump();
+    }
     assert!(honest.sut.is_connected());
     assert_eq!(honest.sut.is_dtls13(), dtls13);
     let version = if dtls13 { "1.3" } else { "1.2" };
     let role = if sut_is_server { "server" } else { "client" };
+    let fp_note = if late {
+        ", its peer's fingerprint given only once its handshake is done"
+    } else {
+        ""
+    };
     let mut table = String::new();
     writeln!(
         table,
-        "# Learned model of the tern-dtls DTLS {version} {role} (tests/state_machine.rs).\n\
+        "# Learned model of the tern-dtls DTLS {version} {role}{fp_note} (tests/state_machine.rs).\n\
          # Regenerate after a reviewed change: TERN_BLESS=1 cargo test -p tern-dtls --test state_machine\n\
          # One line per (state, input):\n\
          # pos state | input -> handle_receive result | datagrams sent | events | state after | honest continuation\n\
@@ -816,6 +845,7 @@ fn explore(sut_is_server: bool, dtls13: bool) -> (String, usize, usize, usize) {
             inputs_seen.insert(inp.name.clone());
             let mut t = Trial::new(sut_cfg, peer_cfg, t0);
             t.ref_keys = Some(m.keys.clone());
+            t.late_fp = late_fp.clone();
             for _ in 0..pos {
                 t.step();
             }
@@ -946,30 +976,44 @@ fn compare_with_snapshot(name: &str, table: &str) {
     }
 }
 
-fn run(sut_is_server: bool, dtls13: bool) {
-    let (table, states, inputs, rows) = explore(sut_is_server, dtls13);
+fn run(sut_is_server: bool, dtls13: bool, late: bool) {
+    let (table, states, inputs, rows) = explore(sut_is_server, dtls13, late);
     let role = if sut_is_server { "server" } else { "client" };
     let v = if dtls13 { "13" } else { "12" };
-    eprintln!("DTLS{v} {role}: {states} states x {inputs} inputs, {rows} rows");
-    compare_with_snapshot(&format!("state_machine_dtls{v}_{role}.txt"), &table);
+    let suffix = if late { "_late_fingerprint" } else { "" };
+    eprintln!("DTLS{v} {role}{suffix}: {states} states x {inputs} inputs, {rows} rows");
+    compare_with_snapshot(&format!("state_machine_dtls{v}_{role}{suffix}.txt"), &table);
 }
 
 #[test]
 fn bad_input_dtls_20_state_machine_dtls12_server() {
-    run(true, false);
+    run(true, false, false);
 }
 
 #[test]
 fn bad_input_dtls_20_state_machine_dtls12_client() {
-    run(false, false);
+    run(false, false, false);
 }
 
 #[test]
 fn bad_input_dtls_20_state_machine_dtls13_server() {
-    run(true, true);
+    run(true, true, false);
 }
 
 #[test]
 fn bad_input_dtls_20_state_machine_dtls13_client() {
-    run(false, true);
+    run(false, true, false);
+}
+
+/// The same model with the SUT learning the peer's fingerprint only after its handshake is
+/// done (the SDP answer arrives late): the last state is `AwaitingFingerprint`, in which no
+/// input may produce `Connected` or keys.
+#[test]
+fn bad_input_dtls_20_state_machine_dtls12_server_late_fingerprint() {
+    run(true, false, true);
+}
+
+#[test]
+fn bad_input_dtls_20_state_machine_dtls12_client_late_fingerprint() {
+    run(false, false, true);
 }

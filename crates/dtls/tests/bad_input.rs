@@ -509,6 +509,36 @@ fn bad_input_dtls_20_renegotiation_refused() {
     assert!(events(&mut server).contains(&DtlsEvent::ApplicationData(b"still here".to_vec())));
 }
 
+#[test]
+fn bad_input_dtls_20_alert_before_client_hello_is_dropped() {
+    // Found by the learned model (tests/state_machine.rs): a spoofed alert used to fail (fatal)
+    // or close (close_notify) a server that had not accepted any ClientHello yet.
+    let now = now0();
+    let (c, mut s) = configs(32);
+    s.cookie_exchange = true;
+    let mut client = DtlsEndpoint::new(c, now).unwrap();
+    let mut server = DtlsEndpoint::new(s, now).unwrap();
+    for body in [[2u8, 40], [1, 0], [1, 100]] {
+        assert!(matches!(
+            server.handle_receive(now, &record(ContentType::Alert, 0, 7, &body)),
+            Err(DtlsError::UnexpectedMessage { .. })
+        ));
+        assert_eq!(server.state(), DtlsState::Handshaking);
+        assert!(events(&mut server).is_empty() && drain(&mut server).is_empty());
+    }
+    // Also between the HelloVerifyRequest and the ClientHello with the cookie.
+    deliver(&mut server, now, &drain(&mut client));
+    let hvr = drain(&mut server);
+    assert!(
+        server
+            .handle_receive(now, &record(ContentType::Alert, 0, 8, &[2, 40]))
+            .is_err()
+    );
+    deliver(&mut client, now, &hvr);
+    exchange(&mut client, &mut server, now);
+    assert!(client.is_connected() && server.is_connected());
+}
+
 // ---- row 21: client authentication -----------------------------------------------------------
 
 #[test]

@@ -313,3 +313,92 @@ fn client_fault13(seed: u8, fault: tern_dtls::Fault) -> Pair {
     });
     p
 }
+
+/// Found by the learned model (tests/state_machine.rs): a genuine ServerHello that is not the
+/// answer to this client's ClientHello (replayed from the same server's answer to another
+/// hello) used to leave both sides waiting forever. The client now keeps a deadline.
+#[test]
+fn bad_input_dtls_20_dtls13_replayed_server_hello_ends_in_a_timeout_not_a_hang() {
+    let now = Instant::now();
+    let (mut c, mut s) = configs(71);
+    c.dtls13 = true;
+    s.dtls13 = true;
+    s.cookie_exchange = true;
+    c.max_retransmissions = 3;
+    // A reference run gives the ServerHello the server sends after its HelloRetryRequest.
+    let mut client = DtlsEndpoint::new(c.clone(), now).unwrap();
+    let mut server = DtlsEndpoint::new(s, now).unwrap();
+    deliver(&mut server, now, &drain(&mut client));
+    deliver(&mut client, now, &drain(&mut server));
+    deliver(&mut server, now, &drain(&mut client));
+    let flight = drain(&mut server);
+    let (t, _, body) = plaintext_hello(&flight[0]);
+    assert_eq!(t, msg_type::SERVER_HELLO);
+    // A fresh client (same seed, same key share) gets it in place of the HelloRetryRequest,
+    // numbered as that one would be.
+    let sh_record = hs_record(1, t, 0, &body);
+    let mut victim = DtlsEndpoint::new(c, now).unwrap();
+    drain(&mut victim);
+    victim.handle_receive(now, &sh_record).unwrap();
+    assert!(victim.is_dtls13() && victim.state() == DtlsState::Handshaking);
+    let mut t = now;
+    for _ in 0..10 {
+        let Some(at) = victim.poll_timeout() else {
+            break;
+        };
+        t = at;
+        victim.handle_timeout(t);
+        drain(&mut victim);
+    }
+    assert!(t > now, "no deadline after the ServerHello");
+    assert_eq!(victim.state(), DtlsState::Failed);
+    assert!(
+        events(&mut victim).contains(&tern_dtls::DtlsEvent::Failed(DtlsError::HandshakeTimeout))
+    );
+}
+
+/// Found by the learned model: past the hellos a new plaintext handshake message can only be
+/// forged; it is dropped (RFC 9147 §4.5.2) instead of ending the handshake.
+#[test]
+fn bad_input_dtls_20_dtls13_plaintext_message_after_the_hellos_is_dropped() {
+    let now = Instant::now();
+    let (mut c, mut s) = configs(72);
+    c.dtls13 = true;
+    s.dtls13 = true;
+    let mut client = DtlsEndpoint::new(c, now).unwrap();
+    let mut server = DtlsEndpoint::new(s, now).unwrap();
+    let ch = drain(&mut client);
+    deliver(&mut server, now, &ch);
+    let server_flight = drain(&mut server);
+    assert!(server.is_dtls13());
+    // The server waits for the client's encrypted Certificate (message_seq 1).
+    let forged = hs_record(9, msg_type::CLIENT_HELLO, 1, &messages(&ch)[0].2);
+    assert!(matches!(
+        server.handle_receive(now, &forged),
+        Err(DtlsError::UnexpectedMessage { .. })
+    ));
+    assert_eq!(server.state(), DtlsState::Handshaking);
+    assert!(drain(&mut server).is_empty() && events(&mut server).is_empty());
+    // The same to the client waiting for EncryptedExtensions.
+    let (t, seq, body) = plaintext_hello(&server_flight[0]);
+    client
+        .handle_receive(now, &hs_record(1, t, seq, &body))
+        .unwrap();
+    assert_eq!(
+        client.handshake_state_name(),
+        "1.3 wait EncryptedExtensions"
+    );
+    let forged = hs_record(9, msg_type::SERVER_HELLO, 2, &[0; 40]);
+    assert!(client.handle_receive(now, &forged).is_err());
+    assert_eq!(client.state(), DtlsState::Handshaking);
+    deliver(&mut client, now, &server_flight);
+    exchange(&mut client, &mut server, now);
+    assert!(client.is_connected() && server.is_connected());
+}
+
+/// The plaintext hello at the start of a datagram (encrypted records may follow it).
+fn plaintext_hello(d: &[u8]) -> (u8, u16, Vec<u8>) {
+    let (r, _) = tern_dtls::wire::record::parse_record(d, 0).unwrap();
+    let (f, _) = tern_dtls::wire::handshake::parse_fragment(r.body, 0).unwrap();
+    (f.header.msg_type, f.header.message_seq, f.data.to_vec())
+}

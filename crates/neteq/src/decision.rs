@@ -38,7 +38,7 @@ pub(crate) struct DecisionInput {
     pub level: usize,
     /// Unfiltered buffered packet samples (for leaving DTX).
     pub packet_level: usize,
-    /// Unfiltered level now: buffered packets plus decoded audio not yet played.
+    /// Unfiltered delay level now (the playout delay beyond the fastest transit, plus a packet).
     pub current: usize,
     pub target: usize,
     pub prev: Operation,
@@ -106,12 +106,12 @@ pub(crate) fn decide(i: &DecisionInput) -> Operation {
         let under_target = i.level < high;
         let waited_too_long = i.expanded >= MAX_WAIT_FRAMES * i.frame;
         // Far below target (the network's delay grew, or packets keep arriving out of order):
-        // conceal on past the gap so the buffer fills now, while the listener hears concealment
-        // anyway, rather than by stretching speech later — but only by the deficit under the
+        // conceal on past the gap so the delay builds now, while the listener hears concealment
+        // anyway, rather than by stretching speech later — but only until the delay level
+        // (which grows with every concealed sample while the media stands still) reaches the
         // lower threshold. Concealing on for a fixed time instead turned 20-40 ms losses into
         // 100 ms concealments inside speech whenever a stall had drained the buffer.
-        let deficit = low.saturating_sub(i.packet_level) as i64;
-        let build_delay = deficit > 0 && i.expanded as i64 - next.offset.max(0) < deficit;
+        let build_delay = i.current < low;
         return if ((!gap_covered && under_target) || build_delay) && !waited_too_long {
             Operation::Expand
         } else {
@@ -321,10 +321,10 @@ mod tests {
             ..half
         };
         assert_eq!(decide(&long_gap), Operation::Merge, "waited 100 ms");
-        // Far below target (low = 720 here): conceal past the gap to build delay, but only by
-        // the deficit under the lower threshold.
+        // Far below target (low = 720 here): conceal past the gap to build delay, but only while
+        // the delay level is under the lower threshold.
         let starved = DecisionInput {
-            packet_level: 320,
+            current: 400,
             ..covered
         };
         assert_eq!(
@@ -334,15 +334,15 @@ mod tests {
         );
         assert_eq!(
             decide(&DecisionInput {
-                expanded: 320 + 320,
+                current: 719,
                 ..starved
             }),
             Operation::Expand,
-            "deficit 400 not yet built"
+            "deficit not yet built"
         );
         assert_eq!(
             decide(&DecisionInput {
-                expanded: 320 + 400,
+                current: 720,
                 ..starved
             }),
             Operation::Merge,
@@ -350,7 +350,6 @@ mod tests {
         );
         assert_eq!(
             decide(&DecisionInput {
-                packet_level: 0,
                 expanded: 10 * 160,
                 ..starved
             }),

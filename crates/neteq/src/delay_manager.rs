@@ -72,6 +72,13 @@ impl DelayManager {
         }
     }
 
+    /// The smallest (arrival − timestamp) of the last two seconds: the transit of the fastest
+    /// recent packet, the reference the relative delays are measured from. `None` before the
+    /// first packet or after a stream restart.
+    pub fn fastest_transit(&self) -> Option<i64> {
+        self.window.iter().map(|&(_, t)| t).min()
+    }
+
     /// Target buffer level in samples.
     pub fn target(&self) -> usize {
         self.target

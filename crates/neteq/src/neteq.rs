@@ -27,7 +27,8 @@ pub enum InsertOutcome {
     },
     /// A timestamp jump or clock-rate change: the buffer was flushed and playout restarts here.
     StreamRestarted,
-    /// A different speech payload type: the buffer was flushed and the new decoder reset.
+    /// A different speech payload type: the new decoder was reset (the old codec's packets
+    /// still buffered play out first).
     CodecSwitched,
     /// Same timestamp already buffered; dropped.
     Duplicate,
@@ -83,6 +84,14 @@ const MIN_PITCH_US: usize = 2_500;
 const MAX_PITCH_US: usize = 15_000;
 /// Decoded packet timestamps remembered to recognise late duplicates.
 const RECENTLY_PLAYED: usize = 64;
+/// Quiet audio just played that makes a pause (where a stretch of any length is inaudible), and
+/// the block over which quietness is measured, in milliseconds. Shorter quiet stretches are
+/// mostly inside words (stop closures) or between words of one phrase, where a change of timing
+/// is heard — and where PESQ's utterance alignment punishes it.
+const PAUSE_MS: usize = 120;
+const PAUSE_BLOCK_MS: usize = 5;
+/// Most a pause is lengthened or shortened by in one operation, in milliseconds.
+const MAX_PAUSE_STRETCH_MS: usize = 100;
 /// Longest a wanted time stretch waits for a pause before it is done inside a word.
 const MAX_STRETCH_DEFER_MS: usize = 1_000;
 
@@ -108,6 +117,8 @@ pub struct NetEq {
     in_cn: bool,
     prev_op: Operation,
     since_stretch: usize,
+    /// Quiet samples played in a row (a pause in progress when long enough).
+    quiet_played: usize,
     /// Decoded samples since a stretch was first wanted but deferred to a pause.
     stretch_deferred: usize,
     /// Timestamps of the last packets decoded, to tell a late packet from a late copy.
@@ -158,6 +169,7 @@ impl NetEq {
             prev_op: Operation::Normal,
             since_stretch: 0,
             stretch_deferred: 0,
+            quiet_played: 0,
             recently_played: std::collections::VecDeque::with_capacity(RECENTLY_PLAYED),
             filtered_level: 0.0,
             level_primed: false,
@@ -208,9 +220,42 @@ impl NetEq {
         self.delay.target()
     }
 
-    /// Current buffer level (packets + decoded audio not yet played), in samples.
+    /// Current buffer level, in samples: decoded audio not yet played plus the media span of
+    /// the buffered packets (from the playout point to the end of the newest one, so a packet
+    /// lost or still in flight inside that span does not lower it).
     pub fn buffer_level(&self) -> usize {
-        self.buffer.buffered_samples() + self.future.len()
+        self.packet_span() + self.future.len()
+    }
+
+    /// The level the decisions compare with the target: how long a packet as fast as the fastest
+    /// of the last two seconds waits before it plays (the playout delay beyond the network's
+    /// fastest transit), plus one packet — the buffer level such a packet would see on arrival.
+    ///
+    /// A fixed-delay buffer holds exactly this constant. The packets actually buffered swing
+    /// with every early or late arrival (by the jitter's whole range), and a level measured on
+    /// them sits below the target whenever recent packets were slower than the fastest: the
+    /// decisions then stretch speech to chase the jitter. This one moves only when playout does
+    /// (a concealment, a time stretch) or the fastest transit changes. Falls back to
+    /// [`NetEq::buffer_level`] before there is a reference.
+    fn delay_level(&self) -> usize {
+        let (Some(next), Some(fastest)) = (self.next_ts, self.delay.fastest_transit()) else {
+            return self.buffer_level();
+        };
+        // Media timestamp at the playout point (the next sample played).
+        let playing = next.saturating_sub(self.future.len() as i64);
+        let waited = (self.playout_clock as i64)
+            .saturating_sub(playing)
+            .saturating_sub(fastest);
+        usize::try_from(waited).unwrap_or(0)
+    }
+
+    /// Media span buffered ahead of the playout point (see [`NetEq::buffer_level`]).
+    fn packet_span(&self) -> usize {
+        let from = self
+            .next_ts
+            .or_else(|| self.buffer.front().map(|p| p.ts))
+            .unwrap_or(0);
+        self.buffer.span_samples(from)
     }
 
     /// Packets in the buffer.
@@ -342,9 +387,10 @@ impl NetEq {
             ts = self.to_samples(ext, clock_rate);
             outcome = InsertOutcome::StreamRestarted;
         } else if codec_switch {
-            // As libwebrtc: a new speech codec flushes what the old one left in the buffer.
-            self.stats.packets_discarded += self.buffer.flush() as u64;
-            self.stats.buffer_flushes += 1;
+            // A new speech codec starts from a clean decoder state. libwebrtc also flushes what
+            // the old codec left in the buffer; here every packet is decoded by its own payload
+            // type's decoder, so those packets still play and a switch costs no audio (with a
+            // buffer holding any delay, a flush would drop the media up to the switch).
             if let Some(d) = self.decoders.get_mut(&payload_type) {
                 d.reset();
             }
@@ -425,7 +471,7 @@ impl NetEq {
                 got: out.len(),
             });
         }
-        let level = (self.buffer.buffered_samples() + self.future.len()) as f32;
+        let level = self.delay_level() as f32;
         // Smooth the level over roughly half a second to a second (longer for higher targets, as
         // libwebrtc's buffer level filter): arrival jitter moves the instantaneous level by whole
         // packets every few frames, and stretching on each swing costs far more quality than the
@@ -462,6 +508,15 @@ impl NetEq {
             self.conceal(n);
         }
         let op = first_op.unwrap_or(Operation::Normal);
+        let quiet = self
+            .future
+            .get(..self.frame)
+            .is_some_and(|f| rms(f) < self.passive_rms());
+        self.quiet_played = if quiet {
+            self.quiet_played.saturating_add(self.frame)
+        } else {
+            0
+        };
         for (o, s) in out.iter_mut().zip(self.future.drain(..self.frame)) {
             *o = if s.is_finite() {
                 s.clamp(-32768.0, 32767.0) as i16
@@ -540,7 +595,7 @@ impl NetEq {
         let input = DecisionInput {
             next,
             level: self.filtered_level as usize,
-            current: self.buffer.buffered_samples() + self.future.len(),
+            current: self.delay_level(),
             packet_level: self.buffer.buffered_samples(),
             target: self.delay.target(),
             prev: self.prev_op,
@@ -749,11 +804,16 @@ impl NetEq {
         };
         let gap = usize::try_from(front.ts.saturating_sub(next_ts)).unwrap_or(0);
         let shifted = self.expanded.saturating_sub(gap);
-        let level = self.buffer.buffered_samples() + self.future.len();
+        let level = self.delay_level();
         let excess = level.saturating_sub(self.delay.target());
         let (dropped, skipped) = self.buffer.skip_media(shifted.min(excess));
         self.stats.packets_discarded += dropped as u64;
         self.filtered_level = (self.filtered_level - skipped as f32).max(0.0);
+    }
+
+    /// Audio under this RMS is passive: silence or background noise, no speech.
+    fn passive_rms(&self) -> f32 {
+        (2.0 * self.bg.level()).max(50.0)
     }
 
     fn time_stretch(&mut self, op: Operation, decoded: usize) -> Operation {
@@ -774,9 +834,42 @@ impl NetEq {
             min_lag,
             max_lag,
             threshold: 0.9,
-            passive_rms: (2.0 * self.bg.level()).max(50.0),
+            passive_rms: self.passive_rms(),
             voiced_allowed,
         };
+        // In a pause (at least PAUSE_MS of quiet audio ahead), the change is inaudible however
+        // large: lengthen or shorten the pause itself, up to the whole distance to the target,
+        // rather than a pitch period per step. A deficit built or an excess removed in a pause is
+        // one less stretch or concealment inside a word later.
+        let ms = self.config.sample_rate.samples_per_ms();
+        let quiet =
+            time_stretch::passive_prefix(&self.future, PAUSE_BLOCK_MS * ms, params.passive_rms);
+        if self.quiet_played >= PAUSE_MS * ms && quiet >= PAUSE_BLOCK_MS * ms {
+            let current = self.delay_level();
+            let n = if op == Operation::PreemptiveExpand {
+                let n = target
+                    .saturating_sub(level.max(current))
+                    .min(MAX_PAUSE_STRETCH_MS * ms);
+                let n = time_stretch::lengthen_pause(&mut self.future, quiet, n, &mut self.rng);
+                self.stats.inserted_samples_for_deceleration += n as u64;
+                self.filtered_level += n as f32;
+                n
+            } else {
+                let n = level
+                    .min(current)
+                    .saturating_sub(target)
+                    .min(MAX_PAUSE_STRETCH_MS * ms);
+                let n = time_stretch::shorten_pause(&mut self.future, quiet, n, ms);
+                self.stats.removed_samples_for_acceleration += n as u64;
+                self.filtered_level = (self.filtered_level - n as f32).max(0.0);
+                n
+            };
+            if n > 0 {
+                self.stretch_deferred = 0;
+                self.since_stretch = 0;
+                return op;
+            }
+        }
         // In a pause, keep going towards the target (a few periods at most); in a word, one
         // period (fast accelerate: until below the upper threshold).
         let max_steps = if voiced_allowed && op != Operation::FastAccelerate {

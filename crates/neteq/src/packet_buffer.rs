@@ -148,11 +148,13 @@ impl PacketBuffer {
         };
         let limit = start.saturating_add(max as i64);
         let mut dropped = 0;
-        while self.packets.len() > 1
-            && let Some(p) = self.packets.front()
+        // The packet after the dropped one must start within the limit as well: a hole after it
+        // (a packet lost or still in flight) would otherwise be skipped with it.
+        while let (Some(p), Some(after)) = (self.packets.front(), self.packets.get(1))
             && p.duration > 0
             && !matches!(p.kind, PacketKind::ComfortNoise { .. })
             && p.end() <= limit
+            && after.ts <= limit
         {
             if p.kind != PacketKind::Fec {
                 dropped += 1;
@@ -161,6 +163,16 @@ impl PacketBuffer {
         }
         let skipped = self.packets.front().map_or(0, |p| (p.ts - start).max(0));
         (dropped, skipped as usize)
+    }
+
+    /// Media span buffered from `from` (the playout point): the end of the newest packet minus
+    /// `from`, or 0. Unlike [`PacketBuffer::buffered_samples`], holes (packets lost or still in
+    /// flight) count: the span is how far ahead of the playout point the network has delivered,
+    /// which is the delay the buffer holds.
+    pub fn span_samples(&self, from: i64) -> usize {
+        self.packets.back().map_or(0, |p| {
+            usize::try_from(p.end().saturating_sub(from)).unwrap_or(0)
+        })
     }
 
     /// Audio samples buffered (sum of durations).
@@ -244,6 +256,26 @@ mod tests {
         b.insert(cn);
         b.insert(pkt(160, PacketKind::Primary));
         assert_eq!(b.skip_media(1000), (0, 0));
+        // A hole (packets 320..800 lost or still in flight) is never skipped over: only up to it.
+        let mut b = PacketBuffer::new(10);
+        for ts in [0, 160, 960] {
+            b.insert(pkt(ts, PacketKind::Primary));
+        }
+        assert_eq!(b.skip_media(400), (1, 160));
+        assert_eq!(b.front().map(|p| p.ts), Some(160));
+    }
+
+    #[test]
+    fn span_counts_holes() {
+        let mut b = PacketBuffer::new(10);
+        assert_eq!(b.span_samples(0), 0);
+        for ts in [0, 480] {
+            b.insert(pkt(ts, PacketKind::Primary));
+        }
+        assert_eq!(b.buffered_samples(), 320);
+        assert_eq!(b.span_samples(0), 640);
+        assert_eq!(b.span_samples(-160), 800);
+        assert_eq!(b.span_samples(1000), 0);
     }
 
     #[test]

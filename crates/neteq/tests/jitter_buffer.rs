@@ -105,11 +105,12 @@ fn late_packet_within_the_gap_is_merged_not_lost() {
     assert_eq!(s.packets_discarded, 0, "{s:?}");
     assert_eq!(s.jitter_buffer_emitted_count, sig.len() as u64);
 
-    // 15 ms late with its successor already buffered: the concealment covers exactly the gap,
-    // then merges into packet 41 (as libwebrtc does); packet 40 comes too late and is dropped.
+    // Later than the delay held (one packet on this clean path), with its successor already
+    // buffered: the concealment covers exactly the gap, then merges into packet 41 (as
+    // libwebrtc does); packet 40 comes too late and is dropped.
     let mut n = l16_neteq(SampleRate::Hz16000);
     let mut trace = clean_trace(100, 20.0, 0.0);
-    trace[40].arrival_ms = Some(40.0 * 20.0 + 15.0 + 20.0);
+    trace[40].arrival_ms = Some(40.0 * 20.0 + 45.0 + 20.0);
     let r = replay_l16(&mut n, RATE, &sig, 20, &trace, 200);
     let s = n.stats();
     assert_eq!(s.packets_discarded, 1, "{s:?}");
@@ -118,7 +119,12 @@ fn late_packet_within_the_gap_is_merged_not_lost() {
         .iter()
         .filter(|f| f.speech_type == SpeechType::Concealed)
         .count();
-    assert_eq!(concealed, 2, "20 ms gap, 2 frames of concealment");
+    // 20 ms of concealment: two frames, or three when the playout point is not on a frame
+    // boundary (the delay was built by a time stretch of a pitch period).
+    assert!(
+        (2..=3).contains(&concealed),
+        "20 ms gap, {concealed} frames of concealment"
+    );
 }
 
 #[test]
@@ -331,7 +337,12 @@ fn stall_beyond_the_target_resumes_on_the_old_timeline() {
         "{skipped} packets skipped after {concealed_ms} ms of concealment, {s:?}"
     );
     let after = &r.frames[resumed];
-    assert!(after.buffer_level <= after.target_delay + 320, "{after:?}");
+    // (The buffer level counts the packets' media span: the target plus the packet due and
+    // the one arriving.)
+    assert!(
+        after.buffer_level <= after.target_delay + 2 * 320,
+        "{after:?}"
+    );
     assert_eq!(s.removed_samples_for_acceleration, 0, "{s:?}");
     assert_eq!(
         s.jitter_buffer_emitted_count,

@@ -125,6 +125,58 @@ pub(crate) fn preemptive_expand(
     Some(lag)
 }
 
+/// Length of the quiet prefix of `x`: the whole `block`-sample blocks from its start whose RMS is
+/// under `passive_rms` (a pause, or the silence before speech).
+pub(crate) fn passive_prefix(x: &[f32], block: usize, passive_rms: f32) -> usize {
+    let block = block.max(1);
+    x.chunks_exact(block)
+        .take_while(|b| rms(b) < passive_rms)
+        .count()
+        * block
+}
+
+/// Lengthens a pause: inserts `n` samples into the quiet prefix `x[..quiet]` (at its middle) of
+/// noise at the prefix's own level, so a silent pause stays silent and a noisy one keeps its
+/// noise. Returns the samples inserted (0 when the prefix is too short to hide the seams).
+pub(crate) fn lengthen_pause(
+    x: &mut Vec<f32>,
+    quiet: usize,
+    n: usize,
+    rng: &mut super::Rng,
+) -> usize {
+    let quiet = quiet.min(x.len());
+    if quiet < 2 || n == 0 {
+        return 0;
+    }
+    let level = rms(x.get(..quiet).unwrap_or(&[]));
+    let at = quiet / 2;
+    let fill: Vec<f32> = (0..n).map(|_| rng.gaussian() * level).collect();
+    x.splice(at..at, fill);
+    n
+}
+
+/// Shortens a pause: removes up to `n` samples from the quiet prefix `x[..quiet]`, cross-fading
+/// over `fade` samples so the seam stays continuous. Returns the samples removed.
+pub(crate) fn shorten_pause(x: &mut Vec<f32>, quiet: usize, n: usize, fade: usize) -> usize {
+    let quiet = quiet.min(x.len());
+    // Keep `fade` samples before the cut and the cross-fade inside the quiet part.
+    let n = n.min(quiet.saturating_sub(3 * fade));
+    if n == 0 {
+        return 0;
+    }
+    let a = fade;
+    let faded: Vec<f32> = (0..fade)
+        .map(|i| {
+            let w = (i + 1) as f32 / (fade + 1) as f32;
+            let p = x.get(a + i).copied().unwrap_or(0.0);
+            let q = x.get(a + n + i).copied().unwrap_or(0.0);
+            p * (1.0 - w) + q * w
+        })
+        .collect();
+    x.splice(a..a + n + fade, faded);
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +199,36 @@ mod tests {
             passive_rms: 50.0,
             voiced_allowed: true,
         }
+    }
+
+    #[test]
+    fn pauses_are_lengthened_and_shortened_by_the_amount_asked_in_their_quiet_part() {
+        let mut rng = super::super::Rng::new(7);
+        // 30 ms of quiet (level 10) then 10 ms of loud audio, at 16 kHz.
+        let mut x: Vec<f32> = (0..480)
+            .map(|i| if i % 2 == 0 { 10.0 } else { -10.0 })
+            .collect();
+        x.extend((0..160).map(|i| 8000.0 * (i as f32 * 0.3).sin()));
+        let quiet = passive_prefix(&x, 80, 50.0);
+        assert_eq!(quiet, 480);
+        let loud_before: Vec<f32> = x[480..].to_vec();
+        assert_eq!(lengthen_pause(&mut x, quiet, 800, &mut rng), 800);
+        assert_eq!(x.len(), 640 + 800);
+        assert_eq!(&x[1280..], &loud_before[..], "the loud part is untouched");
+        assert!(rms(&x[240..1040]) < 20.0, "the fill has the pause's level");
+        let quiet = passive_prefix(&x, 80, 50.0);
+        assert_eq!(quiet, 1280);
+        // Asked for more than the quiet part holds: only what fits, the loud part untouched.
+        let removed = shorten_pause(&mut x, quiet, 5000, 16);
+        assert_eq!(removed, 1280 - 48);
+        assert_eq!(x.len(), 1440 - removed);
+        assert_eq!(&x[x.len() - 160..], &loud_before[..]);
+        let quiet = passive_prefix(&x, 80, 50.0);
+        assert_eq!(
+            shorten_pause(&mut x, quiet, 100, 16),
+            0,
+            "nothing quiet left"
+        );
     }
 
     #[test]

@@ -31,12 +31,14 @@
 
 mod common;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::{configs, fragment_record, hs_record, record};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tern_dtls::wire::dtls13::{
     HELLO_RETRY_REQUEST_RANDOM, is_unified_header, parse_unified_header,
 };
@@ -944,6 +946,91 @@ fn explore(sut_is_server: bool, dtls13: bool, late: bool) -> (String, usize, usi
         }
     }
     (table, positions.len(), inputs_seen.len(), inputs_total)
+}
+
+/// Random walks, like DTLS-Fuzzer's equivalence checks: from a random honest position, up to
+/// four inputs of that state's alphabet, interleaved with honest records, then the honest rest.
+/// The invariants checked inside `Trial` must hold and no walk may end stalled. Returns how
+/// often each outcome happened.
+fn walks(sut_is_server: bool, dtls13: bool, n: usize) -> BTreeMap<String, usize> {
+    let t0 = Instant::now();
+    let (mut c, mut s) = configs(SEED);
+    for cfg in [&mut c, &mut s] {
+        cfg.mtu = 4000;
+        cfg.max_retransmissions = 3;
+        cfg.dtls13 = dtls13;
+    }
+    s.cookie_exchange = true;
+    let m = material(&c, &s, t0);
+    let (sut_cfg, peer_cfg) = if sut_is_server { (&s, &c) } else { (&c, &s) };
+    let mut honest = Trial::new(sut_cfg, peer_cfg, t0);
+    let mut len = 0;
+    while !honest.queue.is_empty() {
+        honest.step();
+        len += 1;
+    }
+    let mut rng = StdRng::seed_from_u64(20 + u64::from(sut_is_server) + 2 * u64::from(dtls13));
+    let mut outcomes = BTreeMap::new();
+    for _ in 0..n {
+        let pos = rng.gen_range(0..=len);
+        let mut t = Trial::new(sut_cfg, peer_cfg, t0);
+        t.ref_keys = Some(m.keys.clone());
+        for _ in 0..pos {
+            t.step();
+        }
+        let inputs = alphabet(&m, &t);
+        let mut names = Vec::new();
+        for _ in 0..rng.gen_range(1..=4) {
+            t.now += Duration::from_millis(150);
+            let inp = &inputs[rng.gen_range(0..inputs.len())];
+            names.push(inp.name.clone());
+            for d in &inp.datagrams {
+                let _ = t.sut.handle_receive(t.now, d);
+            }
+            t.pump();
+            if rng.gen_bool(0.5) && !t.queue.is_empty() {
+                t.step();
+            }
+        }
+        let outcome = t.finish();
+        assert!(
+            !outcome.starts_with("STALLED"),
+            "pos {pos}, {names:?}: {outcome}"
+        );
+        let key = outcome
+            .split(" after")
+            .next()
+            .unwrap_or(&outcome)
+            .to_string();
+        *outcomes.entry(key).or_insert(0) += 1;
+    }
+    outcomes
+}
+
+/// 120 walks per role and version; `TERN_STATE_WALKS=n` for a longer local search.
+fn walk_count() -> usize {
+    std::env::var("TERN_STATE_WALKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120)
+}
+
+#[test]
+fn bad_input_dtls_20_random_walks_dtls12() {
+    for server in [true, false] {
+        let o = walks(server, false, walk_count());
+        eprintln!("DTLS 1.2 server={server}: {o:?}");
+        assert!(o.get("recovers").is_some_and(|n| *n > 10), "{o:?}");
+    }
+}
+
+#[test]
+fn bad_input_dtls_20_random_walks_dtls13() {
+    for server in [true, false] {
+        let o = walks(server, true, walk_count());
+        eprintln!("DTLS 1.3 server={server}: {o:?}");
+        assert!(o.get("recovers").is_some_and(|n| *n > 10), "{o:?}");
+    }
 }
 
 fn compare_with_snapshot(name: &str, table: &str) {

@@ -263,6 +263,7 @@ impl SrtpSession {
 
     /// Encrypt (and, with `tag`, authenticate) without changing state. With `tag == false`
     /// (CM batches only) the caller computes the tag afterwards.
+    #[inline]
     fn seal_rtp(&mut self, buf: &mut [u8], len: usize, tag: bool) -> Result<Accepted, SrtpError> {
         let overhead = self.profile.rtp_overhead();
         let new_len = len + overhead;
@@ -270,6 +271,7 @@ impl SrtpSession {
             return Err(too_small(new_len, buf.len()));
         }
         let (pkt, rest) = buf.split_at_mut(len);
+        let rest_len = rest.len();
         let hdr = wire::parse_rtp(pkt)?;
         let (header, payload) = pkt.split_at_mut(hdr.len);
         if hdr.padding {
@@ -293,10 +295,11 @@ impl SrtpSession {
             Transform::Gcm(gcm) => {
                 // RFC 7714 §8.2: the whole header is associated data, the payload is encrypted.
                 let iv = gcm.iv(hdr.ssrc, index);
-                let tag = gcm.seal(&iv, header, payload)?;
-                if let Some(d) = rest.get_mut(..GCM_TAG_LEN) {
-                    d.copy_from_slice(&tag);
-                }
+                let tag = rest
+                    .get_mut(..GCM_TAG_LEN)
+                    .and_then(|t| <&mut [u8; GCM_TAG_LEN]>::try_from(t).ok())
+                    .ok_or(too_small(new_len, len + rest_len))?;
+                gcm.seal(&iv, header, payload, tag)?;
             }
         }
         Ok(Accepted {
@@ -405,6 +408,7 @@ impl SrtpSession {
         Ok(index)
     }
 
+    #[inline]
     fn open_rtp(&mut self, buf: &mut [u8]) -> Result<Accepted, SrtpError> {
         let overhead = self.profile.rtp_overhead();
         let min = RTP_HEADER_LEN + overhead;
@@ -598,7 +602,8 @@ impl SrtpSession {
                 let mut aad = [0u8; RTCP_HEADER_LEN + SRTCP_INDEX_LEN];
                 aad[..RTCP_HEADER_LEN].copy_from_slice(header);
                 aad[RTCP_HEADER_LEN..].copy_from_slice(&trailer);
-                let tag = gcm.seal(&gcm.iv(ssrc, u64::from(index)), &aad, payload)?;
+                let mut tag = [0u8; GCM_TAG_LEN];
+                gcm.seal(&gcm.iv(ssrc, u64::from(index)), &aad, payload, &mut tag)?;
                 if let Some(d) = rest.get_mut(..GCM_TAG_LEN) {
                     d.copy_from_slice(&tag);
                 }

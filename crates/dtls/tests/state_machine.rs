@@ -468,7 +468,7 @@ fn describe_out(out: &[Vec<u8>], earlier: &[Vec<u8>]) -> String {
             if let Some((t, s, _)) = &u.msg {
                 any_hs = true;
                 all_old &= sent_before.contains(&(*t, *s));
-                names.push(abbrev(*t).to_string());
+                names.push(u.label.clone());
             } else if u.label == "Alert@E0" {
                 let r = split_records(&u.bytes).next().unwrap().unwrap();
                 let a = Alert::parse(r.body).unwrap();

@@ -8,6 +8,9 @@
 //! - `throughput-batched`: the same, with the shared socket loop batching datagrams through
 //!   UDP GSO/GRO (`quinn-udp`) for both stacks alike (`io.rs`); Tern, str0m and webrtc-rs (whose
 //!   own driver batches with GSO/GRO in both figures, as it ships).
+//! - `throughput-driver` / `throughput-driver-batched`: the same transfer with Tern through its
+//!   product tokio driver (`tern_driver.rs`: `RtcPeer`s on a current-thread runtime, the
+//!   driver's own GSO/GRO socket I/O), against str0m on the plain / batched shared loop.
 //! - `setup`: create both peer connections → channel open on both sides over 127.0.0.1
 //!   (certificate generation, ICE, DTLS, SCTP, DCEP); Tern, str0m, Pion and webrtc-rs.
 //! - `memory N`: live heap per connected idle peer connection with one open channel, N pairs
@@ -25,6 +28,7 @@ mod io;
 mod pion;
 mod str0m_side;
 mod tern;
+mod tern_driver;
 mod webrtc_rs;
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -235,7 +239,26 @@ fn main() {
                 row(t, w, webrtc_rs::NAME, "MB/s", megabytes);
             }
         }
-        // One stack alone, for profiling (`perf record`): `throughput-only tern|str0m plain|batched`.
+        "throughput-driver" | "throughput-driver-batched" => {
+            let mode = if figure == "throughput-driver" {
+                io::Mode::Plain
+            } else {
+                io::Mode::Batched
+            };
+            let total = 64 << 20;
+            let none = None::<fn() -> Sample>;
+            let (t, s, _) = alternate(
+                7,
+                || tern_driver::throughput(total),
+                || str0m_side::throughput(total, mode),
+                none,
+                none,
+            );
+            let megabytes = Some((total.div_ceil(MESSAGE) * MESSAGE) as f64 / 1e6);
+            row(t, s, peer, "MB/s", megabytes);
+        }
+        // One stack alone, for profiling (`perf record`):
+        // `throughput-only tern|tern-driver|str0m plain|batched`.
         "throughput-only" => {
             // `throughput-only pion` / `throughput-only webrtc-rs` run that stack's rounds alone.
             let arg = |n: usize| std::env::args().nth(n).unwrap_or_default();
@@ -257,6 +280,7 @@ fn main() {
                         (_, Some(p), _) => p.throughput(total).value,
                         (_, _, Some(w)) => w.throughput(total).value,
                         ("str0m", _, _) => str0m_side::throughput(total, mode).value,
+                        ("tern-driver", _, _) => tern_driver::throughput(total).value,
                         _ => tern::throughput(total, mode).value,
                     },
                 )

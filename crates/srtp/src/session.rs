@@ -224,7 +224,6 @@ impl SrtpSession {
     /// tag ([`ProtectionProfile::rtp_overhead`]). Returns the protected length.
     pub fn protect_rtp_in_place(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
         let acc = self.seal_rtp(buf, len, true)?;
-        self.commit_tx_rtp(acc);
         Ok(acc.new_len)
     }
 
@@ -238,31 +237,9 @@ impl SrtpSession {
         self.protect_rtp_in_place(out, packet.len())
     }
 
-    /// Work out the sender index for `seq` without changing anything.
-    #[inline]
-    fn tx_rtp_index(&self, ssrc: u32, seq: u16) -> Result<u64, SrtpError> {
-        let Some(sender) = self.tx_rtp.get(&ssrc) else {
-            Self::room_for_new(&self.tx_rtp, ssrc, self.config.max_ssrcs)?;
-            // RFC 3711 §3.3.1: the sender's ROC starts at 0.
-            return Ok(u64::from(seq));
-        };
-        let index = estimate_index(sender.highest, seq);
-        if index < 0 {
-            return Err(SrtpError::TooOld { index: 0 });
-        }
-        if index > MAX_RTP_INDEX {
-            // RFC 3711 §3.3.1: never reuse an index under one key; rekey instead of wrapping.
-            return Err(SrtpError::IndexExhausted { ssrc });
-        }
-        let index = index as u64;
-        if let Some(w) = &sender.window {
-            w.check(index)?;
-        }
-        Ok(index)
-    }
-
-    /// Encrypt (and, with `tag`, authenticate) without changing state. With `tag == false`
-    /// (CM batches only) the caller computes the tag afterwards.
+    /// Encrypt (and, with `tag`, authenticate), then record the index as sent. Nothing
+    /// changes on an error. With `tag == false` (CM batches only) the caller computes the
+    /// tag afterwards. The SSRC's sender state is looked up once for both.
     #[inline]
     fn seal_rtp(&mut self, buf: &mut [u8], len: usize, tag: bool) -> Result<Accepted, SrtpError> {
         let overhead = self.profile.rtp_overhead();
@@ -277,8 +254,41 @@ impl SrtpSession {
         if hdr.padding {
             wire::check_padding(payload)?;
         }
-        let index = self.tx_rtp_index(hdr.ssrc, hdr.seq)?;
-        match &self.rtp {
+        let known = self.tx_rtp.len();
+        let Self {
+            tx_rtp,
+            rtp,
+            config,
+            ..
+        } = self;
+        let mut sender = tx_rtp.get_mut(&hdr.ssrc);
+        let index = match sender.as_deref() {
+            None => {
+                if known >= config.max_ssrcs {
+                    return Err(SrtpError::TooManySsrcs {
+                        max: config.max_ssrcs,
+                    });
+                }
+                // RFC 3711 §3.3.1: the sender's ROC starts at 0.
+                u64::from(hdr.seq)
+            }
+            Some(sender) => {
+                let index = estimate_index(sender.highest, hdr.seq);
+                if index < 0 {
+                    return Err(SrtpError::TooOld { index: 0 });
+                }
+                if index > MAX_RTP_INDEX {
+                    // RFC 3711 §3.3.1: never reuse an index under one key; rekey instead.
+                    return Err(SrtpError::IndexExhausted { ssrc: hdr.ssrc });
+                }
+                let index = index as u64;
+                if let Some(w) = &sender.window {
+                    w.check(index)?;
+                }
+                index
+            }
+        };
+        match &*rtp {
             Transform::Cm(cm) => {
                 // RFC 3711 §3.3: encrypt the payload, then authenticate header ‖ payload ‖ ROC.
                 let iv = cm.iv(hdr.ssrc, index);
@@ -302,33 +312,31 @@ impl SrtpSession {
                 gcm.seal(&iv, header, payload, tag)?;
             }
         }
+        // Commit, through the lookup made above.
+        match sender.take() {
+            Some(s) => {
+                s.highest = s.highest.max(index);
+                if let Some(w) = &mut s.window {
+                    w.accept(index);
+                }
+            }
+            None => {
+                let window = (!config.allow_repeat_tx)
+                    .then(|| ReplayWindow::new(config.replay_window, index));
+                tx_rtp.insert(
+                    hdr.ssrc,
+                    RtpSender {
+                        highest: index,
+                        window,
+                    },
+                );
+            }
+        }
         Ok(Accepted {
             ssrc: hdr.ssrc,
             index,
             new_len,
         })
-    }
-
-    #[inline]
-    fn commit_tx_rtp(&mut self, acc: Accepted) {
-        // The common case, a known SSRC: one lookup, no entry bookkeeping.
-        if let Some(sender) = self.tx_rtp.get_mut(&acc.ssrc) {
-            sender.highest = sender.highest.max(acc.index);
-            if let Some(w) = &mut sender.window {
-                w.accept(acc.index);
-            }
-            return;
-        }
-        let window_size = self.config.replay_window;
-        let keep_window = !self.config.allow_repeat_tx;
-        let sender = self.tx_rtp.entry(acc.ssrc).or_insert_with(|| RtpSender {
-            highest: acc.index,
-            window: keep_window.then(|| ReplayWindow::new(window_size, acc.index)),
-        });
-        sender.highest = sender.highest.max(acc.index);
-        if let Some(w) = &mut sender.window {
-            w.accept(acc.index);
-        }
     }
 
     // ---------------------------------------------------------------- RTP unprotect
@@ -344,7 +352,6 @@ impl SrtpSession {
     /// the RTP packet now at the front of `buf`.
     pub fn unprotect_rtp_in_place(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
         let acc = self.open_rtp(buf)?;
-        self.commit_rx_rtp(acc);
         Ok(acc.new_len)
     }
 
@@ -408,6 +415,7 @@ impl SrtpSession {
         Ok(index)
     }
 
+    /// Verify and decrypt, then record the index as received. Nothing changes on an error.
     #[inline]
     fn open_rtp(&mut self, buf: &mut [u8]) -> Result<Accepted, SrtpError> {
         let overhead = self.profile.rtp_overhead();
@@ -420,23 +428,33 @@ impl SrtpSession {
         }
         let auth_len = buf.len() - overhead;
         let hdr = wire::parse_rtp(buf.get(..auth_len).unwrap_or_default())?;
-        // One map lookup for the whole packet (the commit after authentication is the other).
-        let window = self.rx_rtp.get(&hdr.ssrc);
-        if window.is_none() {
-            Self::room_for_new(&self.rx_rtp, hdr.ssrc, self.config.max_ssrcs)?;
+        // One map lookup for the whole packet, the commit included.
+        let known = self.rx_rtp.len();
+        let Self {
+            rx_rtp,
+            rtp,
+            scratch,
+            config,
+            ..
+        } = self;
+        let mut window = rx_rtp.get_mut(&hdr.ssrc);
+        if window.is_none() && known >= config.max_ssrcs {
+            return Err(SrtpError::TooManySsrcs {
+                max: config.max_ssrcs,
+            });
         }
-        let candidates = Self::candidates_in(window, hdr.seq);
+        let candidates = Self::candidates_in(window.as_deref(), hdr.seq);
         let mut first_err = None;
         let mut chosen = None;
         let second_possible = candidates[1] >= 0;
-        match &self.rtp {
+        match &*rtp {
             Transform::Cm(cm) => {
                 let (authed, tag) = buf.split_at(auth_len);
                 for (n, &c) in candidates.iter().enumerate() {
                     if n == 1 && !second_possible {
                         break;
                     }
-                    let index = match Self::check_in(window, hdr.ssrc, c) {
+                    let index = match Self::check_in(window.as_deref(), hdr.ssrc, c) {
                         Ok(i) => i,
                         Err(e) => {
                             first_err.get_or_insert(e);
@@ -463,14 +481,14 @@ impl SrtpSession {
                 let (header, body) = buf.split_at_mut(hdr.len);
                 let keep_copy = second_possible;
                 if keep_copy {
-                    self.scratch.clear();
-                    self.scratch.extend_from_slice(body);
+                    scratch.clear();
+                    scratch.extend_from_slice(body);
                 }
                 for (n, &c) in candidates.iter().enumerate() {
                     if n == 1 && !second_possible {
                         break;
                     }
-                    let index = match Self::check_in(window, hdr.ssrc, c) {
+                    let index = match Self::check_in(window.as_deref(), hdr.ssrc, c) {
                         Ok(i) => i,
                         Err(e) => {
                             first_err.get_or_insert(e);
@@ -478,7 +496,7 @@ impl SrtpSession {
                         }
                     };
                     if n == 1 && keep_copy {
-                        body.copy_from_slice(&self.scratch);
+                        body.copy_from_slice(&scratch);
                     }
                     // RFC 7714 §8.2: tag over the header (AAD) and the ciphertext.
                     match gcm.open(&gcm.iv(hdr.ssrc, index), header, body) {
@@ -496,6 +514,13 @@ impl SrtpSession {
         let index = chosen.ok_or(first_err.unwrap_or(SrtpError::AuthFail))?;
         if hdr.padding {
             wire::check_padding(buf.get(hdr.len..auth_len).unwrap_or_default())?;
+        }
+        // RFC 3711 §3.3.1: s_l and ROC follow only authenticated packets.
+        match window.take() {
+            Some(w) => w.accept(index),
+            None => {
+                rx_rtp.insert(hdr.ssrc, ReplayWindow::new(config.replay_window, index));
+            }
         }
         Ok(Accepted {
             ssrc: hdr.ssrc,
@@ -748,12 +773,11 @@ impl SrtpSession {
             let p = p.as_mut();
             let len = p.len();
             p.resize(len + overhead, 0);
+            // `seal_rtp` commits: later packets of the same SSRC see this one, exactly as
+            // sequential calls would (nothing can fail after encryption).
             let r = self.seal_rtp(p, len, false);
             let r = match r {
                 Ok(acc) => {
-                    // Nothing can fail after encryption: commit now so later packets of the
-                    // same SSRC see this one, exactly as sequential calls would.
-                    self.commit_tx_rtp(acc);
                     match pending.take() {
                         Some((j, j_index)) => self.tag_pair(packets, (j, j_index), (i, acc.index)),
                         None => pending = Some((i, acc.index)),

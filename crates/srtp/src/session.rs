@@ -496,7 +496,7 @@ impl SrtpSession {
                         }
                     };
                     if n == 1 && keep_copy {
-                        body.copy_from_slice(&scratch);
+                        body.copy_from_slice(scratch);
                     }
                     // RFC 7714 §8.2: tag over the header (AAD) and the ciphertext.
                     match gcm.open(&gcm.iv(hdr.ssrc, index), header, body) {

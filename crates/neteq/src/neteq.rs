@@ -94,6 +94,10 @@ const PAUSE_BLOCK_MS: usize = 5;
 const MAX_PAUSE_STRETCH_MS: usize = 100;
 /// Longest a wanted time stretch waits for a pause before it is done inside a word.
 const MAX_STRETCH_DEFER_MS: usize = 1_000;
+/// The same for an accelerate that is not urgent. Too much delay costs no audio, only latency,
+/// while a period cut inside a word is heard (and punished hard by PESQ's alignment): it waits
+/// for the next pause between phrases, a few seconds at most in speech.
+const MAX_ACCELERATE_DEFER_MS: usize = 4_000;
 
 /// A NetEq-class adaptive jitter buffer. Sample-clocked: the only clock is the number of samples
 /// played, [`NetEq::playout_clock`], which is also the unit of packet arrival times.
@@ -828,7 +832,11 @@ impl NetEq {
             Operation::FastAccelerate => true,
             _ => level >= high + target / 2,
         };
-        let max_defer = MAX_STRETCH_DEFER_MS * self.config.sample_rate.samples_per_ms();
+        let max_defer = if op == Operation::PreemptiveExpand {
+            MAX_STRETCH_DEFER_MS
+        } else {
+            MAX_ACCELERATE_DEFER_MS
+        } * self.config.sample_rate.samples_per_ms();
         let voiced_allowed = urgent || self.stretch_deferred >= max_defer;
         let params = StretchParams {
             min_lag,
@@ -870,8 +878,14 @@ impl NetEq {
                 return op;
             }
         }
-        // In a pause, keep going towards the target (a few periods at most); in a word, one
-        // period (fast accelerate: until below the upper threshold).
+        if !voiced_allowed {
+            // Not urgent and not in a pause: a quiet stretch of a few milliseconds here is a
+            // stop closure or the gap between two words of a phrase, where a change of timing
+            // is heard. Wait for the pause.
+            self.stretch_deferred = self.stretch_deferred.saturating_add(decoded);
+            return Operation::Normal;
+        }
+        // In a word, one period (fast accelerate: until below the upper threshold).
         let max_steps = if voiced_allowed && op != Operation::FastAccelerate {
             1
         } else {

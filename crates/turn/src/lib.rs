@@ -2,8 +2,8 @@
 //!
 //! Traversal Using Relays around NAT, [RFC 8656], on top of `tern-stun`: the TURN attribute
 //! and ChannelData codecs, a client for one allocation, and a server core. No sockets, no
-//! clocks: time comes in as `now: Instant`. A tokio runner for the server sits behind the
-//! `server` feature.
+//! clocks: time comes in as `now: Instant`. A UDP + TCP runner for the server (a `mio` event
+//! loop with batched UDP I/O, awaited from tokio) sits behind the `server` feature.
 //!
 //! ## Implemented
 //! - RFC 8656 §17 methods and §18 attributes: CHANNEL-NUMBER, LIFETIME, XOR-PEER-ADDRESS, DATA,
@@ -29,7 +29,8 @@
 //!   bandwidth limit, and a relay destination policy that denies
 //!   loopback, private, link-local, multicast, unspecified and the server's own addresses after
 //!   canonicalising embedded-IPv4 IPv6 forms ([`PeerPolicy`]; CVE-2020-26262, CVE-2026-27624).
-//! - `server` feature: [`ServerRunner`], a tokio UDP + TCP runner around the core.
+//! - `server` feature: [`ServerRunner`], a UDP + TCP runner around the core: one event loop
+//!   thread (`recvmmsg`, UDP GSO runs, GRO split) and, with more than one CPU, a writer thread.
 //!
 //! Not implemented: TLS/DTLS transports to the server, RFC 6062 TCP relaying (CONNECT gets
 //! 400), DONT-FRAGMENT (420: the relay cannot set DF), dual allocations (ADDITIONAL-ADDRESS-FAMILY is

@@ -3,9 +3,9 @@
 //!
 //! The server runs as one event loop on a thread of its own (as coturn runs each relay thread
 //! on one libevent loop): a `mio` poll over every socket, so a datagram is read, relayed and
-//! written by that one thread with no task, channel or hand-off in between, whatever runtime
-//! the caller uses. The caller's future only waits for the shutdown future, wakes the loop to
-//! stop it, and hands the statistics to `report`.
+//! written with no task, channel or hand-off per datagram, whatever runtime the caller uses.
+//! The caller's future only waits for the shutdown future, wakes the loop to stop it, and
+//! hands the statistics to `report`.
 //!
 //! The loop, per wake-up:
 //!
@@ -14,15 +14,22 @@
 //!    sender is split by its stride) and feed each to the core. A short batch means the socket
 //!    is drained (sockets are edge-triggered, and any later arrival raises a new event); a
 //!    socket still full after its share is served again on the next turn, so no socket can
-//!    starve the others.
-//! 2. Drain the core's transmits into an outgoing batch and write it: consecutive datagrams
-//!    from the same socket to the same destination with the same size (the last may be
-//!    shorter) go out in one `sendmsg` with UDP GSO when the kernel supports it (one trip
-//!    through the network stack for the run; the kernel splits it into exactly the datagrams
-//!    the core produced), everything else one datagram per call. TCP messages are appended to
-//!    the connection's bounded write buffer, written at once and the rest when writable.
-//! 3. Act on the core's events (bind or close relay sockets), then fire the core's timeout and
-//!    the statistics tick when due, and sleep in `poll` until the earlier of the two.
+//!    starve the others. TCP connections are read until they would block and reframed.
+//! 2. Collect the core's transmits and write them: consecutive datagrams from the same socket
+//!    to the same destination with the same size (the last may be shorter) go out in one
+//!    `sendmsg` with UDP GSO when the kernel supports it (one trip through the network stack
+//!    for the run; the kernel cuts it into exactly the datagrams the core produced), the rest
+//!    one datagram per call. On a machine with more than one CPU, a batch that needs more than
+//!    a couple of send calls is handed to a writer thread (one queue, so the order on every
+//!    socket is kept; the loop sends a batch itself only when the writer has nothing queued),
+//!    and the loop goes back to reading while it is written. TCP messages are appended to the
+//!    connection's bounded write buffer, written at once and the rest when writable.
+//! 3. Act on the core's events (bind or close relay sockets, and tell the writer), then fire
+//!    the core's timeout and the statistics tick when due, and sleep in `poll` until the
+//!    earlier of the two.
+//!
+//! A full socket send buffer drops the datagram (UDP is lossy; the loop never blocks on one
+//! client or peer).
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -254,7 +254,9 @@ fn bursts_arrive_complete_and_in_order(writer: bool) {
             socket.send_to(&frame, server.addr).unwrap();
         }
         for i in b * BURST..(b + 1) * BURST {
-            let (n, from) = peer.recv_from(&mut buf).expect("a relayed datagram is missing");
+            let (n, from) = peer
+                .recv_from(&mut buf)
+                .expect("a relayed datagram is missing");
             assert_eq!(from, relayed);
             assert_eq!(&buf[..n], &burst_payload(i)[..], "datagram {i} to the peer");
         }
@@ -273,7 +275,11 @@ fn bursts_arrive_complete_and_in_order(writer: bool) {
             let frame = &buf[..n];
             assert_eq!(u16::from_be_bytes([frame[0], frame[1]]), channel);
             let len = usize::from(u16::from_be_bytes([frame[2], frame[3]]));
-            assert_eq!(&frame[4..4 + len], &burst_payload(i)[..], "datagram {i} to the client");
+            assert_eq!(
+                &frame[4..4 + len],
+                &burst_payload(i)[..],
+                "datagram {i} to the client"
+            );
         }
     }
 }

@@ -121,6 +121,8 @@ pub struct NetEq {
     in_cn: bool,
     prev_op: Operation,
     since_stretch: usize,
+    /// Media skipped (and the gap before it) during the current concealment.
+    skipped: usize,
     /// Quiet samples played in a row (a pause in progress when long enough).
     quiet_played: usize,
     /// Decoded samples since a stretch was first wanted but deferred to a pause.
@@ -174,6 +176,7 @@ impl NetEq {
             since_stretch: 0,
             stretch_deferred: 0,
             quiet_played: 0,
+            skipped: 0,
             recently_played: std::collections::VecDeque::with_capacity(RECENTLY_PLAYED),
             filtered_level: 0.0,
             level_primed: false,
@@ -603,7 +606,12 @@ impl NetEq {
             packet_level: self.buffer.buffered_samples(),
             target: self.delay.target(),
             prev: self.prev_op,
-            expanded: self.expanded,
+            // Concealment the skipped media already accounts for does not count again.
+            expanded: if self.expanded > 0 {
+                self.expanded.saturating_sub(self.skipped).max(1)
+            } else {
+                0
+            },
             in_comfort_noise: self.in_cn,
             since_stretch: self.since_stretch,
             frame: self.frame,
@@ -620,7 +628,10 @@ impl NetEq {
                 self.comfort_noise(next_ts);
                 (Operation::ComfortNoise, SpeechType::ComfortNoise)
             }
-            _ => (self.decode(op), SpeechType::Normal),
+            _ => match self.decode(op) {
+                Operation::Expand => (Operation::Expand, SpeechType::Concealed),
+                done => (done, SpeechType::Normal),
+            },
         };
         self.prev_op = done;
         (done, speech_type)
@@ -702,8 +713,12 @@ impl NetEq {
     /// Decodes the next packet and applies `op` (normal, merge or a time stretch). Returns the
     /// operation actually performed.
     fn decode(&mut self, op: Operation) -> Operation {
-        if op == Operation::Merge {
-            self.skip_concealed_media();
+        if op == Operation::Merge && self.skip_concealed_media() {
+            // Playout resumes on the old timeline at a packet still in flight (the backlog of a
+            // stall arrives over a few ticks): keep concealing until it is here.
+            let need = self.frame.saturating_sub(self.future.len()).max(1);
+            self.conceal(need);
+            return Operation::Expand;
         }
         let Some(p) = self.buffer.pop_front() else {
             return Operation::Normal;
@@ -783,6 +798,7 @@ impl NetEq {
             self.stretch_deferred = 0;
         }
         self.expanded = 0;
+        self.skipped = 0;
         self.expander_started = false;
         self.codec_plc_active = false;
         self.in_cn = false;
@@ -801,18 +817,37 @@ impl NetEq {
     /// stall, as a fixed-delay buffer does, with one cut placed where the listener already hears
     /// concealment (and the codec's own PLC-to-decode transition smooths it). Only whole packets
     /// are skipped, never more than the concealment beyond the gap, and never below the target:
-    /// a concealment that builds delay the network needs keeps it.
-    fn skip_concealed_media(&mut self) {
+    /// a concealment that builds delay the network needs keeps it. The playout point moves to the
+    /// old timeline even when the packet there is still in flight (the backlog of a stall comes
+    /// over a few ticks, out of order): the concealment then goes on until it arrives. Returns
+    /// whether it did (the packet to resume on is not here yet).
+    fn skip_concealed_media(&mut self) -> bool {
         let (Some(next_ts), Some(front)) = (self.next_ts, self.buffer.front()) else {
-            return;
+            return false;
         };
-        let gap = usize::try_from(front.ts.saturating_sub(next_ts)).unwrap_or(0);
-        let shifted = self.expanded.saturating_sub(gap);
-        let level = self.delay_level();
-        let excess = level.saturating_sub(self.delay.target());
-        let (dropped, skipped) = self.buffer.skip_media(shifted.min(excess));
-        self.stats.packets_discarded += dropped as u64;
-        self.filtered_level = (self.filtered_level - skipped as f32).max(0.0);
+        let (start, duration) = (front.ts, front.duration);
+        if duration == 0 || matches!(front.kind, PacketKind::ComfortNoise { .. }) {
+            return false;
+        }
+        let gap = usize::try_from(start.saturating_sub(next_ts)).unwrap_or(0);
+        let concealed = self.expanded.saturating_sub(self.skipped);
+        let shifted = concealed.saturating_sub(gap);
+        let excess = self.delay_level().saturating_sub(self.delay.target());
+        // Whole packets of media from the front one; across holes too — the backlog of a stall
+        // arrives over a few ticks, and stopping at the first hole would leave the rest of the
+        // excess to accelerate out of the speech that follows.
+        let skip = shifted.min(excess) / duration * duration;
+        let resume = start.saturating_add(skip as i64);
+        let newest_end = self.buffer.span_samples(resume);
+        if skip == 0 || newest_end == 0 {
+            return false;
+        }
+        self.stats.packets_discarded += self.buffer.discard_before(resume) as u64;
+        self.next_ts = Some(resume);
+        let moved = gap + skip;
+        self.skipped = self.skipped.saturating_add(moved);
+        self.filtered_level = (self.filtered_level - moved as f32).max(0.0);
+        self.buffer.front().is_none_or(|p| p.ts > resume)
     }
 
     /// Audio under this RMS is passive: silence or background noise, no speech.

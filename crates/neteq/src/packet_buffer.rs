@@ -138,33 +138,6 @@ impl PacketBuffer {
         n
     }
 
-    /// Drops leading speech packets (primary or FEC) that end within `max` samples of the first
-    /// one's timestamp, always keeping at least one packet; stops at comfort noise. Returns the
-    /// primary packets dropped and the samples of media skipped (the front packet's timestamp
-    /// moves on by that much).
-    pub fn skip_media(&mut self, max: usize) -> (usize, usize) {
-        let Some(start) = self.packets.front().map(|p| p.ts) else {
-            return (0, 0);
-        };
-        let limit = start.saturating_add(max as i64);
-        let mut dropped = 0;
-        // The packet after the dropped one must start within the limit as well: a hole after it
-        // (a packet lost or still in flight) would otherwise be skipped with it.
-        while let (Some(p), Some(after)) = (self.packets.front(), self.packets.get(1))
-            && p.duration > 0
-            && !matches!(p.kind, PacketKind::ComfortNoise { .. })
-            && p.end() <= limit
-            && after.ts <= limit
-        {
-            if p.kind != PacketKind::Fec {
-                dropped += 1;
-            }
-            self.packets.pop_front();
-        }
-        let skipped = self.packets.front().map_or(0, |p| (p.ts - start).max(0));
-        (dropped, skipped as usize)
-    }
-
     /// Media span buffered from `from` (the playout point): the end of the newest packet minus
     /// `from`, or 0. Unlike [`PacketBuffer::buffered_samples`], holes (packets lost or still in
     /// flight) count: the span is how far ahead of the playout point the network has delivered,
@@ -229,40 +202,6 @@ mod tests {
             Inserted::Flushed(3)
         );
         assert_eq!(b.len(), 1);
-    }
-
-    #[test]
-    fn skip_media_drops_whole_packets_within_the_limit_and_keeps_one() {
-        let mut b = PacketBuffer::new(10);
-        for ts in [0, 160, 320, 480] {
-            b.insert(pkt(ts, PacketKind::Primary));
-        }
-        // 400 samples: packets 0 and 160 end within it, packet 320 would end past it.
-        assert_eq!(b.skip_media(400), (2, 320));
-        assert_eq!(b.front().map(|p| p.ts), Some(320));
-        // Never empties the buffer.
-        assert_eq!(b.skip_media(10_000), (1, 160));
-        assert_eq!(b.len(), 1);
-        assert_eq!(b.skip_media(10_000), (0, 0));
-        // FEC copies are skipped but not counted as discarded packets.
-        let mut b = PacketBuffer::new(10);
-        b.insert(pkt(0, PacketKind::Fec));
-        b.insert(pkt(160, PacketKind::Primary));
-        assert_eq!(b.skip_media(160), (0, 160));
-        // Comfort noise stops the skip.
-        let mut b = PacketBuffer::new(10);
-        let mut cn = pkt(0, PacketKind::ComfortNoise { level_dbov: None });
-        cn.duration = 0;
-        b.insert(cn);
-        b.insert(pkt(160, PacketKind::Primary));
-        assert_eq!(b.skip_media(1000), (0, 0));
-        // A hole (packets 320..800 lost or still in flight) is never skipped over: only up to it.
-        let mut b = PacketBuffer::new(10);
-        for ts in [0, 160, 960] {
-            b.insert(pkt(ts, PacketKind::Primary));
-        }
-        assert_eq!(b.skip_media(400), (1, 160));
-        assert_eq!(b.front().map(|p| p.ts), Some(160));
     }
 
     #[test]

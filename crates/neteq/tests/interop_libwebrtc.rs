@@ -4,11 +4,11 @@
 //! runs them all). Speech from espeak-ng, scored with PESQ-WB (PyPI `pesq` under
 //! `$TERN_PYTHON`). Needs g++, libtgowt-dev, libopus-dev, espeak-ng.
 //!
-//! The CI thresholds guard against regressions, they are not the goal (the goal, PESQ-WB at
-//! least libwebrtc's at equal or lower delay on every trace, is reported by `compare/run.sh`):
-//! over the subset, tern's mean PESQ-WB must be at least libwebrtc's and at most 0.15 below the
-//! fixed buffer's, its mean delay at most 10 % above libwebrtc's, and every receiver's output
-//! must be scored. The table is printed either way.
+//! The CI thresholds guard against regressions (the goals and the full table are reported by
+//! `compare/run.sh`): over the subset, tern's mean delay must be at most libwebrtc's, its mean
+//! PESQ-WB at least 0.2 above libwebrtc's and at most 0.08 below the fixed buffer's (measured
+//! 2026-11-25: 97.1 vs 115.3 ms; 3.22 vs 2.83 and 3.27), and every receiver's output must be
+//! scored. The table is printed either way (`--nocapture`).
 #![cfg(feature = "opus")]
 #![allow(
     clippy::unwrap_used,
@@ -168,23 +168,25 @@ fn neteq_pesq_and_delay_vs_libwebrtc_neteq() {
         tern.0, tern.1, libwebrtc.0, libwebrtc.1, fixed.0, fixed.1
     );
     let _ = std::fs::remove_dir_all(&work);
+    // Measured on this subset: 97.1 ms vs 115.3 ms.
     assert!(
-        tern.1 <= libwebrtc.1 * 1.1,
-        "tern's mean delay {:.1} ms more than 10 % above libwebrtc's {:.1} ms",
+        tern.1 <= libwebrtc.1,
+        "tern's mean delay {:.1} ms above libwebrtc's {:.1} ms",
         tern.1,
         libwebrtc.1
     );
+    // Measured: 3.22 vs 2.83.
     assert!(
-        tern.0 >= libwebrtc.0,
-        "tern's mean PESQ-WB {:.2} below libwebrtc's {:.2}",
+        tern.0 >= libwebrtc.0 + 0.2,
+        "tern's mean PESQ-WB {:.2} less than 0.2 above libwebrtc's {:.2}",
         tern.0,
         libwebrtc.0
     );
-    // Not yet the goal (at least the fixed buffer's), a guard on the gap: measured 3.21 vs 3.30
-    // on this subset (was 3.19 vs 3.30 before concealed media was skipped after stalls).
+    // Not yet the goal (at least the fixed buffer's), a guard on the gap: measured 3.22 vs 3.27
+    // (3.21 vs 3.30 before the playout-delay level and pause-only stretching).
     assert!(
-        tern.0 >= fixed.0 - 0.15,
-        "tern's mean PESQ-WB {:.2} more than 0.15 below the fixed buffer's {:.2} at its delay",
+        tern.0 >= fixed.0 - 0.08,
+        "tern's mean PESQ-WB {:.2} more than 0.08 below the fixed buffer's {:.2} at its delay",
         tern.0,
         fixed.0
     );

@@ -160,7 +160,7 @@ impl RtcPeer {
             .zip(&local_addresses)
             .map(|(socket, &local)| Udp::new(socket, local))
             .collect::<Result<Vec<_>, _>>()?;
-        tokio::spawn(run(pc, sockets, mdns, command_rx, event_tx));
+        tokio::spawn(run(Box::new(pc), sockets, mdns, command_rx, event_tx));
         Ok((
             RtcPeer {
                 commands,
@@ -315,8 +315,10 @@ impl RtcPeer {
     }
 }
 
+/// The connection task. The core comes boxed: by value, its inline state (over 12 KiB) was
+/// stored twice in every task's future, as the argument and as the local it moves into.
 async fn run(
-    mut pc: PeerConnection,
+    mut pc: Box<PeerConnection>,
     sockets: Vec<Udp>,
     mut mdns: Mdns,
     mut commands: mpsc::Receiver<Command>,
@@ -1096,5 +1098,19 @@ mod tests {
             .map(|d| d[0])
             .collect();
         assert_eq!(all, (0..total).map(|i| i as u8).collect::<Vec<_>>());
+    }
+
+    /// The connection task's future holds the core boxed: moved in by value, the core (over
+    /// 12 KiB inline) was stored twice in the task (argument and local), a copy per idle
+    /// connection.
+    #[tokio::test]
+    async fn the_connection_task_stays_small() {
+        let pc = PeerConnection::new(RtcConfig::default(), Instant::now()).unwrap();
+        let mdns = Mdns::new(false, false, &[]).unwrap();
+        let (_commands, command_rx) = mpsc::channel(1);
+        let (event_tx, _events) = mpsc::unbounded_channel();
+        let task = run(Box::new(pc), Vec::new(), mdns, command_rx, event_tx);
+        let size = std::mem::size_of_val(&task);
+        assert!(size < 8 * 1024, "{size} bytes");
     }
 }

@@ -11,6 +11,9 @@
 //! - `throughput-driver` / `throughput-driver-batched`: the same transfer with Tern through its
 //!   product tokio driver (`tern_driver.rs`: `RtcPeer`s on a current-thread runtime, the
 //!   driver's own GSO/GRO socket I/O), against str0m on the plain / batched shared loop.
+//! - `memory-driver N`: live heap per connected idle Tern peer through the driver (task,
+//!   channels, socket state, core), N pairs on one current-thread runtime; str0m's core alone
+//!   (it ships no driver) as the reference.
 //! - `setup`: create both peer connections → channel open on both sides over 127.0.0.1
 //!   (certificate generation, ICE, DTLS, SCTP, DCEP); Tern, str0m, Pion and webrtc-rs.
 //! - `memory N`: live heap per connected idle peer connection with one open channel, N pairs
@@ -313,6 +316,21 @@ fn main() {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(1000);
             let t = tern::memory(pairs);
+            let p = str0m_side::memory(pairs);
+            println!(
+                "tern={t:.1} peer={p:.1} name={peer} unit=KiB connections={}",
+                2 * pairs
+            );
+        }
+        // Live heap per idle connected Tern peer through the tokio driver (the `memory` figure
+        // above counts the core alone), against str0m's core alone.
+        "memory-driver" => {
+            let pairs: usize = std::env::args()
+                .nth(2)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(200);
+            let t = tern_driver::memory(pairs);
+            // str0m ships no driver: its sans-IO core alone, as in `memory`.
             let p = str0m_side::memory(pairs);
             println!(
                 "tern={t:.1} peer={p:.1} name={peer} unit=KiB connections={}",

@@ -3,9 +3,9 @@
 //! sans-IO loops in `tern.rs` and `str0m_side.rs`), so the driver's own socket I/O — its GSO
 //! sends, its GRO/`recvmmsg` receives, its per-thread buffer — is what moves the bytes.
 
-use crate::MESSAGE;
+use crate::{MESSAGE, live_bytes};
 use std::time::{Duration, Instant};
-use tern_peerconnection::{DataChannelInit, Event, RtcConfig, RtcEvents, RtcPeer};
+use tern_peerconnection::{DataChannelId, DataChannelInit, Event, RtcConfig, RtcEvents, RtcPeer};
 
 /// Queued in `bufferedAmount` before the sender waits, as in the other throughput loops.
 const QUEUED: usize = 1 << 20;
@@ -32,7 +32,8 @@ async fn wait_for(events: &mut RtcEvents, want: impl Fn(&Event) -> bool) -> Even
     .expect("no such event within 20 s")
 }
 
-async fn run(total: usize) -> crate::Sample {
+/// Two driver peers on 127.0.0.1 with an open channel from `a` to `b`.
+async fn connected_pair() -> (RtcPeer, RtcEvents, RtcPeer, RtcEvents, DataChannelId) {
     let bind = ["127.0.0.1:0".parse().expect("address")];
     let config = || RtcConfig {
         sctp_zero_checksum: std::env::var_os("TERN_BENCH_ZERO_CHECKSUM").is_some(),
@@ -61,6 +62,40 @@ async fn run(total: usize) -> crate::Sample {
         |e| matches!(e, Event::DataChannelOpen { id } if *id == channel),
     )
     .await;
+    wait_for(&mut b_events, |e| matches!(e, Event::DataChannel { .. })).await;
+    (a, a_events, b, b_events, channel)
+}
+
+/// Live heap per idle connected driver peer (its task, channels, socket state and core, one
+/// open channel) in KiB: `pairs` pairs on one current-thread runtime, after one warm-up pair
+/// (so the runtime's and the thread's receive buffer are not counted). Socket buffers are the
+/// kernel's, not counted.
+pub fn memory(pairs: usize) -> f64 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let warm = connected_pair().await;
+        // Let the warm-up pair settle (its first timers and acknowledgements).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = live_bytes();
+        let mut all = Vec::with_capacity(pairs);
+        for _ in 0..pairs {
+            all.push(connected_pair().await);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after = live_bytes();
+        for (a, _, b, _, _) in all.iter().chain([&warm]) {
+            a.close().await;
+            b.close().await;
+        }
+        (after - before) as f64 / (2 * pairs) as f64 / 1024.0
+    })
+}
+
+async fn run(total: usize) -> crate::Sample {
+    let (a, mut a_events, b, mut b_events, channel) = connected_pair().await;
     a.set_buffered_amount_low_threshold(channel, QUEUED - MESSAGE)
         .await;
 

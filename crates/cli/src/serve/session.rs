@@ -23,6 +23,8 @@ use tokio::sync::mpsc;
 
 /// File channels one browser may have open at once.
 const MAX_FILE_CHANNELS: usize = 16;
+/// Candidates from the browser waiting to be added (bounded: a page may send any number).
+const MAX_QUEUED_CANDIDATES: usize = 64;
 /// The longest chat message echoed back whole.
 const MAX_CHAT_ECHO: usize = 4096;
 
@@ -101,6 +103,10 @@ async fn session(
     })
     .await?;
 
+    // The browser's candidates are added in order by a task of their own: resolving a `.local`
+    // name takes a moment, and the session keeps serving meanwhile.
+    let (candidates, queued) = mpsc::channel(MAX_QUEUED_CANDIDATES);
+    tokio::spawn(add_candidates(pc.clone(), name.to_string(), queued));
     let mut files: HashMap<DataChannelId, Incoming> = HashMap::new();
     let mut summary = Summary::default();
     loop {
@@ -113,25 +119,10 @@ async fn session(
                         .await
                         .map_err(|e| format!("the browser's answer: {e}"))?,
                     ServerMessage::IceCandidate { candidate, .. } => {
-                        // A candidate we cannot use (an unresolved mDNS name, TCP) is not fatal:
-                        // ICE also learns the browser's address from its checks. Added on a task
-                        // of its own: resolving a `.local` name may take a while.
-                        let (pc, name) = (pc.clone(), name.to_string());
-                        tokio::spawn(async move {
-                            let started = tokio::time::Instant::now();
-                            match pc.add_ice_candidate(&candidate).await {
-                                Err(e) => println!("{name}: ignoring candidate {candidate:?}: {e}"),
-                                Ok(()) => if let Some(host) = mdns_name(&candidate)
-                                    && let Ok(report) = pc.stats().await
-                                {
-                                    println!(
-                                        "{name}: resolved {host} in {} ms; {}",
-                                        started.elapsed().as_millis(),
-                                        describe_path(&report.stats)
-                                    );
-                                },
-                            }
-                        });
+                        let queued = candidates.try_send(candidate);
+                        if queued.is_err() {
+                            println!("{name}: over {MAX_QUEUED_CANDIDATES} candidates waiting; one dropped");
+                        }
                     }
                     ServerMessage::Offer { .. } => {
                         println!("{name}: ignoring an offer (the page answers; Tern offers)");
@@ -248,6 +239,29 @@ fn describe_path(stats: &[Stats]) -> String {
         })
         .collect();
     format!("{path}; remote candidates: {}", remote.join(", "))
+}
+
+/// Adds the browser's candidates in the order they came until the session ends. One we cannot
+/// use (an unresolved mDNS name, TCP) is not fatal: ICE also learns the browser's address from
+/// its checks. A resolved `.local` one is reported with the path as it then stands.
+async fn add_candidates(pc: RtcPeer, name: String, mut queued: mpsc::Receiver<String>) {
+    while let Some(candidate) = queued.recv().await {
+        let started = tokio::time::Instant::now();
+        match pc.add_ice_candidate(&candidate).await {
+            Err(e) => println!("{name}: ignoring candidate {candidate:?}: {e}"),
+            Ok(()) => {
+                if let Some(host) = mdns_name(&candidate)
+                    && let Ok(report) = pc.stats().await
+                {
+                    println!(
+                        "{name}: resolved {host} in {} ms; {}",
+                        started.elapsed().as_millis(),
+                        describe_path(&report.stats)
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The `.local` hostname of a candidate, if it has one.

@@ -147,3 +147,111 @@ async fn without_the_options_local_candidates_are_refused_and_ips_signalled() {
     a.close().await;
     b.close().await;
 }
+
+/// A responder that answers the way Chromium 156's does (measured in crates/cli/tests/serve_mdns.rs):
+/// only queries with exactly one question, only questions without the unicast-response bit,
+/// and always by multicast to 224.0.0.251:5353, whatever port the query came from. Tern's
+/// resolver must still find the name (a two-question QU query from an ephemeral port, which it
+/// sent before, got no answer at all from Chromium). And Tern's responder, asked the way
+/// Chromium asks (one A question, QM, from port 5353), answers by multicast.
+#[tokio::test]
+async fn the_resolver_and_responder_speak_to_a_chromium_style_peer() {
+    use std::net::{Ipv4Addr, SocketAddr};
+    use tern_peerconnection::mdns;
+    let lo = Ipv4Addr::LOCALHOST;
+    let group_socket = || {
+        let socket = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )
+        .unwrap();
+        socket.set_reuse_address(true).unwrap();
+        socket.set_reuse_port(true).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        socket
+            .bind(&SocketAddr::from((*mdns::MDNS_V4.ip(), 5353)).into())
+            .unwrap();
+        socket.join_multicast_v4(mdns::MDNS_V4.ip(), &lo).unwrap();
+        socket.set_multicast_if_v4(&lo).unwrap();
+        socket.set_multicast_loop_v4(true).unwrap();
+        tokio::net::UdpSocket::from_std(socket.into()).unwrap()
+    };
+    let name = "0d9a5c1e-7b2f-4c3d-9e8f-102132435465.local";
+    let chromium = group_socket();
+    let answered = tokio::spawn(async move {
+        let mut buf = vec![0u8; mdns::MAX_PACKET];
+        let mut refused = 0;
+        loop {
+            let (n, _) = chromium.recv_from(&mut buf).await.unwrap();
+            let Ok(m) = mdns::parse(&buf[..n]) else {
+                continue;
+            };
+            if m.response || !m.questions.iter().any(|q| q.name == name) {
+                continue;
+            }
+            let [q] = m.questions.as_slice() else {
+                refused += 1;
+                continue;
+            };
+            if q.unicast || q.qtype != mdns::TYPE_A {
+                refused += 1;
+                continue;
+            }
+            let ip = [std::net::IpAddr::V4(lo)];
+            let reply = mdns::response(0, &[], name, &ip, &ip).unwrap();
+            chromium
+                .send_to(&reply, SocketAddr::V4(mdns::MDNS_V4))
+                .await
+                .unwrap();
+            return refused;
+        }
+    });
+    let bind = ["127.0.0.1:0".parse().unwrap()];
+    let (a, _a_events) = RtcPeer::spawn(mdns_config(), &bind).await.unwrap();
+    let (b, _b_events) = RtcPeer::spawn(mdns_config(), &bind).await.unwrap();
+    a.create_data_channel("chat", DataChannelInit::default())
+        .await
+        .unwrap();
+    let offer = a.create_offer().await.unwrap();
+    let tern_name = hidden_candidates(&offer.sdp)[0]
+        .split(' ')
+        .nth(4)
+        .unwrap()
+        .to_string();
+    b.set_remote_description(offer).await.unwrap();
+    let candidate = format!("candidate:1 1 udp 2113937151 {name} 9 typ host");
+    tokio::time::timeout(Duration::from_secs(5), b.add_ice_candidate(&candidate))
+        .await
+        .expect("resolution within the resolver's timeout")
+        .expect("the Chromium-style responder's multicast answer resolves the name");
+    // The resolver asks A (then AAAA) in single-question QM queries: nothing was refused.
+    let refused = answered.await.unwrap();
+    assert_eq!(refused, 0, "questions Chromium would ignore");
+
+    // Asked like Chromium asks, Tern's responder (A's) answers by multicast.
+    let asker = group_socket();
+    let query = mdns::query(0, &tern_name, &[mdns::TYPE_A], false).unwrap();
+    asker
+        .send_to(&query, SocketAddr::V4(mdns::MDNS_V4))
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; mdns::MAX_PACKET];
+    let answer = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            let (n, _) = asker.recv_from(&mut buf).await.unwrap();
+            if let Ok(m) = mdns::parse(&buf[..n])
+                && m.response
+                && m.records.iter().any(|r| r.name == tern_name)
+            {
+                return m;
+            }
+        }
+    })
+    .await
+    .expect("Tern's responder answered by multicast");
+    assert_eq!(answer.id, 0);
+    assert_eq!(answer.records[0].address, std::net::IpAddr::V4(lo));
+    a.close().await;
+    b.close().await;
+}

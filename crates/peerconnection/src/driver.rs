@@ -352,7 +352,7 @@ async fn run(
                 }
             },
             Some(outcome) = mdns.results.recv() => mdns.resolved(&mut pc, Instant::now(), outcome),
-            Some(input) = tcp.inputs.recv() => match input {
+            Some(input) = tcp.input() => match input {
                 TcpInput::Data { id, server, bytes } => {
                     if tcp.is_current(id, server) {
                         // Bytes the core refuses (no relay left on that server) are dropped.
@@ -546,19 +546,25 @@ struct TcpLink {
 struct TurnTcp {
     links: HashMap<SocketAddr, TcpLink>,
     next_id: u64,
-    inputs: mpsc::Receiver<TcpInput>,
-    inputs_tx: mpsc::Sender<TcpInput>,
+    /// What the connections' tasks report, made on first use: a connection that never uses
+    /// TURN over TCP holds no channel.
+    inputs: Option<(mpsc::Sender<TcpInput>, mpsc::Receiver<TcpInput>)>,
 }
 
 impl TurnTcp {
     fn new() -> TurnTcp {
-        // Bounded: a connection's task waits (and TCP pushes back) while the core is behind.
-        let (inputs_tx, inputs) = mpsc::channel(64);
         TurnTcp {
             links: HashMap::new(),
             next_id: 0,
-            inputs,
-            inputs_tx,
+            inputs: None,
+        }
+    }
+
+    /// The next report of a connection's task (pending while there is no connection).
+    async fn input(&mut self) -> Option<TcpInput> {
+        match self.inputs.as_mut() {
+            Some((_, inputs)) => inputs.recv().await,
+            None => std::future::pending().await,
         }
     }
 
@@ -571,6 +577,9 @@ impl TurnTcp {
             }
             let id = self.next_id;
             self.next_id = self.next_id.wrapping_add(1);
+            // Bounded: a connection's task waits (and TCP pushes back) while the core is behind.
+            let (inputs_tx, _) = self.inputs.get_or_insert_with(|| mpsc::channel(64));
+            let inputs_tx = inputs_tx.clone();
             let (writes, rx) = mpsc::unbounded_channel();
             let queued = Arc::new(AtomicUsize::new(0));
             tokio::spawn(turn_tcp_connection(
@@ -579,7 +588,7 @@ impl TurnTcp {
                 server,
                 rx,
                 Arc::clone(&queued),
-                self.inputs_tx.clone(),
+                inputs_tx,
             ));
             self.links.insert(
                 server,

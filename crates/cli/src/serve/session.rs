@@ -114,10 +114,22 @@ async fn session(
             message = inbox.recv() => {
                 let Some(message) = message else { return Ok(summary) }; // the peer left
                 match message {
-                    ServerMessage::Answer { sdp, .. } => pc
-                        .set_remote_description(SessionDescriptionInit { sdp_type: SdpType::Answer, sdp })
-                        .await
-                        .map_err(|e| format!("the browser's answer: {e}"))?,
+                    ServerMessage::Answer { sdp, .. } => {
+                        // `.local` candidates in the answer itself are being resolved by the
+                        // peer connection; queued again, they are reported like trickled ones.
+                        let named: Vec<String> = sdp
+                            .lines()
+                            .filter_map(|l| l.trim_end().strip_prefix("a="))
+                            .filter(|c| c.starts_with("candidate:") && mdns_name(c).is_some())
+                            .map(str::to_string)
+                            .collect();
+                        pc.set_remote_description(SessionDescriptionInit { sdp_type: SdpType::Answer, sdp })
+                            .await
+                            .map_err(|e| format!("the browser's answer: {e}"))?;
+                        for candidate in named {
+                            let _ = candidates.try_send(candidate);
+                        }
+                    }
                     ServerMessage::IceCandidate { candidate, .. } => {
                         let queued = candidates.try_send(candidate);
                         if queued.is_err() {

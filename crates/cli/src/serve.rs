@@ -34,7 +34,10 @@ pub(crate) const USAGE: &str =
              --ice-ip ADDR   address the Rust peer's UDP socket binds (default 127.0.0.1)
              --mdns          hide the Rust peer's host IPs behind random `<uuid>.local` names
                              (answering mDNS queries for them on 224.0.0.251:5353) and resolve
-                             the browser's `.local` candidates; needs a multicast interface
+                             the browser's `.local` candidates; --ice-ip must then be the
+                             address of a multicast interface (a LAN address, not 127.0.0.1).
+                             Open the page as /?media=off: without camera/mic permission
+                             Chromium hides its own host IPs behind such names too
 ";
 
 pub async fn run(args: &[String]) -> Result<(), String> {

@@ -19,12 +19,14 @@
 //!    to the same destination with the same size (the last may be shorter) go out in one
 //!    `sendmsg` with UDP GSO when the kernel supports it (one trip through the network stack
 //!    for the run; the kernel cuts it into exactly the datagrams the core produced), the rest
-//!    one datagram per call. On a machine with more than one CPU, a batch that needs more than
-//!    a couple of send calls is handed to a writer thread (one queue, so the order on every
-//!    socket is kept; the loop sends a batch itself only when the writer has nothing queued),
-//!    and the loop goes back to reading while it is written. TCP messages are appended to the
-//!    connection's bounded write buffer, written at once and the rest when writable.
-//! 3. Act on the core's events (bind or close relay sockets, and tell the writer), then fire
+//!    one `sendto` per datagram. On a machine with more than one CPU, a batch that needs more
+//!    than eight send calls (the loop is falling behind) is split by flow over
+//!    writer threads (one per CPU, at most four): a flow (socket, destination) always goes to
+//!    the same writer's queue, so its order is kept, and the loop sends a batch itself only
+//!    when every writer is idle. The loop goes back to reading while the writers send. TCP
+//!    messages are appended to the connection's bounded write buffer, written at once and the
+//!    rest when writable.
+//! 3. Act on the core's events (bind or close relay sockets, and tell the writers), then fire
 //!    the core's timeout and the statistics tick when due, and sleep in `poll` until the
 //!    earlier of the two.
 //!
@@ -71,10 +73,14 @@ const TCP_WRITE_LIMIT: usize = 1 << 20;
 const MAX_TCP_CONNECTIONS: usize = 16_384;
 /// Bytes read from a TCP connection per call.
 const TCP_READ_BUF: usize = 16_384;
-/// Batches queued to the writer thread before the event loop waits for it.
+/// Writer threads at most.
+const MAX_WRITER_THREADS: usize = 8;
+/// Batches queued to one writer thread before the event loop waits for it.
 const WRITER_QUEUE: usize = 64;
-/// Send calls the event loop makes itself (when the writer is idle) rather than hand off.
-const INLINE_SENDS: usize = 2;
+/// Send calls the event loop makes itself (when the writers are idle) rather than hand off:
+/// waking a writer costs more than a few sends, so the writers take over only when batches
+/// grow, that is when the loop falls behind.
+const INLINE_SENDS: usize = 8;
 /// Readiness events taken per `poll`.
 const EVENTS: usize = 1024;
 
@@ -92,7 +98,15 @@ pub struct ServerRunner {
     tcp: Option<std::net::TcpListener>,
     local: SocketAddr,
     legacy_channels: bool,
-    writer_thread: bool,
+    writer_threads: usize,
+}
+
+/// One writer thread per CPU (at most four), none on a single CPU.
+fn default_writer_threads() -> usize {
+    match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        1 => 0,
+        n => n.min(4),
+    }
 }
 
 fn unix_now() -> u64 {
@@ -128,15 +142,17 @@ impl ServerRunner {
             udp,
             tcp,
             local,
-            writer_thread: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            writer_threads: default_writer_threads(),
         })
     }
 
-    /// Whether UDP writes may be handed to a second thread (default: when the machine has
-    /// more than one CPU). The event loop still sends a few datagrams itself when the writer
-    /// is idle; order on every socket is kept either way.
-    pub fn with_writer_thread(mut self, on: bool) -> ServerRunner {
-        self.writer_thread = on;
+    /// How many writer threads UDP writes may be handed to (default: one per CPU, at most
+    /// four, and none on a single CPU); 0 makes the event loop write everything itself. A
+    /// flow (relay or listening socket, destination) always goes to the same writer, so the
+    /// order of its datagrams is kept; the event loop still sends a small batch itself when
+    /// every writer is idle.
+    pub fn with_writer_threads(mut self, threads: usize) -> ServerRunner {
+        self.writer_threads = threads.min(MAX_WRITER_THREADS);
         self
     }
 
@@ -284,17 +300,9 @@ impl Endpoint {
     }
 
     fn send_one(&self, t: &Transmit) {
-        let transmit = quinn_udp::Transmit {
-            destination: t.destination,
-            ecn: None,
-            contents: &t.data,
-            segment_size: None,
-            src_ip: None,
-        };
-        // UDP is lossy: a full send buffer or an ICMP-reported error drops this datagram.
-        let _ = self
-            .state
-            .try_send(UdpSockRef::from(&self.socket), &transmit);
+        // A plain sendto: no control messages for the kernel to parse. UDP is lossy: a full
+        // send buffer or an ICMP-reported error drops this datagram.
+        let _ = self.socket.send_to(&t.data, t.destination);
     }
 }
 
@@ -388,7 +396,18 @@ fn send_calls(out: &[Transmit]) -> usize {
     calls
 }
 
-/// What the event loop hands the writer thread, in order.
+/// The writer (of `n`) for `t`'s flow: the same for every datagram of one (source socket,
+/// destination) pair, spreading different flows over the writers.
+fn flow_shard(t: &Transmit, n: usize) -> usize {
+    let ip = match t.destination.ip() {
+        std::net::IpAddr::V4(ip) => u32::from(ip),
+        std::net::IpAddr::V6(ip) => ip.to_bits() as u32,
+    };
+    let key = (u32::from(t.source.port()) << 16 | u32::from(t.destination.port())) ^ ip;
+    (key.wrapping_mul(0x9E37_79B1) >> 16) as usize % n.max(1)
+}
+
+/// What the event loop hands a writer thread, in order.
 enum ToWriter {
     /// A relay socket is open: transmits from its address may follow.
     Open(SocketAddr, Arc<Endpoint>),
@@ -437,12 +456,14 @@ struct EventLoop {
     poll: Poll,
     listen: Arc<Endpoint>,
     tcp: Option<TcpListener>,
-    /// The writer thread's queue, when UDP writes are handed off (see the module doc).
-    writer: Option<std::sync::mpsc::SyncSender<ToWriter>>,
-    /// Whether to start the writer thread.
-    use_writer: bool,
-    /// Batches handed to the writer and not yet sent.
+    /// The writer threads' queues, when UDP writes are handed off (see the module doc).
+    writers: Vec<std::sync::mpsc::SyncSender<ToWriter>>,
+    /// How many writer threads to start.
+    writer_threads: usize,
+    /// Batches handed to the writers and not yet sent.
     writer_busy: Arc<AtomicUsize>,
+    /// One batch per writer, being filled.
+    split: Vec<Vec<Transmit>>,
     legacy: bool,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
@@ -467,7 +488,7 @@ impl EventLoop {
             tcp,
             local,
             legacy_channels,
-            writer_thread,
+            writer_threads,
         } = runner;
         let mut listen = Endpoint::new(udp, local)?;
         poll.registry()
@@ -488,9 +509,10 @@ impl EventLoop {
             poll,
             listen,
             tcp,
-            writer: None,
-            use_writer: writer_thread,
+            writers: Vec::new(),
+            writer_threads,
             writer_busy: Arc::new(AtomicUsize::new(0)),
+            split: Vec::new(),
             legacy: legacy_channels,
             slots: Vec::new(),
             free: Vec::new(),
@@ -511,22 +533,28 @@ impl EventLoop {
         every: Option<Duration>,
         stats: &mpsc::Sender<ServerStats>,
     ) -> io::Result<()> {
-        let writer = if self.use_writer {
+        let mut threads = Vec::new();
+        for _ in 0..self.writer_threads {
             let (tx, rx) = std::sync::mpsc::sync_channel(WRITER_QUEUE);
             let listen = self.listen.clone();
             let busy = self.writer_busy.clone();
-            let thread = std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name("tern-turn-writer".into())
-                .spawn(move || run_writer(listen, rx, busy))?;
-            self.writer = Some(tx);
-            Some(thread)
-        } else {
-            None
-        };
+                .spawn(move || run_writer(listen, rx, busy));
+            match spawned {
+                Ok(thread) => {
+                    threads.push(thread);
+                    self.writers.push(tx);
+                    self.split.push(Vec::with_capacity(FLUSH_AT));
+                }
+                // Fewer writers (or none: the loop writes itself).
+                Err(_) => break,
+            }
+        }
         let result = self.serve(stop, every, stats);
-        // Closing the queue ends the writer once it has sent what it holds.
+        // Closing the queues ends the writers once they have sent what they hold.
         drop(self);
-        if let Some(thread) = writer {
+        for thread in threads {
             let _ = thread.join();
         }
         result
@@ -697,15 +725,29 @@ impl EventLoop {
             }
             out.retain(|t| t.transport == Transport::Udp);
         }
-        if let Some(writer) = &self.writer
+        if !self.writers.is_empty()
             && (self.writer_busy.load(Ordering::Acquire) > 0 || send_calls(&out) > INLINE_SENDS)
         {
-            // The writer thread sends them while the loop goes back to reading. (Only an idle
-            // writer lets the loop send a few itself: then nothing queued can overtake them.)
-            let batch = std::mem::replace(&mut out, Vec::with_capacity(FLUSH_AT));
-            self.writer_busy.fetch_add(1, Ordering::AcqRel);
-            if writer.send(ToWriter::Batch(batch)).is_err() {
-                self.writer = None;
+            // The writers send them while the loop goes back to reading. (Only idle writers
+            // let the loop send a few itself: then nothing queued can overtake them.)
+            let n = self.writers.len();
+            for t in out.drain(..) {
+                if let Some(batch) = self.split.get_mut(flow_shard(&t, n)) {
+                    batch.push(t);
+                }
+            }
+            let mut failed = false;
+            for (writer, batch) in self.writers.iter().zip(self.split.iter_mut()) {
+                if batch.is_empty() {
+                    continue;
+                }
+                let batch = std::mem::replace(batch, Vec::with_capacity(FLUSH_AT));
+                self.writer_busy.fetch_add(1, Ordering::AcqRel);
+                failed |= writer.send(ToWriter::Batch(batch)).is_err();
+            }
+            if failed {
+                // A writer is gone (it cannot panic on its own): write from the loop again.
+                self.writers.clear();
             }
         } else {
             let listen = &self.listen;
@@ -772,12 +814,12 @@ impl EventLoop {
             return;
         }
         let endpoint = Arc::new(endpoint);
-        if let Some(writer) = &self.writer
-            && writer
-                .send(ToWriter::Open(relay, endpoint.clone()))
-                .is_err()
+        if self
+            .writers
+            .iter()
+            .any(|w| w.send(ToWriter::Open(relay, endpoint.clone())).is_err())
         {
-            self.writer = None;
+            self.writers.clear();
         }
         let inserted = self.insert(Slot::Relay(endpoint));
         debug_assert_eq!(inserted, index);
@@ -793,10 +835,12 @@ impl EventLoop {
             let fd = endpoint.socket.as_raw_fd();
             let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         }
-        if let Some(writer) = &self.writer
-            && writer.send(ToWriter::Close(relay)).is_err()
+        if self
+            .writers
+            .iter()
+            .any(|w| w.send(ToWriter::Close(relay)).is_err())
         {
-            self.writer = None;
+            self.writers.clear();
         }
         // The token may still be queued for another read this turn: the slot is empty (or
         // reused by a socket that simply finds nothing to read).
@@ -1061,6 +1105,30 @@ mod tests {
         tcp.transport = Transport::Tcp;
         assert_eq!(gso_run(&[t(1, 2, 100), tcp.clone()], 64), 1);
         assert_eq!(gso_run(&[tcp, t(1, 2, 100)], 64), 1);
+    }
+
+    #[test]
+    fn a_flow_always_goes_to_the_same_writer_and_flows_spread() {
+        for n in 1..=4 {
+            for port in [1u16, 2, 5000, 65535] {
+                let a = flow_shard(&t(3478, port, 100), n);
+                assert!(a < n);
+                assert_eq!(a, flow_shard(&t(3478, port, 7), n), "size does not matter");
+            }
+        }
+        // 1,000 clients of one listening socket, and 1,000 relays to one peer, over 2 writers.
+        for (from_many, label) in [(false, "clients"), (true, "relays")] {
+            let mut count = [0usize; 2];
+            for port in 40_000..41_000u16 {
+                let tx = if from_many {
+                    t(port, 9, 100)
+                } else {
+                    t(3478, port, 100)
+                };
+                count[flow_shard(&tx, 2)] += 1;
+            }
+            assert!(count[0] > 350 && count[1] > 350, "{label}: {count:?}");
+        }
     }
 
     #[test]

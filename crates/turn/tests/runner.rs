@@ -163,7 +163,7 @@ impl Running {
                 let runner = ServerRunner::bind(config, "127.0.0.1:0".parse().unwrap(), false)
                     .await
                     .unwrap()
-                    .with_writer_thread(writer);
+                    .with_writer_threads(if writer { 2 } else { 0 });
                 addr_tx.send(runner.local_addr()).unwrap();
                 runner
                     .run(async move {
@@ -285,7 +285,7 @@ fn bursts_arrive_complete_and_in_order(writer: bool) {
 }
 
 #[test]
-fn bursts_arrive_complete_and_in_order_with_the_writer_thread() {
+fn bursts_arrive_complete_and_in_order_with_writer_threads() {
     bursts_arrive_complete_and_in_order(true);
 }
 

@@ -17,7 +17,7 @@
 //! reported, with the range of the per-repetition ratios.
 //!
 //! ```text
-//! cargo run --release [-- --packets 100000 --reps 5 --allocations 1000 --size 200 --no-pin --only 1..4]
+//! cargo run --release [-- --packets 100000 --reps 5 --allocations 1000 --size 200 --no-pin --only 1..4 --writers N]
 //! ```
 //! Prints a table, then machine-readable lines `tern=<ns> peer=<ns> name=<peer>/<figure>` (ns
 //! per relayed packet, lower is better) as `cargo xtask bench` reads them.
@@ -45,8 +45,8 @@ struct Options {
     allocations: usize,
     size: usize,
     pin: bool,
-    /// Let our runner hand UDP writes to its second thread (`--no-writer`: one thread).
-    writer: bool,
+    /// Our runner's writer threads (`--writers N`; default: the runner's own default).
+    writers: Option<usize>,
     /// Run only this figure (1–4), for profiling.
     only: Option<usize>,
 }
@@ -54,7 +54,12 @@ struct Options {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--serve-tern") {
-        serve_tern(!args.iter().any(|a| a == "--no-writer"));
+        let writers = args
+            .iter()
+            .position(|a| a == "--writers")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok());
+        serve_tern(writers);
         return;
     }
     let value = |name: &str, default: f64| -> f64 {
@@ -70,7 +75,11 @@ fn main() {
         allocations: (value("--allocations", 1000.0) as usize).max(1),
         size: value("--size", 200.0) as usize,
         pin: !args.iter().any(|a| a == "--no-pin"),
-        writer: !args.iter().any(|a| a == "--no-writer"),
+        writers: args
+            .iter()
+            .position(|a| a == "--writers")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok()),
         only: Some(value("--only", 0.0) as usize).filter(|n| *n > 0),
     };
     if let Err(e) = run(&options) {
@@ -80,7 +89,7 @@ fn main() {
 }
 
 /// The child process: our runner on 127.0.0.1 until stdin closes (so it dies with the parent).
-fn serve_tern(writer: bool) {
+fn serve_tern(writers: Option<usize>) {
     let mut config = ServerConfig::new(
         "bench",
         "127.0.0.1"
@@ -109,7 +118,10 @@ fn serve_tern(writer: bool) {
         else {
             std::process::exit(2);
         };
-        let runner = runner.with_writer_thread(writer);
+        let runner = match writers {
+            Some(n) => runner.with_writer_threads(n),
+            None => runner,
+        };
         println!("listening on {}", runner.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
@@ -167,11 +179,16 @@ fn server_command(pin: bool, program: &std::path::Path) -> Command {
     }
 }
 
-fn start_tern(pin: bool, writer: bool) -> Result<(SocketAddr, ChildGuard), String> {
+fn start_tern(pin: bool, writers: Option<usize>) -> Result<(SocketAddr, ChildGuard), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = server_command(pin, &exe)
         .arg("--serve-tern")
-        .args((!writer).then_some("--no-writer"))
+        .args(
+            writers
+                .map(|n| ["--writers".to_owned(), n.to_string()])
+                .into_iter()
+                .flatten(),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -518,7 +535,7 @@ fn run(o: &Options) -> Result<(), String> {
     let peer_addr = peer.local_addr().map_err(|e| e.to_string())?;
     let peer_sender = peer.try_clone().map_err(|e| e.to_string())?;
     let at_peer = Counter::start(vec![peer])?;
-    let (tern_addr, tern_child) = start_tern(pin, o.writer)?;
+    let (tern_addr, tern_child) = start_tern(pin, o.writers)?;
     let (coturn_addr, coturn_child, coturn_name) = start_coturn(pin)?;
     std::thread::sleep(Duration::from_millis(500)); // coturn binds after it forks its threads
     eprintln!(
@@ -596,6 +613,7 @@ fn run(o: &Options) -> Result<(), String> {
         let (lo, hi) = ratios.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
             (lo.min(*r), hi.max(*r))
         });
+        let paired = median(ratios.clone());
         results.push(Figure {
             label,
             tern: median(t),
@@ -603,18 +621,19 @@ fn run(o: &Options) -> Result<(), String> {
             tern_loss: median(t_loss),
             coturn_loss: median(c_loss),
             range: (lo, hi),
+            paired,
             tern_cpu: median(t_cpu),
             coturn_cpu: median(c_cpu),
         });
     }
     println!(
-        "| TURN relay, {} B, loopback, {} packets × {} reps (median) | tern (pkt/s, loss) | {coturn_name} (pkt/s, loss) | tern/coturn (range over reps) | server CPU µs/packet tern vs coturn |",
+        "| TURN relay, {} B, loopback, {} packets × {} reps (median) | tern (pkt/s, loss) | {coturn_name} (pkt/s, loss) | tern/coturn (range over reps; median of per-rep ratios) | server CPU µs/packet tern vs coturn |",
         o.size, o.packets, o.reps
     );
     println!("|---|---:|---:|---:|---:|");
     for f in &results {
         println!(
-            "| {} | {:.0}, {:.2} % | {:.0}, {:.2} % | {:.2}× ({:.2}–{:.2}) | {:.1} vs {:.1} ({:.2}×) |",
+            "| {} | {:.0}, {:.2} % | {:.0}, {:.2} % | {:.2}× ({:.2}–{:.2}; {:.2}×) | {:.1} vs {:.1} ({:.2}×) |",
             f.label,
             f.tern,
             f.tern_loss * 100.0,
@@ -623,6 +642,7 @@ fn run(o: &Options) -> Result<(), String> {
             f.tern / f.coturn.max(1.0),
             f.range.0,
             f.range.1,
+            f.paired,
             f.tern_cpu * 1e6,
             f.coturn_cpu * 1e6,
             f.coturn_cpu / f.tern_cpu
@@ -652,6 +672,8 @@ struct Figure {
     coturn_loss: f64,
     /// Range of the per-repetition tern/coturn throughput ratios.
     range: (f64, f64),
+    /// Median of the per-repetition ratios (each pair run back to back).
+    paired: f64,
     /// Server CPU seconds per relayed packet.
     tern_cpu: f64,
     coturn_cpu: f64,

@@ -1,25 +1,31 @@
-//! BAD_INPUT row 20, systematically: a learned state machine of the DTLS 1.2 client and server,
-//! in the manner of DTLS-Fuzzer / TLS-Attacker (which need Maven Central; this is the same
-//! method in Rust, on the crate's seeded, deterministic endpoints).
+//! BAD_INPUT row 20, systematically: learned state machines of the DTLS 1.2 and 1.3 client and
+//! server, in the manner of DTLS-Fuzzer / TLS-Attacker (Java tools that need Maven Central; this
+//! is the same method in Rust, on the crate's seeded, deterministic endpoints).
 //!
 //! An honest client/server pair (mutual certificates, cookie exchange) runs step by step: the
-//! peer's flights are cut into single records, one handshake message each, and the endpoint
-//! under test (the "SUT") gets them one at a time. Every position of that honest run is a state.
-//! In each state a fresh pair is driven there again and one input of the alphabet is injected:
-//! every handshake message type taken from the honest run (both directions, renumbered to the
-//! message_seq the SUT expects), ChangeCipherSpec, warning and fatal alerts, application data in
-//! epochs 0 and 1, records of unknown epochs, a MAC-corrupted record, authenticated
-//! renegotiation requests, the next honest message with a future message_seq, fragmented in
-//! reverse order or half of it, and replays of the previous message and flight. The reaction
-//! (returned error, datagrams sent, events, internal state) is one row of the model; then the
-//! honest handshake continues and its outcome is recorded too.
+//! peer's flights are cut into single records, one handshake message each (DTLS 1.3 ciphertext
+//! records stay whole), and the endpoint under test (the "SUT") gets them one at a time. Every
+//! position of that honest run is a state. In each state a fresh pair is driven there again and
+//! one input of the alphabet is injected: every plaintext handshake message of the honest run
+//! (both directions, renumbered to the message_seq the SUT expects), HelloRequest, a zero
+//! Finished in epoch 0, ChangeCipherSpec, warning and fatal alerts, application data in epoch 0,
+//! every authentic encrypted record of the honest run and captured application data and
+//! renegotiation requests, a MAC-corrupted record, records of unknown epochs, the next honest
+//! message with a future message_seq, fragmented in reverse order or half of it, a duplicate of
+//! the previous record and replays of every earlier flight. The reaction (returned error,
+//! datagrams sent, events, internal state) is one row of the model; then the honest handshake
+//! continues and its outcome is recorded too. The DTLS 1.2 models run a second time with the
+//! SUT's peer fingerprint given only after its handshake (`AwaitingFingerprint`).
 //!
-//! Invariants checked on every row: no panic; `Connected` only on the honest input and only
-//! with the reference keys; a record rejected with `Err` and nothing sent changes nothing (the
-//! honest continuation then completes exactly as without it); after a failure the endpoint stays
-//! failed and sends nothing more; no trial ends stalled. The rows are compared with the committed
-//! snapshots `tests/vectors/state_machine_dtls12_{server,client}.txt`; `TERN_BLESS=1 cargo test
-//! -p tern-dtls --test state_machine` rewrites them after a reviewed behaviour change.
+//! Invariants checked on every row: no panic; `Connected` only on a genuine record of the honest
+//! run and only with the reference keys, no key export before it; a record rejected with `Err`
+//! and nothing sent changes nothing (the honest continuation then completes exactly as without
+//! it); after a failure the endpoint stays failed and sends nothing more; no application data
+//! but the peer's is ever delivered, none before `Connected`; no trial ends stalled. The rows are
+//! compared with the committed snapshots `tests/vectors/state_machine_*.txt`;
+//! `TERN_BLESS=1 cargo test -p tern-dtls --test state_machine` rewrites them after a reviewed
+//! behaviour change. Random walks (several inputs interleaved with honest records, from random
+//! states) check the same invariants beyond single injections.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -185,7 +185,7 @@ impl<P: PeerConnection> Pair<P> {
 }
 
 /// CPU time of the whole process (all threads), in ms.
-fn process_cpu_ms() -> f64 {
+pub(crate) fn process_cpu_ms() -> f64 {
     let mut t = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

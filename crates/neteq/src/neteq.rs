@@ -62,7 +62,8 @@ pub struct AudioFrameInfo {
     pub samples: usize,
     /// Target buffer level, in samples.
     pub target_delay: usize,
-    /// Buffer level (packets + decoded audio not yet played) after this frame, in samples.
+    /// Buffer level after this frame, in samples: decoded audio not yet played plus the media
+    /// span of the buffered packets (see [`NetEq::buffer_level`]).
     pub buffer_level: usize,
 }
 

@@ -613,6 +613,19 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 15,
         },
         Suite {
+            name: "serve-mdns-chromium",
+            peer: "headless Chromium hiding its host IP behind an mDNS name, on the `tern serve --mdns` page",
+            peer_version: &["sh", "-c", "chromium --version; chromedriver --version"],
+            kind: Kind::Ignored {
+                package: "tern-cli",
+                test: "serve_mdns",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Apt("chromium"), Need::Apt("chromium-driver")],
+            timeout_minutes: 15,
+        },
+        Suite {
             name: "pc-coturn-relay",
             peer: "coturn (two Tern peers relay-only through it, tokio driver)",
             peer_version: &["sh", "-c", "echo coturn $(turnserver --version)"],

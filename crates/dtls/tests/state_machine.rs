@@ -773,7 +773,7 @@ fn alphabet(m: &Material, t: &Trial) -> Vec<Input> {
             let units: Vec<&Unit> = t.delivered.iter().filter(|u| u.flight == f).collect();
             let names: Vec<&str> = units.iter().map(|u| u.label.as_str()).collect();
             push(
-                &format!("replay({})", names.join(" ")),
+                &format!("replay(flight {f}: {})", names.join(" ")),
                 units.iter().map(|u| u.bytes.clone()).collect(),
                 false,
             );

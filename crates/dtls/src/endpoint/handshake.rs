@@ -68,12 +68,20 @@ impl DtlsEndpoint {
         }
         match self.reasm.insert(epoch, frag)? {
             Inserted::Old => {
-                // RFC 6347 §4.2.4: a retransmitted flight from the peer means ours was lost.
-                self.peer_retransmitted(now);
+                // RFC 6347 §4.2.4: a retransmitted flight from the peer means ours was lost;
+                // a stale copy of an older flight says nothing about ours (learned model,
+                // tests/state_machine.rs: a replayed first ClientHello made us resend).
+                if h.message_seq >= self.answered_from {
+                    self.peer_retransmitted(now);
+                }
                 Ok(())
             }
             Inserted::Buffered => {
                 while let Some(msg) = self.reasm.take_ready() {
+                    if self.awaiting_peer_flight {
+                        self.awaiting_peer_flight = false;
+                        self.peer_flight_start = msg.message_seq;
+                    }
                     match self.process_message(now, &msg) {
                         Ok(()) => self.reasm.advance(),
                         Err(f) => {

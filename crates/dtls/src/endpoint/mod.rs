@@ -227,6 +227,14 @@ pub struct DtlsEndpoint {
     rto: Duration,
     retransmissions: u32,
     last_peer_trigger: Option<Instant>,
+    /// message_seq of the first message of the peer flight being received (set when the first
+    /// message after our flight is processed).
+    peer_flight_start: u16,
+    /// True from sending a flight until the peer's next flight begins.
+    awaiting_peer_flight: bool,
+    /// message_seq of the first message of the peer flight our current flight answers: only a
+    /// retransmission of that flight makes us resend ours (RFC 6347 §4.2.4).
+    answered_from: u16,
     // outputs
     out: VecDeque<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
@@ -282,6 +290,9 @@ impl DtlsEndpoint {
             rto,
             retransmissions: 0,
             last_peer_trigger: None,
+            peer_flight_start: 0,
+            awaiting_peer_flight: false,
+            answered_from: 0,
             out: VecDeque::new(),
             events: VecDeque::new(),
             pending_app: VecDeque::new(),

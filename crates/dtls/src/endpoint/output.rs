@@ -46,6 +46,8 @@ impl DtlsEndpoint {
         // A copy of the peer's last message arriving right after we answered it is not a sign
         // that our answer was lost: no immediate resend (PEER_TRIGGER_GAP from now on).
         self.last_peer_trigger = Some(now);
+        self.answered_from = self.peer_flight_start;
+        self.awaiting_peer_flight = true;
         self.flight_timer = if with_timer {
             now.checked_add(self.rto)
         } else {

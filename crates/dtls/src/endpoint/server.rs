@@ -165,6 +165,9 @@ impl DtlsEndpoint {
         self.session.srtp_profile = srtp.as_ref().map(|(p, _)| *p);
         self.session.srtp_mki = srtp.map(|(_, mki)| mki).unwrap_or_default();
         self.reasm.reset_to(message_seq.wrapping_add(1));
+        // The ClientHello is the peer flight our first flight answers.
+        self.peer_flight_start = message_seq;
+        self.awaiting_peer_flight = false;
         // RFC 6347 §4.2.2: the server's message_seq follows the ClientHello's.
         self.next_send_seq = message_seq;
         if let Some(s) = self.write_seq.get_mut(0) {

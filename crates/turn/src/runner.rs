@@ -10,8 +10,8 @@
 //! The loop, per wake-up:
 //!
 //! 1. For each readable UDP socket (listening or relay), read up to [`quinn_udp::BATCH_SIZE`]
-//!    datagrams per system call (`recvmmsg`; a GRO buffer holding several datagrams from one
-//!    sender is split by its stride) and feed each to the core. A short batch means the socket
+//!    datagrams per system call (`recvmmsg`; should a buffer hold a GRO run of several
+//!    datagrams, it is split by its stride) and feed each to the core. A short batch means the socket
 //!    is drained (sockets are edge-triggered, and any later arrival raises a new event); a
 //!    socket still full after its share is served again on the next turn, so no socket can
 //!    starve the others. TCP connections are read until they would block and reframed.
@@ -233,19 +233,54 @@ impl Drop for Stopper {
     }
 }
 
+/// quinn-udp's batched-I/O state (GSO support and its fallbacks), one per address family.
+///
+/// Each is made on a throwaway socket of its own: `UdpSocketState::new` also sets options on
+/// the socket it is given, forbidding IP fragmentation (`IP_PMTUDISC_PROBE`,
+/// `IPV6_DONTFRAG`) and asking for control messages with every received datagram. A relay
+/// keeps the kernel's defaults instead (a datagram above the path MTU is fragmented as
+/// before, and a receive carries no control messages to fill); `recvmmsg` and GSO sends need
+/// no socket option.
+#[derive(Default)]
+struct IoStates {
+    v4: Option<Arc<UdpSocketState>>,
+    v6: Option<Arc<UdpSocketState>>,
+}
+
+impl IoStates {
+    fn for_addr(&mut self, addr: SocketAddr) -> io::Result<Arc<UdpSocketState>> {
+        let (slot, unspecified): (_, SocketAddr) = if addr.is_ipv4() {
+            (&mut self.v4, (std::net::Ipv4Addr::UNSPECIFIED, 0).into())
+        } else {
+            (&mut self.v6, (std::net::Ipv6Addr::UNSPECIFIED, 0).into())
+        };
+        if let Some(state) = slot {
+            return Ok(state.clone());
+        }
+        let probe = std::net::UdpSocket::bind(unspecified)?;
+        let state = Arc::new(UdpSocketState::new(UdpSockRef::from(&probe))?);
+        *slot = Some(state.clone());
+        Ok(state)
+    }
+}
+
 /// A UDP socket with its batched-I/O state.
 struct Endpoint {
     socket: UdpSocket,
-    state: UdpSocketState,
+    state: Arc<UdpSocketState>,
     /// The address the core knows it by.
     local: SocketAddr,
 }
 
 impl Endpoint {
-    fn new(socket: std::net::UdpSocket, local: SocketAddr) -> io::Result<Endpoint> {
+    fn new(
+        socket: std::net::UdpSocket,
+        local: SocketAddr,
+        states: &mut IoStates,
+    ) -> io::Result<Endpoint> {
+        let state = states.for_addr(socket.local_addr()?)?;
         socket.set_nonblocking(true)?;
         let socket = UdpSocket::from_std(socket);
-        let state = UdpSocketState::new(UdpSockRef::from(&socket))?;
         Ok(Endpoint {
             socket,
             state,
@@ -458,6 +493,8 @@ struct EventLoop {
     tcp: Option<TcpListener>,
     /// The writer threads' queues, when UDP writes are handed off (see the module doc).
     writers: Vec<std::sync::mpsc::SyncSender<ToWriter>>,
+    /// Batched-I/O state per address family.
+    states: IoStates,
     /// How many writer threads to start.
     writer_threads: usize,
     /// Batches handed to the writers and not yet sent.
@@ -490,7 +527,8 @@ impl EventLoop {
             legacy_channels,
             writer_threads,
         } = runner;
-        let mut listen = Endpoint::new(udp, local)?;
+        let mut states = IoStates::default();
+        let mut listen = Endpoint::new(udp, local, &mut states)?;
         poll.registry()
             .register(&mut listen.socket, LISTEN, Interest::READABLE)?;
         let listen = Arc::new(listen);
@@ -510,6 +548,7 @@ impl EventLoop {
             listen,
             tcp,
             writers: Vec::new(),
+            states,
             writer_threads,
             writer_busy: Arc::new(AtomicUsize::new(0)),
             split: Vec::new(),
@@ -793,8 +832,9 @@ impl EventLoop {
 
     fn open_relay(&mut self, relay: SocketAddr) {
         let now = instant_now();
-        let endpoint =
-            std::net::UdpSocket::bind(relay).and_then(|socket| Endpoint::new(socket, relay));
+        let states = &mut self.states;
+        let endpoint = std::net::UdpSocket::bind(relay)
+            .and_then(|socket| Endpoint::new(socket, relay, states));
         let Ok(mut endpoint) = endpoint else {
             self.core.relay_failed(now, relay);
             return;

@@ -36,10 +36,28 @@ const COMPARISONS: &[Comparison] = &[
         args: &["throughput"],
     },
     Comparison {
-        figure: "Same, socket loops batched with UDP GSO/GRO (webrtc-rs batches in both figures; the tokio driver does not batch yet)",
+        figure: "Same, socket loops batched with UDP GSO/GRO (webrtc-rs batches in both figures)",
         goal: "≥ 3× str0m (webrtc-rs: reference)",
         binary: "data_channel",
         args: &["throughput-batched"],
+    },
+    Comparison {
+        figure: "Same, Tern through its tokio driver (RtcPeer: GSO sends, GRO + recvmmsg receives, one current-thread runtime) vs str0m on the plain loop",
+        goal: "≥ 3× str0m",
+        binary: "data_channel",
+        args: &["throughput-driver"],
+    },
+    Comparison {
+        figure: "Same, Tern's tokio driver vs str0m on the GSO/GRO-batched loop",
+        goal: "≥ 3× str0m",
+        binary: "data_channel",
+        args: &["throughput-driver-batched"],
+    },
+    Comparison {
+        figure: "Live heap per idle connected peer through the tokio driver (task, channels, sockets; str0m: its core alone, it has no driver)",
+        goal: "≤ 32 KiB",
+        binary: "data_channel",
+        args: &["memory-driver", "500"],
     },
     Comparison {
         figure: "Create two peer connections → data channel open, one process",

@@ -363,7 +363,7 @@ async fn run(
                     return;
                 }
             },
-            Some(outcome) = mdns.results.recv() => mdns.resolved(&mut pc, Instant::now(), outcome),
+            Some(outcome) = mdns.next_result() => mdns.resolved(&mut pc, Instant::now(), outcome),
             Some(input) = tcp.input() => match input {
                 TcpInput::Data { id, server, bytes } => {
                     if tcp.is_current(id, server) {

@@ -663,9 +663,12 @@ pub(crate) mod net {
         cache: Cache,
         /// Per name being resolved: the candidates waiting for it and their replies.
         pending: HashMap<String, Vec<(String, Option<Reply>)>>,
-        done: tokio::sync::mpsc::Sender<Outcome>,
-        /// Finished resolutions, for the driver's select loop.
-        pub(crate) results: tokio::sync::mpsc::Receiver<Outcome>,
+        /// Finished resolutions, for the driver's select loop: made on the first resolution
+        /// (a channel allocates 32 slots up front; a connection that never resolves holds none).
+        results: Option<(
+            tokio::sync::mpsc::Sender<Outcome>,
+            tokio::sync::mpsc::Receiver<Outcome>,
+        )>,
         next_id: u16,
     }
 
@@ -698,7 +701,6 @@ pub(crate) mod net {
                     _ => None,
                 })
                 .unwrap_or(Ipv4Addr::UNSPECIFIED);
-            let (done, results) = tokio::sync::mpsc::channel(MAX_PENDING);
             Ok(Mdns {
                 names,
                 _responder: responder,
@@ -706,10 +708,17 @@ pub(crate) mod net {
                 interface,
                 cache: Cache::default(),
                 pending: HashMap::new(),
-                done,
-                results,
+                results: None,
                 next_id: 1,
             })
+        }
+
+        /// The next finished resolution; pending forever while none was started.
+        pub(crate) async fn next_result(&mut self) -> Option<Outcome> {
+            match self.results.as_mut() {
+                Some((_, results)) => results.recv().await,
+                None => std::future::pending().await,
+            }
         }
 
         /// A local candidate as we signal it.
@@ -776,7 +785,10 @@ pub(crate) mod net {
             } else {
                 let id = self.next_id;
                 self.next_id = self.next_id.wrapping_add(1).max(1);
-                let (done, interface, asked) = (self.done.clone(), self.interface, name.clone());
+                let (done, _) = self
+                    .results
+                    .get_or_insert_with(|| tokio::sync::mpsc::channel(MAX_PENDING));
+                let (done, interface, asked) = (done.clone(), self.interface, name.clone());
                 tokio::spawn(async move {
                     let result = resolve(asked.clone(), interface, id).await;
                     let _ = done.send((asked, result)).await;

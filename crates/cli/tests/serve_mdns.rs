@@ -30,8 +30,9 @@
 #![allow(clippy::disallowed_methods)] // a test driver owns the clock
 
 use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tern_peerconnection::mdns;
@@ -76,8 +77,17 @@ fn serve_mdns_chromium_both_ways() {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(INSIDE, "1"),
+            .env(INSIDE, "1")
+            .stdout(Stdio::piped()),
     );
+    // The inner run's libtest lines go to stderr, prefixed: only this (outer) test is counted.
+    if let Some(stdout) = guard.child.stdout.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                eprintln!("[in namespace] {line}");
+            }
+        });
+    }
     let deadline = Instant::now() + OUTER_TIMEOUT;
     let status = loop {
         if let Some(status) = guard.child.try_wait().unwrap() {

@@ -17,8 +17,8 @@ mod events;
 use events::next_matching;
 use std::time::Duration;
 use tern_peerconnection::{
-    DataChannelInit, Event, IceServer, IceTransportPolicy, MediaKind, RtcConfig, RtcEvents,
-    RtcPeer, SdpType, SessionDescriptionInit, Stats,
+    DataChannelId, DataChannelInit, Event, IceServer, IceTransportPolicy, MediaKind, RtcConfig,
+    RtcEvents, RtcPeer, SdpType, SessionDescriptionInit, Stats,
 };
 use tokio::io::AsyncReadExt;
 
@@ -211,6 +211,30 @@ async fn close_ends_the_turn_tcp_connection() {
     server.await.unwrap();
 }
 
+/// Two driver peers on loopback, negotiated, with channel "bulk" from a to b open on a.
+async fn two_drivers_with_an_open_channel()
+-> (RtcPeer, RtcEvents, RtcPeer, RtcEvents, DataChannelId) {
+    let bind = ["127.0.0.1:0".parse().unwrap()];
+    let (a, mut a_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
+    let (b, b_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
+    let channel = a
+        .create_data_channel("bulk", DataChannelInit::default())
+        .await
+        .unwrap();
+    let offer = a.create_offer().await.unwrap();
+    a.set_local_description(offer.clone()).await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.create_answer().await.unwrap();
+    b.set_local_description(answer.clone()).await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+    next_matching(
+        &mut a_events,
+        |e| matches!(e, Event::DataChannelOpen { id } if *id == channel),
+    )
+    .await;
+    (a, a_events, b, b_events, channel)
+}
+
 /// Message `i` of the bulk transfer: bytes from a xorshift generator seeded with `i`, so a
 /// lost, duplicated, reordered or corrupted datagram shows as a wrong message.
 fn bulk_message(i: u64, len: usize) -> Vec<u8> {
@@ -237,24 +261,7 @@ fn bulk_message(i: u64, len: usize) -> Vec<u8> {
 async fn a_bulk_transfer_arrives_whole_through_gso_and_gro() {
     const MESSAGE: usize = 65_535;
     const MESSAGES: u64 = 48;
-    let bind = ["127.0.0.1:0".parse().unwrap()];
-    let (a, mut a_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
-    let (b, mut b_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
-    let bulk = a
-        .create_data_channel("bulk", DataChannelInit::default())
-        .await
-        .unwrap();
-    let offer = a.create_offer().await.unwrap();
-    a.set_local_description(offer.clone()).await.unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    let answer = b.create_answer().await.unwrap();
-    b.set_local_description(answer.clone()).await.unwrap();
-    a.set_remote_description(answer).await.unwrap();
-    next_matching(
-        &mut a_events,
-        |e| matches!(e, Event::DataChannelOpen { id } if *id == bulk),
-    )
-    .await;
+    let (a, mut a_events, b, mut b_events, bulk) = two_drivers_with_an_open_channel().await;
     let receiver = tokio::spawn(async move {
         let mut received = 0usize;
         for i in 0..MESSAGES {
@@ -319,24 +326,7 @@ async fn a_bulk_transfer_arrives_whole_through_gso_and_gro() {
 async fn throughput_two_drivers_on_loopback() {
     const MESSAGE: usize = 16 * 1024;
     const TOTAL: usize = 64 << 20;
-    let bind = ["127.0.0.1:0".parse().unwrap()];
-    let (a, mut a_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
-    let (b, mut b_events) = RtcPeer::spawn(RtcConfig::default(), &bind).await.unwrap();
-    let chat = a
-        .create_data_channel("bulk", DataChannelInit::default())
-        .await
-        .unwrap();
-    let offer = a.create_offer().await.unwrap();
-    a.set_local_description(offer.clone()).await.unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    let answer = b.create_answer().await.unwrap();
-    b.set_local_description(answer.clone()).await.unwrap();
-    a.set_remote_description(answer).await.unwrap();
-    next_matching(
-        &mut a_events,
-        |e| matches!(e, Event::DataChannelOpen { id } if *id == chat),
-    )
-    .await;
+    let (a, _a_events, b, mut b_events, chat) = two_drivers_with_an_open_channel().await;
     let started = std::time::Instant::now();
     let receiver = tokio::spawn(async move {
         let mut received = 0usize;

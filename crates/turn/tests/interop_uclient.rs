@@ -9,6 +9,8 @@
 )]
 #![allow(clippy::disallowed_methods)] // real sockets, real clock
 
+mod running_server;
+use running_server::RunningServer;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tern_turn::{Client, ClientConfig, Event, PeerPolicy, ServerConfig, ServerRunner};
+use tern_turn::{Client, ClientConfig, Event, PeerPolicy, ServerConfig};
 
 /// Kills the child by PID when dropped (also when the test panics).
 struct ChildGuard(Option<Child>);
@@ -55,68 +57,24 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Our server runner on a thread with its own runtime; stopped on drop.
-struct OurServer {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+/// Our server (UDP and TCP) as turnutils expects it.
+fn start_server() -> RunningServer {
+    start_server_with(false)
 }
 
-impl OurServer {
-    fn start() -> OurServer {
-        OurServer::start_with(false)
+/// `sha256`: offer the SHA-256 password algorithm before MD5 (RFC 8489 §9.2).
+fn start_server_with(sha256: bool) -> RunningServer {
+    let mut config =
+        ServerConfig::new("tern.test", "127.0.0.1".parse().unwrap()).with_user("alice", "secret");
+    if sha256 {
+        config = config.with_sha256();
     }
-
-    /// `sha256`: offer the SHA-256 password algorithm before MD5 (RFC 8489 §9.2).
-    fn start_with(sha256: bool) -> OurServer {
-        let mut config = ServerConfig::new("tern.test", "127.0.0.1".parse().unwrap())
-            .with_user("alice", "secret");
-        if sha256 {
-            config = config.with_sha256();
-        }
-        config.relay_ports = 45000..=49999;
-        // Tests relay on loopback: allow it explicitly (the default denies it).
-        config.peer_policy = PeerPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
-        // turnutils_uclient picks channel numbers in RFC 5766's 0x4000–0x7FFF.
-        config.legacy_channel_range = true;
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let runner = ServerRunner::bind(config, "127.0.0.1:0".parse().unwrap(), true)
-                    .await
-                    .unwrap();
-                addr_tx.send(runner.local_addr()).unwrap();
-                runner
-                    .run(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        OurServer {
-            addr,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for OurServer {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    config.relay_ports = 45000..=49999;
+    // Tests relay on loopback: allow it explicitly (the default denies it).
+    config.peer_policy = PeerPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
+    // turnutils_uclient picks channel numbers in RFC 5766's 0x4000–0x7FFF.
+    config.legacy_channel_range = true;
+    RunningServer::start(config, true, None)
 }
 
 /// A UDP echo peer on loopback, stopped on drop.
@@ -162,7 +120,7 @@ impl Drop for EchoPeer {
     }
 }
 
-fn uclient(server: &OurServer, peer: &EchoPeer, extra: &[&str]) -> (bool, String) {
+fn uclient(server: &RunningServer, peer: &EchoPeer, extra: &[&str]) -> (bool, String) {
     let port = server.addr.port().to_string();
     let peer_port = peer.addr.port().to_string();
     let mut args = vec![
@@ -212,7 +170,7 @@ fn assert_no_loss(ok: bool, out: &str) {
 #[test]
 #[ignore = "interop: run by cargo xtask test-all"]
 fn uclient_udp_channels_against_our_server() {
-    let server = OurServer::start();
+    let server = start_server();
     let peer = EchoPeer::start();
     let (ok, out) = uclient(&server, &peer, &[]);
     assert_no_loss(ok, &out);
@@ -224,7 +182,7 @@ fn uclient_rfc5389_md5_against_our_sha256_offering_server() {
     // turnutils_uclient knows no PASSWORD-ALGORITHMS: it ignores the nonce cookie and signs
     // with MD5 and MESSAGE-INTEGRITY, which RFC 8489 §9.2.4 has the server accept (neither
     // algorithm attribute: MD5) while MD5 is offered.
-    let server = OurServer::start_with(true);
+    let server = start_server_with(true);
     let peer = EchoPeer::start();
     let (ok, out) = uclient(&server, &peer, &[]);
     assert_no_loss(ok, &out);
@@ -235,7 +193,7 @@ fn uclient_rfc5389_md5_against_our_sha256_offering_server() {
 fn uclient_rtp_rtcp_pairs_with_even_port_reservations() {
     // Without -c, uclient allocates an RTP relay with EVEN-PORT (R bit) and an RTCP relay
     // with the RESERVATION-TOKEN it got back.
-    let server = OurServer::start();
+    let server = start_server();
     // RTCP goes to the peer's port + 1: echo there too.
     let (peer, _rtcp_peer) = loop {
         let rtp = EchoPeer::start();
@@ -279,7 +237,7 @@ fn uclient_rtp_rtcp_pairs_with_even_port_reservations() {
 #[test]
 #[ignore = "interop: run by cargo xtask test-all"]
 fn uclient_udp_send_indications_against_our_server() {
-    let server = OurServer::start();
+    let server = start_server();
     let peer = EchoPeer::start();
     let (ok, out) = uclient(&server, &peer, &["-s"]);
     assert_no_loss(ok, &out);
@@ -288,7 +246,7 @@ fn uclient_udp_send_indications_against_our_server() {
 #[test]
 #[ignore = "interop: run by cargo xtask test-all"]
 fn uclient_tcp_against_our_server() {
-    let server = OurServer::start();
+    let server = start_server();
     let peer = EchoPeer::start();
     let (ok, out) = uclient(&server, &peer, &["-t"]);
     assert_no_loss(ok, &out);
@@ -297,7 +255,7 @@ fn uclient_tcp_against_our_server() {
 #[test]
 #[ignore = "interop: run by cargo xtask test-all"]
 fn uclient_wrong_password_is_refused() {
-    let server = OurServer::start();
+    let server = start_server();
     let peer = EchoPeer::start();
     let port = server.addr.port().to_string();
     let peer_port = peer.addr.port().to_string();
@@ -329,7 +287,7 @@ fn uclient_wrong_password_is_refused() {
 #[test]
 #[ignore = "interop: run by cargo xtask test-all"]
 fn stunclient_binding_against_our_server() {
-    let server = OurServer::start();
+    let server = start_server();
     let child = Command::new("turnutils_stunclient")
         .args(["-p", &server.addr.port().to_string(), "127.0.0.1"])
         .stdout(Stdio::piped())
@@ -346,7 +304,7 @@ fn stunclient_binding_against_our_server() {
 
 #[test]
 fn our_client_against_our_runner_over_real_udp() {
-    let server = OurServer::start();
+    let server = start_server();
     let peer = EchoPeer::start();
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(5)))

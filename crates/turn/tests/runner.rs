@@ -10,6 +10,8 @@
 )]
 #![allow(clippy::disallowed_methods)] // a socket test reads the clock
 
+mod running_server;
+use running_server::RunningServer;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -140,59 +142,12 @@ fn relays_both_ways_and_reports_stats_on_a_current_thread_runtime() {
     relay_both_ways(false);
 }
 
-/// A server on its own thread and runtime, stopped (and joined) on drop.
-struct Running {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Running {
-    fn start(writer: bool) -> Running {
-        let mut config = ServerConfig::new("tern.test", "127.0.0.1".parse().unwrap())
-            .with_user("alice", "secret");
-        config.peer_policy = PeerPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
-        let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let runner = ServerRunner::bind(config, "127.0.0.1:0".parse().unwrap(), false)
-                    .await
-                    .unwrap()
-                    .with_writer_threads(if writer { 2 } else { 0 });
-                addr_tx.send(runner.local_addr()).unwrap();
-                runner
-                    .run(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-            })
-        });
-        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        Running {
-            addr,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join();
-            if !std::thread::panicking() {
-                result.unwrap().unwrap();
-            }
-        }
-    }
+/// A server allowing relays on loopback, with two writer threads or none.
+fn start_server(writer: bool) -> RunningServer {
+    let mut config =
+        ServerConfig::new("tern.test", "127.0.0.1".parse().unwrap()).with_user("alice", "secret");
+    config.peer_policy = PeerPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
+    RunningServer::start(config, false, Some(if writer { 2 } else { 0 }))
 }
 
 /// The size of datagram `i` of a burst: runs of equal sizes broken by shorter and longer ones,
@@ -221,7 +176,7 @@ fn burst_payload(i: usize) -> Vec<u8> {
 fn bursts_arrive_complete_and_in_order(writer: bool) {
     const BURST: usize = 64;
     const BURSTS: usize = 12;
-    let server = Running::start(writer);
+    let server = start_server(writer);
     let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
     peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -24,7 +24,9 @@
 //! - §8.1.1 regular nomination as controlling; accepting USE-CANDIDATE (regular or aggressive)
 //!   as controlled; ICE-lite (§2.5) answering only.
 //! - RFC 7675: consent checks every 4–6 s on the selected pair, `Disconnected` after
-//!   `disconnected_timeout`, consent lost (selected pair dropped, `Failed`) after 30 s.
+//!   `disconnected_timeout`, consent lost (selected pair dropped, `Failed`) after 30 s. A
+//!   selected pair that fails (e.g. its TURN relay is gone) with no other valid pair to take
+//!   over is `Disconnected` too (W3C RTCIceTransportState), `Failed` once no pair is left to try.
 //! - RFC 8838: candidates before or after the remote credentials, end-of-candidates.
 //! - ICE restart (§9) keeping the old selected pair until a new one is selected.
 //!

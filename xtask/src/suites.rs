@@ -627,15 +627,19 @@ pub fn all() -> Vec<Suite> {
         },
         Suite {
             name: "pc-coturn-relay",
-            peer: "coturn (two Tern peers relay-only through it, tokio driver)",
-            peer_version: &["sh", "-c", "echo coturn $(turnserver --version)"],
+            peer: "coturn (two Tern peers relay-only through it over UDP, TCP and TLS, tokio driver)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "echo coturn $(turnserver --version); openssl version",
+            ],
             kind: Kind::Ignored {
                 package: "tern-peerconnection",
                 test: "interop_coturn_relay",
                 features: "tokio",
                 netns: true,
             },
-            needs: &[Need::Apt("coturn")],
+            needs: &[Need::Apt("coturn"), Need::Apt("openssl")],
             timeout_minutes: 10,
         },
         Suite {

@@ -34,6 +34,12 @@
 //! opened, breaks or is closed by the server is reported with
 //! [`PeerConnection::relay_stream_closed`]: its relayed candidates fail, nothing panics.
 //!
+//! TURN over TLS (`turns:`, RFC 7065; RFC 8656 §3.1): the same TCP connection, wrapped in TLS
+//! 1.2/1.3 (rustls on ring) before the first TURN byte, within the same connect timeout. The
+//! server's certificate must be valid for the URL's host (a DNS name, or the IP literal) and
+//! chain to the system's trusted roots or one of [`RtcConfig::tls_root_certificates`]; one that
+//! does not is a connection that could not be opened.
+//!
 //! mDNS (opt-in, [`RtcConfig::mdns_host_candidates`] and [`RtcConfig::mdns_resolve`]; see
 //! [`crate::mdns`]): the descriptions and candidates handed to the application carry
 //! `<uuid>.local` names instead of host IPs (and are mapped back in `set_local_description`),
@@ -55,9 +61,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 /// TCP connections to TURN servers one peer connection may hold at once. The ICE agent feeds a
 /// server's stream bytes to its relay by server address only, so there is one per server.
@@ -139,7 +147,8 @@ impl RtcPeer {
         mut config: RtcConfig,
         bind: &[SocketAddr],
     ) -> Result<(RtcPeer, RtcEvents), std::io::Error> {
-        resolve_ice_servers(&mut config).await?;
+        let tls_servers = resolve_ice_servers(&mut config).await?;
+        let tls = TurnTls::new(tls_servers, &config.tls_root_certificates)?;
         let pc_mdns = (config.mdns_host_candidates, config.mdns_resolve);
         let mut sockets = Vec::with_capacity(bind.len());
         for address in bind {
@@ -162,7 +171,7 @@ impl RtcPeer {
             .zip(&local_addresses)
             .map(|(socket, &local)| Udp::new(socket, local))
             .collect::<Result<Vec<_>, _>>()?;
-        tokio::spawn(run(Box::new(pc), sockets, mdns, command_rx, event_tx));
+        tokio::spawn(run(Box::new(pc), sockets, mdns, tls, command_rx, event_tx));
         Ok((
             RtcPeer {
                 commands,
@@ -333,11 +342,12 @@ async fn run(
     mut pc: Box<PeerConnection>,
     sockets: Vec<Udp>,
     mut mdns: Mdns,
+    tls: Option<Box<TurnTls>>,
     mut commands: mpsc::Receiver<Box<Command>>,
     events: mpsc::UnboundedSender<Box<Event>>,
 ) {
     let mut closing: Option<oneshot::Sender<()>> = None;
-    let mut tcp = TurnTcp::new();
+    let mut tcp = TurnTcp::new(tls);
     loop {
         flush(&mut pc, &sockets, &mut tcp, &mdns, &events).await;
         if let Some(done) = closing.take() {
@@ -392,14 +402,21 @@ async fn run(
 }
 
 /// Replaces host names in `iceServers` URLs by an address they resolve to (IPv4 first).
-async fn resolve_ice_servers(config: &mut RtcConfig) -> Result<(), std::io::Error> {
+/// Returns each `turns:` server's address with the host its certificate must name.
+async fn resolve_ice_servers(
+    config: &mut RtcConfig,
+) -> Result<Vec<(SocketAddr, String)>, std::io::Error> {
+    let mut tls = Vec::new();
     for server in &mut config.ice_servers {
         for url in &mut server.urls {
             // A URL that does not parse is refused by the core with a clear error.
             let Ok(parsed) = crate::ice_servers::parse_url(url) else {
                 continue;
             };
-            if parsed.host.parse::<std::net::IpAddr>().is_ok() {
+            if let Ok(ip) = parsed.host.parse::<IpAddr>() {
+                if parsed.tls {
+                    tls.push((SocketAddr::new(ip, parsed.port), parsed.host.to_string()));
+                }
                 continue;
             }
             let found: Vec<SocketAddr> = tokio::net::lookup_host((parsed.host, parsed.port))
@@ -413,10 +430,75 @@ async fn resolve_ice_servers(config: &mut RtcConfig) -> Result<(), std::io::Erro
             else {
                 continue;
             };
+            if parsed.tls {
+                tls.push((address, parsed.host.to_string()));
+            }
             *url = crate::ice_servers::with_address(url, address);
         }
     }
-    Ok(())
+    Ok(tls)
+}
+
+/// The system's trusted roots, read once per process (a few hundred certificates).
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
+    // Unreadable entries are skipped, as browsers do; none at all leaves only the extra roots.
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
+/// TLS for a peer connection's `turns:` servers: which addresses, the name each certificate
+/// must carry, and the client configuration (system roots plus the application's).
+struct TurnTls {
+    servers: Vec<(SocketAddr, ServerName<'static>)>,
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl TurnTls {
+    /// `None` without `turns:` servers. A host that is no valid TLS server name, or an extra root
+    /// that does not parse, is refused here (the application's input, with the reason).
+    fn new(
+        servers: Vec<(SocketAddr, String)>,
+        extra_roots: &[Vec<u8>],
+    ) -> Result<Option<Box<TurnTls>>, std::io::Error> {
+        if servers.is_empty() {
+            return Ok(None);
+        }
+        let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, what);
+        let servers = servers
+            .into_iter()
+            .map(|(address, host)| {
+                ServerName::try_from(host.clone())
+                    .map(|name| (address, name))
+                    .map_err(|e| invalid(format!("turns: host {host:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(system_roots().iter().cloned());
+        for der in extra_roots {
+            roots
+                .add(CertificateDer::from(der.clone()))
+                .map_err(|e| invalid(format!("tls_root_certificates: {e}")))?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid(format!("TLS: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Some(Box::new(TurnTls {
+            servers,
+            config: Arc::new(config),
+        })))
+    }
+
+    /// What a connection to `server` needs to speak TLS, if it is a `turns:` server.
+    fn for_server(
+        &self,
+        server: SocketAddr,
+    ) -> Option<(Arc<rustls::ClientConfig>, ServerName<'static>)> {
+        let (_, name) = self.servers.iter().find(|(a, _)| *a == server)?;
+        Some((Arc::clone(&self.config), name.clone()))
+    }
 }
 
 /// The commands mDNS changes (see [`crate::mdns`]): our descriptions leave with host IPs
@@ -561,14 +643,17 @@ struct TurnTcp {
     /// What the connections' tasks report, made on first use: a connection that never uses
     /// TURN over TCP holds no channel.
     inputs: Option<(mpsc::Sender<TcpInput>, mpsc::Receiver<TcpInput>)>,
+    /// The `turns:` servers, whose connections carry TLS.
+    tls: Option<Box<TurnTls>>,
 }
 
 impl TurnTcp {
-    fn new() -> TurnTcp {
+    fn new(tls: Option<Box<TurnTls>>) -> TurnTcp {
         TurnTcp {
             links: HashMap::new(),
             next_id: 0,
             inputs: None,
+            tls,
         }
     }
 
@@ -594,10 +679,12 @@ impl TurnTcp {
             let inputs_tx = inputs_tx.clone();
             let (writes, rx) = mpsc::unbounded_channel();
             let queued = Arc::new(AtomicUsize::new(0));
+            let tls = self.tls.as_ref().and_then(|t| t.for_server(server));
             tokio::spawn(turn_tcp_connection(
                 id,
                 local,
                 server,
+                tls,
                 rx,
                 Arc::clone(&queued),
                 inputs_tx,
@@ -649,39 +736,89 @@ impl TurnTcp {
     }
 }
 
-/// One TCP connection to a TURN server: connect from `local` (with a timeout), then write what
-/// is queued and forward what is read, until either side fails or the peer connection's task
-/// ends (`writes` closes). Always ends by reporting `Closed` (ignored once nobody listens).
+/// One TCP connection to a TURN server: connect from `local` (with a timeout; TLS too for a
+/// `turns:` server), then write what is queued and forward what is read, until either side
+/// fails or the peer connection's task ends (`writes` closes). Always ends by reporting
+/// `Closed` (ignored once nobody listens).
 async fn turn_tcp_connection(
     id: u64,
     local: IpAddr,
     server: SocketAddr,
-    mut writes: mpsc::UnboundedReceiver<Vec<u8>>,
+    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    writes: mpsc::UnboundedReceiver<Vec<u8>>,
     queued: Arc<AtomicUsize>,
     inputs: mpsc::Sender<TcpInput>,
 ) {
-    let stream = async {
+    let connect = async {
         let socket = if server.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
             TcpSocket::new_v6()?
         };
         socket.bind(SocketAddr::new(local, 0))?;
-        let stream = tokio::time::timeout(TURN_TCP_CONNECT_TIMEOUT, socket.connect(server))
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+        let stream = socket.connect(server).await?;
         // TURN messages are small and latency matters more than segment count.
         stream.set_nodelay(true)?;
         Ok::<_, std::io::Error>(stream)
+    };
+    let link = Link {
+        id,
+        server,
+        writes,
+        queued,
+        inputs: inputs.clone(),
+    };
+    match tls {
+        None => {
+            if let Ok(Ok(stream)) = tokio::time::timeout(TURN_TCP_CONNECT_TIMEOUT, connect).await {
+                link.pump(stream).await;
+            }
+        }
+        Some((config, name)) => {
+            let handshake = async {
+                let stream = connect.await?;
+                tokio_rustls::TlsConnector::from(config)
+                    .connect(name, stream)
+                    .await
+            };
+            if let Ok(Ok(stream)) = tokio::time::timeout(TURN_TCP_CONNECT_TIMEOUT, handshake).await
+            {
+                link.pump(stream).await;
+            }
+        }
     }
-    .await;
-    if let Ok(stream) = stream {
-        let (mut reader, mut writer) = stream.into_split();
+    let _ = inputs.send(TcpInput::Closed { id, server }).await;
+}
+
+/// An open TURN stream's two directions: the core's queued writes out, what is read back in.
+struct Link {
+    id: u64,
+    server: SocketAddr,
+    writes: mpsc::UnboundedReceiver<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+    inputs: mpsc::Sender<TcpInput>,
+}
+
+impl Link {
+    /// Until either side fails, the server closes, or the peer connection's task ends.
+    async fn pump(self, stream: impl AsyncRead + AsyncWrite + Unpin) {
+        let Link {
+            id,
+            server,
+            mut writes,
+            queued,
+            inputs,
+        } = self;
+        let (mut reader, mut writer) = tokio::io::split(stream);
         let write_loop = async {
             while let Some(bytes) = writes.recv().await {
                 let result = writer.write_all(&bytes).await;
                 queued.fetch_sub(bytes.len(), Ordering::Relaxed);
                 result?;
+                if writes.is_empty() {
+                    // TLS holds records until flushed (a no-op on plain TCP).
+                    writer.flush().await?;
+                }
             }
             // The peer connection's task ended.
             Ok::<_, std::io::Error>(())
@@ -709,7 +846,6 @@ async fn turn_tcp_connection(
             _ = read_loop => {}
         }
     }
-    let _ = inputs.send(TcpInput::Closed { id, server }).await;
 }
 
 /// One UDP socket of a connection.
@@ -989,7 +1125,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let local: IpAddr = "127.0.0.1".parse().unwrap();
-        let mut tcp = TurnTcp::new();
+        let mut tcp = TurnTcp::new(None);
         let server = SocketAddr::new(local, port);
         tcp.send(local, server, vec![0; 100]).unwrap();
         assert_eq!(tcp.links.len(), 1);
@@ -1130,7 +1266,7 @@ mod tests {
         let mdns = Mdns::new(false, false, &[]).unwrap();
         let (_commands, command_rx) = mpsc::channel(1);
         let (event_tx, _events) = mpsc::unbounded_channel();
-        let task = run(Box::new(pc), Vec::new(), mdns, command_rx, event_tx);
+        let task = run(Box::new(pc), Vec::new(), mdns, None, command_rx, event_tx);
         let size = std::mem::size_of_val(&task);
         assert!(size < 8 * 1024, "{size} bytes");
     }

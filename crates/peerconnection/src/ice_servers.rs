@@ -1,18 +1,24 @@
-//! W3C `RTCIceServer` URLs (RFC 7064 `stun:`, RFC 7065 `turn:`) → the ICE agent's STUN and TURN
-//! servers. The sans-IO core takes IP literals only; the tokio driver resolves host names first.
+//! W3C `RTCIceServer` URLs (RFC 7064 `stun:`, RFC 7065 `turn:`/`turns:`) → the ICE agent's STUN
+//! and TURN servers. The sans-IO core takes IP literals only; the tokio driver resolves host names
+//! first. A `turns:` server is a TCP server to the agent: whoever owns its TCP connection wraps it
+//! in TLS (the tokio driver does, verifying the certificate against the URL's host).
 
 use crate::{Error, IceServer};
 use std::net::{IpAddr, SocketAddr};
 use tern_ice::{TransportProtocol, TurnServer};
 
-/// RFC 7064 §3.1 / RFC 7065 §3.1: without a port, STUN and TURN over UDP/TCP use 3478.
+/// RFC 7064 §3.1 / RFC 7065 §3.1: without a port, STUN and TURN over UDP/TCP use 3478…
 const DEFAULT_PORT: u16 = 3478;
+/// …and TURN over TLS (`turns:`) 5349.
+const DEFAULT_TLS_PORT: u16 = 5349;
 
 /// The STUN and TURN servers of a W3C `iceServers` list.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Servers {
     pub stun: Vec<SocketAddr>,
     pub turn: Vec<TurnServer>,
+    /// The `turns:` servers among `turn` (TCP to the agent, TLS on the wire).
+    pub tls: Vec<SocketAddr>,
 }
 
 /// Whether a URL asks for STUN or TURN.
@@ -29,6 +35,8 @@ pub(crate) struct Url<'a> {
     pub host: &'a str,
     pub port: u16,
     pub transport: TransportProtocol,
+    /// `turns:`: the TCP connection carries TLS (RFC 7065 §3).
+    pub tls: bool,
 }
 
 fn invalid(url: &str, reason: &'static str) -> Error {
@@ -38,26 +46,38 @@ fn invalid(url: &str, reason: &'static str) -> Error {
     }
 }
 
-/// Parses `stun:host[:port]` and `turn:host[:port][?transport=udp|tcp]`; `host` may be a
-/// bracketed IPv6 literal. `stuns:`/`turns:` (TLS) are refused.
+/// Parses `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]` and
+/// `turns:host[:port][?transport=tcp]`; `host` may be a bracketed IPv6 literal. `stuns:` and
+/// `turns:…?transport=udp` (STUN over TLS, TURN over DTLS) are refused.
 pub(crate) fn parse_url(url: &str) -> Result<Url<'_>, Error> {
-    let (scheme, rest) = match url.split_once(':') {
-        Some((s, rest)) if s.eq_ignore_ascii_case("stun") => (Scheme::Stun, rest),
-        Some((s, rest)) if s.eq_ignore_ascii_case("turn") => (Scheme::Turn, rest),
-        Some((s, _)) if s.eq_ignore_ascii_case("stuns") || s.eq_ignore_ascii_case("turns") => {
-            return Err(invalid(url, "stuns:/turns: (TLS) is not supported"));
+    let (scheme, tls, rest) = match url.split_once(':') {
+        Some((s, rest)) if s.eq_ignore_ascii_case("stun") => (Scheme::Stun, false, rest),
+        Some((s, rest)) if s.eq_ignore_ascii_case("turn") => (Scheme::Turn, false, rest),
+        Some((s, rest)) if s.eq_ignore_ascii_case("turns") => (Scheme::Turn, true, rest),
+        Some((s, _)) if s.eq_ignore_ascii_case("stuns") => {
+            return Err(invalid(url, "stuns: (STUN over TLS) is not supported"));
         }
-        _ => return Err(invalid(url, "the scheme must be stun: or turn:")),
+        _ => return Err(invalid(url, "the scheme must be stun:, turn: or turns:")),
     };
     let (authority, query) = match rest.split_once('?') {
         Some((a, q)) => (a, Some(q)),
         None => (rest, None),
     };
-    // RFC 7065 §3: without `?transport=`, a turn: URI means UDP.
-    let mut transport = TransportProtocol::Udp;
+    // RFC 7065 §3: without `?transport=`, turn: means UDP and turns: TCP (TLS over TCP).
+    let mut transport = if tls {
+        TransportProtocol::Tcp
+    } else {
+        TransportProtocol::Udp
+    };
     if let Some(query) = query {
         // RFC 7065 §3.1: turnURI = … [ "?transport=" transport ].
         match (scheme, query.strip_prefix("transport=")) {
+            (Scheme::Turn, Some(t)) if t.eq_ignore_ascii_case("udp") && tls => {
+                return Err(invalid(
+                    url,
+                    "turns: over UDP (TURN over DTLS) is not supported",
+                ));
+            }
             (Scheme::Turn, Some(t)) if t.eq_ignore_ascii_case("udp") => {}
             (Scheme::Turn, Some(t)) if t.eq_ignore_ascii_case("tcp") => {
                 transport = TransportProtocol::Tcp;
@@ -92,6 +112,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Url<'_>, Error> {
         return Err(invalid(url, "no host"));
     }
     let port = match port {
+        None if tls => DEFAULT_TLS_PORT,
         None => DEFAULT_PORT,
         Some(p) => match p.parse::<u16>() {
             Ok(port) if port != 0 => port,
@@ -103,6 +124,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Url<'_>, Error> {
         host,
         port,
         transport,
+        tls,
     })
 }
 
@@ -135,6 +157,9 @@ pub(crate) fn servers(list: &[IceServer]) -> Result<Servers, Error> {
                     else {
                         return Err(invalid(url, "a TURN server needs username and credential"));
                     };
+                    if parsed.tls {
+                        out.tls.push(address);
+                    }
                     out.turn.push(match parsed.transport {
                         TransportProtocol::Tcp => TurnServer::tcp(address, username, credential),
                         TransportProtocol::Udp => TurnServer::new(address, username, credential),
@@ -224,15 +249,46 @@ mod tests {
     }
 
     #[test]
+    fn turns_urls_are_tcp_servers_marked_tls_on_5349_by_default() {
+        let url = parse_url("turns:turn.example.org").unwrap();
+        assert_eq!(
+            (url.host, url.port, url.transport, url.tls),
+            ("turn.example.org", 5349, TransportProtocol::Tcp, true)
+        );
+        let url = parse_url("TURNS:[2001:db8::1]:443?transport=tcp").unwrap();
+        assert_eq!(
+            (url.host, url.port, url.transport, url.tls),
+            ("2001:db8::1", 443, TransportProtocol::Tcp, true)
+        );
+        assert!(!parse_url("turn:127.0.0.1?transport=tcp").unwrap().tls);
+        let parsed = servers(&[server(&["turns:127.0.0.1", "turns:[::1]:443"], true)]).unwrap();
+        assert_eq!(
+            parsed.turn,
+            vec![
+                TurnServer::tcp("127.0.0.1:5349".parse().unwrap(), "u", "p"),
+                TurnServer::tcp("[::1]:443".parse().unwrap(), "u", "p"),
+            ]
+        );
+        assert_eq!(
+            parsed.tls,
+            vec![
+                "127.0.0.1:5349".parse().unwrap(),
+                "[::1]:443".parse().unwrap()
+            ]
+        );
+    }
+
+    #[test]
     fn unusable_urls_are_refused_with_a_reason() {
         for (url, credentials) in [
             ("turn:127.0.0.1", false),
-            ("turns:127.0.0.1", true),
+            ("turns:127.0.0.1?transport=udp", true),
             ("turn:127.0.0.1?transport=tls", true),
             ("turn:127.0.0.1?transport=", true),
             ("turn:127.0.0.1?foo=tcp", true),
             ("stun:127.0.0.1?transport=tcp", false),
-            ("turns:127.0.0.1?transport=tcp", true),
+            ("turns:127.0.0.1?transport=tls", true),
+            ("turns:127.0.0.1", false),
             ("stuns:127.0.0.1", false),
             ("stun:127.0.0.1?transport=udp", false),
             ("http://127.0.0.1", false),

@@ -128,9 +128,15 @@ pub struct RtcConfig {
     /// for peers without it. Off by default.
     pub dtls13: bool,
     /// W3C `iceServers`: STUN servers give server-reflexive candidates, TURN servers (with
-    /// `username` and `credential`, over UDP or TCP) relayed ones. The core needs IP addresses in the
-    /// URLs; the tokio driver resolves host names.
+    /// `username` and `credential`, over UDP, TCP or TLS) relayed ones. The core needs IP
+    /// addresses in the URLs; the tokio driver resolves host names. To the core a `turns:` server
+    /// is a TCP server: the tokio driver wraps that connection in TLS 1.2/1.3 and checks the
+    /// server's certificate against the URL's host (name or IP) and the system's trusted roots
+    /// plus [`tls_root_certificates`](Self::tls_root_certificates).
     pub ice_servers: Vec<IceServer>,
+    /// Tokio driver only: certificate authorities (DER) trusted for `turns:` servers besides the
+    /// system's (for a private TURN deployment). Empty by default.
+    pub tls_root_certificates: Vec<Vec<u8>>,
     /// W3C `iceTransportPolicy`: `Relay` signals and pairs relayed candidates only.
     pub ice_transport_policy: IceTransportPolicy,
     /// RFC 8888 congestion control feedback (`a=rtcp-fb:* ack ccfb`) instead of transport-wide
@@ -149,8 +155,8 @@ pub struct RtcConfig {
     pub mdns_resolve: bool,
 }
 
-/// W3C `RTCIceServer`: `stun:host[:port]` or `turn:host[:port][?transport=udp|tcp]` URLs
-/// (RFC 7064, RFC 7065) and, for TURN, the long-term credential.
+/// W3C `RTCIceServer`: `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]` or
+/// `turns:host[:port]` URLs (RFC 7064, RFC 7065) and, for TURN, the long-term credential.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IceServer {
     /// The server's URLs.
@@ -182,6 +188,7 @@ impl Default for RtcConfig {
             dtls_handshake_timeout: Duration::from_secs(30),
             dtls13: false,
             ice_servers: Vec::new(),
+            tls_root_certificates: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
             rfc8888: Rfc8888Policy::Accept,
             mdns_host_candidates: false,

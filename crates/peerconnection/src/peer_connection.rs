@@ -112,8 +112,9 @@ pub struct PeerConnection {
     /// The STUN and TURN servers of `config.ice_servers`, parsed.
     servers: Servers,
     /// Our relayed candidates whose allocation completed over a TCP connection to the TURN
-    /// server (inside `handle_relay_stream`), for W3C `relayProtocol`; bounded.
-    tcp_relayed: Vec<SocketAddr>,
+    /// server (inside `handle_relay_stream`), and whether that server is a `turns:` one, for W3C
+    /// `relayProtocol`; bounded.
+    tcp_relayed: Vec<(SocketAddr, bool)>,
     rng: StdRng,
     certificate: Option<Certificate>,
     fingerprint: String,
@@ -1493,12 +1494,15 @@ impl PeerConnection {
                 };
                 let before = relayed(ice);
                 let result = ice.handle_relay_stream(now, server, bytes);
+                let tls = self.servers.tls.contains(&server);
                 for address in relayed(ice) {
-                    if !before.contains(&address) && !self.tcp_relayed.contains(&address) {
+                    if !before.contains(&address)
+                        && !self.tcp_relayed.iter().any(|(a, _)| *a == address)
+                    {
                         if self.tcp_relayed.len() >= MAX_TCP_RELAYED {
                             self.tcp_relayed.remove(0);
                         }
-                        self.tcp_relayed.push(address);
+                        self.tcp_relayed.push((address, tls));
                     }
                 }
                 result.map_err(Error::from)
@@ -2384,10 +2388,10 @@ impl PeerConnection {
                         relay_protocol: (prefix == "L"
                             && c.kind == tern_ice::CandidateKind::Relayed)
                             .then(|| {
-                                if self.tcp_relayed.contains(&c.address) {
-                                    "tcp".into()
-                                } else {
-                                    "udp".into()
+                                match self.tcp_relayed.iter().find(|(a, _)| *a == c.address) {
+                                    Some((_, true)) => "tls".into(),
+                                    Some((_, false)) => "tcp".into(),
+                                    None => "udp".into(),
                                 }
                             }),
                     };

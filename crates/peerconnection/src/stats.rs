@@ -177,7 +177,7 @@ pub struct IceCandidateStats {
     /// Foundation.
     pub foundation: String,
     /// W3C `relayProtocol` (local relayed candidates only): the transport to the TURN server
-    /// the candidate was allocated on, `udp` or `tcp`.
+    /// the candidate was allocated on, `udp`, `tcp` or `tls`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relay_protocol: Option<String>,
 }

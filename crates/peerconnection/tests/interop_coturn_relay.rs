@@ -5,7 +5,11 @@
 //! byte-exact both ways (small ones in order and a 200 KiB one). The TCP cases give one peer
 //! `turn:…?transport=tcp` (RFC 8656 §3.1: the driver opens a TCP connection to coturn and the
 //! allocation lives on it); its selected local candidate must report `relayProtocol: tcp`.
-//! coturn is killed by PID when the case ends, also on failure.
+//! The TLS cases give it `turns:localhost:<tls port>` instead (RFC 7065): coturn serves a
+//! certificate for `localhost` issued by a throwaway CA (openssl CLI) that the peer trusts through
+//! `RtcConfig::tls_root_certificates`; `relayProtocol` must read `tls`. The same server refused
+//! — an untrusted CA, or a host (127.0.0.1) the certificate does not name — gathers no relayed
+//! candidate and nothing else breaks. coturn is killed by PID when the case ends, also on failure.
 #![cfg(feature = "tokio")]
 #![allow(
     clippy::unwrap_used,
@@ -15,6 +19,7 @@
 )]
 
 use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tern_peerconnection::{
@@ -22,47 +27,178 @@ use tern_peerconnection::{
     RtcConfig, RtcEvents, RtcPeer, Stats,
 };
 
+/// A throwaway CA and a server certificate issued by it for the DNS name `localhost` only (no IP
+/// address), made with the openssl CLI in a directory removed on drop.
+struct Pki {
+    dir: PathBuf,
+    /// The CA certificate, DER.
+    ca: Vec<u8>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = std::env::temp_dir().join(format!("tern-turns-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl on PATH");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        for key in ["ca.key", "server.key"] {
+            openssl(&[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                key,
+            ]);
+        }
+        openssl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-subj",
+            "/CN=tern test CA",
+            "-days",
+            "2",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-out",
+            "ca.pem",
+        ]);
+        openssl(&[
+            "req",
+            "-new",
+            "-key",
+            "server.key",
+            "-subj",
+            "/CN=localhost",
+            "-out",
+            "server.csr",
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ]);
+        openssl(&["x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der"]);
+        let ca = std::fs::read(dir.join("ca.der")).unwrap();
+        Pki { dir, ca }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free port: bind, read, release (the namespace is ours alone).
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// coturn, killed by PID on drop.
 struct Coturn {
     child: Child,
     port: u16,
+    /// TLS over TCP (`turns:`) is served here when coturn was given a certificate.
+    tls_port: Option<u16>,
 }
 
 impl Coturn {
-    fn start() -> Coturn {
-        // A free port: bind, read, release (the namespace is ours alone).
-        let port = UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    /// With `pki`, coturn also serves TURN over TLS with its server certificate.
+    fn start_with(pki: Option<&Pki>) -> Coturn {
+        let port = free_port();
+        let mut args: Vec<String> = [
+            "-n",
+            "--lt-cred-mech",
+            "--user",
+            "u:p",
+            "--realm",
+            "tern",
+            "--allow-loopback-peers",
+            "--no-dtls",
+            "--no-cli",
+            "-L",
+            "127.0.0.1",
+            "--relay-ip",
+            "127.0.0.1",
+            "--log-file",
+            "stdout",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(["--listening-port".into(), port.to_string()]);
+        let tls_port = pki.map(|pki| {
+            let tls_port = free_port();
+            args.extend([
+                "--tls-listening-port".into(),
+                tls_port.to_string(),
+                "--cert".into(),
+                pki.path("server.pem"),
+                "--pkey".into(),
+                pki.path("server.key"),
+            ]);
+            tls_port
+        });
+        if pki.is_none() {
+            args.push("--no-tls".into());
+        }
         let child = Command::new("turnserver")
-            .args([
-                "-n",
-                "--lt-cred-mech",
-                "--user",
-                "u:p",
-                "--realm",
-                "tern",
-                "--allow-loopback-peers",
-                "--no-tls",
-                "--no-dtls",
-                "--no-cli",
-                "-L",
-                "127.0.0.1",
-                "--relay-ip",
-                "127.0.0.1",
-                "--listening-port",
-                &port.to_string(),
-                "--log-file",
-                "stdout",
-            ])
+            .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("turnserver (coturn) on PATH");
-        let coturn = Coturn { child, port };
+        let coturn = Coturn {
+            child,
+            port,
+            tls_port,
+        };
         coturn.wait_ready();
+        if let Some(tls_port) = tls_port {
+            wait_listening(tls_port);
+        }
         coturn
     }
 
@@ -103,16 +239,47 @@ impl Drop for Coturn {
     }
 }
 
-/// `host` is `127.0.0.1` or `localhost` (which the tokio driver resolves); TURN over TCP when
-/// `tcp`.
-fn relay_config(host: &str, port: u16, tcp: bool) -> RtcConfig {
-    let transport = if tcp { "tcp" } else { "udp" };
+/// Until something accepts TCP connections on 127.0.0.1:`port`.
+fn wait_listening(port: u16) {
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("coturn does not accept TLS connections on 127.0.0.1:{port}");
+}
+
+/// How a peer reaches coturn.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Via {
+    Udp,
+    Tcp,
+    /// `turns:localhost:<tls port>`, trusting the test CA.
+    Tls,
+}
+
+impl Via {
+    /// W3C `relayProtocol` of a candidate allocated this way.
+    fn relay_protocol(self) -> &'static str {
+        match self {
+            Via::Udp => "udp",
+            Via::Tcp => "tcp",
+            Via::Tls => "tls",
+        }
+    }
+}
+
+/// A relay-only configuration with one TURN URL (its host `127.0.0.1` or `localhost`, which the
+/// tokio driver resolves) and these extra trusted roots.
+fn relay_config(url: String, roots: Vec<Vec<u8>>) -> RtcConfig {
     RtcConfig {
         ice_servers: vec![IceServer {
-            urls: vec![format!("turn:{host}:{port}?transport={transport}")],
+            urls: vec![url],
             username: Some("u".into()),
             credential: Some("p".into()),
         }],
+        tls_root_certificates: roots,
         ice_transport_policy: IceTransportPolicy::Relay,
         ..RtcConfig::default()
     }
@@ -221,21 +388,31 @@ impl Side {
     }
 }
 
-/// `a_tcp`: peer a reaches coturn over TCP (b always over UDP).
-async fn run(a_offers: bool, a_tcp: bool) {
-    let coturn = Coturn::start();
+/// Peer a reaches coturn `a_via` (b always over UDP).
+async fn run(a_offers: bool, a_via: Via) {
+    let pki = (a_via == Via::Tls).then(Pki::new);
+    let coturn = Coturn::start_with(pki.as_ref());
     eprintln!(
-        "pc-coturn-relay: {} on 127.0.0.1:{} (a over {})",
+        "pc-coturn-relay: {} on 127.0.0.1:{} (a over {a_via:?})",
         Coturn::version(),
         coturn.port,
-        if a_tcp { "TCP" } else { "UDP" }
     );
+    let port = coturn.port;
+    let (a_url, roots) = match (a_via, &pki, coturn.tls_port) {
+        (Via::Udp, _, _) => (format!("turn:127.0.0.1:{port}?transport=udp"), vec![]),
+        (Via::Tcp, _, _) => (format!("turn:127.0.0.1:{port}?transport=tcp"), vec![]),
+        (Via::Tls, Some(pki), Some(tls_port)) => {
+            (format!("turns:localhost:{tls_port}"), vec![pki.ca.clone()])
+        }
+        (Via::Tls, _, _) => unreachable!("TLS needs the PKI"),
+    };
     let bind: [SocketAddr; 1] = ["127.0.0.1:0".parse().unwrap()];
     // One side names the server by host name: the driver resolves it.
-    let (a, mut a_events) = RtcPeer::spawn(relay_config("127.0.0.1", coturn.port, a_tcp), &bind)
+    let (a, mut a_events) = RtcPeer::spawn(relay_config(a_url, roots), &bind)
         .await
         .unwrap();
-    let (b, mut b_events) = RtcPeer::spawn(relay_config("localhost", coturn.port, false), &bind)
+    let b_url = format!("turn:localhost:{port}?transport=udp");
+    let (b, mut b_events) = RtcPeer::spawn(relay_config(b_url, vec![]), &bind)
         .await
         .unwrap();
     let (offerer, answerer) = if a_offers { (&a, &b) } else { (&b, &a) };
@@ -315,24 +492,31 @@ async fn run(a_offers: bool, a_tcp: bool) {
     assert_eq!(r.received, to_r, "offerer → answerer differs");
     assert_eq!(o.received, to_o, "answerer → offerer differs");
     // The kernel's view: a TCP connection to coturn's port is established exactly when a uses
-    // TCP (coturn's own accepted end is listed with the port as its local one).
+    // TCP, one to its TLS port exactly when a uses TLS (coturn's own accepted end is listed with
+    // the port as its local one).
     assert_eq!(
         tcp_connections_to(coturn.port),
-        usize::from(a_tcp),
+        usize::from(a_via == Via::Tcp),
         "established TCP connections to coturn"
     );
-    for (peer, tcp) in [(&a, a_tcp), (&b, false)] {
+    if let Some(tls_port) = coturn.tls_port {
+        assert_eq!(
+            tcp_connections_to(tls_port),
+            1,
+            "established TCP connections to coturn's TLS port"
+        );
+    }
+    for (peer, via) in [(&a, a_via), (&b, Via::Udp)] {
         let (local, remote, relay_protocol) = selected_types(peer).await;
         assert_eq!((local.as_str(), remote.as_str()), ("relay", "relay"));
         assert_eq!(
             relay_protocol.as_deref(),
-            Some(if tcp { "tcp" } else { "udp" }),
+            Some(via.relay_protocol()),
             "relayProtocol of the selected local candidate"
         );
     }
     eprintln!(
-        "pc-coturn-relay: relay–relay pair (a's relay over {}), {} + {} messages byte-exact ({} and {} candidates)",
-        if a_tcp { "TCP" } else { "UDP" },
+        "pc-coturn-relay: relay–relay pair (a's relay over {a_via:?}), {} + {} messages byte-exact ({} and {} candidates)",
         to_r.len(),
         to_o.len(),
         o.candidates.len(),
@@ -346,23 +530,107 @@ async fn run(a_offers: bool, a_tcp: bool) {
 #[tokio::test]
 #[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
 async fn relay_only_through_coturn_tern_a_offers() {
-    run(true, false).await;
+    run(true, Via::Udp).await;
 }
 
 #[tokio::test]
 #[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
 async fn relay_only_through_coturn_tern_b_offers() {
-    run(false, false).await;
+    run(false, Via::Udp).await;
 }
 
 #[tokio::test]
 #[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
 async fn relay_only_through_coturn_over_tcp_tern_a_offers() {
-    run(true, true).await;
+    run(true, Via::Tcp).await;
 }
 
 #[tokio::test]
 #[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
 async fn relay_only_through_coturn_over_tcp_tern_b_offers() {
-    run(false, true).await;
+    run(false, Via::Tcp).await;
+}
+
+#[tokio::test]
+#[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
+async fn relay_only_through_coturn_over_tls_tern_a_offers() {
+    run(true, Via::Tls).await;
+}
+
+#[tokio::test]
+#[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
+async fn relay_only_through_coturn_over_tls_tern_b_offers() {
+    run(false, Via::Tls).await;
+}
+
+/// Starts gathering on a relay-only peer and returns the candidates signalled until gathering
+/// completes.
+async fn gather(config: RtcConfig) -> Vec<String> {
+    let bind: [SocketAddr; 1] = ["127.0.0.1:0".parse().unwrap()];
+    let (peer, mut events) = RtcPeer::spawn(config, &bind).await.unwrap();
+    peer.create_data_channel("c", DataChannelInit::default())
+        .await
+        .unwrap();
+    let offer = peer.create_offer().await.unwrap();
+    peer.set_local_description(offer).await.unwrap();
+    let mut candidates = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events
+                .recv()
+                .await
+                .expect("the connection task ended early")
+            {
+                Event::LocalCandidate(c) => candidates.push(c),
+                Event::IceGatheringComplete => return,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("gathering never completed");
+    peer.close().await;
+    candidates
+}
+
+#[tokio::test]
+#[ignore = "interop: run by cargo xtask test-all (suite pc-coturn-relay)"]
+async fn turns_refuses_an_untrusted_or_misnamed_certificate() {
+    let pki = Pki::new();
+    let coturn = Coturn::start_with(Some(&pki));
+    let tls_port = coturn.tls_port.unwrap();
+    // The control: the same server, trusted and named as its certificate says, gives a relay.
+    let trusted = gather(relay_config(
+        format!("turns:localhost:{tls_port}"),
+        vec![pki.ca.clone()],
+    ))
+    .await;
+    assert!(
+        trusted.iter().any(|c| c.contains(" typ relay")),
+        "no relayed candidate through a trusted turns: server: {trusted:?}"
+    );
+    // The system's roots do not include the test CA.
+    let untrusted = gather(relay_config(format!("turns:localhost:{tls_port}"), vec![])).await;
+    assert_eq!(untrusted, Vec::<String>::new(), "untrusted CA");
+    // The certificate names `localhost`, not the address.
+    let misnamed = gather(relay_config(
+        format!("turns:127.0.0.1:{tls_port}"),
+        vec![pki.ca.clone()],
+    ))
+    .await;
+    assert_eq!(misnamed, Vec::<String>::new(), "certificate without the IP");
+    // Roots that do not parse are the application's error, reported at spawn.
+    let bind: [SocketAddr; 1] = ["127.0.0.1:0".parse().unwrap()];
+    let err = RtcPeer::spawn(
+        relay_config(
+            format!("turns:localhost:{tls_port}"),
+            vec![vec![0x30, 0x03, 1, 2, 3]],
+        ),
+        &bind,
+    )
+    .await
+    .err()
+    .expect("a malformed root is refused");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    drop(coturn);
 }

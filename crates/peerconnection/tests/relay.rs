@@ -515,8 +515,9 @@ fn unusable_ice_servers_are_refused_at_construction() {
     let now = Instant::now();
     for (urls, credentials) in [
         (vec!["turn:127.0.0.1"], false),
-        (vec!["turns:127.0.0.1:5349"], true),
-        (vec!["turns:127.0.0.1:5349?transport=tcp"], true),
+        (vec!["turns:127.0.0.1:5349"], false),
+        (vec!["turns:127.0.0.1:5349?transport=udp"], true),
+        (vec!["stuns:127.0.0.1:5349"], false),
         (vec!["turn:127.0.0.1?transport=tls"], true),
         (vec!["stun:127.0.0.1?transport=tcp"], false),
         (vec!["stun:"], false),
@@ -540,12 +541,14 @@ fn unusable_ice_servers_are_refused_at_construction() {
 }
 
 #[test]
-fn turn_over_tcp_urls_are_accepted() {
+fn turn_over_tcp_and_tls_urls_are_accepted() {
     let now = Instant::now();
     for url in [
         "turn:127.0.0.1?transport=tcp",
         "turn:127.0.0.1:3479?transport=TCP",
         "turn:[::1]:3478?transport=tcp",
+        "turns:127.0.0.1",
+        "turns:[::1]:443?transport=tcp",
     ] {
         let config = RtcConfig {
             ice_servers: vec![IceServer {

@@ -35,7 +35,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::io::{self, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -46,6 +46,8 @@ use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use quinn_udp::{RecvMeta, UdpSockRef, UdpSocketState};
+use rustix::io::Errno;
+use rustix::net::{MMsgHdr, SendAncillaryBuffer, SendFlags, SocketAddrAny};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::ServerConfig;
@@ -67,6 +69,8 @@ const FLUSH_AT: usize = 256;
 const MAX_GSO_SEGMENTS: usize = 64;
 /// Most bytes in one GSO send (below the 65,507-byte UDP payload limit).
 const MAX_GSO_BYTES: usize = 60_000;
+/// Most datagrams in one `sendmmsg`.
+const MAX_MMSG: usize = 64;
 /// Bytes queued to one TCP connection; a message beyond it is dropped (a stalled client).
 const TCP_WRITE_LIMIT: usize = 1 << 20;
 /// Open TCP connections at most; more are closed on accept.
@@ -101,12 +105,39 @@ pub struct ServerRunner {
     writer_threads: usize,
 }
 
-/// One writer thread per CPU (at most four), none on a single CPU.
+/// One writer thread per CPU of the machine (at most four), none on a single CPU.
+///
+/// The machine's CPUs, as coturn counts them for its relay threads, not only those this
+/// process may run on: confined to fewer CPUs (`taskset`, a cpuset) that other work shares,
+/// the relay still gets a runnable thread per CPU of the machine, as coturn does.
 fn default_writer_threads() -> usize {
-    match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+    let allowed = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match machine_cpus().unwrap_or(allowed).max(allowed) {
         1 => 0,
         n => n.min(4),
     }
+}
+
+/// The machine's online CPUs (Linux `/sys/devices/system/cpu/online`, a list of ranges such as
+/// `0-3,6`); `None` where that cannot be read.
+fn machine_cpus() -> Option<usize> {
+    parse_cpu_list(&std::fs::read_to_string("/sys/devices/system/cpu/online").ok()?)
+}
+
+/// How many CPUs a kernel CPU list (`0-3,6`) names; `None` when it is not one.
+fn parse_cpu_list(list: &str) -> Option<usize> {
+    let mut count = 0usize;
+    for part in list.trim().split(',') {
+        let (first, last) = match part.split_once('-') {
+            Some((a, b)) => (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?),
+            None => {
+                let cpu = part.parse::<usize>().ok()?;
+                (cpu, cpu)
+            }
+        };
+        count = count.checked_add(last.checked_sub(first)?.checked_add(1)?)?;
+    }
+    (count > 0).then_some(count)
 }
 
 fn unix_now() -> u64 {
@@ -339,6 +370,53 @@ impl Endpoint {
         // send buffer or an ICMP-reported error drops this datagram.
         let _ = self.socket.send_to(&t.data, t.destination);
     }
+
+    /// Sends `batch`, datagrams each on its own (to one or several destinations), in one
+    /// `sendmmsg` per [`MAX_MMSG`] instead of one `sendto` each, in order.
+    fn send_many(&self, batch: &[Transmit]) {
+        if batch.len() < 2 {
+            for t in batch {
+                self.send_one(t);
+            }
+            return;
+        }
+        let addrs: Vec<SocketAddrAny> = batch
+            .iter()
+            .map(|t| SocketAddrAny::from(t.destination))
+            .collect();
+        let iovs: Vec<[IoSlice<'_>; 1]> = batch.iter().map(|t| [IoSlice::new(&t.data)]).collect();
+        let mut controls: Vec<SendAncillaryBuffer<'_, '_, '_>> = batch
+            .iter()
+            .map(|_| SendAncillaryBuffer::default())
+            .collect();
+        let mut msgs: Vec<MMsgHdr<'_>> = addrs
+            .iter()
+            .zip(&iovs)
+            .zip(controls.iter_mut())
+            .map(|((addr, iov), control)| MMsgHdr::new_with_addr(addr, iov, control))
+            .collect();
+        let mut at = 0;
+        while let Some(rest) = msgs.get_mut(at..)
+            && !rest.is_empty()
+        {
+            let end = rest.len().min(MAX_MMSG);
+            match rustix::net::sendmmsg(
+                &self.socket,
+                rest.get_mut(..end).unwrap_or_default(),
+                SendFlags::empty(),
+            ) {
+                // The kernel stops at the first datagram it cannot send and reports it on
+                // the next call (or, for the first, at once).
+                Ok(n) => at += n.max(1),
+                Err(Errno::INTR) => {}
+                // A full send buffer drops the rest, as it would drop each datagram alone.
+                Err(Errno::AGAIN) => return,
+                // Any other error (an unreachable destination, say) drops this datagram
+                // only: the others go to other destinations.
+                Err(_) => at += 1,
+            }
+        }
+    }
 }
 
 /// One TCP client connection.
@@ -399,7 +477,29 @@ fn split_gro(data: &[u8], stride: usize, mut each: impl FnMut(&[u8])) {
     }
 }
 
-/// Sends the UDP transmits of `out` from the endpoints `lookup` names, GSO runs together.
+/// The length of the run of datagrams at the start of `out` that go each on its own from one
+/// socket (none starts a GSO run): they can go in one `sendmmsg`.
+fn single_run(out: &[Transmit], max_segments: usize) -> usize {
+    let Some(first) = out.first() else { return 0 };
+    let mut n = 0;
+    let mut rest = out;
+    while let Some(t) = rest.first() {
+        if n >= MAX_MMSG
+            || t.transport != Transport::Udp
+            || t.source != first.source
+            || gso_run(rest, max_segments) > 1
+        {
+            break;
+        }
+        n += 1;
+        rest = rest.get(1..).unwrap_or_default();
+    }
+    n
+}
+
+/// Sends the UDP transmits of `out` from the endpoints `lookup` names, in order: GSO runs
+/// together, and consecutive datagrams that go each on its own from one socket in one
+/// `sendmmsg`.
 fn send_udp<'a>(
     out: &[Transmit],
     lookup: impl Fn(SocketAddr) -> Option<&'a Endpoint>,
@@ -412,8 +512,14 @@ fn send_udp<'a>(
             && let Some(endpoint) = lookup(first.source)
         {
             let max = endpoint.state.max_gso_segments().min(MAX_GSO_SEGMENTS);
-            taken = gso_run(rest, max).max(1);
-            endpoint.send(rest.get(..taken).unwrap_or_default(), scratch);
+            let singles = single_run(rest, max);
+            if singles > 1 {
+                taken = singles;
+                endpoint.send_many(rest.get(..taken).unwrap_or_default());
+            } else {
+                taken = gso_run(rest, max).max(1);
+                endpoint.send(rest.get(..taken).unwrap_or_default(), scratch);
+            }
         }
         rest = rest.get(taken..).unwrap_or_default();
     }
@@ -1137,6 +1243,106 @@ mod tests {
         let n = gso_run(&out, 64);
         assert_eq!(n, MAX_GSO_BYTES / 1400);
         assert!(n * 1400 <= MAX_GSO_BYTES);
+    }
+
+    #[test]
+    fn single_runs_stop_at_a_gso_run_another_socket_or_tcp() {
+        // Each to its own destination from one socket: all go in one sendmmsg.
+        let out = vec![t(1, 2, 100), t(1, 3, 100), t(1, 4, 50), t(1, 5, 100)];
+        assert_eq!(single_run(&out, 64), 4);
+        // A run of equal sizes to one destination goes as GSO: the singles stop before it.
+        let out = vec![t(1, 2, 100), t(1, 3, 100), t(1, 4, 100), t(1, 4, 100)];
+        assert_eq!(single_run(&out, 64), 2);
+        assert_eq!(single_run(&out[2..], 64), 0);
+        // Without GSO every datagram goes on its own.
+        assert_eq!(single_run(&out, 1), 4);
+        // Another source socket, or TCP, ends the run.
+        assert_eq!(single_run(&[t(1, 2, 10), t(1, 3, 10), t(4, 5, 10)], 64), 2);
+        let mut tcp = t(1, 6, 10);
+        tcp.transport = Transport::Tcp;
+        assert_eq!(single_run(&[t(1, 2, 10), tcp.clone()], 64), 1);
+        assert_eq!(single_run(&[tcp], 64), 0);
+        // At most MAX_MMSG per call.
+        let out: Vec<Transmit> = (0..200).map(|i| t(1, 1000 + i, 80)).collect();
+        assert_eq!(single_run(&out, 64), MAX_MMSG);
+        assert_eq!(single_run(&[], 64), 0);
+    }
+
+    #[test]
+    fn cpu_lists_count_their_cpus() {
+        assert_eq!(parse_cpu_list("0-1\n"), Some(2));
+        assert_eq!(parse_cpu_list("0"), Some(1));
+        assert_eq!(parse_cpu_list("0-3,6,8-9"), Some(7));
+        assert_eq!(parse_cpu_list(""), None);
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("a-b"), None);
+        assert_eq!(parse_cpu_list("0-18446744073709551615"), None);
+    }
+
+    #[test]
+    fn send_many_sends_every_datagram_in_order_to_its_destination() {
+        let mut states = IoStates::default();
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let local = socket.local_addr().unwrap();
+        let endpoint = Endpoint::new(socket, local, &mut states).unwrap();
+        let receivers: Vec<std::net::UdpSocket> = (0..3)
+            .map(|_| {
+                let r = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                r.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                r
+            })
+            .collect();
+        // More than one sendmmsg's worth, sizes varying, destinations interleaved.
+        let batch: Vec<Transmit> = (0..150usize)
+            .map(|i| Transmit {
+                transport: Transport::Udp,
+                source: local,
+                destination: receivers[i % 3].local_addr().unwrap(),
+                data: vec![i as u8; 1 + i % 40],
+            })
+            .collect();
+        endpoint.send_many(&batch);
+        let mut buf = [0u8; 64];
+        for (i, expected) in batch.iter().enumerate() {
+            let (n, from) = receivers[i % 3].recv_from(&mut buf).unwrap();
+            assert_eq!(from, local);
+            assert_eq!(&buf[..n], &expected.data[..], "datagram {i}");
+        }
+    }
+
+    #[test]
+    fn send_many_drops_only_a_datagram_the_kernel_refuses() {
+        let mut states = IoStates::default();
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let local = socket.local_addr().unwrap();
+        let endpoint = Endpoint::new(socket, local, &mut states).unwrap();
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let to = |destination: SocketAddr, byte: u8| Transmit {
+            transport: Transport::Udp,
+            source: local,
+            destination,
+            data: vec![byte; 10],
+        };
+        let good = receiver.local_addr().unwrap();
+        // Port 0 is refused (EINVAL) mid-batch, and again first in a batch.
+        let bad = SocketAddr::from(([127, 0, 0, 1], 0));
+        endpoint.send_many(&[to(good, 1), to(bad, 2), to(good, 3), to(bad, 4), to(bad, 5)]);
+        endpoint.send_many(&[to(bad, 6), to(good, 7)]);
+        let mut buf = [0u8; 64];
+        for byte in [1, 3, 7] {
+            let (n, _) = receiver.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], &[byte; 10]);
+        }
+        receiver
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        assert!(
+            receiver.recv_from(&mut buf).is_err(),
+            "nothing else arrives"
+        );
     }
 
     #[test]

@@ -144,9 +144,17 @@ fn relays_both_ways_and_reports_stats_on_a_current_thread_runtime() {
 
 /// A server allowing relays on loopback, with two writer threads or none.
 fn start_server(writer: bool) -> RunningServer {
+    start_server_with_quota(writer, None)
+}
+
+/// As [`start_server`], with `user_quota` allocations per user when given.
+fn start_server_with_quota(writer: bool, user_quota: Option<usize>) -> RunningServer {
     let mut config =
         ServerConfig::new("tern.test", "127.0.0.1".parse().unwrap()).with_user("alice", "secret");
     config.peer_policy = PeerPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
+    if let Some(quota) = user_quota {
+        config.user_quota = quota;
+    }
     RunningServer::start(config, false, Some(if writer { 2 } else { 0 }))
 }
 
@@ -247,4 +255,157 @@ fn bursts_arrive_complete_and_in_order_with_writer_threads() {
 #[test]
 fn bursts_arrive_complete_and_in_order_on_one_thread() {
     bursts_arrive_complete_and_in_order(false);
+}
+
+/// One allocation with a channel to `peer`: the client's socket, channel and relayed address.
+fn allocate_with_channel(
+    server: SocketAddr,
+    peers: &[SocketAddr],
+) -> (UdpSocket, Vec<u16>, SocketAddr) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let mut client = Client::new(ClientConfig::new(server, "alice", "secret"));
+    client.allocate(Instant::now()).unwrap();
+    drive(&mut client, &socket, |e| {
+        matches!(e, Event::Allocated { .. })
+    });
+    let mut channels = Vec::new();
+    for &peer in peers {
+        let channel = client.bind_channel(Instant::now(), peer).unwrap();
+        drive(
+            &mut client,
+            &socket,
+            |e| matches!(e, Event::ChannelBound { peer: p, .. } if *p == peer),
+        );
+        channels.push(channel);
+    }
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    (socket, channels, client.relayed_address().unwrap())
+}
+
+fn channel_data(channel: u16, payload: &[u8]) -> Vec<u8> {
+    let mut frame = channel.to_be_bytes().to_vec();
+    frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Bursts spread over many allocations and peers: the listening socket sends to many clients
+/// and one relay socket to many peers, datagrams each on their own (batched in `sendmmsg`),
+/// mixed with runs to one destination (GSO). Every datagram arrives byte-exact, and each flow
+/// in order.
+fn bursts_over_many_flows_arrive_complete_and_in_order(writer: bool) {
+    const CLIENTS: usize = 24;
+    const PEERS: usize = 6;
+    const ROUNDS: usize = 40;
+    let server = start_server_with_quota(writer, Some(CLIENTS));
+    let peers: Vec<UdpSocket> = (0..PEERS)
+        .map(|_| {
+            let p = UdpSocket::bind("127.0.0.1:0").unwrap();
+            p.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            p
+        })
+        .collect();
+    let peer_addrs: Vec<SocketAddr> = peers.iter().map(|p| p.local_addr().unwrap()).collect();
+    let clients: Vec<(UdpSocket, Vec<u16>, SocketAddr)> = (0..CLIENTS)
+        .map(|c| {
+            // The first client binds a channel to every peer, the others to the first peer.
+            let bound = if c == 0 {
+                &peer_addrs[..]
+            } else {
+                &peer_addrs[..1]
+            };
+            allocate_with_channel(server.addr, bound)
+        })
+        .collect();
+    let mut buf = [0u8; 4096];
+
+    // Peer → clients: the first peer sends round-robin over every relayed address (each
+    // datagram to another client from the one listening socket), and now and then a run of
+    // three to one relay (to one client, equal sizes: GSO).
+    let mut expected: Vec<Vec<Vec<u8>>> = vec![Vec::new(); CLIENTS];
+    let mut i = 0;
+    for round in 0..ROUNDS {
+        for (c, (_, _, relayed)) in clients.iter().enumerate() {
+            let repeat = if (round + c) % 7 == 0 { 3 } else { 1 };
+            for _ in 0..repeat {
+                let payload = burst_payload(i);
+                i += 1;
+                peers[0].send_to(&payload, relayed).unwrap();
+                expected[c].push(payload);
+            }
+        }
+        if round % 4 == 3 {
+            // Read what was sent so far, so no socket buffer overflows.
+            for (c, (socket, channels, _)) in clients.iter().enumerate() {
+                for payload in expected[c].drain(..) {
+                    let (n, from) = socket
+                        .recv_from(&mut buf)
+                        .expect("a relayed datagram is missing");
+                    assert_eq!(from, server.addr);
+                    assert_eq!(u16::from_be_bytes([buf[0], buf[1]]), channels[0]);
+                    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
+                    assert_eq!(n, 4 + len, "one ChannelData message per datagram");
+                    assert_eq!(&buf[4..n], &payload[..], "to client {c}");
+                }
+            }
+        }
+    }
+
+    // Client 0 → every peer, round-robin over its channels (one relay socket, many peers),
+    // and the other clients to the first peer (many relay sockets, one peer).
+    let mut to_peer: Vec<Vec<(SocketAddr, Vec<u8>)>> = vec![Vec::new(); PEERS];
+    for round in 0..ROUNDS {
+        let (socket, channels, relayed) = &clients[0];
+        for (p, channel) in channels.iter().enumerate() {
+            let payload = burst_payload(i);
+            i += 1;
+            socket
+                .send_to(&channel_data(*channel, &payload), server.addr)
+                .unwrap();
+            to_peer[p].push((*relayed, payload));
+        }
+        for (socket, channels, relayed) in &clients[1..] {
+            let payload = burst_payload(i);
+            i += 1;
+            socket
+                .send_to(&channel_data(channels[0], &payload), server.addr)
+                .unwrap();
+            to_peer[0].push((*relayed, payload));
+        }
+        if round % 4 == 3 {
+            for (p, peer) in peers.iter().enumerate() {
+                // Each relay's datagrams arrive in order; relays may interleave.
+                let mut from_each: std::collections::HashMap<SocketAddr, Vec<Vec<u8>>> =
+                    std::collections::HashMap::new();
+                let mut want: std::collections::HashMap<SocketAddr, Vec<Vec<u8>>> =
+                    std::collections::HashMap::new();
+                for (relayed, payload) in to_peer[p].drain(..) {
+                    want.entry(relayed).or_default().push(payload);
+                }
+                let count: usize = want.values().map(Vec::len).sum();
+                for _ in 0..count {
+                    let (n, from) = peer
+                        .recv_from(&mut buf)
+                        .expect("a relayed datagram is missing");
+                    from_each.entry(from).or_default().push(buf[..n].to_vec());
+                }
+                assert_eq!(from_each, want, "at peer {p}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bursts_over_many_flows_arrive_complete_and_in_order_with_writer_threads() {
+    bursts_over_many_flows_arrive_complete_and_in_order(true);
+}
+
+#[test]
+fn bursts_over_many_flows_arrive_complete_and_in_order_on_one_thread() {
+    bursts_over_many_flows_arrive_complete_and_in_order(false);
 }

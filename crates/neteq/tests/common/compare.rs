@@ -287,8 +287,9 @@ pub fn json(engine: &str, s: &NetEqStats, extra: &str) -> String {
     )
 }
 
-/// `variant`: "" (defaults), "no-stretch" (time stretching off) or "no-codec-plc" (NetEq's own
-/// expand instead of Opus PLC); the output goes to `tern.pcm` or `tern-<variant>.pcm`.
+/// `variant`: "" (defaults), "no-stretch" (time stretching off), "no-codec-plc" (NetEq's own
+/// expand instead of Opus PLC) or "pinned-MS" (target delay held at MS: no adaptation); the
+/// output goes to `tern.pcm` or `tern-<variant>.pcm`.
 pub fn run_tern(out: &Path, variant: &str) -> String {
     let (frames, stream) = read_stream(out);
     let mut config = NetEqConfig::new(SampleRate::Hz48000);
@@ -296,7 +297,15 @@ pub fn run_tern(out: &Path, variant: &str) -> String {
         "" => {}
         "no-stretch" => config.enable_time_stretch = false,
         "no-codec-plc" => config.enable_codec_plc = false,
-        other => panic!("unknown variant {other:?}"),
+        other => match other.strip_prefix("pinned-") {
+            // The target pinned (min = max delay), to separate adaptation from the rest.
+            Some(ms) => {
+                let ms = ms.parse().unwrap();
+                config.min_delay_ms = ms;
+                config.max_delay_ms = ms;
+            }
+            None => panic!("unknown variant {other:?}"),
+        },
     }
     let mut neteq = NetEq::new(config);
     neteq

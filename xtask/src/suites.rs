@@ -461,6 +461,19 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 20,
         },
         Suite {
+            name: "pc-firefox",
+            peer: "Firefox ESR headless (NSS DTLS, usrsctp, libwebrtc media)",
+            peer_version: &["firefox-esr", "--version"],
+            kind: Kind::Ignored {
+                package: "tern-peerconnection",
+                test: "interop_firefox",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Apt("firefox-esr")],
+            timeout_minutes: 20,
+        },
+        Suite {
             name: "pc-aiortc",
             peer: "aiortc (aioice, OpenSSL DTLS, its SCTP; Opus/VP8 decoded)",
             peer_version: &[

@@ -66,7 +66,8 @@ pub struct ReceiveStream {
     nack: BTreeMap<u64, NackEntry>,
     nack_cfg: NackConfig,
     keyframe_needed: bool,
-    /// Packets recovered through retransmission.
+    /// New packets that arrived by retransmission (RTX), NACKed or not (a sender may also resend
+    /// packets as padding): W3C `retransmittedPacketsReceived`, a subset of `received`.
     pub recovered: u64,
     /// Bytes of payload received.
     pub bytes: u64,
@@ -220,7 +221,8 @@ impl ReceiveStream {
         }
         self.received += 1;
         self.bytes += payload_len as u64;
-        if self.nack.remove(&ext).is_some() && retransmission {
+        self.nack.remove(&ext);
+        if retransmission {
             self.recovered += 1;
         }
         if !retransmission && ext == self.ext_max() {
@@ -448,6 +450,25 @@ mod tests {
             "jitter {}",
             s.jitter()
         );
+    }
+
+    #[test]
+    fn every_new_retransmitted_packet_counts_as_recovered_once() {
+        let (mut s, t) = stream();
+        s.on_packet(t, 1, 0, 1, false);
+        s.on_packet(t, 4, 0, 1, false);
+        // 2 arrives by RTX before any NACK went out (a sender's padding resends recent packets).
+        assert!(matches!(s.on_packet(t, 2, 0, 1, true), Arrival::New(_)));
+        assert_eq!(s.recovered, 1);
+        assert_eq!(s.nack_list_len(), 1, "2 is no longer missing");
+        // A second copy is a duplicate: not counted again.
+        assert!(matches!(s.on_packet(t, 2, 0, 1, true), Arrival::Duplicate));
+        // A retransmission of a packet that already arrived in order is a duplicate too.
+        assert!(matches!(s.on_packet(t, 4, 0, 1, true), Arrival::Duplicate));
+        assert_eq!(s.recovered, 1);
+        // 3 arrives late on its own SSRC: received, not recovered.
+        s.on_packet(t, 3, 0, 1, false);
+        assert_eq!((s.recovered, s.nack_list_len()), (1, 0));
     }
 
     #[test]

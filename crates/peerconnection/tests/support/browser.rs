@@ -1,6 +1,6 @@
-//! Headless Chromium driven by a page served from 127.0.0.1: a tiny HTTP server whose requests
-//! reach the test's own loop over a channel (so the peer connection stays single-owner), and a
-//! Chromium process killed by PID when the guard drops — also on failure.
+//! Headless browsers (Chromium, Firefox) driven by a page served from 127.0.0.1: a tiny HTTP
+//! server whose requests reach the test's own loop over a channel (so the peer connection stays
+//! single-owner), and a browser process killed by PID when the guard drops — also on failure.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -103,11 +103,47 @@ fn serve(stream: TcpStream, requests: Sender<Request>) -> std::io::Result<()> {
     }
 }
 
-/// A headless Chromium process, killed (by its PID) when dropped.
-pub struct Chromium {
+/// A headless browser process, started as the leader of its own process group, with a fresh
+/// profile directory: killed (the group of our child's PID: the browser and the helpers it
+/// forked) and the profile removed when dropped — also on failure.
+pub struct BrowserProcess {
     child: Child,
     profile: PathBuf,
 }
+
+impl Drop for BrowserProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// A fresh, empty profile directory for one browser process.
+fn profile_dir(browser: &str) -> PathBuf {
+    let profile = std::env::temp_dir().join(format!(
+        "tern-{browser}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&profile).unwrap();
+    profile
+}
+
+/// The browser's stderr: inherited when `$var` is set (for debugging a case), else discarded.
+fn log_to(var: &str) -> Stdio {
+    if std::env::var_os(var).is_some() {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    }
+}
+
+/// Headless Chromium.
+pub struct Chromium;
 
 impl Chromium {
     pub fn binary() -> String {
@@ -122,18 +158,13 @@ impl Chromium {
             .unwrap_or_default()
     }
 
-    pub fn open(url: &str) -> Chromium {
+    pub fn open(url: &str) -> BrowserProcess {
         Self::open_with(url, &[])
     }
 
     /// Like [`Chromium::open`], with extra command-line switches (e.g. `--force-fieldtrials=…`).
-    pub fn open_with(url: &str, extra: &[&str]) -> Chromium {
-        let profile = std::env::temp_dir().join(format!(
-            "tern-chromium-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
-        std::fs::create_dir_all(&profile).unwrap();
+    pub fn open_with(url: &str, extra: &[&str]) -> BrowserProcess {
+        let profile = profile_dir("chromium");
         let child = Command::new(Self::binary())
             .args([
                 "--headless=new",
@@ -158,14 +189,62 @@ impl Chromium {
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TERN_CHROMIUM_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stderr(log_to("TERN_CHROMIUM_LOG"))
             .spawn()
             .expect("start chromium");
-        Chromium { child, profile }
+        BrowserProcess { child, profile }
+    }
+}
+
+/// What a fresh Firefox profile needs for these tests: host candidates as real addresses (also
+/// on loopback) rather than mDNS names, fake camera and microphone without a permission prompt,
+/// and none of the first-run, update or telemetry traffic.
+const FIREFOX_PREFS: &str = r#"user_pref("media.peerconnection.ice.loopback", true);
+user_pref("media.peerconnection.ice.obfuscate_host_addresses", false);
+user_pref("media.navigator.streams.fake", true);
+user_pref("media.navigator.permission.disabled", true);
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("app.update.disabledForTesting", true);
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+user_pref("network.captive-portal-service.enabled", false);
+user_pref("network.connectivity-service.enabled", false);
+"#;
+
+/// Headless Firefox (ESR), no WebDriver: the page drives itself.
+pub struct Firefox;
+
+impl Firefox {
+    pub fn binary() -> String {
+        std::env::var("TERN_FIREFOX").unwrap_or_else(|_| "/usr/bin/firefox-esr".into())
+    }
+
+    pub fn version() -> String {
+        Command::new(Self::binary())
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn open(url: &str) -> BrowserProcess {
+        let profile = profile_dir("firefox");
+        std::fs::write(profile.join("user.js"), FIREFOX_PREFS).unwrap();
+        let child = Command::new(Self::binary())
+            .args(["--headless", "--no-remote", "--profile"])
+            .arg(&profile)
+            .arg(url)
+            // Firefox writes its caches under $HOME: keep them in the profile we delete.
+            .env("HOME", &profile)
+            .env("MOZ_CRASHREPORTER_DISABLE", "1")
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_to("TERN_FIREFOX_LOG"))
+            .spawn()
+            .expect("start firefox");
+        BrowserProcess { child, profile }
     }
 }
 
@@ -174,17 +253,4 @@ fn rand_suffix() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(0);
     h.finish()
-}
-
-impl Drop for Chromium {
-    fn drop(&mut self) {
-        // Chromium was started as the leader of its own process group, so the group holds only
-        // the browser and the helpers it forked: kill exactly those, by our child's PID.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
 }

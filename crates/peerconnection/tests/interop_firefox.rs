@@ -1,0 +1,46 @@
+//! Suite `pc-firefox`: Tern's peer connection against headless Firefox ESR (Gecko's WebRTC:
+//! NSS DTLS, usrsctp, libwebrtc's media engine) on the namespace's address, both directions of
+//! offer, one Firefox per case, the same page and checks as `pc-chromium`
+//! (`support/page_case.rs`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(clippy::disallowed_methods)] // a test driver owns the clock
+
+mod support;
+
+macro_rules! cases {
+    ($($name:ident => $case:literal),* $(,)?) => {
+        mod browser_offers {
+            use super::support::page_case::{Browser, Direction, run_case};
+            $(
+                #[test]
+                #[ignore = "interop: run by cargo xtask test-all (suite pc-firefox)"]
+                fn $name() { run_case(Browser::Firefox, Direction::BrowserOffers, $case) }
+            )*
+        }
+        mod tern_offers {
+            use super::support::page_case::{Browser, Direction, run_case};
+            $(
+                #[test]
+                #[ignore = "interop: run by cargo xtask test-all (suite pc-firefox)"]
+                fn $name() { run_case(Browser::Firefox, Direction::TernOffers, $case) }
+            )*
+        }
+    };
+}
+
+cases! {
+    reliable_ordered => "reliable-ordered",
+    unordered => "unordered",
+    max_retransmits_0 => "max-retransmits-0",
+    message_256k => "message-256k",
+    many_small => "many-small",
+    tern_opens => "tern-opens",
+    media => "media",
+    dtls13_reliable_ordered => "dtls13-reliable-ordered",
+    dtls13_media => "dtls13-media",
+}

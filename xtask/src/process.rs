@@ -50,18 +50,23 @@ pub fn netns_available() -> bool {
 }
 
 /// Sets up the namespace: loopback, plus a veth pair whose both ends stay inside it, with an
-/// address from the RFC 2544 benchmarking range and a default route. Chromium 156 gathers no host
+/// address from the RFC 2544 benchmarking range (and a unique-local IPv6 one) and default routes. Chromium 156 gathers no host
 /// candidate at all without a default route, and never one on loopback (even with
 /// `--allow-loopback-in-peer-connection`), so it gets 198.18.0.1; our peers bind 127.0.0.1 and
 /// both are local addresses of this namespace. Nothing can leave it: it has no other link.
 /// The namespace's own non-loopback address (told to suites as `TERN_INTEROP_IP`).
 pub const NAMESPACE_IP: &str = "198.18.0.1";
+/// Its IPv6 address, from a unique-local prefix (RFC 4193), told as `TERN_INTEROP_IP6`: the
+/// browsers gather IPv6 host candidates there too (with a default route, like IPv4).
+pub const NAMESPACE_IP6: &str = "fd00:7e72:6e::1";
 
 const NAMESPACE_SETUP: &str = "ip link set lo up \
  && ip link add tern0 type veth peer name tern1 \
  && ip addr add 198.18.0.1/24 dev tern0 \
+ && ip -6 addr add fd00:7e72:6e::1/64 dev tern0 nodad \
  && ip link set tern0 up && ip link set tern1 up \
  && ip route add default via 198.18.0.2 dev tern0 \
+ && ip -6 route add default via fd00:7e72:6e::2 dev tern0 \
  && exec \"$@\"";
 
 /// Wraps `argv` so it runs in a fresh network namespace of its own (see `NAMESPACE_SETUP`).

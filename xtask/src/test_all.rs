@@ -195,6 +195,7 @@ fn run_suite(suite: &Suite, flags: &Flags, netns: bool) -> SuiteResult {
                     if wants_netns && netns {
                         argv = process::in_loopback_namespace(&argv);
                         env.push(("TERN_INTEROP_IP".into(), process::NAMESPACE_IP.into()));
+                        env.push(("TERN_INTEROP_IP6".into(), process::NAMESPACE_IP6.into()));
                         result.note = "loopback-only netns".into();
                     } else if wants_netns {
                         result.note = "127.0.0.1 (no netns here)".into();

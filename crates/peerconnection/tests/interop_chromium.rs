@@ -43,4 +43,6 @@ cases! {
     ccfb_media => "ccfb-media",
     dtls13_reliable_ordered => "dtls13-reliable-ordered",
     dtls13_media => "dtls13-media",
+    ipv6_reliable_ordered => "ipv6-reliable-ordered",
+    ipv6_media => "ipv6-media",
 }

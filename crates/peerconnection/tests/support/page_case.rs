@@ -4,7 +4,7 @@
 //! cases every RTP packet, with loss injected on video both ways.
 
 use super::browser::{BrowserProcess, Chromium, Firefox, HttpServer};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use tern_peerconnection::{
     CongestionFeedback, DataChannelId, DataChannelInit, Event, KeyframeRequestKind, MediaKind,
@@ -138,9 +138,19 @@ pub fn run_case(browser: Browser, direction: Direction, case: &str) {
         browser.version()
     );
     let http = HttpServer::start();
-    // In xtask's namespace Chromium's only host candidate is the namespace's veth address (it never
-    // gathers loopback), so we bind there too; elsewhere 127.0.0.1.
-    let ip = std::env::var("TERN_INTEROP_IP").unwrap_or_else(|_| "127.0.0.1".into());
+    // `ipv6-<case>`: the page's <case> with Tern on the namespace's IPv6 address only.
+    let (case, ipv6) = match case.strip_prefix("ipv6-") {
+        Some(page_case) => (page_case, true),
+        None => (case, false),
+    };
+    // In xtask's namespace Chromium's only host candidates are the namespace's veth addresses (it
+    // never gathers loopback), so we bind there too; elsewhere 127.0.0.1 (IPv6 cases need the
+    // namespace: browsers gather no candidate on ::1).
+    let ip = if ipv6 {
+        std::env::var("TERN_INTEROP_IP6").expect("TERN_INTEROP_IP6 (run the suite through xtask)")
+    } else {
+        std::env::var("TERN_INTEROP_IP").unwrap_or_else(|_| "127.0.0.1".into())
+    };
     let socket = UdpSocket::bind((ip.as_str(), 0)).unwrap();
     let local: SocketAddr = socket.local_addr().unwrap();
     let start = Instant::now();
@@ -436,6 +446,14 @@ pub fn run_case(browser: Browser, direction: Direction, case: &str) {
     // With DTLS 1.3 enabled on Tern, Chromium (which offers it) must end up speaking it.
     let expected = if dtls13 { "DTLS 1.3" } else { "DTLS 1.2" };
     assert_eq!(transport.tls_version.as_deref(), Some(expected));
+    if ipv6 {
+        let (local_ip, remote_ip) = selected_pair_addresses(&pc);
+        eprintln!("{suite}: {case} ({direction:?}): selected pair {local_ip} ↔ {remote_ip}");
+        assert!(
+            local_ip.is_ipv6() && remote_ip.is_ipv6(),
+            "not an IPv6 pair: {local_ip} ↔ {remote_ip}"
+        );
+    }
     if case == "media" {
         check_loss_repair(
             browser,
@@ -446,6 +464,39 @@ pub fn run_case(browser: Browser, direction: Direction, case: &str) {
         );
         check_congestion_feedback(browser, &pc, &detail, ccfb, &targets);
     }
+}
+
+/// The IP addresses of Tern's selected candidate pair (local, remote), from its stats.
+fn selected_pair_addresses(pc: &PeerConnection) -> (IpAddr, IpAddr) {
+    let stats = pc.stats(Instant::now()).stats;
+    let pair_id = stats
+        .iter()
+        .find_map(|s| match s {
+            Stats::Transport(t) => t.selected_candidate_pair_id.clone(),
+            _ => None,
+        })
+        .expect("a selected candidate pair");
+    let (local, remote) = stats
+        .iter()
+        .find_map(|s| match s {
+            Stats::CandidatePair(p) if p.id == pair_id => {
+                Some((p.local_candidate_id.clone(), p.remote_candidate_id.clone()))
+            }
+            _ => None,
+        })
+        .expect("the selected pair's stats");
+    let address = |id: &str| -> IpAddr {
+        stats
+            .iter()
+            .find_map(|s| match s {
+                Stats::LocalCandidate(c) | Stats::RemoteCandidate(c) if c.id == id => {
+                    c.address.parse().ok()
+                }
+                _ => None,
+            })
+            .expect("the candidate's stats")
+    };
+    (address(&local), address(&remote))
 }
 
 /// Congestion control feedback both ways. With Chromium's RFC 8888 trial: both descriptions

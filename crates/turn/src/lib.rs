@@ -30,7 +30,8 @@
 //!   loopback, private, link-local, multicast, unspecified and the server's own addresses after
 //!   canonicalising embedded-IPv4 IPv6 forms ([`PeerPolicy`]; CVE-2020-26262, CVE-2026-27624).
 //! - `server` feature: [`ServerRunner`], a UDP + TCP runner around the core: one event loop
-//!   thread (`recvmmsg`, UDP GSO runs) and, with more than one CPU, a writer thread.
+//!   thread (`recvmmsg`, UDP GSO runs, `sendmmsg` for single datagrams) and, on a machine
+//!   with more than one CPU, writer threads.
 //!
 //! Not implemented: TLS/DTLS transports to the server, RFC 6062 TCP relaying (CONNECT gets
 //! 400), DONT-FRAGMENT (420: the relay cannot set DF), dual allocations (ADDITIONAL-ADDRESS-FAMILY is

@@ -18,12 +18,16 @@
 //! 2. Collect the core's transmits and write them: consecutive datagrams from the same socket
 //!    to the same destination with the same size (the last may be shorter) go out in one
 //!    `sendmsg` with UDP GSO when the kernel supports it (one trip through the network stack
-//!    for the run; the kernel cuts it into exactly the datagrams the core produced), the rest
-//!    one `sendto` per datagram. On a machine with more than one CPU, a batch that needs more
-//!    than eight send calls (the loop is falling behind) is split by flow over
-//!    writer threads (one per CPU, at most four): a flow (socket, destination) always goes to
-//!    the same writer's queue, so its order is kept, and the loop sends a batch itself only
-//!    when every writer is idle. The loop goes back to reading while the writers send. TCP
+//!    for the run; the kernel cuts it into exactly the datagrams the core produced);
+//!    consecutive datagrams from one socket that go each on its own (to many clients from
+//!    the listening socket, or to many peers from one relay) go out in one `sendmmsg` (up to
+//!    64; a datagram the kernel refuses is dropped alone, a full send buffer drops the rest),
+//!    and a lone datagram in one `sendto`. On a machine with more than one CPU, a batch that
+//!    needs more than eight send calls (the loop is falling behind) is split by flow over
+//!    writer threads (one per CPU of the machine, at most four, also when the process is
+//!    confined to fewer CPUs, as coturn starts its relay threads): a flow (socket,
+//!    destination) always goes to the same writer's queue, so its order is kept, and the loop
+//!    sends a batch itself only when every writer is idle. The loop goes back to reading while the writers send. TCP
 //!    messages are appended to the connection's bounded write buffer, written at once and the
 //!    rest when writable.
 //! 3. Act on the core's events (bind or close relay sockets, and tell the writers), then fire
@@ -177,8 +181,9 @@ impl ServerRunner {
         })
     }
 
-    /// How many writer threads UDP writes may be handed to (default: one per CPU, at most
-    /// four, and none on a single CPU); 0 makes the event loop write everything itself. A
+    /// How many writer threads UDP writes may be handed to (default: one per CPU of the
+    /// machine, at most four, and none on a single CPU); 0 makes the event loop write
+    /// everything itself. A
     /// flow (relay or listening socket, destination) always goes to the same writer, so the
     /// order of its datagrams is kept; the event loop still sends a small batch itself when
     /// every writer is idle.

@@ -600,6 +600,23 @@ pub fn all() -> Vec<Suite> {
             timeout_minutes: 20,
         },
         Suite {
+            name: "pc-firefox-turn",
+            peer: "Firefox ESR headless, relay-only through `tern turn-server` and coturn (UDP and TCP)",
+            peer_version: &[
+                "sh",
+                "-c",
+                "firefox-esr --version; echo coturn $(turnserver --version)",
+            ],
+            kind: Kind::Ignored {
+                package: "tern-cli",
+                test: "interop_firefox_turn",
+                features: "",
+                netns: true,
+            },
+            needs: &[Need::Apt("firefox-esr"), Need::Apt("coturn")],
+            timeout_minutes: 20,
+        },
+        Suite {
             name: "cli-servers-coturn",
             peer: "coturn turnutils_uclient / turnutils_stunclient against `tern turn-server` / `tern stun-server`",
             peer_version: &["sh", "-c", "echo coturn $(turnserver --version)"],

@@ -631,15 +631,23 @@ pub fn all() -> Vec<Suite> {
         },
         Suite {
             name: "serve-browser",
-            peer: "headless Chromium with fake camera/mic on the `tern serve` page",
-            peer_version: &["sh", "-c", "chromium --version; chromedriver --version"],
+            peer: "headless Chromium (chromedriver) and Firefox ESR (Marionette) with fake camera/mic on the `tern serve` page",
+            peer_version: &[
+                "sh",
+                "-c",
+                "chromium --version; firefox-esr --version; chromedriver --version",
+            ],
             kind: Kind::Ignored {
                 package: "tern-cli",
                 test: "serve_browser",
                 features: "",
                 netns: true,
             },
-            needs: &[Need::Apt("chromium"), Need::Apt("chromium-driver")],
+            needs: &[
+                Need::Apt("chromium"),
+                Need::Apt("chromium-driver"),
+                Need::Apt("firefox-esr"),
+            ],
             timeout_minutes: 15,
         },
         Suite {

@@ -34,8 +34,8 @@ use tern_signaling::{Client, ClientMessage, ServerMessage};
 const TIMEOUT: Duration = Duration::from_secs(90);
 const FILE_SIZE: usize = 1024 * 1024;
 
-mod chromedriver;
-use chromedriver::{Serve, TempDir, WebDriver, chromedriver, chromium, http, version};
+mod webdriver;
+use webdriver::{Serve, TempDir, WebDriver, chromedriver, chromium, firefox, http, version};
 
 /// `tern serve` on a free loopback port in room `serve-browser`, ICE on `$TERN_INTEROP_IP` (the
 /// namespace's address under xtask) or 127.0.0.1.
@@ -64,6 +64,20 @@ fn serve_browser_chat_file_and_echoed_media() {
         version(&chromium()),
         version(&chromedriver())
     );
+    chat_file_and_echoed_media(browser(), "Chromium");
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask test-all"]
+fn serve_firefox_chat_file_and_echoed_media() {
+    eprintln!("serve-browser: {}", version(&firefox()));
+    chat_file_and_echoed_media(WebDriver::firefox(), "Firefox");
+}
+
+/// The page in `browser` (named `name`): connects to the Rust peer, chat both ways, a 1 MiB file
+/// checksummed by both ends, its own camera and microphone decoded after the round trip, then a
+/// reload starts a fresh session.
+fn chat_file_and_echoed_media(browser: WebDriver, name: &str) {
     let mut serve = serve();
     let deadline = Instant::now() + TIMEOUT;
 
@@ -78,7 +92,6 @@ fn serve_browser_chat_file_and_echoed_media() {
         .map(|b| format!("{b:02x}"))
         .collect();
 
-    let browser = browser();
     browser.open(&format!("http://127.0.0.1:{}/", serve.port));
     let status = browser.wait_for("the chat channel to open", deadline, |s| {
         s["chatOpen"] == true && s["connection"] == "connected"
@@ -90,8 +103,8 @@ fn serve_browser_chat_file_and_echoed_media() {
     );
 
     // Chat: type a message, send it, wait for the Rust peer's echo.
-    let message = "hello Tern, this is Chromium";
-    browser.type_into("#chat-input", message);
+    let message = format!("hello Tern, this is {name}");
+    browser.type_into("#chat-input", &message);
     browser.click("#chat-send");
     let status = browser.wait_for("the chat reply", deadline, |s| {
         s["chatReplies"].as_u64() >= Some(1)
@@ -118,7 +131,7 @@ fn serve_browser_chat_file_and_echoed_media() {
     );
     assert_eq!(file["remoteBytes"].as_u64(), Some(FILE_SIZE as u64));
 
-    // Media: Chromium decodes its own camera after a round trip through the Rust peer.
+    // Media: the browser decodes its own camera after a round trip through the Rust peer.
     let status = browser.wait_for("echoed media", deadline, |s| {
         s["framesDecoded"].as_u64() >= Some(30) && s["audioPacketsReceived"].as_u64() >= Some(50)
     });

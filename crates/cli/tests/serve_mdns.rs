@@ -54,8 +54,8 @@ const SETUP: &str = "ip link set lo up \
 const TIMEOUT: Duration = Duration::from_secs(90);
 const OUTER_TIMEOUT: Duration = Duration::from_secs(150);
 
-mod chromedriver;
-use chromedriver::{Guard, Serve, WebDriver, chromedriver, chromium, version};
+mod webdriver;
+use webdriver::{Guard, Serve, WebDriver, chromedriver, chromium, version};
 
 #[test]
 #[ignore = "interop: run by cargo xtask test-all"]

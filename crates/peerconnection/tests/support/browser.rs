@@ -199,7 +199,7 @@ impl Chromium {
 /// What a fresh Firefox profile needs for these tests: host candidates as real addresses (also
 /// on loopback) rather than mDNS names, fake camera and microphone without a permission prompt,
 /// and none of the first-run, update or telemetry traffic.
-const FIREFOX_PREFS: &str = r#"user_pref("media.peerconnection.ice.loopback", true);
+pub const FIREFOX_PREFS: &str = r#"user_pref("media.peerconnection.ice.loopback", true);
 user_pref("media.peerconnection.ice.obfuscate_host_addresses", false);
 user_pref("media.navigator.streams.fake", true);
 user_pref("media.navigator.permission.disabled", true);

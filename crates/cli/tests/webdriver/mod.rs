@@ -1,7 +1,13 @@
 //! What the `tern serve` browser suites share: child processes killed by process group, a
 //! temporary profile directory, `tern serve` with its output kept, and a minimal WebDriver
-//! client for chromedriver driving headless Chromium.
+//! client — over HTTP to chromedriver driving headless Chromium, or over Marionette (Firefox's
+//! built-in remote protocol, the one geckodriver speaks) straight to headless Firefox.
 #![allow(dead_code)] // each suite uses its own part of this
+
+/// Firefox's binary and the profile preferences the browser suites use.
+#[path = "../../../peerconnection/tests/support/browser.rs"]
+#[allow(clippy::collapsible_if)]
+mod browser;
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,6 +15,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -92,6 +99,11 @@ pub fn chromium() -> String {
         }
         .into()
     })
+}
+
+/// The Firefox binary (`$TERN_FIREFOX`, else Debian's `firefox-esr`).
+pub fn firefox() -> String {
+    browser::Firefox::binary()
 }
 
 pub fn chromedriver() -> String {
@@ -228,15 +240,29 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, 
     (status, body)
 }
 
-/// A chromedriver session driving headless Chromium.
+/// How commands reach the browser.
+enum Transport {
+    /// W3C WebDriver over HTTP to chromedriver.
+    Chromedriver { port: u16, session: String },
+    /// Marionette: `<length>:<JSON>` frames on one TCP connection, commands
+    /// `[0, id, name, params]`, replies `[1, id, error, result]`.
+    Marionette {
+        stream: TcpStream,
+        next_id: AtomicU64,
+    },
+}
+
+/// A WebDriver session driving a headless browser.
 pub struct WebDriver {
-    port: u16,
-    session: String,
-    /// Chromium's PID (chromedriver starts it in a process group of its own).
+    transport: Transport,
+    /// The browser's PID (it leads a process group of its own).
     browser_pid: Option<u64>,
     _guard: Guard,
     _profile: TempDir,
 }
+
+/// The W3C WebDriver key of an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl WebDriver {
     /// Headless Chromium with the flags every suite needs plus `extra_args`.
@@ -282,51 +308,128 @@ impl WebDriver {
             .to_string();
         let browser_pid = reply["value"]["capabilities"]["goog:processID"].as_u64();
         WebDriver {
-            port,
-            session,
+            transport: Transport::Chromedriver { port, session },
             browser_pid,
             _guard: guard,
             _profile: profile,
         }
     }
 
+    /// Headless Firefox (ESR) with a fresh profile: real host addresses on loopback, a fake
+    /// camera and microphone without asking, autoplay allowed; driven over Marionette.
+    pub fn firefox() -> WebDriver {
+        let port = free_port();
+        let profile = TempDir::new("firefox-profile");
+        let prefs = format!(
+            "{}user_pref(\"marionette.port\", {port});\n\
+             user_pref(\"media.autoplay.default\", 0);\n",
+            browser::FIREFOX_PREFS
+        );
+        std::fs::write(profile.0.join("user.js"), prefs).unwrap();
+        let guard = Guard::spawn(
+            "firefox",
+            Command::new(firefox())
+                .args(["--headless", "--marionette", "--no-remote", "--profile"])
+                .arg(&profile.0)
+                .env("HOME", &profile.0)
+                .env("MOZ_CRASHREPORTER_DISABLE", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        let browser_pid = Some(u64::from(guard.child.id()));
+        wait_for_port(port, "Firefox's Marionette");
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let hello = read_frame(&stream);
+        assert_eq!(hello["marionetteProtocol"], 3, "Marionette hello: {hello}");
+        let driver = WebDriver {
+            transport: Transport::Marionette {
+                stream,
+                next_id: AtomicU64::new(1),
+            },
+            browser_pid,
+            _guard: guard,
+            _profile: profile,
+        };
+        let session = driver.marionette("WebDriver:NewSession", json!({ "capabilities": {} }));
+        let caps = &session["capabilities"];
+        eprintln!(
+            "Marionette session: {} {}",
+            caps["browserName"], caps["browserVersion"]
+        );
+        driver
+    }
+
+    /// One Marionette command; its result (the reply's `value` when it has one).
+    fn marionette(&self, name: &str, params: Value) -> Value {
+        let Transport::Marionette { stream, next_id } = &self.transport else {
+            panic!("not a Marionette session");
+        };
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        let frame = json!([0, id, name, params]).to_string();
+        let mut writer = stream;
+        write!(writer, "{}:{frame}", frame.len()).unwrap();
+        writer.flush().unwrap();
+        loop {
+            let reply = read_frame(stream);
+            // Replies carry the id of their command; anything else is not ours to read.
+            if reply[0] != 1 || reply[1] != id {
+                continue;
+            }
+            assert!(reply[2].is_null(), "Marionette {name}: {}", reply[2]);
+            let result = reply[3].clone();
+            return match result.get("value") {
+                Some(value) => value.clone(),
+                None => result,
+            };
+        }
+    }
+
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let path = format!("/session/{}{path}", self.session);
-        let (status, reply) = http(self.port, method, &path, body.as_ref());
+        let Transport::Chromedriver { port, session } = &self.transport else {
+            panic!("WebDriver HTTP endpoints are chromedriver's");
+        };
+        let path = format!("/session/{session}{path}");
+        let (status, reply) = http(*port, method, &path, body.as_ref());
         let reply: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
         assert_eq!(status, 200, "WebDriver {method} {path}: {reply}");
         reply["value"].clone()
     }
 
+    /// The W3C command `(method, path)` with `body`, over either transport.
+    fn command(&self, marionette: &str, method: &str, path: &str, body: Value) -> Value {
+        match self.transport {
+            Transport::Chromedriver { .. } => self.call(method, path, Some(body)),
+            Transport::Marionette { .. } => self.marionette(marionette, body),
+        }
+    }
+
     pub fn open(&self, url: &str) {
-        self.call("POST", "/url", Some(json!({ "url": url })));
+        self.command("WebDriver:Navigate", "POST", "/url", json!({ "url": url }));
     }
 
     pub fn script(&self, script: &str) -> Value {
-        self.call(
-            "POST",
-            "/execute/sync",
-            Some(json!({ "script": script, "args": [] })),
-        )
+        let body = json!({ "script": script, "args": [] });
+        self.command("WebDriver:ExecuteScript", "POST", "/execute/sync", body)
     }
 
     pub fn async_script(&self, script: &str) -> Value {
-        self.call(
+        let body = json!({ "script": script, "args": [] });
+        self.command(
+            "WebDriver:ExecuteAsyncScript",
             "POST",
             "/execute/async",
-            Some(json!({ "script": script, "args": [] })),
+            body,
         )
     }
 
     pub fn element(&self, css: &str) -> String {
-        let found = self.call(
-            "POST",
-            "/element",
-            Some(json!({ "using": "css selector", "value": css })),
-        );
+        let body = json!({ "using": "css selector", "value": css });
+        let found = self.command("WebDriver:FindElement", "POST", "/element", body);
         found
-            .as_object()
-            .and_then(|o| o.values().next())
+            .get(ELEMENT_KEY)
             .and_then(Value::as_str)
             .unwrap_or_else(|| panic!("no element {css}: {found}"))
             .to_string()
@@ -334,19 +437,19 @@ impl WebDriver {
 
     pub fn type_into(&self, css: &str, text: &str) {
         let element = self.element(css);
-        self.call(
-            "POST",
-            &format!("/element/{element}/value"),
-            Some(json!({ "text": text })),
-        );
+        let path = format!("/element/{element}/value");
+        let body = json!({ "id": element, "text": text });
+        self.command("WebDriver:ElementSendKeys", "POST", &path, body);
     }
 
     pub fn click(&self, css: &str) {
         let element = self.element(css);
-        self.call(
+        let path = format!("/element/{element}/click");
+        self.command(
+            "WebDriver:ElementClick",
             "POST",
-            &format!("/element/{element}/click"),
-            Some(json!({})),
+            &path,
+            json!({ "id": element }),
         );
     }
 
@@ -375,13 +478,16 @@ impl Drop for WebDriver {
     fn drop(&mut self) {
         // Ask chromedriver to quit Chromium cleanly first (bounded), then kill what is left:
         // Chromium leads its own process group (its zygotes, GPU and network processes).
-        let (port, path) = (self.port, format!("/session/{}", self.session));
-        let quit = std::thread::spawn(move || {
-            let _ = std::panic::catch_unwind(|| http(port, "DELETE", &path, None));
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !quit.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
+        // Firefox is our own child and leads its group: the guard kills it.
+        if let Transport::Chromedriver { port, session } = &self.transport {
+            let (port, path) = (*port, format!("/session/{session}"));
+            let quit = std::thread::spawn(move || {
+                let _ = std::panic::catch_unwind(|| http(port, "DELETE", &path, None));
+            });
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !quit.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         if let Some(pid) = self.browser_pid {
             for target in [format!("-{pid}"), pid.to_string()] {
@@ -392,4 +498,25 @@ impl Drop for WebDriver {
             }
         }
     }
+}
+
+/// One Marionette frame, `<length>:<JSON>`, bounded at 16 MiB.
+fn read_frame(stream: &TcpStream) -> Value {
+    let mut reader = stream;
+    let mut length = 0usize;
+    loop {
+        let mut byte = [0u8; 1];
+        reader.read_exact(&mut byte).expect("a Marionette frame");
+        match byte[0] {
+            b':' => break,
+            d @ b'0'..=b'9' => length = length * 10 + usize::from(d - b'0'),
+            other => panic!("Marionette frame length: unexpected byte {other}"),
+        }
+        assert!(length <= 16 << 20, "Marionette frame of {length} bytes");
+    }
+    let mut body = vec![0u8; length];
+    reader
+        .read_exact(&mut body)
+        .expect("a Marionette frame body");
+    serde_json::from_slice(&body).expect("Marionette frame JSON")
 }

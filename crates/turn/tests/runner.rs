@@ -409,3 +409,79 @@ fn bursts_over_many_flows_arrive_complete_and_in_order_with_writer_threads() {
 fn bursts_over_many_flows_arrive_complete_and_in_order_on_one_thread() {
     bursts_over_many_flows_arrive_complete_and_in_order(false);
 }
+
+/// Both ways at once over many allocations: a thread per direction sends while the other
+/// direction is in flight, so the event loop (and its writers) are busy from both sides
+/// together. Every datagram arrives byte-exact, and each flow in order.
+fn both_ways_at_once_over_many_allocations(writer: bool) {
+    const CLIENTS: usize = 32;
+    const ROUNDS: usize = 48;
+    let server = start_server_with_quota(writer, Some(CLIENTS));
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let clients: Vec<(UdpSocket, Vec<u16>, SocketAddr)> = (0..CLIENTS)
+        .map(|_| allocate_with_channel(server.addr, &[peer_addr]))
+        .collect();
+    let relays: Vec<SocketAddr> = clients.iter().map(|(_, _, r)| *r).collect();
+    // Peer side: every round sends one datagram to each relay, then reads what the clients
+    // sent this round (CLIENTS datagrams), checking order per relay.
+    let peer_thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let mut next_from: std::collections::HashMap<SocketAddr, usize> =
+            relays.iter().map(|r| (*r, 0)).collect();
+        for round in 0..ROUNDS {
+            for (c, relayed) in relays.iter().enumerate() {
+                peer.send_to(&burst_payload(round * CLIENTS + c), relayed)
+                    .unwrap();
+            }
+            for _ in 0..CLIENTS {
+                let (n, from) = peer
+                    .recv_from(&mut buf)
+                    .expect("a datagram to the peer is missing");
+                let c = relays.iter().position(|r| *r == from).expect("a relay");
+                let k = next_from.get_mut(&from).unwrap();
+                // Client c's k-th datagram (payload index offset past the peer's).
+                let i = 1_000_000 + *k * CLIENTS + c;
+                assert_eq!(&buf[..n], &burst_payload(i)[..], "from relay {c}, #{k}");
+                *k += 1;
+            }
+        }
+        assert!(next_from.values().all(|&k| k == ROUNDS));
+    });
+    // Client side, at the same time.
+    let mut buf = [0u8; 4096];
+    for round in 0..ROUNDS {
+        for (c, (socket, channels, _)) in clients.iter().enumerate() {
+            let payload = burst_payload(1_000_000 + round * CLIENTS + c);
+            socket
+                .send_to(&channel_data(channels[0], &payload), server.addr)
+                .unwrap();
+        }
+        for (c, (socket, channels, _)) in clients.iter().enumerate() {
+            let (n, from) = socket
+                .recv_from(&mut buf)
+                .expect("a datagram to a client is missing");
+            assert_eq!(from, server.addr);
+            assert_eq!(u16::from_be_bytes([buf[0], buf[1]]), channels[0]);
+            let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
+            assert_eq!(n, 4 + len, "one ChannelData message per datagram");
+            assert_eq!(
+                &buf[4..n],
+                &burst_payload(round * CLIENTS + c)[..],
+                "to client {c}, round {round}"
+            );
+        }
+    }
+    peer_thread.join().unwrap();
+}
+
+#[test]
+fn both_ways_at_once_over_many_allocations_with_writer_threads() {
+    both_ways_at_once_over_many_allocations(true);
+}
+
+#[test]
+fn both_ways_at_once_over_many_allocations_on_one_thread() {
+    both_ways_at_once_over_many_allocations(false);
+}

@@ -104,8 +104,7 @@ fn chat_file_and_echoed_media(browser: WebDriver, name: &str) {
 
     // Chat: type a message, send it, wait for the Rust peer's echo.
     let message = format!("hello Tern, this is {name}");
-    browser.type_into("#chat-input", &message);
-    browser.click("#chat-send");
+    browser.send_chat(&message);
     let status = browser.wait_for("the chat reply", deadline, |s| {
         s["chatReplies"].as_u64() >= Some(1)
     });
@@ -154,8 +153,7 @@ fn chat_file_and_echoed_media(browser: WebDriver, name: &str) {
     let status = browser.wait_for("the reloaded page to connect", deadline, |s| {
         s["chatOpen"] == true && s["connection"] == "connected" && s["you"] != first.as_str()
     });
-    browser.type_into("#chat-input", "again");
-    browser.click("#chat-send");
+    browser.send_chat("again");
     browser.wait_for("the chat reply after the reload", deadline, |s| {
         s["lastReply"] == "tern echo: again"
     });

@@ -176,8 +176,7 @@ fn inside() {
     // Data both ways: Tern's greeting reached the page, the page's message reached Tern, whose
     // echo came back.
     let message = "hello Tern, from Chromium behind an mDNS name";
-    browser.type_into("#chat-input", message);
-    browser.click("#chat-send");
+    browser.send_chat(message);
     let status = browser.wait_for("the chat echo", deadline, |s| {
         s["chatReplies"].as_u64() >= Some(1)
     });

@@ -453,6 +453,29 @@ impl WebDriver {
         );
     }
 
+    /// Types `text` into the `tern serve` page's chat box and submits it, until the page counts
+    /// it as sent (`chatSent`). A click the driver reports done but the page never saw (once in
+    /// a clean-clone run: chatSent stayed 0 with the channel open) is retried with the box
+    /// cleared first, at most three times.
+    pub fn send_chat(&self, text: &str) {
+        let sent = |status: &Value| status["chatSent"].as_u64().unwrap_or(0);
+        let before = sent(&self.status());
+        for attempt in 1..=3 {
+            self.script("document.getElementById('chat-input').value = '';");
+            self.type_into("#chat-input", text);
+            self.click("#chat-send");
+            let until = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < until {
+                if sent(&self.status()) > before {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            eprintln!("the page did not submit the chat message (attempt {attempt})");
+        }
+        panic!("the page never sent the chat message: {}", self.status());
+    }
+
     /// The page's `window.ternStatus`.
     pub fn status(&self) -> Value {
         self.script("return window.ternStatus || null;")

@@ -142,6 +142,15 @@ fn log_to(var: &str) -> Stdio {
     }
 }
 
+/// What `binary --version` prints (empty if it cannot run).
+fn version_of(binary: &str) -> String {
+    Command::new(binary)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Headless Chromium.
 pub struct Chromium;
 
@@ -151,11 +160,7 @@ impl Chromium {
     }
 
     pub fn version() -> String {
-        Command::new(Self::binary())
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
+        version_of(&Self::binary())
     }
 
     pub fn open(url: &str) -> BrowserProcess {
@@ -221,11 +226,7 @@ impl Firefox {
     }
 
     pub fn version() -> String {
-        Command::new(Self::binary())
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
+        version_of(&Self::binary())
     }
 
     pub fn open(url: &str) -> BrowserProcess {
